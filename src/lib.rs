@@ -1,0 +1,13 @@
+//! wpstack: lint and tune the WordPress hosting stack (nginx, PHP-FPM, php.ini,
+//! wp-config.php) as one linked model, so sites stop dying with 502 Bad Gateway.
+//!
+//! Data flows one way: `syntax` (lossless trees) → `stack` (effective model) →
+//! `rules` (findings) → `fix` (edits) → `report`.
+
+pub mod finding;
+pub mod fix;
+pub mod rules;
+pub mod settings;
+pub mod source;
+pub mod stack;
+pub mod syntax;

@@ -1,0 +1,81 @@
+//! The rule catalog: one file per rule, one registry (this file), one context type.
+//!
+//! A rule file reads top to bottom: doc → `pub static RULE: Rule` (code, name,
+//! severity, fix availability, doc) → `fn check` → its fix. Its long doc lives in
+//! `rules/CODE-name.md`, which `wpstack explain` prints and the test suite runs.
+
+use crate::finding::{Finding, Severity};
+use crate::settings::Settings;
+use crate::stack::Stack;
+
+/// Whether the fixer can write a diff for this rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Fixable {
+    No,
+    Safe,
+    /// Fix rests on an estimate or guess; only with `--unsafe-fixes` (always in `--diff`).
+    Sometimes,
+}
+
+pub struct Rule {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub severity: Severity,
+    pub fixable: Fixable,
+    /// One line for `wpstack rules`.
+    pub summary: &'static str,
+    /// The whole doc (`rules/CODE-name.md`), for `explain` and SARIF.
+    pub doc: &'static str,
+    pub check: fn(&Context, &mut Vec<Finding>),
+}
+
+impl std::fmt::Debug for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.code, self.name)
+    }
+}
+
+/// Everything a rule may read. Rules never read files themselves.
+pub struct Context<'a> {
+    pub stack: &'a Stack,
+    pub settings: &'a Settings,
+}
+
+/// Declare a rule file's `RULE`, its doc taken from `rules/CODE-name.md`.
+#[macro_export]
+macro_rules! declare_rule {
+    ($code:literal, $name:literal, $sev:ident, $fix:ident, $summary:literal, $check:path) => {
+        pub static RULE: $crate::rules::Rule = $crate::rules::Rule {
+            code: $code,
+            name: $name,
+            severity: $crate::finding::Severity::$sev,
+            fixable: $crate::rules::Fixable::$fix,
+            summary: $summary,
+            doc: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/rules/", $code, "-", $name, ".md")),
+            check: $check,
+        };
+    };
+}
+
+/// Every rule, in code order. Codes are a contract: never renumber.
+pub static ALL: &[&Rule] = &[];
+
+pub fn by_code(code: &str) -> Option<&'static Rule> {
+    ALL.iter().copied().find(|r| r.code.eq_ignore_ascii_case(code))
+}
+
+pub fn by_code_or_name(s: &str) -> Option<&'static Rule> {
+    ALL.iter()
+        .copied()
+        .find(|r| r.code.eq_ignore_ascii_case(s) || r.name == s)
+}
+
+/// Run every rule on the stack.
+pub fn run(cx: &Context) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for rule in ALL {
+        (rule.check)(cx, &mut out);
+    }
+    out
+}

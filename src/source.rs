@@ -1,0 +1,243 @@
+//! Source files as bytes, with the line index every diagnostic needs.
+//!
+//! Everything downstream (syntax trees, the stack model, findings, fixes) refers to
+//! text by `FileId` + byte `Span`; this module turns those into `file:line:col`.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A half-open byte range `start..end` in one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, serde::Serialize)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Span {
+    pub const fn new(start: usize, end: usize) -> Self {
+        Span { start, end }
+    }
+    pub const fn empty(at: usize) -> Self {
+        Span { start: at, end: at }
+    }
+    pub fn len(&self) -> usize {
+        self.end - self.start
+    }
+    pub fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
+    /// The smallest span covering both.
+    pub fn cover(self, other: Span) -> Span {
+        Span::new(self.start.min(other.start), self.end.max(other.end))
+    }
+}
+
+/// Index of a file in a [`SourceMap`].
+pub type FileId = usize;
+
+/// One file's bytes as read from disk, never modified.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// Where the bytes were read from.
+    pub path: PathBuf,
+    /// How the path is shown to users (relative to the PATH they gave, when possible).
+    pub display: String,
+    pub bytes: Vec<u8>,
+    line_starts: Vec<usize>,
+}
+
+impl SourceFile {
+    pub fn new(path: impl Into<PathBuf>, display: impl Into<String>, bytes: Vec<u8>) -> Self {
+        let mut line_starts = vec![0];
+        line_starts.extend(
+            bytes
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| **b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
+        SourceFile {
+            path: path.into(),
+            display: display.into(),
+            bytes,
+            line_starts,
+        }
+    }
+
+    /// 1-based line of a byte offset.
+    pub fn line_of(&self, offset: usize) -> usize {
+        match self.line_starts.binary_search(&offset) {
+            Ok(i) => i + 1,
+            Err(i) => i,
+        }
+    }
+
+    /// 1-based (line, column); the column counts characters (invalid UTF-8 bytes count one each).
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.bytes.len());
+        let line = self.line_of(offset);
+        let start = self.line_starts[line - 1];
+        let prefix = &self.bytes[start..offset];
+        (line, count_chars(prefix) + 1)
+    }
+
+    /// Byte offset where a 1-based line starts.
+    pub fn line_start(&self, line: usize) -> usize {
+        self.line_starts
+            .get(line.saturating_sub(1))
+            .copied()
+            .unwrap_or(self.bytes.len())
+    }
+
+    /// The bytes of a 1-based line without its `\n` / `\r\n`.
+    pub fn line_bytes(&self, line: usize) -> &[u8] {
+        let start = self.line_start(line);
+        let end = self
+            .line_starts
+            .get(line)
+            .copied()
+            .unwrap_or(self.bytes.len());
+        let mut l = &self.bytes[start..end];
+        if let Some(rest) = l.strip_suffix(b"\n") {
+            l = rest;
+        }
+        if let Some(rest) = l.strip_suffix(b"\r") {
+            l = rest;
+        }
+        l
+    }
+
+    pub fn line_count(&self) -> usize {
+        self.line_starts.len()
+    }
+
+    pub fn slice(&self, span: Span) -> &[u8] {
+        let end = span.end.min(self.bytes.len());
+        &self.bytes[span.start.min(end)..end]
+    }
+
+    /// Lossy text of a span, for messages.
+    pub fn text(&self, span: Span) -> String {
+        String::from_utf8_lossy(self.slice(span)).into_owned()
+    }
+}
+
+fn count_chars(bytes: &[u8]) -> usize {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.chars().count(),
+        Err(_) => String::from_utf8_lossy(bytes).chars().count(),
+    }
+}
+
+/// All files read during one run. Ids are stable for the run.
+#[derive(Debug, Default, Clone)]
+pub struct SourceMap {
+    files: Vec<SourceFile>,
+}
+
+impl SourceMap {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn add(&mut self, file: SourceFile) -> FileId {
+        self.files.push(file);
+        self.files.len() - 1
+    }
+    pub fn get(&self, id: FileId) -> &SourceFile {
+        &self.files[id]
+    }
+    pub fn find(&self, path: &Path) -> Option<FileId> {
+        self.files.iter().position(|f| f.path == path)
+    }
+    pub fn iter(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
+        self.files.iter().enumerate()
+    }
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+}
+
+/// Largest config file we read. nginx itself has no limit, but a 50 MB "config" is a
+/// mistake (a log or a dump), and reading it whole would only waste memory.
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Why a file could not be read; worded for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadError {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.reason)
+    }
+}
+
+impl std::error::Error for ReadError {}
+
+/// Read a config file with the checks a linter owes its user: it is a regular file,
+/// it is readable, it is not absurdly large, and it is text (no NUL bytes).
+pub fn read_config(path: &Path) -> Result<Vec<u8>, ReadError> {
+    let err = |reason: String| ReadError {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let meta = std::fs::metadata(path).map_err(|e| err(io_reason(&e)))?;
+    if meta.is_dir() {
+        return Err(err("is a directory, expected a file".into()));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(err(format!(
+            "file is {} bytes; config files over {} bytes are not read (is this really a config file?)",
+            meta.len(),
+            MAX_FILE_BYTES
+        )));
+    }
+    let bytes = std::fs::read(path).map_err(|e| err(io_reason(&e)))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(err(format!(
+            "file grew past {MAX_FILE_BYTES} bytes while reading"
+        )));
+    }
+    if let Some(pos) = bytes.iter().position(|b| *b == 0) {
+        return Err(err(format!(
+            "binary file (NUL byte at offset {pos}), expected a text config file"
+        )));
+    }
+    Ok(bytes)
+}
+
+pub fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => {
+            let s = e.to_string();
+            // Drop " (os error N)" noise; people want the words.
+            match s.find(" (os error") {
+                Some(i) => s[..i].to_lowercase(),
+                None => s,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_chars_and_handles_crlf() {
+        let f = SourceFile::new("x", "x", b"ab\r\nc\xc3\xa9d\nlast".to_vec());
+        assert_eq!(f.line_col(0), (1, 1));
+        assert_eq!(f.line_col(4), (2, 1));
+        assert_eq!(f.line_col(7), (2, 3)); // after "cé"
+        assert_eq!(f.line_bytes(1), b"ab");
+        assert_eq!(f.line_bytes(3), b"last");
+        assert_eq!(f.line_col(100), (3, 5));
+    }
+}

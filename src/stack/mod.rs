@@ -1,0 +1,8 @@
+//! The one effective model of the stack: nginx → pool → php.ini → WordPress.
+
+use crate::source::SourceMap;
+
+#[derive(Debug, Default)]
+pub struct Stack {
+    pub sources: SourceMap,
+}

@@ -1,0 +1,72 @@
+//! What can go wrong while reading the files of a stack, and path resolution shared
+//! by the nginx and php-fpm loaders.
+
+use crate::finding::Place;
+use std::path::{Component, Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProblemKind {
+    /// A non-glob include whose file is missing (E005).
+    IncludeNotFound,
+    /// A file includes itself, directly or through others; the loop is cut.
+    IncludeCycle,
+    /// A file exists but cannot be read (permission, directory, binary, too large).
+    Unreadable,
+    /// Includes nested deeper than MAX_DEPTH.
+    TooDeep,
+}
+
+#[derive(Debug, Clone)]
+pub struct LoadProblem {
+    pub kind: ProblemKind,
+    /// The directive that caused it (the `include` line), when there is one.
+    pub place: Option<Place>,
+    pub message: String,
+}
+
+/// Where a path written inside a config file really is on this machine.
+///
+/// - relative paths are relative to `base` (nginx: its prefix = the directory of the
+///   main file; php-fpm: its prefix);
+/// - absolute paths are resolved inside `root` when linting a copied tree
+///   (`--root DIR`: `/etc/nginx/x.conf` → `DIR/etc/nginx/x.conf`), else used as is.
+pub fn resolve(written: &str, base: &Path, root: Option<&Path>) -> PathBuf {
+    let p = Path::new(written);
+    if p.is_absolute() {
+        match root {
+            Some(r) => {
+                let rel: PathBuf = p
+                    .components()
+                    .filter(|c| !matches!(c, Component::RootDir | Component::Prefix(_)))
+                    .collect();
+                r.join(rel)
+            }
+            None => p.to_path_buf(),
+        }
+    } else {
+        base.join(p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_absolute_inside_root_and_relative_to_base() {
+        let base = Path::new("/tmp/etc/nginx");
+        assert_eq!(
+            resolve("/etc/nginx/mime.types", base, Some(Path::new("/tmp"))),
+            PathBuf::from("/tmp/etc/nginx/mime.types")
+        );
+        assert_eq!(
+            resolve("/etc/nginx/mime.types", base, None),
+            PathBuf::from("/etc/nginx/mime.types")
+        );
+        assert_eq!(
+            resolve("snippets/x.conf", base, None),
+            PathBuf::from("/tmp/etc/nginx/snippets/x.conf")
+        );
+    }
+}

@@ -73,7 +73,11 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub fn new(rule: &crate::rules::Rule, primary: Option<Place>, message: impl Into<String>) -> Self {
+    pub fn new(
+        rule: &crate::rules::Rule,
+        primary: Option<Place>,
+        message: impl Into<String>,
+    ) -> Self {
         Finding {
             code: rule.code,
             name: rule.name,

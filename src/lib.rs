@@ -4,10 +4,14 @@
 //! Data flows one way: `syntax` (lossless trees) → `stack` (effective model) →
 //! `rules` (findings) → `fix` (edits) → `report`.
 
+pub mod cli;
+pub mod engine;
 pub mod finding;
 pub mod fix;
+pub mod report;
 pub mod rules;
 pub mod settings;
 pub mod source;
 pub mod stack;
 pub mod syntax;
+pub mod tune;

@@ -1,3 +1,3 @@
 fn main() {
-    println!("wpstack");
+    std::process::exit(wpstack::cli::main());
 }

@@ -241,3 +241,12 @@ mod tests {
         assert_eq!(f.line_col(100), (3, 5));
     }
 }
+
+impl SourceMap {
+    /// Change how a file is shown (the loader knows the user's PATH, the parser does not).
+    pub fn set_display(&mut self, id: FileId, display: String) {
+        if let Some(f) = self.files.get_mut(id) {
+            f.display = display;
+        }
+    }
+}

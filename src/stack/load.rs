@@ -70,3 +70,27 @@ mod tests {
         );
     }
 }
+
+/// How paths written in configs map to this machine: a root for a copied filesystem
+/// tree (`--root`), and prefix aliases for a copied config directory (`/etc/nginx/x`
+/// inside a copy of `/etc/nginx` means `COPY/x`).
+#[derive(Debug, Clone, Default)]
+pub struct PathMap {
+    pub root: Option<PathBuf>,
+    /// (absolute prefix as written, local directory), checked before `root`.
+    pub aliases: Vec<(PathBuf, PathBuf)>,
+}
+
+impl PathMap {
+    pub fn resolve(&self, written: &str, base: &Path) -> PathBuf {
+        let p = Path::new(written);
+        if p.is_absolute() {
+            for (prefix, local) in &self.aliases {
+                if let Ok(rest) = p.strip_prefix(prefix) {
+                    return local.join(rest);
+                }
+            }
+        }
+        resolve(written, base, self.root.as_deref())
+    }
+}

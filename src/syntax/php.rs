@@ -52,11 +52,26 @@ pub enum PhpValue {
 #[derive(Debug, Clone)]
 pub enum StatementKind {
     /// `define('NAME', value)` / `define("NAME", value)`.
-    Define { name: String, name_span: Span, value: PhpValue, value_span: Span },
+    Define {
+        name: String,
+        name_span: Span,
+        value: PhpValue,
+        value_span: Span,
+    },
     /// `const NAME = value;`
-    Const { name: String, name_span: Span, value: PhpValue, value_span: Span },
+    Const {
+        name: String,
+        name_span: Span,
+        value: PhpValue,
+        value_span: Span,
+    },
     /// `ini_set('key', value)`.
-    IniSet { key: String, key_span: Span, value: PhpValue, value_span: Span },
+    IniSet {
+        key: String,
+        key_span: Span,
+        value: PhpValue,
+        value_span: Span,
+    },
     /// `$table_prefix = value;`
     TablePrefix { value: PhpValue, value_span: Span },
 }

@@ -1,0 +1,354 @@
+//! The command line (clap derive). Parses arguments into plain option structs and
+//! calls the library; `main.rs` only forwards the exit code.
+
+use crate::engine;
+use crate::finding::Severity;
+use crate::report::{self, Format, RenderOptions, Summary};
+use crate::rules;
+use crate::settings::{self, Cdn, HostFacts, Profile, Settings, Thresholds};
+use crate::stack::discover::{self, Inputs};
+use crate::tune::host;
+use clap::{Args, Parser, Subcommand};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+pub mod dump;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "wpstack",
+    version,
+    about = "Lint and tune nginx + PHP-FPM + php.ini + wp-config.php as one stack, so WordPress sites stop dying with 502"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Find the stack's files under each PATH, link them, run the rules, report.
+    Check(CheckArgs),
+    /// Print the linked, effective model as JSON.
+    Dump(DumpArgs),
+    /// List every rule: code, name, severity, fixable, summary.
+    Rules(RulesArgs),
+    /// Print a rule's documentation.
+    Explain {
+        /// A rule code (T101) or name (timeout-chain-inverted).
+        rule: String,
+    },
+}
+
+/// Where the stack's files are.
+#[derive(Args, Debug, Clone, Default)]
+pub struct InputArgs {
+    /// Files or directories (a copied /etc tree, a repo, / on a live host). Default: .
+    pub paths: Vec<PathBuf>,
+    /// Resolve absolute paths inside configs against DIR (lint a copy of a server's /).
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// nginx main config (overrides discovery).
+    #[arg(long, value_name = "FILE")]
+    pub nginx: Vec<PathBuf>,
+    /// php-fpm main config or pool file (overrides discovery).
+    #[arg(long, value_name = "FILE")]
+    pub fpm: Vec<PathBuf>,
+    /// php.ini the FPM SAPI reads (overrides discovery).
+    #[arg(long = "php-ini", value_name = "FILE")]
+    pub php_ini: Vec<PathBuf>,
+    /// wp-config.php (overrides discovery).
+    #[arg(long = "wp-config", value_name = "FILE")]
+    pub wp_config: Vec<PathBuf>,
+}
+
+impl InputArgs {
+    fn inputs(&self) -> Inputs {
+        Inputs {
+            paths: self.paths.clone(),
+            root: self.root.clone(),
+            nginx: self.nginx.clone(),
+            fpm: self.fpm.clone(),
+            php_ini: self.php_ini.clone(),
+            wp_config: self.wp_config.clone(),
+        }
+    }
+}
+
+/// Host facts that replace measured ones (pre-deploy checks).
+#[derive(Args, Debug, Clone, Default)]
+pub struct HostArgs {
+    /// RAM of the target host (4G, 16384M).
+    #[arg(long, value_parser = parse_size)]
+    pub ram: Option<u64>,
+    /// CPUs of the target host.
+    #[arg(long)]
+    pub cpus: Option<usize>,
+    /// Memory one PHP worker uses (measured elsewhere, e.g. 96M).
+    #[arg(long = "worker-mem", value_parser = parse_size)]
+    pub worker_mem: Option<u64>,
+    /// Memory kept for the OS (default max(512M, 10 % of RAM)).
+    #[arg(long, value_parser = parse_size)]
+    pub reserve: Option<u64>,
+    /// Memory of the database and caches on the same host.
+    #[arg(long = "db-mem", value_parser = parse_size)]
+    pub db_mem: Option<u64>,
+}
+
+fn parse_size(s: &str) -> Result<u64, String> {
+    settings::parse_bytes(s).ok_or_else(|| format!("`{s}` is not a size (like 512M, 4G)"))
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub host: HostArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// Only these rules (codes, names or prefixes; comma-separated or repeated).
+    #[arg(long, value_delimiter = ',')]
+    pub select: Vec<String>,
+    /// Skip these rules (codes, names or prefixes).
+    #[arg(long, value_delimiter = ',')]
+    pub ignore: Vec<String>,
+    /// Exit 1 when a finding is at or above this severity.
+    #[arg(long = "fail-on", value_parser = ["error", "warning", "info"])]
+    pub fail_on: Option<String>,
+    /// Exit 0 even when findings are reported.
+    #[arg(long = "exit-zero")]
+    pub exit_zero: bool,
+    /// Thresholds for this kind of site.
+    #[arg(long, value_parser = ["wordpress", "woocommerce"])]
+    pub profile: Option<String>,
+    /// What sits in front of nginx: none, cloudflare, alb, gcp, azure-frontdoor, fastly or SECONDS.
+    #[arg(long)]
+    pub cdn: Option<String>,
+    /// Settings file (default: wpstack.toml found upward from PATH).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// No colours (also when NO_COLOR is set or output is not a terminal).
+    #[arg(long = "no-color")]
+    pub no_color: bool,
+    /// Print only findings, no summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DumpArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Show where each value was set (file:line), like `git config --show-origin`.
+    #[arg(long = "show-origin")]
+    pub show_origin: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RulesArgs {
+    /// text or json.
+    #[arg(long, value_parser = ["text", "json"], default_value = "text")]
+    pub format: String,
+}
+
+/// Exit codes (cli.md): 0 clean, 1 findings at/above --fail-on, 2 usage/input error.
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_FINDINGS: i32 = 1;
+pub const EXIT_ERROR: i32 = 2;
+
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_ERROR } else { EXIT_OK };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(msg) => {
+            eprintln!("wpstack: error: {msg}");
+            EXIT_ERROR
+        }
+    }
+}
+
+pub fn run(cli: Cli) -> Result<i32, String> {
+    match cli.command {
+        Command::Check(a) => check(&a),
+        Command::Dump(a) => {
+            let stack = discover::load(&a.input.inputs()).map_err(|e| e.to_string())?;
+            let json = dump::dump(&stack, a.show_origin);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&json).unwrap_or_default()
+            );
+            Ok(EXIT_OK)
+        }
+        Command::Rules(a) => {
+            print_rules(&a.format);
+            Ok(EXIT_OK)
+        }
+        Command::Explain { rule } => match rules::by_code_or_name(&rule) {
+            Some(r) => {
+                print!("{}", r.doc);
+                Ok(EXIT_OK)
+            }
+            None => Err(format!(
+                "unknown rule `{rule}` (see `wpstack rules` for codes and names)"
+            )),
+        },
+    }
+}
+
+fn print_rules(format: &str) {
+    if format == "json" {
+        let list: Vec<serde_json::Value> = rules::ALL
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "code": r.code, "name": r.name, "severity": r.severity,
+                    "fixable": r.fixable, "summary": r.summary,
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&list).unwrap_or_default()
+        );
+        return;
+    }
+    for r in rules::ALL {
+        let fix = match r.fixable {
+            rules::Fixable::No => "-",
+            rules::Fixable::Safe => "fix",
+            rules::Fixable::Sometimes => "fix*",
+        };
+        println!(
+            "{:<5} {:<30} {:<8} {:<5} {}",
+            r.code, r.name, r.severity, fix, r.summary
+        );
+    }
+}
+
+/// Build the run's settings: defaults ← wpstack.toml ← command line.
+pub fn settings_for(a: &CheckArgs) -> Result<(Settings, HostFacts), String> {
+    let cfg_path = a.config.clone().or_else(|| {
+        let start = a
+            .input
+            .paths
+            .first()
+            .cloned()
+            .unwrap_or_else(|| PathBuf::from("."));
+        settings::find_config(&start)
+    });
+    let file = match &cfg_path {
+        Some(p) => settings::read_config(p)?,
+        None => settings::FileSettings::default(),
+    };
+    let profile = match &a.profile {
+        Some(p) => Profile::parse(p).ok_or_else(|| format!("unknown profile `{p}`"))?,
+        None => file.profile.unwrap_or_default(),
+    };
+    let cdn = match &a.cdn {
+        Some(c) => Cdn::parse(c).ok_or_else(|| {
+            format!("unknown --cdn `{c}` (none, cloudflare, alb, gcp, azure-frontdoor, fastly or SECONDS)")
+        })?,
+        None => file.cdn.unwrap_or_default(),
+    };
+    let mut thresholds = Thresholds::for_profile(profile);
+    for (k, v) in &file.thresholds {
+        thresholds.set(k, *v);
+    }
+    let fail_on = match &a.fail_on {
+        Some(s) => Severity::parse(s).unwrap_or(Severity::Warning),
+        None => file.fail_on.unwrap_or(Severity::Warning),
+    };
+    let mut select = file.select.clone();
+    select.extend(a.select.iter().cloned());
+    if !a.select.is_empty() {
+        select = a.select.clone();
+    }
+    let mut ignore = file.ignore.clone();
+    ignore.extend(a.ignore.iter().cloned());
+    engine::check_selectors(&select)?;
+    engine::check_selectors(&ignore)?;
+    let s = Settings {
+        profile,
+        cdn,
+        host: HostFacts::default(),
+        thresholds,
+        select,
+        ignore,
+        per_path_ignores: file.per_path_ignores.clone(),
+        fail_on,
+        measure_host: true,
+    };
+    Ok((s, file.host))
+}
+
+fn check(a: &CheckArgs) -> Result<i32, String> {
+    let (mut settings, configured_host) = settings_for(a)?;
+    let given = HostFacts {
+        ram: a.host.ram,
+        cpus: a.host.cpus,
+        worker_mem: a.host.worker_mem,
+        reserve: a.host.reserve,
+        db_mem: a.host.db_mem,
+    };
+    settings.host = given.clone();
+    let host = host::resolve(&given, &configured_host, settings.measure_host);
+    let stack = discover::load(&a.input.inputs()).map_err(|e| e.to_string())?;
+    let findings = engine::run(&stack, &settings, &host);
+    let summary = Summary::from_findings(&findings, stack.files.len());
+    let color = a.format == Format::Text
+        && !a.no_color
+        && std::env::var_os("NO_COLOR").is_none()
+        && std::io::stdout().is_terminal();
+    let out = report::render(
+        a.format,
+        &stack.sources,
+        &findings,
+        rules::ALL,
+        &summary,
+        &RenderOptions {
+            color,
+            show_fixes: true,
+        },
+    );
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(out.as_bytes());
+    if a.format == Format::Text && !a.quiet {
+        for n in &stack.notes {
+            let _ = writeln!(stdout, "note: {n}");
+        }
+    }
+    drop(stdout);
+
+    // A file linted alone that does not parse (or cannot be read) is exit 2.
+    let single_file =
+        a.input.paths.len() == 1 && a.input.paths[0].is_file() && stack.files.len() <= 1;
+    let explicit_single = a.input.paths.is_empty()
+        && (a.input.nginx.len()
+            + a.input.fpm.len()
+            + a.input.php_ini.len()
+            + a.input.wp_config.len())
+            == 1
+        && stack.files.len() <= 1;
+    if (single_file || explicit_single)
+        && (stack.files.iter().any(|f| !f.syntax.errors().is_empty()) || stack.files.is_empty())
+    {
+        for p in &stack.problems {
+            eprintln!("wpstack: error: {}", p.message);
+        }
+        return Ok(EXIT_ERROR);
+    }
+    if a.exit_zero {
+        return Ok(EXIT_OK);
+    }
+    let failing = findings.iter().any(|f| f.severity >= settings.fail_on);
+    Ok(if failing { EXIT_FINDINGS } else { EXIT_OK })
+}

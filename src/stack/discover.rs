@@ -1,0 +1,640 @@
+//! Discovery: from the PATHs a user gives, find nginx.conf and what it includes,
+//! php-fpm's main configs and pools, the php.ini the FPM SAPI reads with its scan dir,
+//! and each site's wp-config.php; read and parse them; build and link the model.
+
+use super::load::{LoadProblem, PathMap, ProblemKind};
+use super::nginx_model::{self, NginxInput};
+use super::php_model::{self, EffectiveIni, Fpm, Via};
+use super::wp_model::WpConfig;
+use super::{link, nginx_load, FileKind, Stack, StackFile, Syntax};
+use crate::finding::Place;
+use crate::source::{read_config, FileId, ReadError, SourceFile};
+use crate::syntax::{ini, MAX_DEPTH};
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+/// What to read. Explicit files override discovery.
+#[derive(Debug, Clone, Default)]
+pub struct Inputs {
+    pub paths: Vec<PathBuf>,
+    /// Resolve absolute paths inside configs against this directory.
+    pub root: Option<PathBuf>,
+    pub nginx: Vec<PathBuf>,
+    pub fpm: Vec<PathBuf>,
+    pub php_ini: Vec<PathBuf>,
+    pub wp_config: Vec<PathBuf>,
+}
+
+impl Inputs {
+    fn explicit(&self) -> bool {
+        !(self.nginx.is_empty()
+            && self.fpm.is_empty()
+            && self.php_ini.is_empty()
+            && self.wp_config.is_empty())
+    }
+}
+
+/// Standard places nginx keeps its configuration; inside a copy of one of them, an
+/// absolute path under it means the copy.
+const NGINX_PREFIXES: &[&str] = &[
+    "/etc/nginx",
+    "/usr/local/nginx/conf",
+    "/usr/local/etc/nginx",
+    "/usr/local/openresty/nginx/conf",
+    "/opt/bitnami/nginx/conf",
+];
+
+/// Directory names never walked into: they hold no stack config and can be huge.
+const SKIP_DIRS: &[&str] = &[
+    ".git",
+    "node_modules",
+    "vendor",
+    "wp-content",
+    "wp-includes",
+    "wp-admin",
+    "proc",
+    "sys",
+    "dev",
+    "run",
+    "tmp",
+    "boot",
+    "snap",
+    "lib",
+    "lib64",
+    "bin",
+    "sbin",
+    "target",
+    "cache",
+    "log",
+    "logs",
+    "mime-support",
+];
+
+/// At most this many directory entries are looked at per PATH.
+const MAX_WALK_ENTRIES: usize = 200_000;
+
+/// Guess a lone file's kind from its name, then its content.
+pub fn detect_kind(path: &Path, bytes: &[u8]) -> FileKind {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let parent = path
+        .parent()
+        .and_then(|p| p.file_name())
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    if name.ends_with(".php") {
+        return FileKind::WpConfig;
+    }
+    if name == "php-fpm.conf" || parent == "pool.d" || parent == "php-fpm.d" {
+        return FileKind::Fpm;
+    }
+    if name == "php.ini" || name.ends_with(".ini") || name.starts_with("php.ini") {
+        return FileKind::PhpIni;
+    }
+    if name == "nginx.conf" || parent.starts_with("sites-") || parent == "snippets" {
+        return FileKind::Nginx;
+    }
+    // Content: an ini-like file starts (after comments) with `[section]` or `key = value`.
+    let text = String::from_utf8_lossy(bytes);
+    let mut first = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with(';') && !l.starts_with('#'));
+    if let Some(l) = first.next() {
+        let ini_like = (l.starts_with('[') && l.ends_with(']'))
+            || (l.contains('=') && !l.ends_with(';') && !l.contains('{'));
+        if ini_like {
+            let fpm = text.lines().any(|l| {
+                let l = l.trim_start();
+                l.starts_with("[global]")
+                    || l.starts_with("pm ")
+                    || l.starts_with("pm=")
+                    || l.starts_with("pm.")
+                    || l.starts_with("listen ")
+                    || l.starts_with("listen=")
+            });
+            return if fpm { FileKind::Fpm } else { FileKind::PhpIni };
+        }
+    }
+    FileKind::Nginx
+}
+
+/// What a walk of a PATH found.
+#[derive(Debug, Default)]
+struct Found {
+    nginx_mains: Vec<PathBuf>,
+    fpm_mains: Vec<PathBuf>,
+    pool_files: Vec<PathBuf>,
+    php_inis: Vec<PathBuf>,
+    wp_configs: Vec<PathBuf>,
+    truncated: bool,
+}
+
+fn walk(dir: &Path, depth: usize, found: &mut Found, budget: &mut usize) {
+    if depth > 10 {
+        return;
+    }
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<_> = rd.filter_map(Result::ok).collect();
+    entries.sort_by_key(|e| e.file_name());
+    let dir_name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    for e in entries {
+        if *budget == 0 {
+            found.truncated = true;
+            return;
+        }
+        *budget -= 1;
+        let name = e.file_name().to_string_lossy().into_owned();
+        let path = e.path();
+        let Ok(ft) = e.file_type() else { continue };
+        let is_dir = ft.is_dir() || (ft.is_symlink() && path.is_dir());
+        if is_dir {
+            if !SKIP_DIRS.contains(&name.as_str()) {
+                walk(&path, depth + 1, found, budget);
+            }
+            continue;
+        }
+        match name.as_str() {
+            "nginx.conf" => found.nginx_mains.push(path),
+            "php-fpm.conf" => found.fpm_mains.push(path),
+            "php.ini" => found.php_inis.push(path),
+            "wp-config.php" => found.wp_configs.push(path),
+            n if n.ends_with(".conf") && (dir_name == "pool.d" || dir_name == "php-fpm.d") => {
+                found.pool_files.push(path)
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Read a file into the stack's source map (once per path).
+fn add_source(stack: &mut Stack, path: &Path) -> Result<FileId, ReadError> {
+    if let Some(id) = stack.sources.find(path) {
+        return Ok(id);
+    }
+    let bytes = read_config(path)?;
+    Ok(stack
+        .sources
+        .add(SourceFile::new(path, path.display().to_string(), bytes)))
+}
+
+fn parse_into(stack: &mut Stack, id: FileId, kind: FileKind) {
+    if stack.file(id).is_some() {
+        return;
+    }
+    let syntax = Syntax::parse(kind, &stack.sources.get(id).bytes);
+    stack.files.push(StackFile { id, kind, syntax });
+}
+
+fn unreadable(stack: &mut Stack, e: ReadError, place: Option<Place>) {
+    stack.problems.push(LoadProblem {
+        kind: ProblemKind::Unreadable,
+        place,
+        message: e.to_string(),
+    });
+}
+
+/// Load the stack. `Err` only when an explicitly named file cannot be read or a PATH
+/// does not exist (usage errors, exit 2).
+pub fn load(inputs: &Inputs) -> Result<Stack, ReadError> {
+    let mut stack = Stack::default();
+    let mut found = Found::default();
+    let mut base: Option<PathBuf> = None;
+    let mut root = inputs.root.clone();
+
+    if inputs.explicit() {
+        found.nginx_mains = inputs.nginx.clone();
+        found.fpm_mains = inputs.fpm.clone();
+        found.php_inis = inputs.php_ini.clone();
+        found.wp_configs = inputs.wp_config.clone();
+        for p in found
+            .nginx_mains
+            .iter()
+            .chain(&found.fpm_mains)
+            .chain(&found.php_inis)
+            .chain(&found.wp_configs)
+        {
+            std::fs::metadata(p).map_err(|e| ReadError {
+                path: p.clone(),
+                reason: crate::source::io_reason(&e),
+            })?;
+        }
+    }
+    let paths = if inputs.paths.is_empty() && !inputs.explicit() {
+        vec![PathBuf::from(".")]
+    } else {
+        inputs.paths.clone()
+    };
+    for path in &paths {
+        let meta = std::fs::metadata(path).map_err(|e| ReadError {
+            path: path.clone(),
+            reason: crate::source::io_reason(&e),
+        })?;
+        if meta.is_dir() {
+            base.get_or_insert_with(|| path.clone());
+            if root.is_none() && path.join("etc").is_dir() {
+                // A copied filesystem tree: /etc/... inside configs means PATH/etc/...
+                root = Some(path.clone());
+            }
+            let mut budget = MAX_WALK_ENTRIES;
+            walk(path, 0, &mut found, &mut budget);
+        } else {
+            base.get_or_insert_with(|| path.parent().map(Path::to_path_buf).unwrap_or_default());
+            let bytes = read_config(path)?;
+            match detect_kind(path, &bytes) {
+                FileKind::Nginx => found.nginx_mains.push(path.clone()),
+                FileKind::Fpm => found.fpm_mains.push(path.clone()),
+                FileKind::PhpIni => found.php_inis.push(path.clone()),
+                FileKind::WpConfig => found.wp_configs.push(path.clone()),
+            }
+        }
+    }
+    if found.truncated {
+        stack.notes.push(format!(
+            "discovery stopped after {MAX_WALK_ENTRIES} directory entries; pass the config directories themselves"
+        ));
+    }
+
+    load_nginx(&mut stack, &found, root.as_deref());
+    load_fpm(&mut stack, &found, root.as_deref(), &inputs.php_ini);
+    load_wp(&mut stack, &found, root.as_deref());
+    link::link_pools(&mut stack);
+
+    if stack.pools.is_empty() && !stack.nginx.is_empty() {
+        stack.notes.push(
+            "no php-fpm configuration found: rules that need the pool (U001, U002, T101…) were skipped; pass the php-fpm directory or --fpm".into(),
+        );
+    }
+    if let Some(b) = base {
+        set_displays(&mut stack, &b);
+    }
+    Ok(stack)
+}
+
+fn set_displays(stack: &mut Stack, base: &Path) {
+    let base = std::fs::canonicalize(base).unwrap_or_else(|_| base.to_path_buf());
+    let ids: Vec<FileId> = stack.sources.iter().map(|(i, _)| i).collect();
+    for id in ids {
+        let p = stack.sources.get(id).path.clone();
+        let abs = std::fs::canonicalize(&p).unwrap_or(p.clone());
+        let shown = match abs.strip_prefix(&base) {
+            Ok(rel) if !rel.as_os_str().is_empty() => rel.display().to_string(),
+            _ => p.display().to_string(),
+        };
+        stack.sources.set_display(id, shown);
+    }
+}
+
+fn nginx_path_map(main: &Path, root: Option<&Path>) -> PathMap {
+    let dir = main.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut map = PathMap {
+        root: root.map(Path::to_path_buf),
+        aliases: Vec::new(),
+    };
+    if root.is_none() {
+        let abs = std::fs::canonicalize(&dir).unwrap_or(dir.clone());
+        for p in NGINX_PREFIXES {
+            if abs != Path::new(p) {
+                map.aliases.push((PathBuf::from(p), dir.clone()));
+            }
+        }
+    }
+    map
+}
+
+fn load_nginx(stack: &mut Stack, found: &Found, root: Option<&Path>) {
+    // A main file included by another main is not a main.
+    for main in &found.nginx_mains {
+        if stack.sources.find(main).is_some() {
+            continue;
+        }
+        let prefix = main.parent().map(Path::to_path_buf).unwrap_or_default();
+        let map = nginx_path_map(main, root);
+        let tree = match nginx_load::load(main, &prefix, &map, &mut stack.sources) {
+            Ok(t) => t,
+            Err(e) => {
+                unreadable(stack, e, None);
+                continue;
+            }
+        };
+        stack.problems.extend(tree.problems.iter().cloned());
+        let files: HashMap<FileId, &crate::syntax::nginx::File> =
+            tree.files.iter().map(|(id, f)| (*id, f)).collect();
+        let model = nginx_model::build(
+            &NginxInput {
+                main: tree.main,
+                files: &files,
+                includes: &tree.includes,
+            },
+            &stack.sources,
+        );
+        for (id, f) in tree.files {
+            if stack.file(id).is_none() {
+                stack.files.push(StackFile {
+                    id,
+                    kind: FileKind::Nginx,
+                    syntax: Syntax::Nginx(f),
+                });
+            }
+        }
+        stack.nginx.push(model);
+    }
+}
+
+/// Read an fpm file and everything it `include=`s, in php-fpm's order.
+fn read_fpm_tree(
+    stack: &mut Stack,
+    path: &Path,
+    map: &PathMap,
+    bases: &[PathBuf],
+    out: &mut Vec<FileId>,
+    depth: usize,
+    from: Option<Place>,
+) {
+    if depth > MAX_DEPTH {
+        stack.problems.push(LoadProblem {
+            kind: ProblemKind::TooDeep,
+            place: from,
+            message: format!("includes nested deeper than {MAX_DEPTH} levels"),
+        });
+        return;
+    }
+    let id = match add_source(stack, path) {
+        Ok(id) => id,
+        Err(e) => return unreadable(stack, e, from),
+    };
+    if out.contains(&id) {
+        stack.problems.push(LoadProblem {
+            kind: ProblemKind::IncludeCycle,
+            place: from,
+            message: format!(
+                "{} is included again (include cycle); not read twice",
+                path.display()
+            ),
+        });
+        return;
+    }
+    parse_into(stack, id, FileKind::Fpm);
+    out.push(id);
+    let includes: Vec<(String, Place)> = match stack.syntax_ini(id) {
+        Some(f) => f
+            .entries()
+            .filter(|(_, e)| e.key.name == "include")
+            .map(|(_, e)| (e.value.text.clone(), Place::new(id, e.span)))
+            .collect(),
+        None => Vec::new(),
+    };
+    for (pattern, place) in includes {
+        let candidates: Vec<PathBuf> = bases.iter().map(|b| map.resolve(&pattern, b)).collect();
+        let is_glob = pattern.contains(['*', '?', '[']);
+        let mut matched: Vec<PathBuf> = Vec::new();
+        for c in &candidates {
+            if is_glob {
+                if let Ok(paths) = glob::glob(&c.to_string_lossy()) {
+                    matched = paths.filter_map(Result::ok).collect();
+                }
+            } else if c.exists() {
+                matched = vec![c.clone()];
+            }
+            if !matched.is_empty() {
+                break;
+            }
+        }
+        matched.sort();
+        if matched.is_empty() && !is_glob {
+            stack.problems.push(LoadProblem {
+                kind: ProblemKind::IncludeNotFound,
+                place: Some(place),
+                message: format!(
+                    "Unable to include {}: no such file or directory",
+                    candidates
+                        .first()
+                        .map(|c| c.display().to_string())
+                        .unwrap_or(pattern)
+                ),
+            });
+        }
+        for m in matched {
+            read_fpm_tree(stack, &m, map, bases, out, depth + 1, Some(place));
+        }
+    }
+}
+
+fn fpm_path_map(main_dir: &Path, root: Option<&Path>) -> PathMap {
+    let mut map = PathMap {
+        root: root.map(Path::to_path_buf),
+        aliases: Vec::new(),
+    };
+    if root.is_none() {
+        // Inside a copy of /etc/php/X.Y/fpm, /etc/php/X.Y/fpm/... means the copy.
+        if let Some(v) = php_model::version_from_path(main_dir) {
+            let prefix = PathBuf::from(format!("/etc/php/{v}/fpm"));
+            if std::fs::canonicalize(main_dir).ok().as_deref() != Some(prefix.as_path()) {
+                map.aliases.push((prefix, main_dir.to_path_buf()));
+            }
+        }
+    }
+    map
+}
+
+/// The directories a relative `include=` may be relative to: php-fpm resolves it
+/// against its install prefix (`/usr/local` when php-fpm.conf is `/usr/local/etc/`),
+/// and configs are commonly written relative to their own directory.
+fn fpm_bases(main_dir: &Path) -> Vec<PathBuf> {
+    let mut bases = Vec::new();
+    if main_dir.file_name().is_some_and(|n| n == "etc") {
+        if let Some(p) = main_dir.parent() {
+            bases.push(p.to_path_buf());
+        }
+    }
+    bases.push(main_dir.to_path_buf());
+    bases
+}
+
+fn find_php_ini(dir: &Path) -> Option<PathBuf> {
+    [dir.join("php.ini"), dir.join("php").join("php.ini")]
+        .into_iter()
+        .find(|p| p.is_file())
+}
+
+fn load_fpm(stack: &mut Stack, found: &Found, root: Option<&Path>, explicit_ini: &[PathBuf]) {
+    let mut instances: Vec<(Option<PathBuf>, Vec<FileId>, PathBuf)> = Vec::new();
+    for main in &found.fpm_mains {
+        let dir = main.parent().map(Path::to_path_buf).unwrap_or_default();
+        let map = fpm_path_map(&dir, root);
+        let mut files = Vec::new();
+        read_fpm_tree(stack, main, &map, &fpm_bases(&dir), &mut files, 0, None);
+        if !files.is_empty() {
+            instances.push((Some(main.clone()), files, dir));
+        }
+    }
+    // Pool files no php-fpm.conf included: one instance per directory.
+    let mut loose: Vec<(PathBuf, Vec<PathBuf>)> = Vec::new();
+    for p in &found.pool_files {
+        if stack.sources.find(p).is_some() {
+            continue;
+        }
+        let dir = p.parent().map(Path::to_path_buf).unwrap_or_default();
+        match loose.iter_mut().find(|(d, _)| *d == dir) {
+            Some((_, v)) => v.push(p.clone()),
+            None => loose.push((dir, vec![p.clone()])),
+        }
+    }
+    for (dir, paths) in loose {
+        let mut files = Vec::new();
+        for p in paths {
+            match add_source(stack, &p) {
+                Ok(id) => {
+                    parse_into(stack, id, FileKind::Fpm);
+                    files.push(id);
+                }
+                Err(e) => unreadable(stack, e, None),
+            }
+        }
+        let parent = dir.parent().map(Path::to_path_buf).unwrap_or_default();
+        instances.push((None, files, parent));
+    }
+
+    let mut claimed_inis: BTreeSet<PathBuf> = BTreeSet::new();
+    for (main, files, dir) in instances {
+        let php_ini = explicit_ini.first().cloned().or_else(|| find_php_ini(&dir));
+        let mut ini = EffectiveIni::default();
+        let mut php_ini_id = None;
+        let mut scan_ids = Vec::new();
+        if let Some(path) = &php_ini {
+            claimed_inis.insert(path.clone());
+            match add_source(stack, path) {
+                Ok(id) => {
+                    parse_into(stack, id, FileKind::PhpIni);
+                    php_ini_id = Some(id);
+                    if let Some(f) = stack.syntax_ini(id) {
+                        php_model::apply_ini_file(&mut ini, id, f, Via::PhpIni);
+                    }
+                    let scan = path.parent().map(|p| p.join("conf.d"));
+                    let mut entries: Vec<PathBuf> = scan
+                        .and_then(|d| std::fs::read_dir(d).ok())
+                        .map(|rd| {
+                            rd.filter_map(Result::ok)
+                                .map(|e| e.path())
+                                .filter(|p| p.extension().is_some_and(|x| x == "ini"))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    entries.sort();
+                    for e in entries {
+                        match add_source(stack, &e) {
+                            Ok(sid) => {
+                                parse_into(stack, sid, FileKind::PhpIni);
+                                if let Some(f) = stack.syntax_ini(sid) {
+                                    php_model::apply_ini_file(&mut ini, sid, f, Via::ScanDir);
+                                }
+                                scan_ids.push(sid);
+                            }
+                            Err(err) => unreadable(stack, err, None),
+                        }
+                    }
+                }
+                Err(e) => unreadable(stack, e, None),
+            }
+        }
+        let fpm_index = stack.fpm.len();
+        let syntaxes: Vec<(FileId, &ini::File)> = files
+            .iter()
+            .filter_map(|id| stack.syntax_ini(*id).map(|f| (*id, f)))
+            .collect();
+        let sections = php_model::collect_sections(&syntaxes, fpm_index);
+        let mut pool_ids = Vec::new();
+        for mut pool in sections.pools {
+            pool.php = php_model::effective_php(&ini, &pool.overrides);
+            pool_ids.push(stack.pools.len());
+            stack.pools.push(pool);
+        }
+        let version = main
+            .as_deref()
+            .or(php_ini.as_deref())
+            .and_then(php_model::version_from_path);
+        stack.fpm.push(Fpm {
+            main: main.as_deref().and_then(|m| stack.sources.find(m)),
+            version,
+            files,
+            global: sections.global,
+            php_ini: php_ini_id,
+            scan_dir: scan_ids,
+            ini,
+            pools: pool_ids,
+        });
+    }
+    // php.ini files that belong to no php-fpm (CLI, apache2, a repo holding only ini
+    // files) are still read, so their file-level problems are reported.
+    for p in &found.php_inis {
+        if claimed_inis.contains(p) {
+            continue;
+        }
+        match add_source(stack, p) {
+            Ok(id) => parse_into(stack, id, FileKind::PhpIni),
+            Err(e) => unreadable(stack, e, None),
+        }
+    }
+}
+
+/// wp-config.php for a site root: in the root, or one directory above it when that
+/// directory is not itself a WordPress install (wp-load.php's rule).
+fn wp_config_for_root(root_dir: &Path) -> Option<PathBuf> {
+    let here = root_dir.join("wp-config.php");
+    if here.is_file() {
+        return Some(here);
+    }
+    let parent = root_dir.parent()?;
+    let above = parent.join("wp-config.php");
+    (above.is_file() && !parent.join("wp-settings.php").is_file()).then_some(above)
+}
+
+fn load_wp(stack: &mut Stack, found: &Found, root: Option<&Path>) {
+    let mut by_file: Vec<(PathBuf, Vec<(usize, usize)>)> = Vec::new();
+    for (ni, n) in stack.nginx.iter().enumerate() {
+        let main_path = stack.sources.get(n.main).path.clone();
+        let map = nginx_path_map(&main_path, root);
+        let prefix = main_path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        for (si, s) in n.sites.iter().enumerate() {
+            let Some(r) = &s.root else { continue };
+            if r.value.contains('$') {
+                continue;
+            }
+            let dir = map.resolve(&r.value, &prefix);
+            if let Some(cfg) = wp_config_for_root(&dir) {
+                match by_file.iter_mut().find(|(p, _)| *p == cfg) {
+                    Some((_, v)) => v.push((ni, si)),
+                    None => by_file.push((cfg, vec![(ni, si)])),
+                }
+            }
+        }
+    }
+    for p in &found.wp_configs {
+        if !by_file.iter().any(|(q, _)| q == p) {
+            by_file.push((p.clone(), Vec::new()));
+        }
+    }
+    for (path, sites) in by_file {
+        match add_source(stack, &path) {
+            Ok(id) => {
+                parse_into(stack, id, FileKind::WpConfig);
+                if let Some(f) = stack.syntax_php(id) {
+                    let mut wp = WpConfig::from_syntax(id, f);
+                    wp.sites = sites;
+                    stack.wp.push(wp);
+                }
+            }
+            Err(e) => unreadable(stack, e, None),
+        }
+    }
+}

@@ -1,0 +1,326 @@
+//! `wpstack dump`: the effective model as JSON. With `show_origin`, every value is
+//! `{"value": …, "origin": "file:line"}` (or the default it came from), like
+//! `git config --show-origin`.
+
+use super::nginx_model::{Location, Nginx, ARRAY_DIRECTIVES};
+use super::php_model::php_default;
+use super::wp_model::{value_text, wp_default};
+use super::{Origin, Sourced, Stack};
+use crate::syntax::php::PhpValue;
+use serde_json::{json, Map, Value};
+
+/// Directives shown for each PHP location (effective, with inheritance).
+const LOCATION_KEYS: &[&str] = &[
+    "root",
+    "try_files",
+    "fastcgi_index",
+    "fastcgi_split_path_info",
+    "fastcgi_read_timeout",
+    "fastcgi_send_timeout",
+    "fastcgi_connect_timeout",
+    "fastcgi_buffer_size",
+    "fastcgi_buffers",
+    "fastcgi_busy_buffers_size",
+    "client_max_body_size",
+    "fastcgi_param",
+];
+
+/// PHP keys always shown for a pool (with their defaults when unset).
+const PHP_KEYS: &[&str] = &[
+    "memory_limit",
+    "max_execution_time",
+    "max_input_time",
+    "max_input_vars",
+    "post_max_size",
+    "upload_max_filesize",
+    "display_errors",
+    "log_errors",
+    "error_log",
+    "expose_php",
+    "allow_url_include",
+    "cgi.fix_pathinfo",
+    "default_socket_timeout",
+    "opcache.enable",
+    "opcache.memory_consumption",
+    "opcache.max_accelerated_files",
+];
+
+const POOL_KEYS: &[&str] = &[
+    "request_terminate_timeout",
+    "request_slowlog_timeout",
+    "pm.max_requests",
+    "listen.backlog",
+    "listen.mode",
+];
+
+const WP_SECRETS: &[&str] = &[
+    "DB_PASSWORD",
+    "AUTH_KEY",
+    "SECURE_AUTH_KEY",
+    "LOGGED_IN_KEY",
+    "NONCE_KEY",
+    "AUTH_SALT",
+    "SECURE_AUTH_SALT",
+    "LOGGED_IN_SALT",
+    "NONCE_SALT",
+];
+
+struct D<'a> {
+    stack: &'a Stack,
+    show_origin: bool,
+}
+
+impl D<'_> {
+    fn origin(&self, o: &Origin) -> Value {
+        Value::String(self.stack.origin_text(o))
+    }
+    fn val(&self, v: Value, o: &Origin) -> Value {
+        if self.show_origin {
+            json!({"value": v, "origin": self.origin(o)})
+        } else {
+            v
+        }
+    }
+    fn s(&self, s: &Sourced<String>) -> Value {
+        self.val(Value::String(s.value.clone()), &s.origin)
+    }
+    fn place(&self, p: crate::finding::Place) -> Value {
+        Value::String(self.stack.display(p))
+    }
+}
+
+pub fn dump(stack: &Stack, show_origin: bool) -> Value {
+    let d = D { stack, show_origin };
+    let files: Vec<Value> = stack
+        .files
+        .iter()
+        .map(|f| {
+            json!({
+                "path": stack.sources.get(f.id).display,
+                "kind": f.kind.as_str(),
+                "errors": f.syntax.errors().len(),
+            })
+        })
+        .collect();
+    let nginx: Vec<Value> = stack.nginx.iter().map(|n| dump_nginx(&d, n)).collect();
+    let fpm: Vec<Value> = stack
+        .fpm
+        .iter()
+        .map(|f| {
+            let pools: Vec<Value> = f.pools.iter().map(|id| dump_pool(&d, *id)).collect();
+            let global: Map<String, Value> =
+                f.global.iter().map(|(k, v)| (k.clone(), d.s(v))).collect();
+            json!({
+                "main": f.main.map(|m| stack.sources.get(m).display.clone()),
+                "version": f.version,
+                "php_ini": f.php_ini.map(|m| stack.sources.get(m).display.clone()),
+                "scan_dir": f.scan_dir.iter().map(|m| stack.sources.get(*m).display.clone()).collect::<Vec<_>>(),
+                "global": global,
+                "pools": pools,
+            })
+        })
+        .collect();
+    let wp: Vec<Value> = stack
+        .wp
+        .iter()
+        .map(|w| {
+            let mut consts = Map::new();
+            for (name, c) in &w.constants {
+                let v = if WP_SECRETS.contains(&name.as_str()) {
+                    json!("********")
+                } else {
+                    php_json(&c.value.value)
+                };
+                let mut v = d.val(v, &c.value.origin);
+                if c.conditional {
+                    v = json!({"value": v, "conditional": true});
+                }
+                consts.insert(name.clone(), v);
+            }
+            for name in [
+                "WP_MEMORY_LIMIT",
+                "WP_MAX_MEMORY_LIMIT",
+                "WP_DEBUG",
+                "WP_DEBUG_DISPLAY",
+                "WP_DEBUG_LOG",
+                "WP_ENVIRONMENT_TYPE",
+                "DISALLOW_FILE_EDIT",
+            ] {
+                if !consts.contains_key(name) {
+                    if let Some(v) = wp_default(name) {
+                        consts.insert(
+                            name.to_string(),
+                            d.val(php_json(&v), &Origin::Default("WordPress default")),
+                        );
+                    }
+                }
+            }
+            let sites: Vec<Value> = w
+                .sites
+                .iter()
+                .filter_map(|(ni, si)| stack.nginx.get(*ni)?.sites.get(*si))
+                .map(|s| json!(s.name()))
+                .collect();
+            json!({
+                "file": stack.sources.get(w.file).display,
+                "sites": sites,
+                "constants": consts,
+            })
+        })
+        .collect();
+    let problems: Vec<Value> = stack
+        .problems
+        .iter()
+        .map(|p| {
+            json!({
+                "kind": p.kind,
+                "at": p.place.map(|pl| stack.display(pl)),
+                "message": p.message,
+            })
+        })
+        .collect();
+    let php_locations = stack.php_locations().count();
+    json!({
+        "version": 1,
+        "counts": {
+            "files": stack.files.len(),
+            "sites": stack.nginx.iter().map(|n| n.sites.len()).sum::<usize>(),
+            "php_locations": php_locations,
+            "pools": stack.pools.len(),
+            "wp_configs": stack.wp.len(),
+        },
+        "files": files,
+        "nginx": nginx,
+        "fpm": fpm,
+        "wordpress": wp,
+        "problems": problems,
+        "notes": stack.notes,
+    })
+}
+
+fn php_json(v: &PhpValue) -> Value {
+    match v {
+        PhpValue::Str(s) => json!(s),
+        PhpValue::Int(i) => json!(i),
+        PhpValue::Float(f) => json!(f),
+        PhpValue::Bool(b) => json!(b),
+        PhpValue::Null => Value::Null,
+        PhpValue::Computed(src) => json!({ "computed": src }),
+    }
+}
+
+fn dump_nginx(d: &D, n: &Nginx) -> Value {
+    let user = n.user();
+    let sites: Vec<Value> = n
+        .sites
+        .iter()
+        .map(|s| {
+            let locs: Vec<Value> = s
+                .locations
+                .iter()
+                .filter(|l| l.fastcgi_pass.is_some())
+                .map(|l| dump_location(d, n, l))
+                .collect();
+            json!({
+                "server_name": s.server_names,
+                "listen": s.listen,
+                "at": d.place(s.place),
+                "root": s.root.as_ref().map(|r| d.s(r)),
+                "locations": s.locations.len(),
+                "php_locations": locs,
+            })
+        })
+        .collect();
+    json!({
+        "main": d.stack.sources.get(n.main).display,
+        "files": n.files.len(),
+        "user": d.val(json!(format!("{} {}", user.value.0, user.value.1)), &user.origin),
+        "upstreams": n.upstreams.iter().map(|u| json!({"name": u.name, "at": d.place(u.place)})).collect::<Vec<_>>(),
+        "sites": sites,
+    })
+}
+
+fn dump_location(d: &D, n: &Nginx, l: &Location) -> Value {
+    let mut eff = Map::new();
+    for key in LOCATION_KEYS {
+        if ARRAY_DIRECTIVES.contains(key) {
+            let all = n.effective_all(l.scope, key);
+            if all.is_empty() {
+                continue;
+            }
+            let list: Vec<Value> = all
+                .iter()
+                .map(|dir| d.val(json!(dir.value_text()), &Origin::At(dir.place)))
+                .collect();
+            eff.insert((*key).to_string(), Value::Array(list));
+        } else if let Some(v) = n.effective_value(l.scope, key) {
+            eff.insert((*key).to_string(), d.s(&v));
+        }
+    }
+    let pass = l
+        .fastcgi_pass
+        .as_ref()
+        .map(|p| d.val(json!(p.value_text()), &Origin::At(p.place)));
+    let pools: Vec<Value> = l
+        .pools
+        .iter()
+        .filter_map(|id| d.stack.pools.get(*id))
+        .map(|p| {
+            let v = d.stack.fpm.get(p.fpm).and_then(|f| f.version.clone());
+            json!(match v {
+                Some(v) => format!("{} (php {v})", p.name),
+                None => p.name.clone(),
+            })
+        })
+        .collect();
+    json!({
+        "location": format!("{} {}", l.modifier, l.pattern).trim().to_string(),
+        "at": d.place(l.place),
+        "fastcgi_pass": pass,
+        "target": l.target.as_ref().map(|t| t.describe()),
+        "pools": pools,
+        "effective": eff,
+    })
+}
+
+fn dump_pool(d: &D, id: usize) -> Value {
+    let Some(p) = d.stack.pools.get(id) else {
+        return Value::Null;
+    };
+    let mut settings = Map::new();
+    for (k, v) in &p.settings {
+        settings.insert(k.clone(), d.s(v));
+    }
+    for k in POOL_KEYS {
+        if !settings.contains_key(*k) {
+            if let Some(v) = p.setting(k) {
+                settings.insert((*k).to_string(), d.s(&v));
+            }
+        }
+    }
+    let mut php = Map::new();
+    for (k, s) in &p.php {
+        let mut v = d.s(&s.value);
+        if d.show_origin {
+            if let Value::Object(m) = &mut v {
+                m.insert("via".into(), json!(s.via.as_str()));
+            }
+        }
+        php.insert(k.clone(), v);
+    }
+    for k in PHP_KEYS {
+        if !php.contains_key(*k) && php_default(k).is_some() {
+            if let Some(s) = p.php(k) {
+                php.insert((*k).to_string(), d.s(&s.value));
+            }
+        }
+    }
+    let _ = value_text;
+    json!({
+        "name": p.name,
+        "at": d.place(p.place),
+        "listen": p.listen().map(|l| d.s(l)),
+        "settings": settings,
+        "php": php,
+    })
+}

@@ -1,0 +1,607 @@
+//! nginx as it runs: contexts (main → http → server → location) with their own
+//! directives, inheritance, sites, PHP locations and where each `fastcgi_pass` goes.
+
+use super::{Origin, Sourced};
+use crate::finding::Place;
+use crate::source::{FileId, SourceMap, Span};
+use crate::syntax::nginx::{self, Item};
+use crate::syntax::MAX_DEPTH;
+use std::collections::HashMap;
+
+pub type ScopeId = usize;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScopeKind {
+    Main,
+    Events,
+    Http,
+    Server,
+    Location,
+    If,
+    LimitExcept,
+    Upstream,
+    /// `map`, `geo`, `types`, `split_clients`, `*_by_lua_block`… whose bodies are data.
+    Other(String),
+}
+
+/// A directive as the model sees it: unquoted words, with their places.
+#[derive(Debug, Clone)]
+pub struct Dir {
+    pub name: String,
+    pub args: Vec<String>,
+    /// The whole directive (name to `;`/`}`).
+    pub place: Place,
+    pub name_span: Span,
+    pub arg_spans: Vec<Span>,
+    pub scope: ScopeId,
+}
+
+impl Dir {
+    pub fn arg(&self, i: usize) -> Option<&str> {
+        self.args.get(i).map(String::as_str)
+    }
+    pub fn arg_place(&self, i: usize) -> Place {
+        Place::new(
+            self.place.file,
+            self.arg_spans.get(i).copied().unwrap_or(self.place.span),
+        )
+    }
+    /// All arguments joined with a space, for messages.
+    pub fn value_text(&self) -> String {
+        self.args.join(" ")
+    }
+}
+
+/// Where a block's braces are, so fixes can insert into it.
+#[derive(Debug, Clone, Copy)]
+pub struct BlockAt {
+    pub file: FileId,
+    /// The directive that opens the block (`location ~ \.php$ {`).
+    pub directive: Span,
+    pub open: Span,
+    pub close: Option<Span>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Scope {
+    pub kind: ScopeKind,
+    pub parent: Option<ScopeId>,
+    /// Arguments of the block directive (`~ \.php$` for a location).
+    pub args: Vec<String>,
+    pub directives: Vec<Dir>,
+    pub children: Vec<ScopeId>,
+    pub block: Option<BlockAt>,
+}
+
+/// Where a `fastcgi_pass` sends requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Unix(String),
+    Tcp {
+        host: String,
+        port: u16,
+    },
+    /// An `upstream` block, with its servers.
+    Upstream {
+        name: String,
+        servers: Vec<(Target, Place)>,
+    },
+    /// Built from a variable at run time (`fastcgi_pass $backend;`): cannot be followed.
+    Variable(String),
+    /// A name that is neither an upstream nor an address (U003).
+    Undefined(String),
+}
+
+impl Target {
+    /// Leaf addresses (through an upstream's servers).
+    pub fn addresses(&self) -> Vec<&Target> {
+        match self {
+            Target::Upstream { servers, .. } => servers.iter().map(|(t, _)| t).collect(),
+            t => vec![t],
+        }
+    }
+    pub fn describe(&self) -> String {
+        match self {
+            Target::Unix(p) => format!("unix:{p}"),
+            Target::Tcp { host, port } => {
+                if host.contains(':') {
+                    format!("[{host}]:{port}")
+                } else {
+                    format!("{host}:{port}")
+                }
+            }
+            Target::Upstream { name, .. } => format!("upstream {name}"),
+            Target::Variable(v) => v.clone(),
+            Target::Undefined(n) => n.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Location {
+    pub scope: ScopeId,
+    /// The `location` directive.
+    pub place: Place,
+    /// `=`, `~`, `~*`, `^~` or empty.
+    pub modifier: String,
+    pub pattern: String,
+    /// This location's own `fastcgi_pass` (also one inside an `if` in it).
+    pub fastcgi_pass: Option<Dir>,
+    pub target: Option<Target>,
+    /// Pools this location reaches (filled by linking).
+    pub pools: Vec<super::PoolId>,
+}
+
+impl Location {
+    pub fn is_regex(&self) -> bool {
+        self.modifier == "~" || self.modifier == "~*"
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Site {
+    pub scope: ScopeId,
+    /// The `server` directive.
+    pub place: Place,
+    pub server_names: Vec<String>,
+    pub listen: Vec<String>,
+    /// Effective `root` at server level (may be inherited from http).
+    pub root: Option<Sourced<String>>,
+    pub locations: Vec<Location>,
+}
+
+impl Site {
+    pub fn name(&self) -> String {
+        self.server_names
+            .iter()
+            .find(|n| !n.is_empty() && *n != "_")
+            .cloned()
+            .unwrap_or_else(|| "_".to_string())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Upstream {
+    pub name: String,
+    pub place: Place,
+    pub scope: ScopeId,
+}
+
+/// One nginx instance: a main file and everything it includes.
+#[derive(Debug, Clone)]
+pub struct Nginx {
+    pub main: FileId,
+    /// Files read for this instance (main first).
+    pub files: Vec<FileId>,
+    pub scopes: Vec<Scope>,
+    pub sites: Vec<Site>,
+    pub upstreams: Vec<Upstream>,
+}
+
+/// Directives whose values are lists: inherited only when the child sets none of them.
+pub const ARRAY_DIRECTIVES: &[&str] = &[
+    "fastcgi_param",
+    "fastcgi_pass_header",
+    "fastcgi_hide_header",
+    "fastcgi_catch_stderr",
+    "fastcgi_cache_valid",
+    "fastcgi_no_cache",
+    "fastcgi_cache_bypass",
+    "add_header",
+    "error_page",
+    "index",
+    "access_log",
+    "error_log",
+];
+
+/// nginx's built-in default for directives rules care about (x86-64 Linux).
+pub fn default_value(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "fastcgi_read_timeout" | "fastcgi_send_timeout" | "fastcgi_connect_timeout" => "60s",
+        "fastcgi_buffer_size" => "4k",
+        "fastcgi_buffers" => "8 4k",
+        "fastcgi_busy_buffers_size" => "8k",
+        "client_max_body_size" => "1m",
+        "client_body_timeout" | "client_header_timeout" | "send_timeout" => "60s",
+        "keepalive_timeout" => "75s",
+        "user" => "nobody nobody",
+        "error_log" => "logs/error.log error",
+        "root" => "html",
+        _ => return None,
+    })
+}
+
+impl Nginx {
+    pub fn scope(&self, id: ScopeId) -> &Scope {
+        &self.scopes[id]
+    }
+
+    /// The scope and its ancestors, innermost first.
+    pub fn chain(&self, id: ScopeId) -> impl Iterator<Item = &Scope> {
+        let mut next = Some(id);
+        std::iter::from_fn(move || {
+            let cur = next?;
+            let s = self.scopes.get(cur)?;
+            next = s.parent;
+            Some(s)
+        })
+    }
+
+    /// A scope's own directives with this name.
+    pub fn own<'a>(&'a self, id: ScopeId, name: &'a str) -> impl Iterator<Item = &'a Dir> + 'a {
+        self.scopes[id]
+            .directives
+            .iter()
+            .filter(move |d| d.name == name)
+    }
+
+    /// The effective directive: the innermost scope that sets it wins (its last
+    /// occurrence, as nginx keeps the last for most "set once" slots it tolerates).
+    pub fn effective(&self, id: ScopeId, name: &str) -> Option<&Dir> {
+        self.chain(id)
+            .find_map(|s| s.directives.iter().rev().find(|d| d.name == name))
+    }
+
+    /// Effective list directive: the innermost scope that sets any of them gives all of
+    /// its own; outer ones are not merged in.
+    pub fn effective_all(&self, id: ScopeId, name: &str) -> Vec<&Dir> {
+        for s in self.chain(id) {
+            let own: Vec<&Dir> = s.directives.iter().filter(|d| d.name == name).collect();
+            if !own.is_empty() {
+                return own;
+            }
+        }
+        Vec::new()
+    }
+
+    /// Effective value with its origin, or nginx's default.
+    pub fn effective_value(&self, id: ScopeId, name: &str) -> Option<Sourced<String>> {
+        match self.effective(id, name) {
+            Some(d) => Some(Sourced::at(d.value_text(), d.place)),
+            None => default_value(name).map(|v| Sourced {
+                value: v.to_string(),
+                origin: Origin::Default("nginx default"),
+            }),
+        }
+    }
+
+    /// The `user` directive (main context) as (user, group), or nginx's default.
+    pub fn user(&self) -> Sourced<(String, String)> {
+        match self.own(0, "user").last() {
+            Some(d) => {
+                let u = d.arg(0).unwrap_or("nobody").to_string();
+                let g = d.arg(1).map(str::to_string).unwrap_or_else(|| u.clone());
+                Sourced::at((u, g), d.place)
+            }
+            None => Sourced::default(
+                ("nobody".to_string(), "nogroup".to_string()),
+                "nginx default (nobody)",
+            ),
+        }
+    }
+
+    pub fn scopes_of_kind(&self, kind: ScopeKind) -> impl Iterator<Item = (ScopeId, &Scope)> {
+        self.scopes
+            .iter()
+            .enumerate()
+            .filter(move |(_, s)| s.kind == kind)
+    }
+
+    /// The server scope a scope belongs to.
+    pub fn server_of(&self, id: ScopeId) -> Option<ScopeId> {
+        let mut cur = Some(id);
+        while let Some(c) = cur {
+            if self.scopes[c].kind == ScopeKind::Server {
+                return Some(c);
+            }
+            cur = self.scopes[c].parent;
+        }
+        None
+    }
+}
+
+/// The parsed files of one nginx instance and how includes connect them.
+pub struct NginxInput<'a> {
+    pub main: FileId,
+    pub files: &'a HashMap<FileId, &'a nginx::File>,
+    /// (file, span.start of an `include` directive) → the files it includes, in order.
+    pub includes: &'a HashMap<(FileId, usize), Vec<FileId>>,
+}
+
+/// Build the model of one nginx instance.
+pub fn build(input: &NginxInput, sources: &SourceMap) -> Nginx {
+    let mut b = Builder {
+        input,
+        sources,
+        scopes: vec![Scope {
+            kind: ScopeKind::Main,
+            parent: None,
+            args: Vec::new(),
+            directives: Vec::new(),
+            children: Vec::new(),
+            block: None,
+        }],
+        active: Vec::new(),
+        files: vec![input.main],
+    };
+    if let Some(f) = input.files.get(&input.main) {
+        b.active.push(input.main);
+        b.walk(input.main, &f.items, 0, 0);
+    }
+    let Builder { scopes, files, .. } = b;
+    let mut n = Nginx {
+        main: input.main,
+        files,
+        scopes,
+        sites: Vec::new(),
+        upstreams: Vec::new(),
+    };
+    n.upstreams = collect_upstreams(&n);
+    n.sites = collect_sites(&n);
+    n
+}
+
+struct Builder<'a> {
+    input: &'a NginxInput<'a>,
+    sources: &'a SourceMap,
+    scopes: Vec<Scope>,
+    /// Files being expanded (cycle guard; the loader reports cycles).
+    active: Vec<FileId>,
+    files: Vec<FileId>,
+}
+
+impl Builder<'_> {
+    fn walk(&mut self, file: FileId, items: &[Item], scope: ScopeId, depth: usize) {
+        if depth > MAX_DEPTH {
+            return;
+        }
+        for item in items {
+            let Item::Directive(d) = item else { continue };
+            let name = d.name.text();
+            let dir = Dir {
+                name: name.clone(),
+                args: d.args.iter().map(|w| w.text()).collect(),
+                place: Place::new(file, d.span),
+                name_span: d.name.span,
+                arg_spans: d.args.iter().map(|w| w.span).collect(),
+                scope,
+            };
+            self.scopes[scope].directives.push(dir);
+            if name == "include" {
+                let targets = self
+                    .input
+                    .includes
+                    .get(&(file, d.span.start))
+                    .cloned()
+                    .unwrap_or_default();
+                for inc in targets {
+                    if self.active.contains(&inc) {
+                        continue;
+                    }
+                    let Some(f) = self.input.files.get(&inc) else {
+                        continue;
+                    };
+                    if !self.files.contains(&inc) {
+                        self.files.push(inc);
+                    }
+                    self.active.push(inc);
+                    self.walk(inc, &f.items, scope, depth + 1);
+                    self.active.pop();
+                }
+                continue;
+            }
+            let Some(block) = d.block() else { continue };
+            let kind = match name.as_str() {
+                "events" => ScopeKind::Events,
+                "http" => ScopeKind::Http,
+                "server" if self.scopes[scope].kind != ScopeKind::Upstream => ScopeKind::Server,
+                "location" => ScopeKind::Location,
+                "if" => ScopeKind::If,
+                "limit_except" => ScopeKind::LimitExcept,
+                "upstream" => ScopeKind::Upstream,
+                other => ScopeKind::Other(other.to_string()),
+            };
+            let walk_body =
+                !matches!(kind, ScopeKind::Other(_)) || matches!(name.as_str(), "stream" | "mail");
+            let id = self.scopes.len();
+            self.scopes.push(Scope {
+                kind,
+                parent: Some(scope),
+                args: d.args.iter().map(|w| w.text()).collect(),
+                directives: Vec::new(),
+                children: Vec::new(),
+                block: Some(BlockAt {
+                    file,
+                    directive: d.span,
+                    open: block.open,
+                    close: block.close,
+                }),
+            });
+            self.scopes[scope].children.push(id);
+            if walk_body {
+                self.walk(file, &block.items, id, depth + 1);
+            }
+        }
+        let _ = self.sources;
+    }
+}
+
+fn collect_upstreams(n: &Nginx) -> Vec<Upstream> {
+    n.scopes
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.kind == ScopeKind::Upstream)
+        .filter_map(|(id, s)| {
+            let block = s.block?;
+            Some(Upstream {
+                name: s.args.first().cloned().unwrap_or_default(),
+                place: Place::new(block.file, block.directive),
+                scope: id,
+            })
+        })
+        .collect()
+}
+
+/// Parse an address as nginx's `fastcgi_pass`/upstream `server` take it.
+pub fn parse_address(s: &str, default_port: u16) -> Option<Target> {
+    if let Some(path) = s.strip_prefix("unix:") {
+        return Some(Target::Unix(path.to_string()));
+    }
+    if s.contains('$') {
+        return Some(Target::Variable(s.to_string()));
+    }
+    // [::1]:9000
+    if let Some(rest) = s.strip_prefix('[') {
+        let (host, after) = rest.split_once(']')?;
+        let port = match after.strip_prefix(':') {
+            Some(p) => p.parse().ok()?,
+            None => default_port,
+        };
+        return Some(Target::Tcp {
+            host: host.to_string(),
+            port,
+        });
+    }
+    match s.rsplit_once(':') {
+        Some((host, port)) => Some(Target::Tcp {
+            host: host.to_string(),
+            port: port.parse().ok()?,
+        }),
+        None => None,
+    }
+}
+
+fn resolve_target(n: &Nginx, value: &str, http_scope: Option<ScopeId>) -> Target {
+    if let Some(t) = parse_address(value, 80) {
+        return t;
+    }
+    // A bare name: an upstream block, or a host name with the default port.
+    let _ = http_scope;
+    if let Some(u) = n.upstreams.iter().find(|u| u.name == value) {
+        let servers = n
+            .own(u.scope, "server")
+            .filter_map(|d| {
+                let addr = d.arg(0)?;
+                let t = parse_address(addr, 80).unwrap_or_else(|| Target::Tcp {
+                    host: addr.to_string(),
+                    port: 80,
+                });
+                Some((t, d.place))
+            })
+            .collect();
+        return Target::Upstream {
+            name: value.to_string(),
+            servers,
+        };
+    }
+    Target::Undefined(value.to_string())
+}
+
+fn collect_sites(n: &Nginx) -> Vec<Site> {
+    let mut sites = Vec::new();
+    for (sid, s) in n.scopes.iter().enumerate() {
+        if s.kind != ScopeKind::Server {
+            continue;
+        }
+        let Some(block) = s.block else { continue };
+        let server_names = n
+            .own(sid, "server_name")
+            .flat_map(|d| d.args.iter().cloned())
+            .collect();
+        let listen = n
+            .own(sid, "listen")
+            .filter_map(|d| d.arg(0).map(str::to_string))
+            .collect();
+        let root = n
+            .effective(sid, "root")
+            .map(|d| Sourced::at(d.value_text(), d.place));
+        let mut locations = Vec::new();
+        collect_locations(n, sid, &mut locations, 0);
+        sites.push(Site {
+            scope: sid,
+            place: Place::new(block.file, block.directive),
+            server_names,
+            listen,
+            root,
+            locations,
+        });
+    }
+    sites
+}
+
+fn collect_locations(n: &Nginx, scope: ScopeId, out: &mut Vec<Location>, depth: usize) {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    for &child in &n.scopes[scope].children {
+        let s = &n.scopes[child];
+        if s.kind != ScopeKind::Location {
+            continue;
+        }
+        let Some(block) = s.block else { continue };
+        let (modifier, pattern) = match s.args.as_slice() {
+            [m, p, ..] if matches!(m.as_str(), "=" | "~" | "~*" | "^~") => (m.clone(), p.clone()),
+            [p, ..] => {
+                // `location ~\.php$` (modifier glued to the pattern) is accepted by nginx too.
+                if let Some(rest) = p.strip_prefix("~*") {
+                    ("~*".to_string(), rest.to_string())
+                } else if let Some(rest) = p.strip_prefix('~') {
+                    ("~".to_string(), rest.to_string())
+                } else if let Some(rest) = p.strip_prefix('=') {
+                    ("=".to_string(), rest.to_string())
+                } else {
+                    (String::new(), p.clone())
+                }
+            }
+            [] => (String::new(), String::new()),
+        };
+        let fastcgi_pass = n.own(child, "fastcgi_pass").last().cloned().or_else(|| {
+            s.children
+                .iter()
+                .filter(|c| n.scopes[**c].kind == ScopeKind::If)
+                .find_map(|c| n.own(*c, "fastcgi_pass").last().cloned())
+        });
+        let target = fastcgi_pass
+            .as_ref()
+            .and_then(|d| d.arg(0))
+            .map(|v| resolve_target(n, v, None));
+        out.push(Location {
+            scope: child,
+            place: Place::new(block.file, block.directive),
+            modifier,
+            pattern,
+            fastcgi_pass,
+            target,
+            pools: Vec::new(),
+        });
+        collect_locations(n, child, out, depth + 1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses() {
+        assert_eq!(
+            parse_address("unix:/run/php/php8.2-fpm.sock", 80),
+            Some(Target::Unix("/run/php/php8.2-fpm.sock".into()))
+        );
+        assert_eq!(
+            parse_address("127.0.0.1:9000", 80),
+            Some(Target::Tcp {
+                host: "127.0.0.1".into(),
+                port: 9000
+            })
+        );
+        assert_eq!(
+            parse_address("[::1]:9000", 80),
+            Some(Target::Tcp {
+                host: "::1".into(),
+                port: 9000
+            })
+        );
+        assert_eq!(parse_address("php", 80), None);
+    }
+}

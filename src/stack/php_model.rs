@@ -1,0 +1,340 @@
+//! php-fpm and PHP as they run: instances (one per php-fpm.conf), pools with their
+//! settings, and each pool's effective PHP configuration
+//! (built-in default → php.ini → scan dir in order → pool php_value/php_admin_value).
+
+use super::{Origin, Sourced};
+use crate::finding::Place;
+use crate::source::FileId;
+use crate::syntax::ini;
+use std::collections::BTreeMap;
+
+pub type PoolId = usize;
+
+/// How an effective PHP setting was set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Via {
+    Default,
+    PhpIni,
+    ScanDir,
+    PhpValue,
+    PhpFlag,
+    PhpAdminValue,
+    PhpAdminFlag,
+}
+
+impl Via {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Via::Default => "PHP default",
+            Via::PhpIni => "php.ini",
+            Via::ScanDir => "scan dir",
+            Via::PhpValue => "php_value",
+            Via::PhpFlag => "php_flag",
+            Via::PhpAdminValue => "php_admin_value",
+            Via::PhpAdminFlag => "php_admin_flag",
+        }
+    }
+    /// Set by the pool with `php_admin_*`: `ini_set()` cannot change it.
+    pub fn locked(self) -> bool {
+        matches!(self, Via::PhpAdminValue | Via::PhpAdminFlag)
+    }
+}
+
+/// One effective PHP ini setting.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhpSetting {
+    /// The string PHP stores (what `ini_get` returns).
+    pub value: Sourced<String>,
+    /// The text as written (for messages and fixes).
+    pub raw: String,
+    pub via: Via,
+}
+
+impl PhpSetting {
+    pub fn text(&self) -> &str {
+        &self.value.value
+    }
+    /// PHP's boolean reading of the value (`On`, `1`, `yes`, `true`).
+    pub fn is_on(&self) -> bool {
+        crate::syntax::units::ini_bool(&self.value.value)
+    }
+}
+
+/// PHP's built-in defaults (main.c and extensions) for the keys rules read, as the
+/// FPM SAPI sees them.
+pub fn php_default(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "memory_limit" => "128M",
+        "max_execution_time" => "30",
+        "max_input_time" => "-1",
+        "max_input_vars" => "1000",
+        "post_max_size" => "8M",
+        "upload_max_filesize" => "2M",
+        "display_errors" => "1",
+        "display_startup_errors" => "1",
+        "log_errors" => "1",
+        "error_log" => "",
+        "expose_php" => "1",
+        "allow_url_fopen" => "1",
+        "allow_url_include" => "0",
+        "cgi.fix_pathinfo" => "1",
+        "default_socket_timeout" => "60",
+        "file_uploads" => "1",
+        "opcache.enable" => "1",
+        "opcache.memory_consumption" => "128",
+        "opcache.max_accelerated_files" => "10000",
+        "opcache.interned_strings_buffer" => "8",
+        _ => return None,
+    })
+}
+
+/// php-fpm's defaults for pool keys rules read (fpm_conf.c).
+pub fn fpm_default(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "request_terminate_timeout" => "0",
+        "request_slowlog_timeout" => "0",
+        "pm.max_requests" => "0",
+        "pm.process_idle_timeout" => "10s",
+        "listen.backlog" => "-1",
+        "listen.mode" => "0660",
+        "catch_workers_output" => "no",
+        "clear_env" => "yes",
+        _ => return None,
+    })
+}
+
+/// The php.ini side of an instance, shared by its pools.
+#[derive(Debug, Clone, Default)]
+pub struct EffectiveIni {
+    pub settings: BTreeMap<String, PhpSetting>,
+    /// `extension=` / `zend_extension=` lines, in order.
+    pub extensions: Vec<Sourced<String>>,
+}
+
+impl EffectiveIni {
+    pub fn opcache_loaded(&self) -> bool {
+        self.extensions.iter().any(|e| e.value.contains("opcache"))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Pool {
+    pub name: String,
+    pub fpm: usize,
+    /// The `[name]` header that opens it (first one when the section is repeated).
+    pub place: Place,
+    pub file: FileId,
+    /// Every plain pool key with its last value (`listen`, `pm`, `pm.max_children`…).
+    pub settings: BTreeMap<String, Sourced<String>>,
+    /// Every occurrence of every key in order (for duplicate detection and E002/E004).
+    pub entries: Vec<(String, Sourced<String>)>,
+    /// The effective PHP settings of this pool (php.ini → scan dir → pool overrides).
+    pub php: BTreeMap<String, PhpSetting>,
+    /// Pool-level php_value/php_admin_value entries in order (with place and kind).
+    pub overrides: Vec<(String, PhpSetting)>,
+}
+
+impl Pool {
+    /// A pool key's effective value, or php-fpm's default.
+    pub fn setting(&self, key: &str) -> Option<Sourced<String>> {
+        self.settings.get(key).cloned().or_else(|| {
+            fpm_default(key).map(|v| Sourced::default(v.to_string(), "php-fpm default"))
+        })
+    }
+    /// An effective PHP setting, or PHP's default.
+    pub fn php(&self, key: &str) -> Option<PhpSetting> {
+        self.php.get(key).cloned().or_else(|| {
+            php_default(key).map(|v| PhpSetting {
+                value: Sourced::default(v.to_string(), "PHP default"),
+                raw: v.to_string(),
+                via: Via::Default,
+            })
+        })
+    }
+    /// The `listen` address as written.
+    pub fn listen(&self) -> Option<&Sourced<String>> {
+        self.settings.get("listen")
+    }
+}
+
+/// One php-fpm instance: a php-fpm.conf (or loose pool files) and the php.ini it reads.
+#[derive(Debug, Clone)]
+pub struct Fpm {
+    /// php-fpm.conf; `None` for pool files found without one.
+    pub main: Option<FileId>,
+    /// PHP version guessed from the path (`/etc/php/8.2/fpm` → 8.2).
+    pub version: Option<String>,
+    pub files: Vec<FileId>,
+    /// `[global]` settings.
+    pub global: BTreeMap<String, Sourced<String>>,
+    pub php_ini: Option<FileId>,
+    /// conf.d files in the order PHP reads them.
+    pub scan_dir: Vec<FileId>,
+    pub ini: EffectiveIni,
+    pub pools: Vec<PoolId>,
+}
+
+/// Apply one ini file's entries on top of `ini` (sections `[PATH=…]`/`[HOST=…]` only
+/// apply to some requests and are skipped).
+pub fn apply_ini_file(ini: &mut EffectiveIni, file: FileId, syntax: &ini::File, via: Via) {
+    for (section, entry) in syntax.entries() {
+        if let Some(s) = section {
+            let up = s.name.to_ascii_uppercase();
+            if up.starts_with("PATH=") || up.starts_with("HOST=") {
+                continue;
+            }
+        }
+        let key = entry.key.name.clone();
+        let place = Place::new(file, entry.span);
+        if key == "extension" || key == "zend_extension" {
+            ini.extensions
+                .push(Sourced::at(entry.value.text.clone(), place));
+            continue;
+        }
+        if entry.key.index.is_some() {
+            continue;
+        }
+        ini.settings.insert(
+            key,
+            PhpSetting {
+                value: Sourced::at(entry.value.text.clone(), place),
+                raw: entry.value.raw.clone(),
+                via,
+            },
+        );
+    }
+}
+
+/// What a pool key means for its PHP settings, if it is a php_* override.
+pub fn override_via(key: &str) -> Option<Via> {
+    Some(match key {
+        "php_value" => Via::PhpValue,
+        "php_flag" => Via::PhpFlag,
+        "php_admin_value" => Via::PhpAdminValue,
+        "php_admin_flag" => Via::PhpAdminFlag,
+        _ => return None,
+    })
+}
+
+/// Pool sections gathered from the files of one instance, before effective values.
+#[derive(Debug, Default)]
+pub struct PoolSections {
+    pub global: BTreeMap<String, Sourced<String>>,
+    pub pools: Vec<Pool>,
+}
+
+/// Collect `[global]` and pool sections of the given files (in include order). Repeated
+/// sections with the same name are one pool, later keys winning, as in php-fpm.
+pub fn collect_sections(files: &[(FileId, &ini::File)], fpm_index: usize) -> PoolSections {
+    let mut out = PoolSections::default();
+    for (file, syntax) in files {
+        let mut current: Option<usize> = None; // index into out.pools; None = global
+        for line in &syntax.lines {
+            match &line.kind {
+                ini::LineKind::Section(s) => {
+                    let name = s.name.trim().to_string();
+                    if name == "global" {
+                        current = None;
+                    } else if let Some(i) = out.pools.iter().position(|p| p.name == name) {
+                        current = Some(i);
+                    } else {
+                        out.pools.push(Pool {
+                            name,
+                            fpm: fpm_index,
+                            place: Place::new(*file, s.span),
+                            file: *file,
+                            settings: BTreeMap::new(),
+                            entries: Vec::new(),
+                            php: BTreeMap::new(),
+                            overrides: Vec::new(),
+                        });
+                        current = Some(out.pools.len() - 1);
+                    }
+                }
+                ini::LineKind::Entry(e) => {
+                    let place = Place::new(*file, e.span);
+                    let key = e.key.name.clone();
+                    if key == "include" {
+                        continue;
+                    }
+                    match current {
+                        None => {
+                            out.global
+                                .insert(key, Sourced::at(e.value.text.clone(), place));
+                        }
+                        Some(i) => {
+                            let pool = &mut out.pools[i];
+                            let value = e.value.text.replace("$pool", &pool.name);
+                            if let (Some(via), Some(idx)) = (override_via(&key), &e.key.index) {
+                                pool.overrides.push((
+                                    idx.clone(),
+                                    PhpSetting {
+                                        value: Sourced::at(value, place),
+                                        raw: e.value.raw.clone(),
+                                        via,
+                                    },
+                                ));
+                                continue;
+                            }
+                            let full = match &e.key.index {
+                                Some(idx) => format!("{key}[{idx}]"),
+                                None => key,
+                            };
+                            pool.entries
+                                .push((full.clone(), Sourced::at(value.clone(), place)));
+                            pool.settings.insert(full, Sourced::at(value, place));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// The effective PHP settings of a pool: the instance's ini, then its overrides
+/// (admin values win over non-admin ones whatever their order, as `php_value` cannot
+/// change a value php-fpm locked).
+pub fn effective_php(
+    ini: &EffectiveIni,
+    overrides: &[(String, PhpSetting)],
+) -> BTreeMap<String, PhpSetting> {
+    let mut php = ini.settings.clone();
+    for (key, s) in overrides {
+        if let Some(prev) = php.get(key) {
+            if prev.via.locked() && !s.via.locked() {
+                continue;
+            }
+        }
+        let mut s = s.clone();
+        if matches!(s.via, Via::PhpFlag | Via::PhpAdminFlag) {
+            let on = crate::syntax::units::ini_bool(&s.value.value);
+            s.value.value = if on { "1".into() } else { "".into() };
+        }
+        php.insert(key.clone(), s);
+    }
+    php
+}
+
+/// Version from a path like `/etc/php/8.2/fpm/php-fpm.conf`.
+pub fn version_from_path(path: &std::path::Path) -> Option<String> {
+    let comps: Vec<String> = path
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    comps.windows(2).find_map(|w| {
+        let v = &w[1];
+        let looks = v.split('.').count() == 2
+            && v.split('.')
+                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
+        (w[0] == "php" && looks).then(|| v.clone())
+    })
+}
+
+impl Origin {
+    pub fn is_default(&self) -> bool {
+        matches!(self, Origin::Default(_))
+    }
+}

@@ -1,0 +1,3 @@
+//! The tuner: host facts and the numbers they lead to.
+
+pub mod host;

@@ -226,6 +226,15 @@ pub fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
+impl SourceMap {
+    /// Change how a file is shown (the loader knows the user's PATH, the parser does not).
+    pub fn set_display(&mut self, id: FileId, display: String) {
+        if let Some(f) = self.files.get_mut(id) {
+            f.display = display;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,14 +248,5 @@ mod tests {
         assert_eq!(f.line_bytes(1), b"ab");
         assert_eq!(f.line_bytes(3), b"last");
         assert_eq!(f.line_col(100), (3, 5));
-    }
-}
-
-impl SourceMap {
-    /// Change how a file is shown (the loader knows the user's PATH, the parser does not).
-    pub fn set_display(&mut self, id: FileId, display: String) {
-        if let Some(f) = self.files.get_mut(id) {
-            f.display = display;
-        }
     }
 }

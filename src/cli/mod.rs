@@ -28,7 +28,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Find the stack's files under each PATH, link them, run the rules, report.
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
     /// Print the linked, effective model as JSON.
     Dump(DumpArgs),
     /// List every rule: code, name, severity, fixable, summary.

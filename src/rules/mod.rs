@@ -66,6 +66,7 @@ macro_rules! declare_rule {
     };
 }
 
+pub mod doc;
 pub mod e001_syntax_error;
 pub mod e005_include_not_found;
 pub mod unused_suppression;

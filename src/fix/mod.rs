@@ -62,3 +62,5 @@ impl Fix {
         }
     }
 }
+
+pub mod edit;

@@ -69,12 +69,15 @@ macro_rules! declare_rule {
 pub mod doc;
 pub mod e001_syntax_error;
 pub mod e005_include_not_found;
+pub mod t101_timeout_chain_inverted;
 pub mod unused_suppression;
+pub mod util;
 
 /// Every rule, in code order. Codes are a contract: never renumber.
 pub static ALL: &[&Rule] = &[
     &e001_syntax_error::RULE,
     &e005_include_not_found::RULE,
+    &t101_timeout_chain_inverted::RULE,
     &unused_suppression::RULE,
 ];
 

@@ -22,3 +22,19 @@ pub fn ini_quantity(s: &str) -> IniQuantity {
         warning: None,
     }
 }
+
+/// TEMPORARY stub until the units work lands.
+#[derive(Debug)]
+pub struct UnitError(pub String);
+/// TEMPORARY stub until the units work lands.
+pub fn nginx_time(s: &str) -> Result<std::time::Duration, UnitError> {
+    s.trim_end_matches('s').parse().map(std::time::Duration::from_secs).map_err(|_| UnitError(s.into()))
+}
+/// TEMPORARY stub until the units work lands.
+pub fn nginx_size(s: &str) -> Result<u64, UnitError> {
+    s.parse().map_err(|_| UnitError(s.into()))
+}
+/// TEMPORARY stub until the units work lands.
+pub fn fpm_time(s: &str) -> Result<u64, UnitError> {
+    s.trim_end_matches('s').parse().map_err(|_| UnitError(s.into()))
+}

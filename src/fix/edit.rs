@@ -1,0 +1,160 @@
+//! Style-preserving edit builders shared by every rule's fix: set a directive in an
+//! nginx block, a key in a pool, a define in wp-config.php — each in the file's own
+//! style (indentation, tabs or spaces, line endings, `key = value` spacing).
+
+use super::Edit;
+use crate::finding::Place;
+use crate::source::{SourceFile, Span};
+use crate::stack::nginx_model::{Nginx, ScopeId};
+use crate::stack::Stack;
+
+/// The file's line ending.
+pub fn eol(src: &SourceFile) -> &'static str {
+    if src.bytes.windows(2).any(|w| w == b"\r\n") {
+        "\r\n"
+    } else {
+        "\n"
+    }
+}
+
+/// Leading whitespace of the line holding `offset`.
+pub fn indent_at(src: &SourceFile, offset: usize) -> String {
+    let line = src.line_of(offset);
+    src.line_bytes(line)
+        .iter()
+        .take_while(|b| **b == b' ' || **b == b'\t')
+        .map(|b| *b as char)
+        .collect()
+}
+
+/// One indentation step in this file: a tab if it indents with tabs, else 4 spaces
+/// (or 2 when the file uses 2).
+pub fn indent_unit(src: &SourceFile) -> String {
+    let mut two = 0;
+    let mut four = 0;
+    for line in 1..=src.line_count().min(400) {
+        let l = src.line_bytes(line);
+        if l.first() == Some(&b'\t') {
+            return "\t".into();
+        }
+        let n = l.iter().take_while(|b| **b == b' ').count();
+        if n == 2 {
+            two += 1;
+        } else if n == 4 {
+            four += 1;
+        }
+    }
+    if two > four {
+        "  ".into()
+    } else {
+        "    ".into()
+    }
+}
+
+fn quote_like(src: &SourceFile, span: Span, value: &str) -> String {
+    match src.slice(span).first() {
+        Some(b'"') => format!("\"{value}\""),
+        Some(b'\'') => format!("'{value}'"),
+        _ => value.to_string(),
+    }
+}
+
+/// Replace one nginx argument, keeping its quoting.
+pub fn nginx_replace_arg(stack: &Stack, place: Place, value: &str) -> Edit {
+    let src = stack.sources.get(place.file);
+    Edit::replace(place.file, place.span, quote_like(src, place.span, value))
+}
+
+/// Set `name value;` in a block: change the block's own directive when it has one,
+/// else insert a line before the closing brace, indented like its siblings.
+pub fn nginx_set(stack: &Stack, n: &Nginx, scope: ScopeId, name: &str, value: &str) -> Option<Edit> {
+    if let Some(d) = n.own(scope, name).last() {
+        let first = *d.arg_spans.first()?;
+        let last = *d.arg_spans.last()?;
+        return Some(Edit::replace(d.place.file, first.cover(last), value.to_string()));
+    }
+    let block = n.scope(scope).block?;
+    let close = block.close?;
+    let src = stack.sources.get(block.file);
+    let nl = eol(src);
+    // Indentation: like the block's first directive in the same file, else one step in.
+    let child_indent = n
+        .scope(scope)
+        .directives
+        .iter()
+        .find(|d| d.place.file == block.file)
+        .map(|d| indent_at(src, d.place.span.start))
+        .unwrap_or_else(|| indent_at(src, block.directive.start) + &indent_unit(src));
+    let line_start = src.line_start(src.line_of(close.start));
+    let brace_alone = src.bytes[line_start..close.start]
+        .iter()
+        .all(|b| *b == b' ' || *b == b'\t');
+    if brace_alone {
+        Some(Edit::insert(
+            block.file,
+            line_start,
+            format!("{child_indent}{name} {value};{nl}"),
+        ))
+    } else {
+        Some(Edit::insert(block.file, close.start, format!("{name} {value}; ")))
+    }
+}
+
+/// Find an ini entry (by its span) and give the span of its value.
+fn ini_value_span(stack: &Stack, entry: Place) -> Option<Span> {
+    let f = stack.syntax_ini(entry.file)?;
+    f.entries()
+        .find(|(_, e)| e.span == entry.span)
+        .map(|(_, e)| e.value.span)
+}
+
+/// Replace the value of an ini/pool entry, keeping everything around it.
+pub fn ini_replace_value(stack: &Stack, entry: Place, value: &str) -> Option<Edit> {
+    let span = ini_value_span(stack, entry)?;
+    Some(Edit::replace(entry.file, span, value.to_string()))
+}
+
+/// Insert `key = value` into a pool section after its last entry (or after the
+/// section header), in the file's `key = value` spacing.
+pub fn pool_insert(stack: &Stack, pool: &crate::stack::Pool, key: &str, value: &str) -> Option<Edit> {
+    let file = pool.file;
+    let src = stack.sources.get(file);
+    let nl = eol(src);
+    let f = stack.syntax_ini(file)?;
+    // Last entry of this pool's section in its own file.
+    let mut in_pool = false;
+    let mut after: Option<usize> = None;
+    let mut spaced = true;
+    for line in &f.lines {
+        match &line.kind {
+            crate::syntax::ini::LineKind::Section(s) => {
+                in_pool = s.name.trim() == pool.name;
+                if in_pool && after.is_none() {
+                    after = Some(line.span.end);
+                }
+            }
+            crate::syntax::ini::LineKind::Entry(e) if in_pool => {
+                after = Some(line.span.end);
+                let between = &src.bytes[e.key.span.end..e.value.span.start.max(e.key.span.end)];
+                spaced = between.starts_with(b" ");
+            }
+            _ => {}
+        }
+    }
+    let at = after?;
+    let needs_nl = at > 0 && src.bytes.get(at - 1) != Some(&b'\n');
+    let sep = if spaced { " = " } else { "=" };
+    let text = format!(
+        "{}{key}{sep}{value}{nl}",
+        if needs_nl { nl } else { "" }
+    );
+    Some(Edit::insert(file, at, text))
+}
+
+/// Set a pool key: replace its value when the pool sets it, else insert it.
+pub fn pool_set(stack: &Stack, pool: &crate::stack::Pool, key: &str, value: &str) -> Option<Edit> {
+    match pool.settings.get(key).and_then(|s| s.place()) {
+        Some(p) => ini_replace_value(stack, p, value),
+        None => pool_insert(stack, pool, key, value),
+    }
+}

@@ -1,0 +1,83 @@
+//! Small helpers rules share for reading typed values and wording messages.
+//! (Effective values themselves come from `src/stack/`.)
+
+use crate::finding::Place;
+use crate::stack::{Origin, PhpSetting, Pool, Sourced, Stack};
+use crate::syntax::units;
+
+/// "pool.d/www.conf:31" or "PHP default".
+pub fn origin(stack: &Stack, o: &Origin) -> String {
+    stack.origin_text(o)
+}
+
+/// How a PHP setting of a pool came to be, for messages:
+/// "pool www, php_admin_value at pool.d/www.conf:31" / "php.ini:409" / "PHP default".
+pub fn php_origin(stack: &Stack, pool: &Pool, s: &PhpSetting) -> String {
+    match &s.value.origin {
+        Origin::At(p) => match s.via {
+            crate::stack::Via::PhpIni | crate::stack::Via::ScanDir => {
+                format!("{} at {}", s.via.as_str(), stack.display(*p))
+            }
+            via => format!("pool {}, {} at {}", pool.name, via.as_str(), stack.display(*p)),
+        },
+        Origin::Default(w) => (*w).to_string(),
+    }
+}
+
+/// "pool.d/www.conf:31" or "php-fpm default".
+pub fn pool_origin(stack: &Stack, s: &Sourced<String>) -> String {
+    stack.origin_text(&s.origin)
+}
+
+/// PHP seconds (max_execution_time and friends): an integer, 0/negative = unlimited.
+pub fn php_seconds(s: &PhpSetting) -> Option<i64> {
+    s.text().trim().parse::<i64>().ok()
+}
+
+/// A php-fpm time value in seconds.
+pub fn fpm_seconds(s: &Sourced<String>) -> Option<u64> {
+    units::fpm_time(s.value.trim()).ok()
+}
+
+/// An nginx time in whole seconds (rounded up).
+pub fn nginx_seconds(s: &Sourced<String>) -> Option<u64> {
+    units::nginx_time(s.value.trim())
+        .ok()
+        .map(|d| d.as_millis().div_ceil(1000) as u64)
+}
+
+/// A php.ini quantity in bytes (`128M`, `-1`).
+pub fn ini_bytes(s: &PhpSetting) -> i64 {
+    units::ini_quantity(s.text()).value
+}
+
+pub fn place_of<T>(s: &Sourced<T>) -> Option<Place> {
+    s.place()
+}
+
+/// Human size: 128M, 1.5G, 512K.
+pub fn human_bytes(b: u64) -> String {
+    const K: u64 = 1024;
+    if b >= K * K * K && b % (K * K * K / 10) == 0 {
+        let g = b as f64 / (K * K * K) as f64;
+        return if g.fract() == 0.0 { format!("{g:.0}G") } else { format!("{g:.1}G") };
+    }
+    if b >= K * K {
+        return format!("{}M", b.div_ceil(K * K));
+    }
+    if b >= K {
+        return format!("{}K", b.div_ceil(K));
+    }
+    b.to_string()
+}
+
+/// The pools a stack's PHP locations reach, each once, with the first location.
+pub fn reached_pools(stack: &Stack) -> Vec<usize> {
+    let mut v: Vec<usize> = stack
+        .php_locations()
+        .flat_map(|(_, _, l)| l.pools.iter().copied())
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}

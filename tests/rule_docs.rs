@@ -57,7 +57,10 @@ fn every_rule_doc_has_the_sections_and_runnable_examples() {
     for rule in rules::ALL {
         let file = format!("{}-{}.md", rule.code, rule.name);
         assert!(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("rules").join(&file).is_file(),
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("rules")
+                .join(&file)
+                .is_file(),
             "missing rules/{file}"
         );
         let secs = doc::sections(rule.doc);
@@ -66,8 +69,14 @@ fn every_rule_doc_has_the_sections_and_runnable_examples() {
         }
         let bad = doc::example_files(rule.doc, "Bad");
         let good = doc::example_files(rule.doc, "Good");
-        assert!(!bad.is_empty(), "rules/{file}: Bad has no ```lang file=PATH``` block");
-        assert!(!good.is_empty(), "rules/{file}: Good has no ```lang file=PATH``` block");
+        assert!(
+            !bad.is_empty(),
+            "rules/{file}: Bad has no ```lang file=PATH``` block"
+        );
+        assert!(
+            !good.is_empty(),
+            "rules/{file}: Good has no ```lang file=PATH``` block"
+        );
 
         let found = run_example(&bad);
         if !found.iter().any(|f| f.code == rule.code) {

@@ -67,11 +67,21 @@ pub fn nginx_replace_arg(stack: &Stack, place: Place, value: &str) -> Edit {
 
 /// Set `name value;` in a block: change the block's own directive when it has one,
 /// else insert a line before the closing brace, indented like its siblings.
-pub fn nginx_set(stack: &Stack, n: &Nginx, scope: ScopeId, name: &str, value: &str) -> Option<Edit> {
+pub fn nginx_set(
+    stack: &Stack,
+    n: &Nginx,
+    scope: ScopeId,
+    name: &str,
+    value: &str,
+) -> Option<Edit> {
     if let Some(d) = n.own(scope, name).last() {
         let first = *d.arg_spans.first()?;
         let last = *d.arg_spans.last()?;
-        return Some(Edit::replace(d.place.file, first.cover(last), value.to_string()));
+        return Some(Edit::replace(
+            d.place.file,
+            first.cover(last),
+            value.to_string(),
+        ));
     }
     let block = n.scope(scope).block?;
     let close = block.close?;
@@ -96,7 +106,11 @@ pub fn nginx_set(stack: &Stack, n: &Nginx, scope: ScopeId, name: &str, value: &s
             format!("{child_indent}{name} {value};{nl}"),
         ))
     } else {
-        Some(Edit::insert(block.file, close.start, format!("{name} {value}; ")))
+        Some(Edit::insert(
+            block.file,
+            close.start,
+            format!("{name} {value}; "),
+        ))
     }
 }
 
@@ -116,7 +130,12 @@ pub fn ini_replace_value(stack: &Stack, entry: Place, value: &str) -> Option<Edi
 
 /// Insert `key = value` into a pool section after its last entry (or after the
 /// section header), in the file's `key = value` spacing.
-pub fn pool_insert(stack: &Stack, pool: &crate::stack::Pool, key: &str, value: &str) -> Option<Edit> {
+pub fn pool_insert(
+    stack: &Stack,
+    pool: &crate::stack::Pool,
+    key: &str,
+    value: &str,
+) -> Option<Edit> {
     let file = pool.file;
     let src = stack.sources.get(file);
     let nl = eol(src);
@@ -144,10 +163,7 @@ pub fn pool_insert(stack: &Stack, pool: &crate::stack::Pool, key: &str, value: &
     let at = after?;
     let needs_nl = at > 0 && src.bytes.get(at - 1) != Some(&b'\n');
     let sep = if spaced { " = " } else { "=" };
-    let text = format!(
-        "{}{key}{sep}{value}{nl}",
-        if needs_nl { nl } else { "" }
-    );
+    let text = format!("{}{key}{sep}{value}{nl}", if needs_nl { nl } else { "" });
     Some(Edit::insert(file, at, text))
 }
 

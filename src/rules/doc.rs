@@ -27,7 +27,10 @@ pub fn example_files(doc: &str, section: &str) -> Vec<ExampleFile> {
         match &mut current {
             None => {
                 if let Some(info) = line.strip_prefix("```") {
-                    if let Some(path) = info.split_whitespace().find_map(|w| w.strip_prefix("file=")) {
+                    if let Some(path) = info
+                        .split_whitespace()
+                        .find_map(|w| w.strip_prefix("file="))
+                    {
                         current = Some((path.to_string(), String::new()));
                     }
                 }

@@ -70,6 +70,11 @@ pub mod doc;
 pub mod e001_syntax_error;
 pub mod e005_include_not_found;
 pub mod t101_timeout_chain_inverted;
+pub mod u001_fastcgi_target_missing;
+pub mod u002_socket_permission_denied;
+pub mod u003_upstream_undefined;
+pub mod u004_listen_backlog_too_small;
+pub mod u005_fpm_pool_unused;
 pub mod unused_suppression;
 pub mod util;
 
@@ -77,6 +82,11 @@ pub mod util;
 pub static ALL: &[&Rule] = &[
     &e001_syntax_error::RULE,
     &e005_include_not_found::RULE,
+    &u001_fastcgi_target_missing::RULE,
+    &u002_socket_permission_denied::RULE,
+    &u003_upstream_undefined::RULE,
+    &u004_listen_backlog_too_small::RULE,
+    &u005_fpm_pool_unused::RULE,
     &t101_timeout_chain_inverted::RULE,
     &unused_suppression::RULE,
 ];

@@ -21,9 +21,15 @@ crate::declare_rule!(
 fn check(cx: &Context, out: &mut Vec<Finding>) {
     let stack = cx.stack;
     for (n, _site, loc) in stack.php_locations() {
-        let Some(read) = n.effective_value(loc.scope, "fastcgi_read_timeout") else { continue };
-        let Some(read_s) = util::nginx_seconds(&read) else { continue };
-        let Some(pass) = &loc.fastcgi_pass else { continue };
+        let Some(read) = n.effective_value(loc.scope, "fastcgi_read_timeout") else {
+            continue;
+        };
+        let Some(read_s) = util::nginx_seconds(&read) else {
+            continue;
+        };
+        let Some(pass) = &loc.fastcgi_pass else {
+            continue;
+        };
         for &pid in &loc.pools {
             let pool = &stack.pools[pid];
             let met = pool.php("max_execution_time");
@@ -67,14 +73,31 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
                 "fastcgi_read_timeout {} ({read_origin}) < {what} {limit} ({limit_origin}): nginx returns 504 after {read_s} s while PHP keeps the worker busy for up to {limit} s",
                 read.value
             );
-            let fix = edit::nginx_set(stack, n, loc.scope, "fastcgi_read_timeout", &format!("{target}s"))
-                .map(|e| Fix::safe(format!("set fastcgi_read_timeout {target}s in this location"), vec![e]));
+            let fix = edit::nginx_set(
+                stack,
+                n,
+                loc.scope,
+                "fastcgi_read_timeout",
+                &format!("{target}s"),
+            )
+            .map(|e| {
+                Fix::safe(
+                    format!("set fastcgi_read_timeout {target}s in this location"),
+                    vec![e],
+                )
+            });
             let primary = read.place().unwrap_or(pass.place);
             let mut f = Finding::at(&RULE, primary, message)
-                .related_opt(limit_place, format!("{what} {limit} s for pool {}", pool.name))
+                .related_opt(
+                    limit_place,
+                    format!("{what} {limit} s for pool {}", pool.name),
+                )
                 .with_fix(fix);
             if read.is_default() {
-                f = f.related(loc.place, "this PHP location inherits nginx's default fastcgi_read_timeout 60s");
+                f = f.related(
+                    loc.place,
+                    "this PHP location inherits nginx's default fastcgi_read_timeout 60s",
+                );
             }
             out.push(f);
         }

@@ -18,7 +18,12 @@ pub fn php_origin(stack: &Stack, pool: &Pool, s: &PhpSetting) -> String {
             crate::stack::Via::PhpIni | crate::stack::Via::ScanDir => {
                 format!("{} at {}", s.via.as_str(), stack.display(*p))
             }
-            via => format!("pool {}, {} at {}", pool.name, via.as_str(), stack.display(*p)),
+            via => format!(
+                "pool {}, {} at {}",
+                pool.name,
+                via.as_str(),
+                stack.display(*p)
+            ),
         },
         Origin::Default(w) => (*w).to_string(),
     }
@@ -60,7 +65,11 @@ pub fn human_bytes(b: u64) -> String {
     const K: u64 = 1024;
     if b >= K * K * K && b % (K * K * K / 10) == 0 {
         let g = b as f64 / (K * K * K) as f64;
-        return if g.fract() == 0.0 { format!("{g:.0}G") } else { format!("{g:.1}G") };
+        return if g.fract() == 0.0 {
+            format!("{g:.0}G")
+        } else {
+            format!("{g:.1}G")
+        };
     }
     if b >= K * K {
         return format!("{}M", b.div_ceil(K * K));

@@ -28,7 +28,10 @@ pub fn ini_quantity(s: &str) -> IniQuantity {
 pub struct UnitError(pub String);
 /// TEMPORARY stub until the units work lands.
 pub fn nginx_time(s: &str) -> Result<std::time::Duration, UnitError> {
-    s.trim_end_matches('s').parse().map(std::time::Duration::from_secs).map_err(|_| UnitError(s.into()))
+    s.trim_end_matches('s')
+        .parse()
+        .map(std::time::Duration::from_secs)
+        .map_err(|_| UnitError(s.into()))
 }
 /// TEMPORARY stub until the units work lands.
 pub fn nginx_size(s: &str) -> Result<u64, UnitError> {
@@ -36,5 +39,7 @@ pub fn nginx_size(s: &str) -> Result<u64, UnitError> {
 }
 /// TEMPORARY stub until the units work lands.
 pub fn fpm_time(s: &str) -> Result<u64, UnitError> {
-    s.trim_end_matches('s').parse().map_err(|_| UnitError(s.into()))
+    s.trim_end_matches('s')
+        .parse()
+        .map_err(|_| UnitError(s.into()))
 }

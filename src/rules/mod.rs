@@ -70,6 +70,12 @@ pub mod doc;
 pub mod e001_syntax_error;
 pub mod e005_include_not_found;
 pub mod t101_timeout_chain_inverted;
+pub mod t102_terminate_before_execution;
+pub mod t103_terminate_unbounded;
+pub mod t104_execution_unbounded;
+pub mod t105_cdn_timeout_exceeded;
+pub mod t106_socket_timeout_outlives_nginx;
+pub mod t107_slowlog_off;
 pub mod u001_fastcgi_target_missing;
 pub mod u002_socket_permission_denied;
 pub mod u003_upstream_undefined;
@@ -88,6 +94,12 @@ pub static ALL: &[&Rule] = &[
     &u004_listen_backlog_too_small::RULE,
     &u005_fpm_pool_unused::RULE,
     &t101_timeout_chain_inverted::RULE,
+    &t102_terminate_before_execution::RULE,
+    &t103_terminate_unbounded::RULE,
+    &t104_execution_unbounded::RULE,
+    &t105_cdn_timeout_exceeded::RULE,
+    &t106_socket_timeout_outlives_nginx::RULE,
+    &t107_slowlog_off::RULE,
     &unused_suppression::RULE,
 ];
 

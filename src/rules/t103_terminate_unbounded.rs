@@ -1,0 +1,71 @@
+//! T103 terminate-unbounded: no wall-clock limit on a worker, and max_execution_time
+//! cannot provide one (on Linux it counts CPU time only).
+
+use crate::finding::Finding;
+use crate::fix::{edit, Fix};
+use crate::rules::{util, Context};
+
+crate::declare_rule!(
+    "T103",
+    "terminate-unbounded",
+    Warning,
+    Safe,
+    "request_terminate_timeout = 0: a hung request holds its worker forever",
+    check
+);
+
+fn check(cx: &Context, out: &mut Vec<Finding>) {
+    let stack = cx.stack;
+    for (pid, pool) in stack.pools.iter().enumerate() {
+        let Some(rtt) = pool.setting("request_terminate_timeout") else {
+            continue;
+        };
+        if util::fpm_seconds(&rtt) != Some(0) {
+            continue;
+        }
+        let met = pool
+            .php("max_execution_time")
+            .and_then(|m| util::php_seconds(&m))
+            .unwrap_or(0);
+        // The chain: max_execution_time < request_terminate_timeout <= fastcgi_read_timeout.
+        let read = stack
+            .php_locations()
+            .filter(|(_, _, l)| l.pools.contains(&pid))
+            .filter_map(|(n, _, l)| n.effective_value(l.scope, "fastcgi_read_timeout"))
+            .filter_map(|v| util::nginx_seconds(&v))
+            .min();
+        let target = if met > 0 {
+            met as u64 + 10
+        } else {
+            read.unwrap_or(60)
+        };
+        let what = if rtt.is_default() {
+            "unset (0, php-fpm's default)".to_string()
+        } else {
+            "0".to_string()
+        };
+        let fix = edit::pool_set(
+            stack,
+            pool,
+            "request_terminate_timeout",
+            &format!("{target}s"),
+        )
+        .map(|e| {
+            Fix::safe(
+                format!("set request_terminate_timeout = {target}s"),
+                vec![e],
+            )
+        });
+        out.push(
+            Finding::at(
+                &RULE,
+                rtt.place().unwrap_or(pool.place),
+                format!(
+                    "pool {}: request_terminate_timeout is {what}: a request stuck on a slow database, API or lock holds its worker forever (max_execution_time counts CPU time only on Linux, so sleep and I/O never end it); enough of them and php-fpm logs `server reached pm.max_children setting` and nginx answers 502/504",
+                    pool.name
+                ),
+            )
+            .with_fix(fix),
+        );
+    }
+}

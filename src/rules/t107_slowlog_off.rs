@@ -1,0 +1,69 @@
+//! T107 slowlog-off: without a slowlog nobody can tell which plugin made requests slow.
+
+use crate::finding::Finding;
+use crate::fix::{edit, Fix};
+use crate::rules::{util, Context};
+
+crate::declare_rule!(
+    "T107",
+    "slowlog-off",
+    Info,
+    Safe,
+    "no slowlog (request_slowlog_timeout = 0 or no slowlog path), or a slowlog timeout that never fires",
+    check
+);
+
+fn check(cx: &Context, out: &mut Vec<Finding>) {
+    let stack = cx.stack;
+    for pool in &stack.pools {
+        let rst = pool.setting("request_slowlog_timeout");
+        let rst_s = rst.as_ref().and_then(util::fpm_seconds).unwrap_or(0);
+        let slowlog = pool.settings.get("slowlog");
+        let rtt_s = pool
+            .setting("request_terminate_timeout")
+            .and_then(|r| util::fpm_seconds(&r))
+            .unwrap_or(0);
+        if rst_s > 0 && slowlog.is_some() {
+            if rtt_s > 0 && rst_s >= rtt_s {
+                out.push(Finding::at(
+                    &RULE,
+                    rst.as_ref().and_then(|r| r.place()).unwrap_or(pool.place),
+                    format!(
+                        "pool {}: request_slowlog_timeout {rst_s} s is not below request_terminate_timeout {rtt_s} s: the worker is killed before its backtrace is written",
+                        pool.name
+                    ),
+                ));
+            }
+            continue;
+        }
+        let mut edits = Vec::new();
+        if slowlog.is_none() {
+            edits.extend(edit::pool_insert(
+                stack,
+                pool,
+                "slowlog",
+                "/var/log/php-fpm/$pool.slow.log",
+            ));
+        }
+        if rst_s == 0 {
+            edits.extend(edit::pool_set(
+                stack,
+                pool,
+                "request_slowlog_timeout",
+                "10s",
+            ));
+        }
+        out.push(
+            Finding::at(
+                &RULE,
+                rst.as_ref().and_then(|r| r.place()).unwrap_or(pool.place),
+                format!(
+                    "pool {}: no slowlog ({}): when pages get slow there is no record of which plugin or query was running",
+                    pool.name,
+                    if slowlog.is_none() { "no slowlog path" } else { "request_slowlog_timeout = 0" }
+                ),
+            )
+            .with_fix((!edits.is_empty()).then(|| Fix::safe("log requests slower than 10 s with their PHP backtrace", edits))),
+        );
+    }
+}

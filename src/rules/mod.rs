@@ -66,6 +66,11 @@ macro_rules! declare_rule {
     };
 }
 
+pub mod c201_max_children_exceed_ram;
+pub mod c202_max_children_starved;
+pub mod c203_worst_case_exceeds_ram;
+pub mod c204_max_requests_unset;
+pub mod c205_memory_unlimited;
 pub mod doc;
 pub mod e001_syntax_error;
 pub mod e005_include_not_found;
@@ -88,6 +93,11 @@ pub mod util;
 pub static ALL: &[&Rule] = &[
     &e001_syntax_error::RULE,
     &e005_include_not_found::RULE,
+    &c201_max_children_exceed_ram::RULE,
+    &c202_max_children_starved::RULE,
+    &c203_worst_case_exceeds_ram::RULE,
+    &c204_max_requests_unset::RULE,
+    &c205_memory_unlimited::RULE,
     &u001_fastcgi_target_missing::RULE,
     &u002_socket_permission_denied::RULE,
     &u003_upstream_undefined::RULE,

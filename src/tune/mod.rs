@@ -1,3 +1,4 @@
 //! The tuner: host facts and the numbers they lead to.
 
+pub mod capacity;
 pub mod host;

@@ -74,6 +74,9 @@ pub mod c205_memory_unlimited;
 pub mod doc;
 pub mod e001_syntax_error;
 pub mod e005_include_not_found;
+pub mod m301_memory_limit_low;
+pub mod m302_wp_memory_limit_ignored;
+pub mod m303_opcache_off_or_small;
 pub mod t101_timeout_chain_inverted;
 pub mod t102_terminate_before_execution;
 pub mod t103_terminate_unbounded;
@@ -110,6 +113,9 @@ pub static ALL: &[&Rule] = &[
     &t105_cdn_timeout_exceeded::RULE,
     &t106_socket_timeout_outlives_nginx::RULE,
     &t107_slowlog_off::RULE,
+    &m301_memory_limit_low::RULE,
+    &m302_wp_memory_limit_ignored::RULE,
+    &m303_opcache_off_or_small::RULE,
     &unused_suppression::RULE,
 ];
 

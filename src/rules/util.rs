@@ -90,3 +90,33 @@ pub fn reached_pools(stack: &Stack) -> Vec<usize> {
     v.dedup();
     v
 }
+
+/// The pools serving the sites a wp-config.php belongs to.
+pub fn wp_pools(stack: &Stack, wp: &crate::stack::WpConfig) -> Vec<usize> {
+    let mut v: Vec<usize> = wp
+        .sites
+        .iter()
+        .filter_map(|(ni, si)| stack.nginx.get(*ni)?.sites.get(*si))
+        .flat_map(|s| s.locations.iter().flat_map(|l| l.pools.iter().copied()))
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// Set a PHP setting for a pool where it comes from: replace the value on the line that
+/// sets it, or add `php_admin_value[key]` to the pool when it is PHP's default.
+pub fn set_php(
+    stack: &Stack,
+    pool: &Pool,
+    s: &PhpSetting,
+    key: &str,
+    value: &str,
+) -> Option<crate::fix::Edit> {
+    match s.value.place() {
+        Some(p) => crate::fix::edit::ini_replace_value(stack, p, value),
+        None => {
+            crate::fix::edit::pool_insert(stack, pool, &format!("php_admin_value[{key}]"), value)
+        }
+    }
+}

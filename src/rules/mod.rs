@@ -77,6 +77,9 @@ pub mod e005_include_not_found;
 pub mod m301_memory_limit_low;
 pub mod m302_wp_memory_limit_ignored;
 pub mod m303_opcache_off_or_small;
+pub mod p401_upload_limits_inconsistent;
+pub mod p402_fastcgi_buffer_small;
+pub mod p403_max_input_vars_low;
 pub mod t101_timeout_chain_inverted;
 pub mod t102_terminate_before_execution;
 pub mod t103_terminate_unbounded;
@@ -116,6 +119,9 @@ pub static ALL: &[&Rule] = &[
     &m301_memory_limit_low::RULE,
     &m302_wp_memory_limit_ignored::RULE,
     &m303_opcache_off_or_small::RULE,
+    &p401_upload_limits_inconsistent::RULE,
+    &p402_fastcgi_buffer_small::RULE,
+    &p403_max_input_vars_low::RULE,
     &unused_suppression::RULE,
 ];
 

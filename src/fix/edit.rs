@@ -174,3 +174,33 @@ pub fn pool_set(stack: &Stack, pool: &crate::stack::Pool, key: &str, value: &str
         None => pool_insert(stack, pool, key, value),
     }
 }
+
+/// Set a WordPress constant: replace the value of its `define()` when present, else
+/// insert `define( 'NAME', value );` above "That's all, stop editing!" (or above the
+/// `require_once ABSPATH . 'wp-settings.php'` line, or at the end).
+pub fn wp_define(
+    stack: &Stack,
+    wp: &crate::stack::WpConfig,
+    name: &str,
+    value: &str,
+) -> Option<Edit> {
+    if let Some(c) = wp.constants.get(name) {
+        let p = c.value_place?;
+        return Some(Edit::replace(p.file, p.span, value.to_string()));
+    }
+    let src = stack.sources.get(wp.file);
+    let nl = eol(src);
+    let syntax = stack.syntax_php(wp.file)?;
+    let line = format!("define( '{name}', {value} );{nl}");
+    match syntax.stop_editing_line(&src.bytes) {
+        Some(at) => Some(Edit::insert(wp.file, at, line)),
+        None => {
+            let needs_nl = !src.bytes.is_empty() && !src.bytes.ends_with(b"\n");
+            Some(Edit::insert(
+                wp.file,
+                src.bytes.len(),
+                format!("{}{line}", if needs_nl { nl } else { "" }),
+            ))
+        }
+    }
+}

@@ -71,6 +71,11 @@ pub mod c202_max_children_starved;
 pub mod c203_worst_case_exceeds_ram;
 pub mod c204_max_requests_unset;
 pub mod c205_memory_unlimited;
+pub mod d501_wp_debug_on;
+pub mod d502_errors_displayed;
+pub mod d503_debug_log_public;
+pub mod d504_php_errors_unlogged;
+pub mod d505_nginx_error_log_off;
 pub mod doc;
 pub mod e001_syntax_error;
 pub mod e005_include_not_found;
@@ -122,6 +127,11 @@ pub static ALL: &[&Rule] = &[
     &p401_upload_limits_inconsistent::RULE,
     &p402_fastcgi_buffer_small::RULE,
     &p403_max_input_vars_low::RULE,
+    &d501_wp_debug_on::RULE,
+    &d502_errors_displayed::RULE,
+    &d503_debug_log_public::RULE,
+    &d504_php_errors_unlogged::RULE,
+    &d505_nginx_error_log_off::RULE,
     &unused_suppression::RULE,
 ];
 

@@ -10,6 +10,7 @@ pub mod dump;
 pub mod link;
 pub mod load;
 pub mod nginx_load;
+pub mod nginx_match;
 pub mod nginx_model;
 pub mod php_model;
 pub mod wp_model;

@@ -43,10 +43,11 @@ fn find<'a>(
         }
         match l.modifier.as_str() {
             "=" if l.pattern == uri => return Some(l),
-            "" | "^~" if uri.starts_with(&l.pattern) => {
-                if best.is_none_or(|b| l.pattern.len() > b.pattern.len()) {
-                    best = Some(l);
-                }
+            "" | "^~"
+                if uri.starts_with(&l.pattern)
+                    && best.is_none_or(|b| l.pattern.len() > b.pattern.len()) =>
+            {
+                best = Some(l);
             }
             _ => {}
         }

@@ -85,6 +85,12 @@ pub mod m303_opcache_off_or_small;
 pub mod p401_upload_limits_inconsistent;
 pub mod p402_fastcgi_buffer_small;
 pub mod p403_max_input_vars_low;
+pub mod s601_php_executes_uploads;
+pub mod s602_php_path_unchecked;
+pub mod s603_wp_keys_placeholder;
+pub mod s604_expose_php;
+pub mod s605_file_edit_allowed;
+pub mod s606_url_include;
 pub mod t101_timeout_chain_inverted;
 pub mod t102_terminate_before_execution;
 pub mod t103_terminate_unbounded;
@@ -132,6 +138,12 @@ pub static ALL: &[&Rule] = &[
     &d503_debug_log_public::RULE,
     &d504_php_errors_unlogged::RULE,
     &d505_nginx_error_log_off::RULE,
+    &s601_php_executes_uploads::RULE,
+    &s602_php_path_unchecked::RULE,
+    &s603_wp_keys_placeholder::RULE,
+    &s604_expose_php::RULE,
+    &s605_file_edit_allowed::RULE,
+    &s606_url_include::RULE,
     &unused_suppression::RULE,
 ];
 

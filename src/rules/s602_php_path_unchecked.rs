@@ -1,0 +1,103 @@
+//! S602 php-path-unchecked: a PHP location passes any `*.php` URI to PHP without
+//! checking the script exists, while cgi.fix_pathinfo lets PHP walk back to a real file.
+
+use crate::finding::Finding;
+use crate::fix::{edit, Fix};
+use crate::rules::Context;
+use crate::stack::{Location, Nginx, ScopeKind};
+
+crate::declare_rule!(
+    "S602",
+    "php-path-unchecked",
+    Error,
+    Safe,
+    "a PHP location without try_files $uri =404 while cgi.fix_pathinfo is 1",
+    check
+);
+
+/// `try_files … =404` with `$uri`/`$fastcgi_script_name`, or `if (!-f …) { return 404; }`.
+fn checks_existence(n: &Nginx, loc: &Location) -> bool {
+    let tf = n.effective(loc.scope, "try_files").is_some_and(|d| {
+        d.args.last().is_some_and(|a| a.starts_with('='))
+            && d.args.iter().any(|a| {
+                a == "$uri"
+                    || a == "$fastcgi_script_name"
+                    || a == "$document_root$fastcgi_script_name"
+            })
+    });
+    let if_f = n.scope(loc.scope).children.iter().any(|c| {
+        let s = n.scope(*c);
+        s.kind == ScopeKind::If
+            && s.args
+                .iter()
+                .any(|a| a.contains("!-f") || a.contains("!-e"))
+            && s.directives
+                .iter()
+                .any(|d| d.name == "return" || d.name == "rewrite")
+    });
+    tf || if_f
+}
+
+fn check(cx: &Context, out: &mut Vec<Finding>) {
+    let stack = cx.stack;
+    for (n, site, loc) in stack.php_locations() {
+        if !loc.is_regex() || checks_existence(n, loc) {
+            continue;
+        }
+        let Some(pass) = &loc.fastcgi_pass else {
+            continue;
+        };
+        // Which pools let PHP walk back along the path?
+        let (fix_on, origin, assume) = if loc.pools.is_empty() {
+            if stack.has_fpm() {
+                continue; // unreachable pool: U001's finding
+            }
+            (true, "PHP default".to_string(), Some("cgi.fix_pathinfo assumed 1 (PHP's default): no php-fpm configuration was checked"))
+        } else {
+            let on: Vec<_> = loc
+                .pools
+                .iter()
+                .filter_map(|p| {
+                    let pool = &stack.pools[*p];
+                    let s = pool.php("cgi.fix_pathinfo")?;
+                    s.is_on()
+                        .then(|| crate::rules::util::php_origin(stack, pool, &s))
+                })
+                .collect();
+            if on.is_empty() {
+                continue;
+            }
+            (true, on.join("; "), None)
+        };
+        if !fix_on {
+            continue;
+        }
+        let own_tf = n.own(loc.scope, "try_files").next().is_some();
+        let fix = edit::nginx_set(stack, n, loc.scope, "try_files", "$uri =404").map(|e| {
+            if own_tf {
+                Fix::unsafe_(
+                    "replace this location's try_files with `try_files $uri =404`",
+                    vec![e],
+                )
+            } else {
+                Fix::safe("add `try_files $uri =404;` to the PHP location", vec![e])
+            }
+        });
+        let mut f = Finding::at(
+            &RULE,
+            loc.place,
+            format!(
+                "site {}: `location {} {}` passes every URI ending in .php to PHP without checking the file exists, and cgi.fix_pathinfo is 1 ({origin}): PHP walks /wp-content/uploads/evil.jpg/x.php back to evil.jpg and runs the image as PHP (only php-fpm's security.limit_extensions stands in the way)",
+                site.name(),
+                loc.modifier,
+                loc.pattern
+            ),
+        )
+        .related(pass.place, "passed to PHP here")
+        .with_fix(fix);
+        if let Some(a) = assume {
+            f = f.assume(a);
+        }
+        out.push(f);
+    }
+}

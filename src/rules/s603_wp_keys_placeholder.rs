@@ -1,0 +1,77 @@
+//! S603 wp-keys-placeholder: authentication keys and salts that are missing, empty,
+//! duplicated or still the sample's placeholder.
+
+use crate::finding::{Finding, Place};
+use crate::rules::Context;
+use crate::syntax::php::PhpValue;
+
+crate::declare_rule!(
+    "S603",
+    "wp-keys-placeholder",
+    Error,
+    No,
+    "an auth key/salt is missing, empty, duplicated or still `put your unique phrase here`",
+    check
+);
+
+pub const KEYS: &[&str] = &[
+    "AUTH_KEY",
+    "SECURE_AUTH_KEY",
+    "LOGGED_IN_KEY",
+    "NONCE_KEY",
+    "AUTH_SALT",
+    "SECURE_AUTH_SALT",
+    "LOGGED_IN_SALT",
+    "NONCE_SALT",
+];
+
+const PLACEHOLDER: &str = "put your unique phrase here";
+
+fn check(cx: &Context, out: &mut Vec<Finding>) {
+    let stack = cx.stack;
+    for wp in &stack.wp {
+        let mut problems: Vec<(Option<Place>, String)> = Vec::new();
+        let mut seen: Vec<(&str, &str)> = Vec::new();
+        for key in KEYS {
+            match wp
+                .constants
+                .get(*key)
+                .map(|c| (&c.value.value, c.value.place()))
+            {
+                None => problems.push((None, format!("{key} is not defined"))),
+                Some((PhpValue::Str(s), place)) => {
+                    if s.trim().is_empty() {
+                        problems.push((place, format!("{key} is empty")));
+                    } else if s == PLACEHOLDER {
+                        problems.push((place, format!("{key} is still '{PLACEHOLDER}'")));
+                    } else if let Some((other, _)) = seen.iter().find(|(_, v)| *v == s.as_str()) {
+                        problems.push((place, format!("{key} has the same value as {other}")));
+                    } else {
+                        seen.push((key, s.as_str()));
+                    }
+                }
+                Some(_) => {} // computed (getenv, constants): fine
+            }
+        }
+        if problems.is_empty() {
+            continue;
+        }
+        let primary = problems
+            .iter()
+            .find_map(|(p, _)| *p)
+            .unwrap_or(Place::new(wp.file, Default::default()));
+        let mut f = Finding::at(
+            &RULE,
+            primary,
+            format!(
+                "{} of the 8 authentication keys and salts are unusable ({}): WordPress signs login cookies and nonces with them, so with public or shared values anyone can forge a logged-in cookie; generate new ones (https://api.wordpress.org/secret-key/1.1/salt/) — wpstack never writes secrets",
+                problems.len(),
+                problems.iter().map(|(_, m)| m.as_str()).collect::<Vec<_>>().join("; ")
+            ),
+        );
+        for (p, m) in problems.iter().skip(1) {
+            f = f.related_opt(*p, m.clone());
+        }
+        out.push(f);
+    }
+}

@@ -1,0 +1,273 @@
+//! The command line, end to end (assert_cmd): options, formats, exit codes, bad input.
+
+mod support;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use support::{fixtures, write_tree};
+
+fn wpstack() -> Command {
+    let mut c = Command::cargo_bin("wpstack").expect("binary");
+    c.env("NO_COLOR", "1");
+    c
+}
+
+fn broken() -> std::path::PathBuf {
+    fixtures().join("stacks/broken")
+}
+fn healthy() -> std::path::PathBuf {
+    fixtures().join("stacks/healthy")
+}
+
+#[test]
+fn healthy_stack_exits_zero() {
+    wpstack()
+        .arg("check")
+        .arg(healthy())
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn broken_stack_exits_one_and_names_places() {
+    wpstack()
+        .arg("check")
+        .arg(broken())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("U001"))
+        .stdout(predicate::str::contains("sites-enabled/blog.example.com.conf"));
+}
+
+#[test]
+fn exit_zero_and_fail_on() {
+    wpstack().args(["check", "--exit-zero"]).arg(broken()).assert().code(0);
+    // Only infos selected: below the default fail-on (warning).
+    wpstack()
+        .args(["check", "--select", "S604"])
+        .arg(broken())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("S604"));
+    wpstack()
+        .args(["check", "--select", "S604", "--fail-on", "info"])
+        .arg(broken())
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn select_and_ignore_by_code_name_and_prefix() {
+    let out = wpstack()
+        .args(["check", "--select", "timeout-chain-inverted,U", "--format", "json"])
+        .arg(broken())
+        .output()
+        .expect("run");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let codes: Vec<&str> = v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["code"].as_str())
+        .collect();
+    assert!(!codes.is_empty());
+    assert!(codes.iter().all(|c| *c == "T101" || c.starts_with('U')), "{codes:?}");
+
+    let out = wpstack()
+        .args(["check", "--ignore", "U,T", "--format", "json"])
+        .arg(broken())
+        .output()
+        .expect("run");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .all(|f| !f["code"].as_str().unwrap_or("").starts_with(['U', 'T'])));
+}
+
+#[test]
+fn unknown_selector_is_a_usage_error() {
+    wpstack()
+        .args(["check", "--select", "X999"])
+        .arg(broken())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("X999"));
+}
+
+#[test]
+fn rules_and_explain() {
+    wpstack()
+        .arg("rules")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("T101  timeout-chain-inverted"));
+    wpstack()
+        .args(["explain", "timeout-chain-inverted"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("## Why it breaks sites"));
+    wpstack().args(["explain", "T999"]).assert().code(2);
+}
+
+#[test]
+fn formats_are_machine_readable() {
+    for fmt in ["json", "sarif"] {
+        let out = wpstack()
+            .args(["check", "--format", fmt])
+            .arg(broken())
+            .output()
+            .expect("run");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect(fmt);
+        assert!(v.is_object());
+    }
+    wpstack()
+        .args(["check", "--format", "github"])
+        .arg(broken())
+        .assert()
+        .stdout(predicate::str::contains("::error file="));
+}
+
+#[test]
+fn secrets_never_printed() {
+    for fmt in ["text", "json", "sarif", "github"] {
+        wpstack()
+            .args(["check", "--format", fmt])
+            .arg(broken())
+            .assert()
+            .stdout(predicate::str::contains("correct-horse-battery-staple").not())
+            .stdout(predicate::str::contains("Tr0ub4dor").not());
+    }
+    wpstack()
+        .args(["dump"])
+        .arg(broken())
+        .assert()
+        .stdout(predicate::str::contains("correct-horse-battery-staple").not());
+}
+
+#[test]
+fn profile_and_cdn_change_findings() {
+    let count = |args: &[&str], code: &str| -> usize {
+        let out = wpstack()
+            .arg("check")
+            .args(args)
+            .args(["--format", "json"])
+            .arg(healthy())
+            .output()
+            .expect("run");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        v["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter(|f| f["code"] == code)
+            .count()
+    };
+    // 120 s fastcgi_read_timeout is fine without a CDN, too long behind a 100 s Cloudflare.
+    assert_eq!(count(&[], "T105"), 0);
+    assert_eq!(count(&["--cdn", "cloudflare"], "T105"), 1);
+    assert!(count(&["--cdn", "30"], "T105") >= 1);
+    // The WooCommerce profile estimates 128M per worker: 12 workers still fit 4G.
+    assert_eq!(count(&["--profile", "woocommerce"], "C201"), 0);
+    assert_eq!(count(&["--ram", "1G"], "C201"), 1);
+}
+
+#[test]
+fn inline_suppressions_and_unused_ones() {
+    let dir = write_tree(&[
+        (
+            "nginx.conf",
+            "events {}\nerror_log off; # wpstack: ignore[D505]\nhttp {\n    # wpstack: ignore[T101]\n    keepalive_timeout 65;\n}\n",
+        ),
+    ]);
+    let out = wpstack()
+        .args(["check", "--format", "json"])
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let codes: Vec<&str> = v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["code"].as_str())
+        .collect();
+    assert!(!codes.contains(&"D505"), "{codes:?}");
+    assert!(codes.contains(&"I001"), "{codes:?}");
+}
+
+#[test]
+fn config_file_unknown_key_is_an_error() {
+    let dir = write_tree(&[("wpstack.toml", "profil = \"woocommerce\"\n"), ("nginx.conf", "events {}\n")]);
+    wpstack()
+        .arg("check")
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("profil"));
+}
+
+#[test]
+fn config_file_is_found_upward_and_applies() {
+    let dir = write_tree(&[
+        ("wpstack.toml", "ignore = [\"D505\"]\n"),
+        ("conf/nginx.conf", "events {}\nerror_log off;\nhttp {}\n"),
+    ]);
+    wpstack()
+        .arg("check")
+        .arg(dir.path().join("conf"))
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn bad_input_is_exit_2_with_the_file_named() {
+    let dir = write_tree(&[("broken.conf", "events {\nhttp {\n")]);
+    wpstack()
+        .arg("check")
+        .arg(dir.path().join("broken.conf"))
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains("broken.conf:"));
+
+    wpstack()
+        .arg("check")
+        .arg(dir.path().join("missing.conf"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("missing.conf"));
+
+    let bin = dir.path().join("nginx.conf");
+    std::fs::write(&bin, b"\x7fELF\x00\x01\x02").expect("write");
+    wpstack()
+        .args(["check", "--nginx"])
+        .arg(&bin)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("binary"));
+
+    let big = dir.path().join("big.conf");
+    let f = std::fs::File::create(&big).expect("create");
+    f.set_len(50 * 1024 * 1024).expect("size");
+    wpstack().arg("check").arg(&big).assert().code(2).stderr(predicate::str::contains("big.conf"));
+
+    let deep = dir.path().join("deep.conf");
+    std::fs::write(&deep, "http {".repeat(10_000)).expect("write");
+    wpstack().arg("check").arg(&deep).assert().code(2);
+}
+
+#[test]
+fn include_cycle_is_reported_not_looped() {
+    let dir = write_tree(&[
+        ("nginx.conf", "events {}\nhttp {\n    include a.conf;\n}\n"),
+        ("a.conf", "include b.conf;\n"),
+        ("b.conf", "include a.conf;\n"),
+    ]);
+    wpstack()
+        .args(["check", "--format", "json"])
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("E005"));
+}

@@ -1,0 +1,64 @@
+//! Shared test helpers.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+/// The shared corpus of real third-party configs, when present.
+pub fn corpus_dir() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("WPSTACK_CORPUS") {
+        let p = PathBuf::from(p);
+        if p.is_dir() {
+            return Some(p);
+        }
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    [root.join("../shared/corpus"), root.join("../../shared/corpus")]
+        .into_iter()
+        .find(|p| p.is_dir())
+}
+
+/// Skip (with the agreed message) when the corpus is absent.
+#[macro_export]
+macro_rules! corpus_or_skip {
+    () => {
+        match $crate::support::corpus_dir() {
+            Some(c) => c,
+            None => {
+                println!("skipped: ../shared/corpus not found");
+                return;
+            }
+        }
+    };
+}
+
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+/// Is a real program on PATH? In CI a missing oracle is a failure, elsewhere a skip.
+pub fn have_program(name: &str) -> bool {
+    let found = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {name}"))
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !found && std::env::var_os("CI").is_some() {
+        panic!("{name} not found, and CI is set: .ci/run must install it");
+    }
+    if !found {
+        println!("skipped: {name} not found");
+    }
+    found
+}
+
+/// Write files (path, content) under a new temp dir.
+pub fn write_tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (p, c) in files {
+        let path = dir.path().join(p);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&path, c).expect("write");
+    }
+    dir
+}

@@ -21,11 +21,7 @@ fn healthy() -> std::path::PathBuf {
 
 #[test]
 fn healthy_stack_exits_zero() {
-    wpstack()
-        .arg("check")
-        .arg(healthy())
-        .assert()
-        .code(0);
+    wpstack().arg("check").arg(healthy()).assert().code(0);
 }
 
 #[test]
@@ -36,12 +32,18 @@ fn broken_stack_exits_one_and_names_places() {
         .assert()
         .code(1)
         .stdout(predicate::str::contains("U001"))
-        .stdout(predicate::str::contains("sites-enabled/blog.example.com.conf"));
+        .stdout(predicate::str::contains(
+            "sites-enabled/blog.example.com.conf",
+        ));
 }
 
 #[test]
 fn exit_zero_and_fail_on() {
-    wpstack().args(["check", "--exit-zero"]).arg(broken()).assert().code(0);
+    wpstack()
+        .args(["check", "--exit-zero"])
+        .arg(broken())
+        .assert()
+        .code(0);
     // Only infos selected: below the default fail-on (warning).
     wpstack()
         .args(["check", "--select", "S604"])
@@ -59,7 +61,13 @@ fn exit_zero_and_fail_on() {
 #[test]
 fn select_and_ignore_by_code_name_and_prefix() {
     let out = wpstack()
-        .args(["check", "--select", "timeout-chain-inverted,U", "--format", "json"])
+        .args([
+            "check",
+            "--select",
+            "timeout-chain-inverted,U",
+            "--format",
+            "json",
+        ])
         .arg(broken())
         .output()
         .expect("run");
@@ -71,7 +79,10 @@ fn select_and_ignore_by_code_name_and_prefix() {
         .filter_map(|f| f["code"].as_str())
         .collect();
     assert!(!codes.is_empty());
-    assert!(codes.iter().all(|c| *c == "T101" || c.starts_with('U')), "{codes:?}");
+    assert!(
+        codes.iter().all(|c| *c == "T101" || c.starts_with('U')),
+        "{codes:?}"
+    );
 
     let out = wpstack()
         .args(["check", "--ignore", "U,T", "--format", "json"])
@@ -199,7 +210,10 @@ fn inline_suppressions_and_unused_ones() {
 
 #[test]
 fn config_file_unknown_key_is_an_error() {
-    let dir = write_tree(&[("wpstack.toml", "profil = \"woocommerce\"\n"), ("nginx.conf", "events {}\n")]);
+    let dir = write_tree(&[
+        ("wpstack.toml", "profil = \"woocommerce\"\n"),
+        ("nginx.conf", "events {}\n"),
+    ]);
     wpstack()
         .arg("check")
         .arg(dir.path())
@@ -250,7 +264,12 @@ fn bad_input_is_exit_2_with_the_file_named() {
     let big = dir.path().join("big.conf");
     let f = std::fs::File::create(&big).expect("create");
     f.set_len(50 * 1024 * 1024).expect("size");
-    wpstack().arg("check").arg(&big).assert().code(2).stderr(predicate::str::contains("big.conf"));
+    wpstack()
+        .arg("check")
+        .arg(&big)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("big.conf"));
 
     let deep = dir.path().join("deep.conf");
     std::fs::write(&deep, "http {".repeat(10_000)).expect("write");

@@ -135,6 +135,18 @@ pub struct CheckArgs {
     /// Print only findings, no summary.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Print every available fix (safe and unsafe) as one unified diff; change nothing.
+    #[arg(long, conflicts_with = "fix")]
+    pub diff: bool,
+    /// Apply the safe fixes (atomic writes, FILE.wpstack.bak backups), then report what remains.
+    #[arg(long)]
+    pub fix: bool,
+    /// With --fix: apply unsafe fixes too (those resting on estimates).
+    #[arg(long = "unsafe-fixes")]
+    pub unsafe_fixes: bool,
+    /// With --fix: do not leave FILE.wpstack.bak.
+    #[arg(long = "no-backup")]
+    pub no_backup: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -301,6 +313,9 @@ fn check(a: &CheckArgs) -> Result<i32, String> {
     };
     settings.host = given.clone();
     let host = host::resolve(&given, &configured_host, settings.measure_host);
+    if a.diff || a.fix {
+        return fix(a, &settings, &host);
+    }
     let stack = discover::load(&a.input.inputs()).map_err(|e| e.to_string())?;
     let findings = engine::run(&stack, &settings, &host);
     let summary = Summary::from_findings(&findings, stack.files.len());
@@ -351,4 +366,57 @@ fn check(a: &CheckArgs) -> Result<i32, String> {
     }
     let failing = findings.iter().any(|f| f.severity >= settings.fail_on);
     Ok(if failing { EXIT_FINDINGS } else { EXIT_OK })
+}
+
+fn fix(a: &CheckArgs, settings: &Settings, host: &host::Host) -> Result<i32, String> {
+    use crate::fix::{run as fixrun, Applicability};
+    let min = if a.diff || a.unsafe_fixes {
+        Applicability::Unsafe
+    } else {
+        Applicability::Safe
+    };
+    let outcome =
+        fixrun::fixpoint(&a.input.inputs(), settings, host, min).map_err(|e| e.to_string())?;
+    for r in &outcome.refused {
+        eprintln!("wpstack: {r} does not parse: its fixes were not applied");
+    }
+    if !outcome.converged {
+        eprintln!(
+            "wpstack: fixes did not converge after {} passes; the diff shows the last state",
+            fixrun::MAX_PASSES
+        );
+    }
+    if a.diff {
+        let d = fixrun::diff(&outcome);
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(&d);
+        return Ok(if d.is_empty() { EXIT_OK } else { EXIT_FINDINGS });
+    }
+    let written = fixrun::write(&outcome, !a.no_backup)?;
+    for w in &written {
+        eprintln!("wpstack: fixed {w}");
+    }
+    eprintln!("wpstack: validation with nginx -t / php-fpm -t was skipped (not yet implemented)");
+    let findings = outcome.remaining;
+    let summary = Summary::from_findings(&findings, outcome.stack.files.len());
+    let out = report::render(
+        a.format,
+        &outcome.stack.sources,
+        &findings,
+        rules::ALL,
+        &summary,
+        &RenderOptions {
+            color: false,
+            show_fixes: true,
+        },
+    );
+    print!("{out}");
+    if a.exit_zero {
+        return Ok(EXIT_OK);
+    }
+    Ok(if findings.iter().any(|f| f.severity >= settings.fail_on) {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    })
 }

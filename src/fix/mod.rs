@@ -63,4 +63,6 @@ impl Fix {
     }
 }
 
+pub mod apply;
 pub mod edit;
+pub mod run;

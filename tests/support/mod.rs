@@ -12,9 +12,12 @@ pub fn corpus_dir() -> Option<PathBuf> {
         }
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    [root.join("../shared/corpus"), root.join("../../shared/corpus")]
-        .into_iter()
-        .find(|p| p.is_dir())
+    [
+        root.join("../shared/corpus"),
+        root.join("../../shared/corpus"),
+    ]
+    .into_iter()
+    .find(|p| p.is_dir())
 }
 
 /// Skip (with the agreed message) when the corpus is absent.

@@ -1,0 +1,146 @@
+//! Applying fixes: edits of all findings are merged; a fix whose edits overlap an
+//! already accepted one waits for the next pass (as ruff does); the caller re-parses
+//! and re-lints until nothing changes.
+
+use super::{Applicability, Edit, Fix};
+use crate::source::{FileId, SourceMap};
+use std::collections::BTreeMap;
+
+/// The result of one pass.
+#[derive(Debug, Default)]
+pub struct Pass {
+    /// New contents of each changed file.
+    pub files: BTreeMap<FileId, Vec<u8>>,
+    /// Fixes applied / postponed because they overlapped another.
+    pub applied: usize,
+    pub postponed: usize,
+}
+
+fn overlaps(a: &Edit, b: &Edit) -> bool {
+    if a.file != b.file {
+        return false;
+    }
+    let (a0, a1, b0, b1) = (a.range.start, a.range.end, b.range.start, b.range.end);
+    // Two insertions at one point would be ordered arbitrarily: treat as overlapping.
+    if a0 == a1 && b0 == b1 {
+        return a0 == b0;
+    }
+    a0 < b1 && b0 < a1 || (a0 == a1 && b0 < a0 && a0 < b1) || (b0 == b1 && a0 < b0 && b0 < a1)
+}
+
+/// Apply every fix at or above `min` that does not overlap an earlier one.
+pub fn apply<'a>(
+    sources: &SourceMap,
+    fixes: impl IntoIterator<Item = &'a Fix>,
+    min: Applicability,
+) -> Pass {
+    let mut fixes: Vec<&Fix> = fixes
+        .into_iter()
+        .filter(|f| f.applicability >= min && !f.edits.is_empty())
+        .collect();
+    fixes.sort_by_key(|f| f.edits.iter().map(|e| (e.file, e.range.start)).min());
+    let mut accepted: Vec<&Edit> = Vec::new();
+    let mut pass = Pass::default();
+    for fix in fixes {
+        let mut own: Vec<&Edit> = Vec::new();
+        let clash = fix.edits.iter().any(|e| {
+            let c = accepted
+                .iter()
+                .chain(own.iter())
+                .any(|a| overlaps(a, e) && !(a.range == e.range && a.replacement == e.replacement));
+            own.push(e);
+            c
+        });
+        if clash {
+            pass.postponed += 1;
+            continue;
+        }
+        // Identical edits proposed by two findings are applied once.
+        for e in &fix.edits {
+            if !accepted
+                .iter()
+                .any(|a| a.file == e.file && a.range == e.range && a.replacement == e.replacement)
+            {
+                accepted.push(e);
+            }
+        }
+        pass.applied += 1;
+    }
+    let mut by_file: BTreeMap<FileId, Vec<&Edit>> = BTreeMap::new();
+    for e in accepted {
+        by_file.entry(e.file).or_default().push(e);
+    }
+    for (file, mut edits) in by_file {
+        edits.sort_by_key(|e| (e.range.start, e.range.end));
+        let old = &sources.get(file).bytes;
+        let mut new = Vec::with_capacity(old.len() + 256);
+        let mut at = 0;
+        for e in edits {
+            let start = e.range.start.min(old.len());
+            let end = e.range.end.min(old.len());
+            if start < at {
+                continue;
+            }
+            new.extend_from_slice(&old[at..start]);
+            new.extend_from_slice(&e.replacement);
+            at = end;
+        }
+        new.extend_from_slice(&old[at..]);
+        if new != *old {
+            pass.files.insert(file, new);
+        }
+    }
+    pass
+}
+
+/// A unified diff of one file, `a/PATH` → `b/PATH`, that `git apply` and `patch -p1` take.
+pub fn unified_diff(path: &str, old: &[u8], new: &[u8]) -> Vec<u8> {
+    let diff = similar::TextDiff::from_lines(old, new);
+    let mut out = Vec::new();
+    out.extend_from_slice(format!("--- a/{path}\n+++ b/{path}\n").as_bytes());
+    for hunk in diff.unified_diff().context_radius(3).iter_hunks() {
+        out.extend_from_slice(format!("{}\n", hunk.header()).as_bytes());
+        for change in hunk.iter_changes() {
+            let sign = match change.tag() {
+                similar::ChangeTag::Delete => b'-',
+                similar::ChangeTag::Insert => b'+',
+                similar::ChangeTag::Equal => b' ',
+            };
+            out.push(sign);
+            let v = change.value();
+            out.extend_from_slice(v);
+            if !v.ends_with(b"\n") {
+                out.extend_from_slice(b"\n\\ No newline at end of file\n");
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::{SourceFile, Span};
+
+    #[test]
+    fn applies_non_overlapping_and_postpones_overlapping() {
+        let mut sm = SourceMap::new();
+        let f = sm.add(SourceFile::new("x", "x", b"abc def ghi\n".to_vec()));
+        let a = Fix::safe("a", vec![Edit::replace(f, Span::new(0, 3), "ABC")]);
+        let b = Fix::safe("b", vec![Edit::replace(f, Span::new(1, 5), "zz")]);
+        let c = Fix::safe("c", vec![Edit::replace(f, Span::new(8, 11), "GHI")]);
+        let u = Fix::unsafe_("u", vec![Edit::insert(f, 12, "x\n")]);
+        let pass = apply(&sm, [&a, &b, &c, &u], Applicability::Safe);
+        assert_eq!(pass.applied, 2);
+        assert_eq!(pass.postponed, 1);
+        assert_eq!(pass.files[&f], b"ABC def GHI\n");
+    }
+
+    #[test]
+    fn diff_marks_missing_newline() {
+        let d = unified_diff("f.conf", b"a\nb", b"a\nc");
+        let s = String::from_utf8(d).unwrap();
+        assert!(s.starts_with("--- a/f.conf\n+++ b/f.conf\n@@ -1,2 +1,2 @@\n"));
+        assert!(s.contains("\\ No newline at end of file"));
+    }
+}

@@ -48,7 +48,7 @@ pub struct File {
     pub lines: Vec<Line>,
     pub errors: Vec<SyntaxError>,
     /// Text PHP accepts without applying it: a key without `=` (`display_errors On`)
-    /// in php.ini, bytes after a NUL byte where PHP stops reading.
+    /// in php.ini.
     pub warnings: Vec<SyntaxError>,
     /// The first syntax error as PHP itself reports it. PHP stops reading the file
     /// there: no entry at or after `php_error.offset` is applied.
@@ -158,8 +158,8 @@ impl File {
         })
     }
 
-    /// The offset where PHP stops reading this file (its first syntax error, or a
-    /// NUL byte outside a value). Entries from there on are never applied.
+    /// The offset where PHP stops reading this file (its first syntax error).
+    /// Entries from there on are never applied.
     pub fn php_stops_at(&self) -> Option<usize> {
         self.php_error.as_ref().map(|e| e.offset)
     }
@@ -313,7 +313,6 @@ fn is_label_char(c: u8) -> bool {
             | b'!'
             | b'"'
             | b'['
-            | 0
     )
 }
 
@@ -612,8 +611,8 @@ impl<'a> Scanner<'a> {
         self.tok(T::End, p, p, Vec::new())
     }
 
-    /// `End` because no rule accepts the byte at the cursor (a NUL byte outside a
-    /// value, a stray character inside `[...]`): PHP stops reading there.
+    /// `End` because no rule accepts the byte at the cursor (a stray character inside
+    /// `[...]` or `${...}`), as opposed to the input running out.
     fn stop_tok(&mut self) -> Tok {
         let mut t = self.end_tok();
         t.val = b"stop".to_vec();
@@ -1214,8 +1213,6 @@ enum StmtKind {
     Error {
         at: (usize, usize),
     },
-    /// PHP stops reading here without an error (a NUL byte outside a value).
-    Stop,
 }
 
 #[derive(Debug, Clone)]
@@ -1737,13 +1734,9 @@ impl<'a> Builder<'a> {
                         return None;
                     }
                 }
-                Ok(None) => {
-                    let end_tok = p.peek();
-                    if end_tok.is_stop() && end_tok.start < region_end {
-                        self.stop_here(end_tok.start, region_end);
-                    }
-                    return None;
-                }
+                // Outside a statement every byte starts some token, so the input
+                // only ends here at its real end (or in a comment running into it).
+                Ok(None) => return None,
                 Err(e) => {
                     let start = p.toks.get(before).map_or(e.tok.start, |t| t.start);
                     let resync = if self.mode == Mode::Fpm {
@@ -1764,26 +1757,6 @@ impl<'a> Builder<'a> {
                     return Some((resync, e.tok.lineno + 1));
                 }
             }
-        }
-    }
-
-    fn stop_here(&mut self, at: usize, end: usize) {
-        self.stmts.push(Stmt {
-            start: at,
-            end,
-            kind: StmtKind::Stop,
-        });
-        let span = Span::new(at, (at + 1).min(end));
-        self.warnings.push(SyntaxError::new(
-            span,
-            "PHP stops reading the file at this byte (a NUL byte outside a value): nothing after it is applied",
-        ));
-        if self.php_error.is_none() {
-            self.php_error = Some(PhpError {
-                offset: at,
-                line: self.line_of(at),
-                message: String::new(),
-            });
         }
     }
 
@@ -2042,7 +2015,6 @@ impl<'a> Builder<'a> {
                 cuts.extend([at.0, at.1]);
                 LineKind::Error
             }
-            Some(StmtKind::Stop) => LineKind::Error,
             Some(StmtKind::Eol) => LineKind::Blank,
         };
         cuts.retain(|&c| c >= start && c <= end);
@@ -2396,10 +2368,15 @@ mod tests {
     }
 
     #[test]
-    fn nul_byte_stops_php() {
+    fn nul_byte_is_part_of_a_key() {
+        // PHP 8.2's key characters include NUL: it does not stop reading there.
         let f = parse(b"a = 1\n\x00b = 2\n");
-        assert!(f.php_stops_at().is_some());
-        assert_eq!(f.applied_entries().count(), 1);
+        assert!(f.php_error.is_none());
+        let keys: Vec<_> = f
+            .applied_entries()
+            .map(|(_, e)| e.key.name.clone())
+            .collect();
+        assert_eq!(keys, ["a", "\u{0}b"]);
     }
 
     #[test]

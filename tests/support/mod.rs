@@ -1,4 +1,6 @@
 //! Shared test helpers.
+
+pub mod ini_corpus;
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};

@@ -1,7 +1,7 @@
 //! Shared test helpers.
+#![allow(dead_code)]
 
 pub mod ini_corpus;
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 

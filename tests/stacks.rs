@@ -65,14 +65,27 @@ fn dump_of_the_model_stack() {
     let b = site("b.example");
     let (la, lb) = (&a.locations[0], &b.locations[0]);
     // fastcgi_read_timeout: a inherits http's 90s, b overrides with 300s.
-    assert_eq!(n.effective_value(la.scope, "fastcgi_read_timeout").unwrap().value, "90s");
-    assert_eq!(n.effective_value(lb.scope, "fastcgi_read_timeout").unwrap().value, "300s");
+    assert_eq!(
+        n.effective_value(la.scope, "fastcgi_read_timeout")
+            .unwrap()
+            .value,
+        "90s"
+    );
+    assert_eq!(
+        n.effective_value(lb.scope, "fastcgi_read_timeout")
+            .unwrap()
+            .value,
+        "300s"
+    );
     // fastcgi_param: a sets its own, so http's are not inherited; b inherits http's two.
     assert_eq!(n.effective_all(la.scope, "fastcgi_param").len(), 1);
     assert_eq!(n.effective_all(lb.scope, "fastcgi_param").len(), 2);
     // Upstream resolution: a's `php82` upstream reaches the unix pool and the TCP pool.
     let names = |l: &wpstack::stack::Location| -> Vec<String> {
-        l.pools.iter().map(|p| stack.pools[*p].name.clone()).collect()
+        l.pools
+            .iter()
+            .map(|p| stack.pools[*p].name.clone())
+            .collect()
     };
     assert_eq!(names(la), ["www", "tcp"]);
     assert_eq!(names(lb), ["legacy"]);
@@ -147,7 +160,11 @@ fn broken_stack_gives_each_planted_problem_once() {
     let extra: Vec<String> = findings
         .iter()
         .filter(|f| f.severity >= Severity::Warning)
-        .filter(|f| !PLANTED.iter().any(|(c, p)| *c == f.code && *p == at(&stack, f)))
+        .filter(|f| {
+            !PLANTED
+                .iter()
+                .any(|(c, p)| *c == f.code && *p == at(&stack, f))
+        })
         .map(|f| format!("{} {} {}", f.code, at(&stack, f), f.message))
         .collect();
     println!(
@@ -160,6 +177,9 @@ fn broken_stack_gives_each_planted_problem_once() {
         "missing:\n{}\nunexpected:\n{}\nall:\n{}",
         missing.join("\n"),
         extra.join("\n"),
-        got.iter().map(|(c, p)| format!("{c} {p}")).collect::<Vec<_>>().join("\n")
+        got.iter()
+            .map(|(c, p)| format!("{c} {p}"))
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }

@@ -78,6 +78,7 @@ pub mod d504_php_errors_unlogged;
 pub mod d505_nginx_error_log_off;
 pub mod doc;
 pub mod e001_syntax_error;
+pub mod e003_duplicate_directive;
 pub mod e005_include_not_found;
 pub mod m301_memory_limit_low;
 pub mod m302_wp_memory_limit_ignored;
@@ -109,6 +110,7 @@ pub mod util;
 /// Every rule, in code order. Codes are a contract: never renumber.
 pub static ALL: &[&Rule] = &[
     &e001_syntax_error::RULE,
+    &e003_duplicate_directive::RULE,
     &e005_include_not_found::RULE,
     &u001_fastcgi_target_missing::RULE,
     &u002_socket_permission_denied::RULE,

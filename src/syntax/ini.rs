@@ -623,7 +623,7 @@ impl<'a> Scanner<'a> {
     fn best(cands: &[usize]) -> Option<(usize, usize)> {
         let mut best: Option<(usize, usize)> = None;
         for (i, &len) in cands.iter().enumerate() {
-            if len > 0 && best.map_or(true, |(_, l)| len > l) {
+            if len > 0 && best.is_none_or(|(_, l)| len > l) {
                 best = Some((i, len));
             }
         }

@@ -1,30 +1,242 @@
-//! TEMPORARY stub: replaced by the nginx include loader.
-use super::load::LoadProblem;
+//! Loading an nginx configuration: the main file and everything it includes, read and
+//! parsed once each, with where each `include` leads (in nginx's order), missing
+//! includes (E005), cycles and unreadable files.
+
+use super::load::{LoadProblem, PathMap, ProblemKind};
+use crate::finding::Place;
 use crate::source::{read_config, FileId, ReadError, SourceFile, SourceMap};
-use crate::syntax::nginx;
+use crate::syntax::nginx::{self, Item};
+use crate::syntax::MAX_DEPTH;
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub struct NginxTree {
     pub main: FileId,
     pub files: Vec<(FileId, nginx::File)>,
+    /// (file, span.start of an `include` directive) → the files it includes, in order.
     pub includes: HashMap<(FileId, usize), Vec<FileId>>,
     pub problems: Vec<LoadProblem>,
 }
 
-pub fn load(
-    main: &Path,
-    _prefix: &Path,
-    _root: &super::load::PathMap,
-    sources: &mut SourceMap,
-) -> Result<NginxTree, ReadError> {
+impl NginxTree {
+    pub fn file(&self, id: FileId) -> Option<&nginx::File> {
+        self.files.iter().find(|(i, _)| *i == id).map(|(_, f)| f)
+    }
+}
+
+struct Loader<'a> {
+    prefix: PathBuf,
+    map: &'a PathMap,
+    sources: &'a mut SourceMap,
+    tree: NginxTree,
+    /// Files being expanded, for cycle detection.
+    active: Vec<FileId>,
+}
+
+/// Load `main` and its includes. Relative include paths are relative to `prefix`
+/// (nginx's conf prefix: the directory of the main file); absolute ones go through
+/// `map` (`--root`, copied-tree aliases). Err only when `main` itself cannot be read.
+pub fn load(main: &Path, prefix: &Path, map: &PathMap, sources: &mut SourceMap) -> Result<NginxTree, ReadError> {
     let bytes = read_config(main)?;
-    let f = nginx::parse(&bytes);
-    let id = sources.add(SourceFile::new(main, main.display().to_string(), bytes));
-    Ok(NginxTree {
-        main: id,
-        files: vec![(id, f)],
-        includes: HashMap::new(),
-        problems: Vec::new(),
-    })
+    let parsed = nginx::parse(&bytes);
+    let id = match sources.find(main) {
+        Some(id) => id,
+        None => sources.add(SourceFile::new(main, main.display().to_string(), bytes)),
+    };
+    let mut l = Loader {
+        prefix: prefix.to_path_buf(),
+        map,
+        sources,
+        tree: NginxTree {
+            main: id,
+            files: Vec::new(),
+            includes: HashMap::new(),
+            problems: Vec::new(),
+        },
+        active: vec![id],
+    };
+    let includes = collect_includes(&parsed.items, 0);
+    l.tree.files.push((id, parsed));
+    l.expand(id, includes, 1);
+    Ok(l.tree)
+}
+
+/// `include` directives anywhere in a file (span start, argument).
+fn collect_includes(items: &[Item], depth: usize) -> Vec<(usize, usize, String)> {
+    let mut out = Vec::new();
+    if depth > MAX_DEPTH {
+        return out;
+    }
+    for d in nginx::directives(items) {
+        if d.name_is("include") {
+            if let Some(a) = d.arg(0) {
+                out.push((d.span.start, d.span.end, a.text()));
+            }
+        }
+        if let Some(b) = d.block() {
+            out.extend(collect_includes(&b.items, depth + 1));
+        }
+    }
+    out
+}
+
+impl Loader<'_> {
+    fn expand(&mut self, file: FileId, includes: Vec<(usize, usize, String)>, depth: usize) {
+        for (start, end, pattern) in includes {
+            let place = Place::new(file, crate::source::Span::new(start, end));
+            if depth > MAX_DEPTH {
+                self.tree.problems.push(LoadProblem {
+                    kind: ProblemKind::TooDeep,
+                    place: Some(place),
+                    message: format!("includes nested deeper than {MAX_DEPTH} levels"),
+                });
+                continue;
+            }
+            let local = self.map.resolve(&pattern, &self.prefix);
+            let is_glob = pattern.contains(['*', '?', '[']);
+            let mut paths: Vec<PathBuf> = if is_glob {
+                glob::glob(&local.to_string_lossy())
+                    .map(|g| g.filter_map(Result::ok).filter(|p| !p.is_dir()).collect())
+                    .unwrap_or_default()
+            } else {
+                vec![local.clone()]
+            };
+            paths.sort_by(|a, b| a.as_os_str().as_encoded_bytes().cmp(b.as_os_str().as_encoded_bytes()));
+            let mut ids = Vec::new();
+            for path in paths {
+                if !is_glob && !path.exists() {
+                    let shown = if Path::new(&pattern).is_absolute() {
+                        pattern.clone()
+                    } else {
+                        self.prefix.join(&pattern).display().to_string()
+                    };
+                    self.tree.problems.push(LoadProblem {
+                        kind: ProblemKind::IncludeNotFound,
+                        place: Some(place),
+                        message: format!(
+                            "open() \"{shown}\" failed (2: No such file or directory){}",
+                            if shown != local.display().to_string() {
+                                format!(" (looked for {})", local.display())
+                            } else {
+                                String::new()
+                            }
+                        ),
+                    });
+                    continue;
+                }
+                if let Some(id) = self.sources.find(&path) {
+                    if self.active.contains(&id) {
+                        self.tree.problems.push(LoadProblem {
+                            kind: ProblemKind::IncludeCycle,
+                            place: Some(place),
+                            message: format!(
+                                "include cycle: {} includes itself (through this include); nginx would recurse until it fails",
+                                path.display()
+                            ),
+                        });
+                        continue;
+                    }
+                    // Already read for another include: nginx reads it again in place.
+                    ids.push(id);
+                    if self.tree.file(id).is_some() {
+                        continue;
+                    }
+                }
+                let bytes = match read_config(&path) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        self.tree.problems.push(LoadProblem {
+                            kind: ProblemKind::Unreadable,
+                            place: Some(place),
+                            message: e.to_string(),
+                        });
+                        continue;
+                    }
+                };
+                let parsed = nginx::parse(&bytes);
+                let id = match self.sources.find(&path) {
+                    Some(id) => id,
+                    None => self.sources.add(SourceFile::new(&path, path.display().to_string(), bytes)),
+                };
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+                let inner = collect_includes(&parsed.items, 0);
+                self.tree.files.push((id, parsed));
+                self.active.push(id);
+                self.expand(id, inner, depth + 1);
+                self.active.pop();
+            }
+            self.tree.includes.insert((file, start), ids);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let d = tempfile::tempdir().unwrap();
+        for (p, c) in files {
+            let path = d.path().join(p);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, c).unwrap();
+        }
+        d
+    }
+
+    fn load_dir(d: &Path, map: &PathMap) -> (NginxTree, SourceMap) {
+        let mut sm = SourceMap::new();
+        let t = load(&d.join("nginx.conf"), d, map, &mut sm).unwrap();
+        (t, sm)
+    }
+
+    #[test]
+    fn relative_glob_sorted_and_empty_glob() {
+        let d = tree(&[
+            ("nginx.conf", "http { include conf.d/*.conf; include none/*.conf; }\n"),
+            ("conf.d/b.conf", "b 1;\n"),
+            ("conf.d/a.conf", "a 1;\n"),
+            ("conf.d/B.conf", "B 1;\n"),
+        ]);
+        let (t, sm) = load_dir(d.path(), &PathMap::default());
+        assert!(t.problems.is_empty());
+        let inc = &t.includes[&(t.main, 7)];
+        let names: Vec<_> = inc.iter().map(|i| sm.get(*i).path.file_name().unwrap().to_string_lossy().into_owned()).collect();
+        assert_eq!(names, ["B.conf", "a.conf", "b.conf"]);
+    }
+
+    #[test]
+    fn absolute_inside_root_missing_and_cycle() {
+        let d = tree(&[
+            ("etc/nginx/nginx.conf", "include /etc/nginx/x.conf;\ninclude missing.conf;\ninclude /etc/nginx/a.conf;\n"),
+            ("etc/nginx/x.conf", "x 1;\n"),
+            ("etc/nginx/a.conf", "include /etc/nginx/b.conf;\n"),
+            ("etc/nginx/b.conf", "include /etc/nginx/a.conf;\n"),
+        ]);
+        let map = PathMap {
+            root: Some(d.path().to_path_buf()),
+            aliases: Vec::new(),
+        };
+        let mut sm = SourceMap::new();
+        let dir = d.path().join("etc/nginx");
+        let t = load(&dir.join("nginx.conf"), &dir, &map, &mut sm).unwrap();
+        let kinds: Vec<_> = t.problems.iter().map(|p| p.kind).collect();
+        assert_eq!(kinds, [ProblemKind::IncludeNotFound, ProblemKind::IncludeCycle]);
+        assert!(t.problems[0].message.contains("missing.conf\" failed (2: No such file or directory)"));
+        assert_eq!(t.files.len(), 4);
+    }
+
+    #[test]
+    fn repeated_include_read_once() {
+        let d = tree(&[
+            ("nginx.conf", "http { server { location / { include p; } location /x { include p; } } }\n"),
+            ("p", "fastcgi_param A b;\n"),
+        ]);
+        let (t, _) = load_dir(d.path(), &PathMap::default());
+        assert_eq!(t.files.len(), 2);
+        assert_eq!(t.includes.len(), 2);
+        assert!(t.includes.values().all(|v| v.len() == 1));
+    }
 }

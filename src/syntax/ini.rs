@@ -1114,51 +1114,7 @@ fn constant(name: &[u8]) -> Option<Const> {
     None
 }
 
-/// C `atoi` as glibc does it (`(int) strtol(s, NULL, 10)`).
-fn atoi(s: &[u8]) -> i32 {
-    let mut i = 0;
-    while s
-        .get(i)
-        .is_some_and(|&c| matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c))
-    {
-        i += 1;
-    }
-    let mut neg = false;
-    if let Some(&c) = s.get(i) {
-        if c == b'-' || c == b'+' {
-            neg = c == b'-';
-            i += 1;
-        }
-    }
-    let mut v: i64 = 0;
-    let mut overflow = false;
-    while let Some(&c) = s.get(i) {
-        if !c.is_ascii_digit() {
-            break;
-        }
-        let d = i64::from(c - b'0');
-        match v.checked_mul(10).and_then(|x| x.checked_add(d)) {
-            Some(x) => v = x,
-            None => {
-                overflow = true;
-                break;
-            }
-        }
-        i += 1;
-    }
-    let l = if overflow {
-        if neg {
-            i64::MIN
-        } else {
-            i64::MAX
-        }
-    } else if neg {
-        -v
-    } else {
-        v
-    };
-    l as i32
-}
+use super::units::c_atoi as atoi;
 
 // ---------------------------------------------------------------------------
 // Parser: zend_ini_parser.y over the token stream.
@@ -2377,13 +2333,5 @@ mod tests {
             .map(|(_, e)| e.key.name.clone())
             .collect();
         assert_eq!(keys, ["a", "\u{0}b"]);
-    }
-
-    #[test]
-    fn atoi_like_c() {
-        assert_eq!(atoi(b" 12abc"), 12);
-        assert_eq!(atoi(b"-3"), -3);
-        assert_eq!(atoi(b"x"), 0);
-        assert_eq!(atoi(b"99999999999999999999"), -1);
     }
 }

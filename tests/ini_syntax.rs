@@ -161,3 +161,30 @@ proptest! {
         }
     }
 }
+
+/// Large broken inputs: an error on every line, unterminated quotes, one huge
+/// line. Each must parse in one pass over the bytes (a quadratic parser would make
+/// this test hang) and print back identically.
+#[test]
+fn big_broken_inputs_roundtrip() {
+    let inputs: Vec<Vec<u8>> = vec![
+        b"x = \"\n".repeat(4_000),
+        b"=\n".repeat(4_000),
+        b"x = 'a\n".repeat(4_000),
+        b"[a\n".repeat(4_000),
+        b"x = ${\n".repeat(4_000),
+        b"k".repeat(60_000),
+        b"x = ((((".repeat(10_000),
+        b"x = a"
+            .iter()
+            .chain(b" |".repeat(20_000).iter())
+            .copied()
+            .collect(),
+    ];
+    for src in inputs {
+        for f in [ini::parse(&src), ini::parse_fpm(&src)] {
+            assert_eq!(ini::print(&f, &src), src);
+            assert_eq!(check_tiling(&f, src.len()), Ok(()));
+        }
+    }
+}

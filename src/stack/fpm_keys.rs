@@ -12,7 +12,7 @@
 pub enum ValueType {
     /// Any text; `$pool` in it is replaced by the pool name.
     String,
-    /// `yes`/`no`, `on`/`off`, `true`/`false`, `1`, or empty (`0` is refused).
+    /// `yes`/`no`, `on`/`off`, `true`/`false`, `1`/`0`, or empty.
     Bool,
     /// `-` and digits only (`fpm_conf_set_integer`).
     Int,

@@ -728,16 +728,18 @@ pub fn fpm_int(s: &str) -> Result<i64, UnitError> {
     Ok(i64::from(c_atoi(b)))
 }
 
-/// A php-fpm boolean (`catch_workers_output`, `clear_env`, `php_flag[...]`...):
-/// after INI parsing the text must be `"1"` (`yes`, `on`, `true`, `1`) or empty
-/// (`no`, `off`, `false`, `none`, nothing). `"0"` or `"2"` are refused.
+/// A php-fpm boolean (`catch_workers_output`, `clear_env`, `php_flag[...]`...) as
+/// php-fpm 8.2 reads the text PHP's INI parser gives it: `1`, `yes`, `on`, `true`
+/// are true; the empty string, `0`, `no`, `off`, `false`, `none` are false —
+/// exactly these (unquoted `Yes`/`OFF` are fine because the INI parser already made
+/// them `"1"`/`""`, but a quoted `"Yes"`, `"2"` or `" 1"` is refused).
 pub fn fpm_bool(s: &str) -> Result<bool, UnitError> {
     match s {
-        "1" => Ok(true),
-        "" => Ok(false),
+        "1" | "yes" | "on" | "true" => Ok(true),
+        "" | "0" | "no" | "off" | "false" | "none" => Ok(false),
         _ => Err(UnitError::new(
             s,
-            "php-fpm: invalid boolean value (use yes/no, on/off, true/false; `0` is refused)",
+            "php-fpm: invalid boolean value (use yes/no, on/off, true/false, 1/0)",
         )),
     }
 }
@@ -927,7 +929,12 @@ mod tests {
         assert!(fpm_int("+5").is_err());
         assert!(fpm_int(" 5").is_err());
         assert_eq!(fpm_bool("1"), Ok(true));
+        assert_eq!(fpm_bool("yes"), Ok(true));
         assert_eq!(fpm_bool(""), Ok(false));
-        assert!(fpm_bool("0").is_err());
+        assert_eq!(fpm_bool("0"), Ok(false));
+        assert_eq!(fpm_bool("none"), Ok(false));
+        for bad in ["2", "00", "YES", " 1", "On", "null", "y"] {
+            assert!(fpm_bool(bad).is_err(), "{bad}");
+        }
     }
 }

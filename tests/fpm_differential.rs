@@ -156,6 +156,9 @@ fn cases() -> Vec<(&'static str, String)> {
         ("unknown events.mechanism", format!("{g}events.mechanism = bogus\n{POOL}")),
         ("bad syslog facility", format!("{g}syslog.facility = bogus\n{POOL}")),
         ("equals inside value", pool("pm.max_requests = 1 = 2")),
+        ("# comment line", pool("# a comment")),
+        ("#-commented key", pool("#pm.max_requests = 5")),
+        ("# after a value is part of it", pool("slowlog = {T}/slow.log # not a comment")),
     ]
 }
 

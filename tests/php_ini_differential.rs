@@ -258,6 +258,40 @@ const PIECES: &[&str] = &[
     "E_ALL & ~E_DEPRECATED",
     "[x]",
 ];
+/// Pieces that keep a value valid (so that values, not errors, get compared).
+const VALID_PIECES: &[&str] = &[
+    "1",
+    "128M",
+    "-1",
+    "1.5",
+    "E_ALL",
+    "E_NOTICE",
+    " ",
+    "\t",
+    "\"str\"",
+    "\"a;b\"",
+    "\"q\\\"x\"",
+    "\"e\\\\s\"",
+    "'raw'",
+    "${NOPE}",
+    "$x",
+    "foo bar",
+    "abc",
+    "files",
+    "/var/run/php.sock",
+    "\"${NOPE}/x\"",
+    "0x1A",
+    "E_ALL & ~E_DEPRECATED",
+    "| E_STRICT",
+    "& ~E_NOTICE",
+    "^ 2",
+    "{a}",
+    "a.b-c/d:e@f",
+    "\"multi\nline\"",
+    "'single\nline'",
+    "\\",
+    "#x",
+];
 const ENDS: &[&str] = &["\n", "\n", "\n", "\r\n", "\r", ""];
 const SECTIONS: &[&str] = &[
     "[s]",
@@ -288,11 +322,16 @@ fn snippet(rng: &mut Rng) -> String {
                     s.push(chars[rng.below(chars.len())]);
                 }
             }
-            _ => {
+            n => {
                 s.push_str(rng.pick(KEYS));
                 s.push_str(rng.pick(EQS));
-                for _ in 0..rng.below(5) {
-                    s.push_str(rng.pick(PIECES));
+                let pieces = if n % 2 == 0 { VALID_PIECES } else { PIECES };
+                if n % 2 == 0 && rng.below(4) == 0 {
+                    s.push_str(rng.pick(&["On", "off", "yes", "none", "NULL", "true"]));
+                } else {
+                    for _ in 0..rng.below(5) {
+                        s.push_str(rng.pick(pieces));
+                    }
                 }
             }
         }

@@ -100,8 +100,7 @@ fn ngx_parse_time(s: &str, is_sec: bool) -> Result<i64, UnitError> {
     let mut step = if is_sec { Step::Start } else { Step::Month };
     let too_large = || UnitError::new(s, "too large for nginx");
     let mut p = 0;
-    while p < b.len() {
-        let c = b[p];
+    while let Some(&c) = b.get(p) {
         if c.is_ascii_digit() {
             value = value
                 .checked_mul(10)
@@ -341,8 +340,7 @@ fn zend_is_whitespace(c: u8) -> bool {
 fn escaped(b: &[u8]) -> String {
     let mut out = String::new();
     let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
+    while let Some(&c) = b.get(i) {
         if c < 32 || c == b'\\' || c > 126 {
             match c {
                 b'\n' => out.push_str("\\n"),
@@ -439,10 +437,10 @@ fn parse_quantity(value: &[u8]) -> (u64, Option<String>) {
     };
     let mut start = 0;
     let mut end = value.len();
-    while start < end && zend_is_whitespace(value[start]) {
+    while start < end && value.get(start).is_some_and(|&c| zend_is_whitespace(c)) {
         start += 1;
     }
-    while start < end && zend_is_whitespace(value[end - 1]) {
+    while start < end && value.get(end - 1).is_some_and(|&c| zend_is_whitespace(c)) {
         end -= 1;
     }
     if start == end {
@@ -501,7 +499,7 @@ fn parse_quantity(value: &[u8]) -> (u64, Option<String>) {
         }
         // zend_ini_consume_quantity_prefix: a second sign or prefix is refused.
         let mut q = d;
-        while q < end && zend_is_whitespace(value[q]) {
+        while q < end && value.get(q).is_some_and(|&c| zend_is_whitespace(c)) {
             q += 1;
         }
         if matches!(at(q), Some(b'+' | b'-')) {
@@ -535,7 +533,11 @@ fn parse_quantity(value: &[u8]) -> (u64, Option<String>) {
     if used == 0 {
         return (0, no_digits());
     }
-    while digits_end < end && zend_is_whitespace(value[digits_end]) {
+    while digits_end < end
+        && value
+            .get(digits_end)
+            .is_some_and(|&c| zend_is_whitespace(c))
+    {
         digits_end += 1;
     }
     if digits_end == end {
@@ -545,7 +547,7 @@ fn parse_quantity(value: &[u8]) -> (u64, Option<String>) {
             (retval, None)
         };
     }
-    let last = value[end - 1];
+    let last = value.get(end - 1).copied().unwrap_or(0);
     let factor: u64 = match last {
         b'g' | b'G' => 1 << 30,
         b'm' | b'M' => 1 << 20,

@@ -1,10 +1,11 @@
 //! The INI parser keeps every byte: `print(parse(x)) == x` for the corpus and for
 //! any bytes at all.
 
-mod support;
+#[path = "support/ini_corpus.rs"]
+mod ini_corpus;
 
 use proptest::prelude::*;
-use support::ini_corpus::{corpus_dir, files_under, template_no};
+use ini_corpus::{corpus_dir, files_under, template_no};
 use wpstack::syntax::ini::{self, File, LineKind};
 
 /// Lines tile the input: each line's pieces are contiguous, non-empty and cover it.

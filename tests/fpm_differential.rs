@@ -9,9 +9,9 @@
 #[path = "support/ini_corpus.rs"]
 mod ini_corpus;
 
+use ini_corpus::oracle;
 use std::path::Path;
 use std::process::Command;
-use ini_corpus::oracle;
 use wpstack::stack::fpm_validate::{self, Options};
 use wpstack::syntax::ini;
 

@@ -4,8 +4,8 @@
 #[path = "support/ini_corpus.rs"]
 mod ini_corpus;
 
-use proptest::prelude::*;
 use ini_corpus::{corpus_dir, files_under, template_no};
+use proptest::prelude::*;
 use wpstack::syntax::ini::{self, File, LineKind};
 
 /// Lines tile the input: each line's pieces are contiguous, non-empty and cover it.

@@ -13,11 +13,11 @@
 #[path = "support/ini_corpus.rs"]
 mod ini_corpus;
 
+use ini_corpus::{corpus_dir, files_under, oracle, template_no};
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
-use ini_corpus::{corpus_dir, files_under, oracle, template_no};
 use wpstack::syntax::ini::{self, ValueKind};
 
 // ---------------------------------------------------------------------------

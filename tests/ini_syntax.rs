@@ -1,10 +1,11 @@
 //! The INI parser keeps every byte: `print(parse(x)) == x` for the corpus and for
 //! any bytes at all.
 
-mod support;
+#[path = "support/ini_corpus.rs"]
+mod ini_corpus;
 
+use ini_corpus::{corpus_dir, files_under, template_no};
 use proptest::prelude::*;
-use support::ini_corpus::{corpus_dir, files_under, template_no};
 use wpstack::syntax::ini::{self, File, LineKind};
 
 /// Lines tile the input: each line's pieces are contiguous, non-empty and cover it.
@@ -158,6 +159,33 @@ proptest! {
         for f in [ini::parse(&src), ini::parse_fpm(&src)] {
             prop_assert_eq!(ini::print(&f, &src), src.clone());
             prop_assert_eq!(check_tiling(&f, src.len()), Ok(()));
+        }
+    }
+}
+
+/// Large broken inputs: an error on every line, unterminated quotes, one huge
+/// line. Each must parse in one pass over the bytes (a quadratic parser would make
+/// this test hang) and print back identically.
+#[test]
+fn big_broken_inputs_roundtrip() {
+    let inputs: Vec<Vec<u8>> = vec![
+        b"x = \"\n".repeat(4_000),
+        b"=\n".repeat(4_000),
+        b"x = 'a\n".repeat(4_000),
+        b"[a\n".repeat(4_000),
+        b"x = ${\n".repeat(4_000),
+        b"k".repeat(60_000),
+        b"x = ((((".repeat(10_000),
+        b"x = a"
+            .iter()
+            .chain(b" |".repeat(20_000).iter())
+            .copied()
+            .collect(),
+    ];
+    for src in inputs {
+        for f in [ini::parse(&src), ini::parse_fpm(&src)] {
+            assert_eq!(ini::print(&f, &src), src);
+            assert_eq!(check_tiling(&f, src.len()), Ok(()));
         }
     }
 }

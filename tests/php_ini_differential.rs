@@ -10,13 +10,14 @@
 //!   one php process; values, keys, offsets, error messages and error line numbers
 //!   must all agree.
 
-mod support;
+#[path = "support/ini_corpus.rs"]
+mod ini_corpus;
 
+use ini_corpus::{corpus_dir, files_under, oracle, template_no};
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
-use support::ini_corpus::{corpus_dir, files_under, oracle, template_no};
 use wpstack::syntax::ini::{self, ValueKind};
 
 // ---------------------------------------------------------------------------
@@ -258,6 +259,40 @@ const PIECES: &[&str] = &[
     "E_ALL & ~E_DEPRECATED",
     "[x]",
 ];
+/// Pieces that keep a value valid (so that values, not errors, get compared).
+const VALID_PIECES: &[&str] = &[
+    "1",
+    "128M",
+    "-1",
+    "1.5",
+    "E_ALL",
+    "E_NOTICE",
+    " ",
+    "\t",
+    "\"str\"",
+    "\"a;b\"",
+    "\"q\\\"x\"",
+    "\"e\\\\s\"",
+    "'raw'",
+    "${NOPE}",
+    "$x",
+    "foo bar",
+    "abc",
+    "files",
+    "/var/run/php.sock",
+    "\"${NOPE}/x\"",
+    "0x1A",
+    "E_ALL & ~E_DEPRECATED",
+    "| E_STRICT",
+    "& ~E_NOTICE",
+    "^ 2",
+    "{a}",
+    "a.b-c/d:e@f",
+    "\"multi\nline\"",
+    "'single\nline'",
+    "\\",
+    "#x",
+];
 const ENDS: &[&str] = &["\n", "\n", "\n", "\r\n", "\r", ""];
 const SECTIONS: &[&str] = &[
     "[s]",
@@ -288,11 +323,16 @@ fn snippet(rng: &mut Rng) -> String {
                     s.push(chars[rng.below(chars.len())]);
                 }
             }
-            _ => {
+            n => {
                 s.push_str(rng.pick(KEYS));
                 s.push_str(rng.pick(EQS));
-                for _ in 0..rng.below(5) {
-                    s.push_str(rng.pick(PIECES));
+                let pieces = if n % 2 == 0 { VALID_PIECES } else { PIECES };
+                if n % 2 == 0 && rng.below(4) == 0 {
+                    s.push_str(rng.pick(&["On", "off", "yes", "none", "NULL", "true"]));
+                } else {
+                    for _ in 0..rng.below(5) {
+                        s.push_str(rng.pick(pieces));
+                    }
                 }
             }
         }
@@ -522,5 +562,120 @@ fn generated_snippets_match_parse_ini_string() {
         bad.is_empty(),
         "{}",
         bad.iter().take(40).cloned().collect::<Vec<_>>().join("\n")
+    );
+}
+
+// ---------------------------------------------------------------------------
+// ini_quantity against PHP 8.2's ini_parse_quantity() (the same C function as
+// memory_limit & co use).
+// ---------------------------------------------------------------------------
+
+const QUANTITY_SCRIPT: &str = r#"
+$cases = json_decode(file_get_contents($argv[1]), true);
+$out = [];
+foreach ($cases as $s) {
+    error_clear_last();
+    $v = @ini_parse_quantity($s);
+    $e = error_get_last();
+    $out[] = [$v, $e ? $e['message'] : null];
+}
+echo json_encode($out);
+"#;
+
+#[test]
+fn ini_quantity_matches_ini_parse_quantity() {
+    use wpstack::syntax::units::ini_quantity;
+    let Some(php) = oracle("php") else {
+        return;
+    };
+    let alphabet: Vec<char> = " \t\n\u{b}+-0123456789xXoObBkKmMgG.B_\\\u{1}\u{1f}\u{7f}a"
+        .chars()
+        .collect();
+    let seed = std::env::var("INI_FUZZ_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x0123_4567_89AB_CDEFu64);
+    let count = std::env::var("INI_FUZZ_COUNT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3000usize);
+    let mut rng = Rng(seed);
+    let mut cases: Vec<String> = [
+        "128M",
+        "-1",
+        "1G",
+        "256MB",
+        "0x10",
+        "0x",
+        "0o17",
+        "0b101",
+        "010",
+        "08",
+        "0x0x1",
+        " 12 k ",
+        "",
+        "k",
+        "1.5M",
+        "-2M",
+        "9223372036854775807",
+        "9223372036854775808",
+        "-9223372036854775808",
+        "99999999999999999999",
+        "9999999999G",
+        "256BM",
+        "0z",
+        "0x-1",
+        "0x 1",
+        "0b2",
+        "0o8",
+        "-0x10",
+        "+0b11k",
+        "1e3",
+        "2 GB",
+        "\u{1b}1",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for _ in 0..count {
+        let n = rng.below(8);
+        let s: String = (0..n)
+            .map(|_| alphabet[rng.below(alphabet.len())])
+            .collect();
+        cases.push(s);
+    }
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let input = tmp.path().join("cases.json");
+    std::fs::write(&input, serde_json::to_vec(&cases).expect("json")).expect("write");
+    let script = tmp.path().join("q.php");
+    std::fs::write(&script, format!("<?php\n{QUANTITY_SCRIPT}")).expect("write");
+    let out = Command::new(&php)
+        .env_clear()
+        .arg("-n")
+        .arg(&script)
+        .arg(&input)
+        .output()
+        .expect("run php");
+    let results: Vec<(i64, Option<String>)> = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("php output ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    let mut bad = Vec::new();
+    for (s, (value, warning)) in cases.iter().zip(results) {
+        let ours = ini_quantity(s);
+        if ours.value != value || ours.warning != warning {
+            bad.push(format!(
+                "{s:?}: php {value} {warning:?}; ours {} {:?}",
+                ours.value, ours.warning
+            ));
+        }
+    }
+    println!(
+        "ini_parse_quantity differential: {} strings, {} disagree",
+        cases.len(),
+        bad.len()
+    );
+    assert!(
+        bad.is_empty(),
+        "{}",
+        bad.iter().take(30).cloned().collect::<Vec<_>>().join("\n")
     );
 }

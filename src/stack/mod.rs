@@ -7,6 +7,8 @@
 
 pub mod discover;
 pub mod dump;
+pub mod fpm_keys;
+pub mod fpm_validate;
 pub mod link;
 pub mod load;
 pub mod nginx_load;

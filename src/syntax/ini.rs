@@ -1114,51 +1114,7 @@ fn constant(name: &[u8]) -> Option<Const> {
     None
 }
 
-/// C `atoi` as glibc does it (`(int) strtol(s, NULL, 10)`).
-fn atoi(s: &[u8]) -> i32 {
-    let mut i = 0;
-    while s
-        .get(i)
-        .is_some_and(|&c| matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c))
-    {
-        i += 1;
-    }
-    let mut neg = false;
-    if let Some(&c) = s.get(i) {
-        if c == b'-' || c == b'+' {
-            neg = c == b'-';
-            i += 1;
-        }
-    }
-    let mut v: i64 = 0;
-    let mut overflow = false;
-    while let Some(&c) = s.get(i) {
-        if !c.is_ascii_digit() {
-            break;
-        }
-        let d = i64::from(c - b'0');
-        match v.checked_mul(10).and_then(|x| x.checked_add(d)) {
-            Some(x) => v = x,
-            None => {
-                overflow = true;
-                break;
-            }
-        }
-        i += 1;
-    }
-    let l = if overflow {
-        if neg {
-            i64::MIN
-        } else {
-            i64::MAX
-        }
-    } else if neg {
-        -v
-    } else {
-        v
-    };
-    l as i32
-}
+use super::units::c_atoi as atoi;
 
 // ---------------------------------------------------------------------------
 // Parser: zend_ini_parser.y over the token stream.
@@ -1645,37 +1601,33 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// php.ini: the whole file is one scan; after a syntax error we go on from the
-    /// next line (PHP itself stops there).
+    /// php.ini: the whole file is one scan. PHP stops at its first syntax error;
+    /// we go on from the next line, one line at a time (nothing there is applied,
+    /// and reading line by line keeps a file full of errors linear).
     fn run_php(&mut self) {
-        let mut pos = 0;
-        let mut lineno = 1;
-        let mut known = Vec::new();
-        while pos < self.src.len() {
-            let src = self.src;
-            let toks = tokenize(src, pos, lineno);
-            let mut p = Parser {
-                toks: &toks,
-                i: 0,
-                depth: 0,
-                mode: self.mode,
-                known: std::mem::take(&mut known),
-            };
-            let outcome = self.statements(&mut p, src.len());
-            known = std::mem::take(&mut p.known);
-            match outcome {
-                Some((next, line)) if next > pos => {
-                    pos = next;
-                    lineno = line;
-                }
-                _ => break,
-            }
+        let src = self.src;
+        let toks = tokenize(src, 0, 1);
+        let mut p = Parser {
+            toks: &toks,
+            i: 0,
+            depth: 0,
+            mode: self.mode,
+            known: Vec::new(),
+        };
+        let outcome = self.statements(&mut p, src.len(), false);
+        let known = std::mem::take(&mut p.known);
+        if let Some((next, _)) = outcome {
+            self.run_lines(next, known);
         }
     }
 
     /// php-fpm: every physical line on its own, with a `\n` appended as php-fpm does.
     fn run_fpm(&mut self) {
-        let mut start = 0;
+        self.run_lines(0, Vec::new());
+    }
+
+    /// Parse each physical line from `start` on its own (php-fpm's way of reading).
+    fn run_lines(&mut self, mut start: usize, mut known: Vec<(Vec<u8>, Vec<u8>)>) {
         while start < self.src.len() {
             let end = self.next_line_start(start);
             let body_end = if self.src.get(end.wrapping_sub(1)) == Some(&b'\n') {
@@ -1684,7 +1636,7 @@ impl<'a> Builder<'a> {
                 end
             };
             if body_end == start {
-                // php-fpm skips empty lines.
+                // An empty line (php-fpm skips it).
                 self.stmts.push(Stmt {
                     start,
                     end,
@@ -1708,10 +1660,11 @@ impl<'a> Builder<'a> {
                     i: 0,
                     depth: 0,
                     mode: self.mode,
-                    known: Vec::new(),
+                    known: std::mem::take(&mut known),
                 };
-                let _ = self.statements(&mut p, end);
-                // A syntax error or a NUL byte cut the line short: the rest joins it.
+                let _ = self.statements(&mut p, end, true);
+                known = std::mem::take(&mut p.known);
+                // A syntax error cut the line short: the rest joins it.
                 if let Some(last) = self.stmts.last_mut() {
                     if last.start >= start && last.end < end {
                         last.end = end;
@@ -1724,7 +1677,12 @@ impl<'a> Builder<'a> {
 
     /// Parse statements until the end of the tokens or a syntax error. Returns where
     /// to go on after an error (the next line) and PHP's line number there.
-    fn statements(&mut self, p: &mut Parser<'_>, region_end: usize) -> Option<(usize, usize)> {
+    fn statements(
+        &mut self,
+        p: &mut Parser<'_>,
+        region_end: usize,
+        line_mode: bool,
+    ) -> Option<(usize, usize)> {
         loop {
             let before = p.i;
             match p.statement() {
@@ -1739,7 +1697,7 @@ impl<'a> Builder<'a> {
                 Ok(None) => return None,
                 Err(e) => {
                     let start = p.toks.get(before).map_or(e.tok.start, |t| t.start);
-                    let resync = if self.mode == Mode::Fpm {
+                    let resync = if line_mode {
                         region_end
                     } else if e.tok.t == T::End && !e.tok.is_stop() {
                         // The input ran out inside a quote or section: go on from the line
@@ -2377,13 +2335,5 @@ mod tests {
             .map(|(_, e)| e.key.name.clone())
             .collect();
         assert_eq!(keys, ["a", "\u{0}b"]);
-    }
-
-    #[test]
-    fn atoi_like_c() {
-        assert_eq!(atoi(b" 12abc"), 12);
-        assert_eq!(atoi(b"-3"), -3);
-        assert_eq!(atoi(b"x"), 0);
-        assert_eq!(atoi(b"99999999999999999999"), -1);
     }
 }

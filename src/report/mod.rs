@@ -1,7 +1,14 @@
-//! TEMPORARY stub until the report work lands.
-use crate::finding::Finding;
+//! Rendering findings: text (rustc-style snippets), JSON (versioned), SARIF 2.1.0 and
+//! GitHub workflow commands. The only place that knows about colours and formats.
+
+pub mod redact;
+mod sarif;
+mod text;
+
+use crate::finding::{Finding, Severity};
 use crate::rules::Rule;
 use crate::source::SourceMap;
+use serde_json::{json, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -10,11 +17,14 @@ pub enum Format {
     Sarif,
     Github,
 }
+
+#[derive(Debug, Clone, Copy, Default)]
 pub struct RenderOptions {
     pub color: bool,
     pub show_fixes: bool,
 }
-#[derive(Debug, Default, Clone)]
+
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Summary {
     pub files: usize,
     pub errors: usize,
@@ -22,6 +32,7 @@ pub struct Summary {
     pub infos: usize,
     pub fixable: usize,
 }
+
 impl Summary {
     pub fn from_findings(findings: &[Finding], files: usize) -> Self {
         let mut s = Summary {
@@ -30,9 +41,9 @@ impl Summary {
         };
         for f in findings {
             match f.severity {
-                crate::finding::Severity::Error => s.errors += 1,
-                crate::finding::Severity::Warning => s.warnings += 1,
-                crate::finding::Severity::Info => s.infos += 1,
+                Severity::Error => s.errors += 1,
+                Severity::Warning => s.warnings += 1,
+                Severity::Info => s.infos += 1,
             }
             if f.fix.is_some() {
                 s.fixable += 1;
@@ -41,39 +52,134 @@ impl Summary {
         s
     }
 }
+
+/// Sort by file (display path), offset, code: one order for every format.
 pub fn sort_findings(findings: &mut [Finding], sources: &SourceMap) {
     findings.sort_by(|a, b| {
-        let ka = a
-            .primary
-            .map(|p| (sources.get(p.file).display.clone(), p.span.start));
-        let kb = b
-            .primary
-            .map(|p| (sources.get(p.file).display.clone(), p.span.start));
-        ka.cmp(&kb).then(a.code.cmp(b.code))
+        let key = |f: &Finding| {
+            f.primary
+                .map(|p| (sources.get(p.file).display.clone(), p.span.start))
+        };
+        key(a).cmp(&key(b)).then(a.code.cmp(b.code))
     });
 }
+
+/// `file`, 1-based line/column of start and end, for a place.
+pub(crate) fn locate(
+    sources: &SourceMap,
+    p: crate::finding::Place,
+) -> (String, usize, usize, usize, usize) {
+    let f = sources.get(p.file);
+    let (l, c) = f.line_col(p.span.start);
+    let (el, ec) = f.line_col(p.span.end.max(p.span.start));
+    (f.display.replace('\\', "/"), l, c, el, ec)
+}
+
 pub fn render(
-    _format: Format,
+    format: Format,
     sources: &SourceMap,
     findings: &[Finding],
-    _rules: &[&'static Rule],
-    _summary: &Summary,
-    _opts: &RenderOptions,
+    rules: &[&'static Rule],
+    summary: &Summary,
+    opts: &RenderOptions,
 ) -> String {
+    match format {
+        Format::Text => text::render(sources, findings, summary, opts),
+        Format::Json => {
+            serde_json::to_string_pretty(&json_report(sources, findings, summary))
+                .unwrap_or_default()
+                + "\n"
+        }
+        Format::Sarif => {
+            serde_json::to_string_pretty(&sarif::report(sources, findings, rules))
+                .unwrap_or_default()
+                + "\n"
+        }
+        Format::Github => github(sources, findings),
+    }
+}
+
+/// The stable JSON report (schema version 1, cli.md).
+pub fn json_report(sources: &SourceMap, findings: &[Finding], summary: &Summary) -> Value {
+    let list: Vec<Value> = findings
+        .iter()
+        .map(|f| {
+            let (file, line, col, el, ec) = match f.primary {
+                Some(p) => {
+                    let (f, l, c, el, ec) = locate(sources, p);
+                    (json!(f), json!(l), json!(c), json!(el), json!(ec))
+                }
+                None => (Value::Null, Value::Null, Value::Null, Value::Null, Value::Null),
+            };
+            let related: Vec<Value> = f
+                .related
+                .iter()
+                .map(|r| {
+                    let (file, line, col, _, _) = locate(sources, r.place);
+                    json!({"file": file, "line": line, "column": col, "message": redact::redact_text(&r.message)})
+                })
+                .collect();
+            let fix = f.fix.as_ref().map(|x| {
+                json!({
+                    "applicability": x.applicability,
+                    "message": x.message,
+                    "edits": x.edits.iter().map(|e| json!({
+                        "file": sources.get(e.file).display.replace('\\', "/"),
+                        "start": e.range.start,
+                        "end": e.range.end,
+                        "replacement": redact::redact_text(&String::from_utf8_lossy(&e.replacement)),
+                    })).collect::<Vec<_>>(),
+                })
+            });
+            json!({
+                "code": f.code,
+                "name": f.name,
+                "severity": f.severity,
+                "message": redact::redact_text(&f.message),
+                "file": file,
+                "line": line,
+                "column": col,
+                "end_line": el,
+                "end_column": ec,
+                "related": related,
+                "fix": fix,
+                "assumptions": f.assumptions,
+            })
+        })
+        .collect();
+    json!({"version": 1, "findings": list, "summary": summary})
+}
+
+fn gh_escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+fn gh_escape_prop(s: &str) -> String {
+    gh_escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// GitHub Actions workflow commands: annotations on the pull request.
+pub fn github(sources: &SourceMap, findings: &[Finding]) -> String {
     let mut out = String::new();
     for f in findings {
-        let loc = f
-            .primary
-            .map(|p| {
-                let s = sources.get(p.file);
-                let (l, c) = s.line_col(p.span.start);
-                format!("{}:{}:{}", s.display, l, c)
-            })
-            .unwrap_or_default();
-        out.push_str(&format!(
-            "{}[{}]: {} {}\n",
-            f.severity, f.code, f.message, loc
-        ));
+        let cmd = match f.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "notice",
+        };
+        let title = gh_escape_prop(&format!("{} {}", f.code, f.name));
+        let msg = gh_escape_data(&redact::redact_text(&f.message));
+        match f.primary {
+            Some(p) => {
+                let (file, l, c, el, ec) = locate(sources, p);
+                out.push_str(&format!(
+                    "::{cmd} file={},line={l},col={c},endLine={el},endColumn={ec},title={title}::{msg}\n",
+                    gh_escape_prop(&file)
+                ));
+            }
+            None => out.push_str(&format!("::{cmd} title={title}::{msg}\n")),
+        }
     }
     out
 }

@@ -36,7 +36,12 @@ struct Loader<'a> {
 /// Load `main` and its includes. Relative include paths are relative to `prefix`
 /// (nginx's conf prefix: the directory of the main file); absolute ones go through
 /// `map` (`--root`, copied-tree aliases). Err only when `main` itself cannot be read.
-pub fn load(main: &Path, prefix: &Path, map: &PathMap, sources: &mut SourceMap) -> Result<NginxTree, ReadError> {
+pub fn load(
+    main: &Path,
+    prefix: &Path,
+    map: &PathMap,
+    sources: &mut SourceMap,
+) -> Result<NginxTree, ReadError> {
     let bytes = read_config(main)?;
     let parsed = nginx::parse(&bytes);
     let id = match sources.find(main) {
@@ -101,7 +106,11 @@ impl Loader<'_> {
             } else {
                 vec![local.clone()]
             };
-            paths.sort_by(|a, b| a.as_os_str().as_encoded_bytes().cmp(b.as_os_str().as_encoded_bytes()));
+            paths.sort_by(|a, b| {
+                a.as_os_str()
+                    .as_encoded_bytes()
+                    .cmp(b.as_os_str().as_encoded_bytes())
+            });
             let mut ids = Vec::new();
             for path in paths {
                 if !is_glob && !path.exists() {
@@ -156,7 +165,10 @@ impl Loader<'_> {
                 let parsed = nginx::parse(&bytes);
                 let id = match self.sources.find(&path) {
                     Some(id) => id,
-                    None => self.sources.add(SourceFile::new(&path, path.display().to_string(), bytes)),
+                    None => {
+                        self.sources
+                            .add(SourceFile::new(&path, path.display().to_string(), bytes))
+                    }
                 };
                 if !ids.contains(&id) {
                     ids.push(id);
@@ -195,7 +207,10 @@ mod tests {
     #[test]
     fn relative_glob_sorted_and_empty_glob() {
         let d = tree(&[
-            ("nginx.conf", "http { include conf.d/*.conf; include none/*.conf; }\n"),
+            (
+                "nginx.conf",
+                "http { include conf.d/*.conf; include none/*.conf; }\n",
+            ),
             ("conf.d/b.conf", "b 1;\n"),
             ("conf.d/a.conf", "a 1;\n"),
             ("conf.d/B.conf", "B 1;\n"),
@@ -203,14 +218,27 @@ mod tests {
         let (t, sm) = load_dir(d.path(), &PathMap::default());
         assert!(t.problems.is_empty());
         let inc = &t.includes[&(t.main, 7)];
-        let names: Vec<_> = inc.iter().map(|i| sm.get(*i).path.file_name().unwrap().to_string_lossy().into_owned()).collect();
+        let names: Vec<_> = inc
+            .iter()
+            .map(|i| {
+                sm.get(*i)
+                    .path
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
         assert_eq!(names, ["B.conf", "a.conf", "b.conf"]);
     }
 
     #[test]
     fn absolute_inside_root_missing_and_cycle() {
         let d = tree(&[
-            ("etc/nginx/nginx.conf", "include /etc/nginx/x.conf;\ninclude missing.conf;\ninclude /etc/nginx/a.conf;\n"),
+            (
+                "etc/nginx/nginx.conf",
+                "include /etc/nginx/x.conf;\ninclude missing.conf;\ninclude /etc/nginx/a.conf;\n",
+            ),
             ("etc/nginx/x.conf", "x 1;\n"),
             ("etc/nginx/a.conf", "include /etc/nginx/b.conf;\n"),
             ("etc/nginx/b.conf", "include /etc/nginx/a.conf;\n"),
@@ -223,15 +251,23 @@ mod tests {
         let dir = d.path().join("etc/nginx");
         let t = load(&dir.join("nginx.conf"), &dir, &map, &mut sm).unwrap();
         let kinds: Vec<_> = t.problems.iter().map(|p| p.kind).collect();
-        assert_eq!(kinds, [ProblemKind::IncludeNotFound, ProblemKind::IncludeCycle]);
-        assert!(t.problems[0].message.contains("missing.conf\" failed (2: No such file or directory)"));
+        assert_eq!(
+            kinds,
+            [ProblemKind::IncludeNotFound, ProblemKind::IncludeCycle]
+        );
+        assert!(t.problems[0]
+            .message
+            .contains("missing.conf\" failed (2: No such file or directory)"));
         assert_eq!(t.files.len(), 4);
     }
 
     #[test]
     fn repeated_include_read_once() {
         let d = tree(&[
-            ("nginx.conf", "http { server { location / { include p; } location /x { include p; } } }\n"),
+            (
+                "nginx.conf",
+                "http { server { location / { include p; } location /x { include p; } } }\n",
+            ),
             ("p", "fastcgi_param A b;\n"),
         ]);
         let (t, _) = load_dir(d.path(), &PathMap::default());

@@ -161,13 +161,25 @@ fn lex(src: &[u8], pos: usize) -> (Tok, usize, Option<&'static str>) {
                 match src[i] {
                     b'\\' => i += 2,
                     c if c == q => {
-                        let quote = if q == b'"' { Quote::Double } else { Quote::Single };
+                        let quote = if q == b'"' {
+                            Quote::Double
+                        } else {
+                            Quote::Single
+                        };
                         return (Tok::Word(quote), i + 1, None);
                     }
                     _ => i += 1,
                 }
             }
-            (Tok::Word(if q == b'"' { Quote::Double } else { Quote::Single }), src.len(), Some("unbalanced"))
+            (
+                Tok::Word(if q == b'"' {
+                    Quote::Double
+                } else {
+                    Quote::Single
+                }),
+                src.len(),
+                Some("unbalanced"),
+            )
         }
         _ => {
             let mut i = pos;
@@ -314,7 +326,10 @@ impl Pending {
         }
     }
     fn last_end(&self) -> usize {
-        self.args.last().map(|w| w.span.end).unwrap_or(self.name.span.end)
+        self.args
+            .last()
+            .map(|w| w.span.end)
+            .unwrap_or(self.name.span.end)
     }
 }
 
@@ -368,7 +383,11 @@ pub fn parse(src: &[u8]) -> File {
         let frame = stack.len() - 1;
         match tok {
             Tok::Space | Tok::Comment => {
-                let kind = if tok == Tok::Space { TriviaKind::Whitespace } else { TriviaKind::Comment };
+                let kind = if tok == Tok::Space {
+                    TriviaKind::Whitespace
+                } else {
+                    TriviaKind::Comment
+                };
                 let t = Trivia { kind, span };
                 match &mut pending {
                     Some(d) => d.inner.push(t),
@@ -378,7 +397,10 @@ pub fn parse(src: &[u8]) -> File {
             Tok::Word(quote) => {
                 if problem.is_some() {
                     // Unterminated quote: nginx reads to the end of the file.
-                    p.error(Span::empty(src.len()), "unexpected end of file, expecting \";\" or \"}\"");
+                    p.error(
+                        Span::empty(src.len()),
+                        "unexpected end of file, expecting \";\" or \"}\"",
+                    );
                 }
                 if quote != Quote::None {
                     need_space = true;
@@ -400,33 +422,49 @@ pub fn parse(src: &[u8]) -> File {
                 }
             }
             Tok::Semi => match pending.take() {
-                Some(d) => stack[frame].items.push(Item::Directive(d.finish(End::Semicolon(span), span.end))),
+                Some(d) => stack[frame]
+                    .items
+                    .push(Item::Directive(d.finish(End::Semicolon(span), span.end))),
                 None => {
                     p.unexpected(span);
                     stack[frame].items.push(Item::Error(span));
                 }
             },
             Tok::Open => match pending.take() {
-                Some(d) if d.name.value.ends_with(b"_by_lua_block") => match raw_lua_block(src, pos) {
-                    Some(close) => {
-                        let raw = Span::new(pos, close);
-                        stack[frame].items.push(Item::Directive(d.finish(End::RawBlock(raw), close)));
-                        pos = close;
-                        continue;
+                Some(d) if d.name.value.ends_with(b"_by_lua_block") => {
+                    match raw_lua_block(src, pos) {
+                        Some(close) => {
+                            let raw = Span::new(pos, close);
+                            stack[frame]
+                                .items
+                                .push(Item::Directive(d.finish(End::RawBlock(raw), close)));
+                            pos = close;
+                            continue;
+                        }
+                        None => {
+                            p.error(
+                                Span::empty(src.len()),
+                                "unexpected end of file, expecting \"}\"",
+                            );
+                            let raw = Span::new(pos, src.len());
+                            stack[frame]
+                                .items
+                                .push(Item::Directive(d.finish(End::RawBlock(raw), src.len())));
+                            pos = src.len();
+                            continue;
+                        }
                     }
-                    None => {
-                        p.error(Span::empty(src.len()), "unexpected end of file, expecting \"}\"");
-                        let raw = Span::new(pos, src.len());
-                        stack[frame].items.push(Item::Directive(d.finish(End::RawBlock(raw), src.len())));
-                        pos = src.len();
-                        continue;
-                    }
-                },
+                }
                 Some(d) => {
                     if stack.len() > super::MAX_DEPTH {
-                        p.error(span, format!("blocks nested deeper than {} levels", super::MAX_DEPTH));
+                        p.error(
+                            span,
+                            format!("blocks nested deeper than {} levels", super::MAX_DEPTH),
+                        );
                         let end_at = d.last_end();
-                        stack[frame].items.push(Item::Directive(d.finish(End::Missing, end_at)));
+                        stack[frame]
+                            .items
+                            .push(Item::Directive(d.finish(End::Missing, end_at)));
                         stack[frame].items.push(Item::Error(span));
                     } else {
                         stack.push(Frame {
@@ -445,7 +483,9 @@ pub fn parse(src: &[u8]) -> File {
                     // `proxy_pass x` missing its `;` before `}`.
                     p.unexpected(span);
                     let end_at = d.last_end();
-                    stack[frame].items.push(Item::Directive(d.finish(End::Missing, end_at)));
+                    stack[frame]
+                        .items
+                        .push(Item::Directive(d.finish(End::Missing, end_at)));
                 }
                 if stack.len() == 1 {
                     if p.errors.last().map(|e| e.span) != Some(span) {
@@ -463,7 +503,9 @@ pub fn parse(src: &[u8]) -> File {
                         close: Some(span),
                     };
                     let last = stack.len() - 1;
-                    stack[last].items.push(Item::Directive(d.finish(End::Block(block), span.end)));
+                    stack[last]
+                        .items
+                        .push(Item::Directive(d.finish(End::Block(block), span.end)));
                 }
             }
         }
@@ -474,7 +516,9 @@ pub fn parse(src: &[u8]) -> File {
         p.error(eof, "unexpected end of file, expecting \";\" or \"}\"");
         let end_at = d.last_end();
         let last = stack.len() - 1;
-        stack[last].items.push(Item::Directive(d.finish(End::Missing, end_at)));
+        stack[last]
+            .items
+            .push(Item::Directive(d.finish(End::Missing, end_at)));
     } else if stack.len() > 1 {
         p.error(eof, "unexpected end of file, expecting \"}\"");
     }
@@ -491,7 +535,9 @@ pub fn parse(src: &[u8]) -> File {
                 close: None,
             };
             let last = stack.len() - 1;
-            stack[last].items.push(Item::Directive(d.finish(End::Block(block), end_at)));
+            stack[last]
+                .items
+                .push(Item::Directive(d.finish(End::Block(block), end_at)));
         }
     }
     let items = stack.pop().map(|f| f.items).unwrap_or_default();

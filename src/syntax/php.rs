@@ -216,8 +216,12 @@ impl Lexer<'_> {
                 b'0'..=b'9' => {
                     let mut j = i;
                     while j < src.len()
-                        && (src[j].is_ascii_alphanumeric() || src[j] == b'_' || src[j] == b'.'
-                            || ((src[j] == b'+' || src[j] == b'-') && matches!(src[j - 1], b'e' | b'E') && !src[i..j].starts_with(b"0x")))
+                        && (src[j].is_ascii_alphanumeric()
+                            || src[j] == b'_'
+                            || src[j] == b'.'
+                            || ((src[j] == b'+' || src[j] == b'-')
+                                && matches!(src[j - 1], b'e' | b'E')
+                                && !src[i..j].starts_with(b"0x")))
                     {
                         j += 1;
                     }
@@ -234,9 +238,14 @@ impl Lexer<'_> {
                 c if is_ident_start(c) => self.ident(),
                 _ => {
                     const OPS: [&[u8]; 14] = [
-                        b"===", b"!==", b"??=", b"<=>", b"||", b"&&", b"??", b"?:", b"->", b"=>", b"::", b"==", b"!=", b".=",
+                        b"===", b"!==", b"??=", b"<=>", b"||", b"&&", b"??", b"?:", b"->", b"=>",
+                        b"::", b"==", b"!=", b".=",
                     ];
-                    let n = OPS.iter().find(|o| src[i..].starts_with(o)).map(|o| o.len()).unwrap_or(1);
+                    let n = OPS
+                        .iter()
+                        .find(|o| src[i..].starts_with(o))
+                        .map(|o| o.len())
+                        .unwrap_or(1);
                     self.push(TokenKind::Punct, i + n);
                 }
             }
@@ -246,7 +255,10 @@ impl Lexer<'_> {
     fn ident(&mut self) {
         let src = self.src;
         let mut j = self.pos;
-        while j < src.len() && (is_ident(src[j]) || (src[j] == b'\\' && src.get(j + 1).is_some_and(|c| is_ident_start(*c)))) {
+        while j < src.len()
+            && (is_ident(src[j])
+                || (src[j] == b'\\' && src.get(j + 1).is_some_and(|c| is_ident_start(*c))))
+        {
             j += 1;
         }
         self.push(TokenKind::Ident, j);
@@ -256,7 +268,8 @@ impl Lexer<'_> {
     fn line_comment(&mut self, from: usize) {
         let src = self.src;
         let mut j = from;
-        while j < src.len() && src[j] != b'\n' && !(src[j] == b'?' && src.get(j + 1) == Some(&b'>')) {
+        while j < src.len() && src[j] != b'\n' && !(src[j] == b'?' && src.get(j + 1) == Some(&b'>'))
+        {
             j += 1;
         }
         self.push(TokenKind::Comment, j);
@@ -338,7 +351,11 @@ fn decode_string(raw: &[u8]) -> Option<String> {
     }
     while i < inner.len() {
         let c = inner[i];
-        if c == b'$' && inner.get(i + 1).is_some_and(|n| is_ident_start(*n) || *n == b'{') {
+        if c == b'$'
+            && inner
+                .get(i + 1)
+                .is_some_and(|n| is_ident_start(*n) || *n == b'{')
+        {
             return None;
         }
         if c == b'{' && inner.get(i + 1) == Some(&b'$') {
@@ -362,16 +379,32 @@ fn decode_string(raw: &[u8]) -> Option<String> {
                 continue;
             }
             if n == b'x' {
-                let hex: Vec<u8> = inner[i + 2..].iter().take(2).take_while(|c| c.is_ascii_hexdigit()).copied().collect();
-                if let Some(v) = std::str::from_utf8(&hex).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                let hex: Vec<u8> = inner[i + 2..]
+                    .iter()
+                    .take(2)
+                    .take_while(|c| c.is_ascii_hexdigit())
+                    .copied()
+                    .collect();
+                if let Some(v) = std::str::from_utf8(&hex)
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                {
                     out.push(v);
                     i += 2 + hex.len();
                     continue;
                 }
             }
             if n.is_ascii_digit() && n < b'8' {
-                let oct: Vec<u8> = inner[i + 1..].iter().take(3).take_while(|c| (b'0'..=b'7').contains(c)).copied().collect();
-                if let Some(v) = std::str::from_utf8(&oct).ok().and_then(|o| u32::from_str_radix(o, 8).ok()) {
+                let oct: Vec<u8> = inner[i + 1..]
+                    .iter()
+                    .take(3)
+                    .take_while(|c| (b'0'..=b'7').contains(c))
+                    .copied()
+                    .collect();
+                if let Some(v) = std::str::from_utf8(&oct)
+                    .ok()
+                    .and_then(|o| u32::from_str_radix(o, 8).ok())
+                {
                     out.push((v & 0xff) as u8);
                     i += 1 + oct.len();
                     continue;
@@ -380,7 +413,11 @@ fn decode_string(raw: &[u8]) -> Option<String> {
             if n == b'u' && inner.get(i + 2) == Some(&b'{') {
                 if let Some(end) = inner[i + 3..].iter().position(|c| *c == b'}') {
                     let hex = &inner[i + 3..i + 3 + end];
-                    if let Some(ch) = std::str::from_utf8(hex).ok().and_then(|h| u32::from_str_radix(h, 16).ok()).and_then(char::from_u32) {
+                    if let Some(ch) = std::str::from_utf8(hex)
+                        .ok()
+                        .and_then(|h| u32::from_str_radix(h, 16).ok())
+                        .and_then(char::from_u32)
+                    {
                         let mut buf = [0u8; 4];
                         out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
                         i += 4 + end;
@@ -404,7 +441,8 @@ fn parse_number(text: &str) -> Option<PhpValue> {
         i64::from_str_radix(b, 2).ok()
     } else if let Some(o) = lower.strip_prefix("0o") {
         i64::from_str_radix(o, 8).ok()
-    } else if lower.len() > 1 && lower.starts_with('0') && lower.chars().all(|c| c.is_ascii_digit()) {
+    } else if lower.len() > 1 && lower.starts_with('0') && lower.chars().all(|c| c.is_ascii_digit())
+    {
         i64::from_str_radix(&lower[1..], 8).ok()
     } else {
         lower.parse::<i64>().ok()
@@ -429,7 +467,11 @@ fn literal(tokens: &[Token], src: &[u8]) -> Option<PhpValue> {
         [t] => match t.kind {
             TokenKind::String => decode_string(&src[t.span.start..t.span.end]).map(PhpValue::Str),
             TokenKind::Number => parse_number(&text(t)),
-            TokenKind::Ident => match text(t).trim_start_matches('\\').to_ascii_lowercase().as_str() {
+            TokenKind::Ident => match text(t)
+                .trim_start_matches('\\')
+                .to_ascii_lowercase()
+                .as_str()
+            {
                 "true" => Some(PhpValue::Bool(true)),
                 "false" => Some(PhpValue::Bool(false)),
                 "null" => Some(PhpValue::Null),
@@ -446,7 +488,9 @@ fn literal(tokens: &[Token], src: &[u8]) -> Option<PhpValue> {
         }
         _ => {
             // 'a' . 'b' . 3
-            let parts: Vec<&[Token]> = toks.split(|t| t.kind == TokenKind::Punct && text(t) == ".").collect();
+            let parts: Vec<&[Token]> = toks
+                .split(|t| t.kind == TokenKind::Punct && text(t) == ".")
+                .collect();
             if parts.len() < 2 {
                 return None;
             }
@@ -522,7 +566,15 @@ fn call_args(sig: &[Token], open: usize, src: &[u8]) -> Option<(Vec<Vec<Token>>,
 fn statements(tokens: &[Token], src: &[u8]) -> Vec<Statement> {
     let sig: Vec<Token> = tokens
         .iter()
-        .filter(|t| !matches!(t.kind, TokenKind::Whitespace | TokenKind::Comment | TokenKind::InlineHtml | TokenKind::OpenTag))
+        .filter(|t| {
+            !matches!(
+                t.kind,
+                TokenKind::Whitespace
+                    | TokenKind::Comment
+                    | TokenKind::InlineHtml
+                    | TokenKind::OpenTag
+            )
+        })
         .copied()
         .collect();
     let text = |t: &Token| &src[t.span.start..t.span.end];
@@ -544,13 +596,15 @@ fn statements(tokens: &[Token], src: &[u8]) -> Vec<Statement> {
     while i < sig.len() {
         let t = sig[i];
         let txt = text(&t);
-        let cond_here = frames.iter().any(|c| *c) || alt_depth > 0 || stmt_conditional || stmt_logic;
+        let cond_here =
+            frames.iter().any(|c| *c) || alt_depth > 0 || stmt_conditional || stmt_logic;
         match t.kind {
             TokenKind::Ident => {
                 let w = lower(&t);
                 let w = w.trim_start_matches('\\');
                 match w {
-                    "if" | "elseif" | "while" | "for" | "foreach" | "switch" | "match" | "catch" => {
+                    "if" | "elseif" | "while" | "for" | "foreach" | "switch" | "match"
+                    | "catch" => {
                         // Skip the condition's parentheses.
                         if let Some((_, close)) = call_args(&sig, i + 1, src) {
                             let after = sig.get(close + 1).map(|t| text(t));
@@ -597,18 +651,35 @@ fn statements(tokens: &[Token], src: &[u8]) -> Vec<Statement> {
                         if is_call {
                             if let Some((args, close)) = call_args(&sig, i + 1, src) {
                                 let name_tok = args.first().filter(|a| a.len() == 1).map(|a| a[0]);
-                                if let (Some(nt), Some(val)) = (name_tok.filter(|n| n.kind == TokenKind::String), args.get(1)) {
+                                if let (Some(nt), Some(val)) = (
+                                    name_tok.filter(|n| n.kind == TokenKind::String),
+                                    args.get(1),
+                                ) {
                                     if let Some(name) = decode_string(text(&nt)) {
                                         let (value, value_span) = value_of(val, src);
                                         let mut end = sig[close].span.end;
                                         if sig.get(close + 1).is_some_and(|n| text(n) == b";") {
                                             end = sig[close + 1].span.end;
                                         }
-                                        let start = if prev == Some(b"@") { sig[i - 1].span.start } else { t.span.start };
-                                        let kind = if w == "define" {
-                                            StatementKind::Define { name, name_span: nt.span, value, value_span }
+                                        let start = if prev == Some(b"@") {
+                                            sig[i - 1].span.start
                                         } else {
-                                            StatementKind::IniSet { key: name, key_span: nt.span, value, value_span }
+                                            t.span.start
+                                        };
+                                        let kind = if w == "define" {
+                                            StatementKind::Define {
+                                                name,
+                                                name_span: nt.span,
+                                                value,
+                                                value_span,
+                                            }
+                                        } else {
+                                            StatementKind::IniSet {
+                                                key: name,
+                                                key_span: nt.span,
+                                                value,
+                                                value_span,
+                                            }
                                         };
                                         out.push(Statement {
                                             span: Span::new(start, end),
@@ -638,7 +709,8 @@ fn statements(tokens: &[Token], src: &[u8]) -> Vec<Statement> {
                                     }
                                     k += 1;
                                 }
-                                let (value, value_span) = value_of(&sig[i + 3..k.min(sig.len())], src);
+                                let (value, value_span) =
+                                    value_of(&sig[i + 3..k.min(sig.len())], src);
                                 let end = sig.get(k).map(|x| x.span.end).unwrap_or(value_span.end);
                                 out.push(Statement {
                                     span: Span::new(t.span.start, end),
@@ -702,7 +774,9 @@ fn statements(tokens: &[Token], src: &[u8]) -> Vec<Statement> {
             },
             _ => {}
         }
-        if next_stmt_conditional && !matches!(t.kind, TokenKind::Punct) || next_stmt_conditional && txt != b"{" && t.kind == TokenKind::Punct {
+        if next_stmt_conditional && !matches!(t.kind, TokenKind::Punct)
+            || next_stmt_conditional && txt != b"{" && t.kind == TokenKind::Punct
+        {
             // The first token of the braceless statement: it runs conditionally.
             stmt_conditional = true;
             next_stmt_conditional = false;
@@ -743,9 +817,8 @@ impl File {
     /// `define()`s in order, with their values.
     pub fn defines(&self) -> impl Iterator<Item = (&str, &PhpValue, &Statement)> {
         self.statements.iter().filter_map(|s| match &s.kind {
-            StatementKind::Define { name, value, .. } | StatementKind::Const { name, value, .. } => {
-                Some((name.as_str(), value, s))
-            }
+            StatementKind::Define { name, value, .. }
+            | StatementKind::Const { name, value, .. } => Some((name.as_str(), value, s)),
             _ => None,
         })
     }
@@ -753,31 +826,51 @@ impl File {
     /// The define of `name` PHP would execute first (later ones only warn "already
     /// defined"); an unconditional one is preferred over a conditional one before it.
     pub fn find_define(&self, name: &str) -> Option<&Statement> {
-        let all: Vec<&Statement> = self.defines().filter(|(n, _, _)| *n == name).map(|(_, _, s)| s).collect();
+        let all: Vec<&Statement> = self
+            .defines()
+            .filter(|(n, _, _)| *n == name)
+            .map(|(_, _, s)| s)
+            .collect();
         all.iter().find(|s| !s.conditional).or(all.first()).copied()
     }
 
     /// Where a new define goes: the start of the line holding "That's all, stop
     /// editing!", else of the line that requires wp-settings.php.
     pub fn stop_editing_line(&self, src: &[u8]) -> Option<usize> {
-        let line_start = |at: usize| src[..at].iter().rposition(|b| *b == b'\n').map(|p| p + 1).unwrap_or(0);
+        let line_start = |at: usize| {
+            src[..at]
+                .iter()
+                .rposition(|b| *b == b'\n')
+                .map(|p| p + 1)
+                .unwrap_or(0)
+        };
         for t in &self.tokens {
             if t.kind == TokenKind::Comment {
-                let txt = String::from_utf8_lossy(&src[t.span.start..t.span.end]).to_ascii_lowercase();
+                let txt =
+                    String::from_utf8_lossy(&src[t.span.start..t.span.end]).to_ascii_lowercase();
                 if txt.contains("stop editing") {
                     return Some(line_start(t.span.start));
                 }
             }
         }
-        let sig: Vec<&Token> = self.tokens.iter().filter(|t| !matches!(t.kind, TokenKind::Whitespace | TokenKind::Comment)).collect();
+        let sig: Vec<&Token> = self
+            .tokens
+            .iter()
+            .filter(|t| !matches!(t.kind, TokenKind::Whitespace | TokenKind::Comment))
+            .collect();
         for (k, t) in sig.iter().enumerate() {
             if t.kind != TokenKind::Ident {
                 continue;
             }
             let w = String::from_utf8_lossy(&src[t.span.start..t.span.end]).to_ascii_lowercase();
-            if matches!(w.as_str(), "require_once" | "require" | "include" | "include_once")
-                && sig[k + 1..].iter().take(6).any(|n| src[n.span.start..n.span.end].windows(15).any(|x| x == b"wp-settings.php"))
-            {
+            if matches!(
+                w.as_str(),
+                "require_once" | "require" | "include" | "include_once"
+            ) && sig[k + 1..].iter().take(6).any(|n| {
+                src[n.span.start..n.span.end]
+                    .windows(15)
+                    .any(|x| x == b"wp-settings.php")
+            }) {
                 return Some(line_start(t.span.start));
             }
         }

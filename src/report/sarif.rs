@@ -1,0 +1,135 @@
+//! SARIF 2.1.0 for GitHub code scanning: every rule with its full description and a
+//! helpUri to its doc; results with locations, related locations and stable
+//! partial fingerprints.
+
+use super::locate;
+use super::redact::{redact_line, redact_text};
+use crate::finding::{Finding, Severity};
+use crate::rules::Rule;
+use crate::source::SourceMap;
+use serde_json::{json, Value};
+
+pub const DOCS_BASE: &str = "https://github.com/wpstack/wpstack/blob/main/rules/";
+
+fn level(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "note",
+    }
+}
+
+/// The doc's "What it does" paragraph, as plain text.
+fn full_description(rule: &Rule) -> String {
+    let mut in_section = false;
+    let mut out = Vec::new();
+    for line in rule.doc.lines() {
+        if let Some(h) = line.strip_prefix("## ") {
+            if in_section {
+                break;
+            }
+            in_section = h.trim() == "What it does";
+            continue;
+        }
+        if in_section {
+            out.push(line.trim());
+        }
+    }
+    let text = out.join(" ").trim().to_string();
+    if text.is_empty() {
+        rule.summary.to_string()
+    } else {
+        text
+    }
+}
+
+/// FNV-1a: a small stable hash for fingerprints (no randomness, same on every machine).
+fn fnv(s: &str) -> String {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in s.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    format!("{h:016x}")
+}
+
+pub fn report(sources: &SourceMap, findings: &[Finding], rules: &[&'static Rule]) -> Value {
+    let rule_list: Vec<Value> = rules
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.code,
+                "name": r.name,
+                "shortDescription": {"text": r.summary},
+                "fullDescription": {"text": full_description(r)},
+                "help": {"text": r.doc, "markdown": r.doc},
+                "helpUri": format!("{DOCS_BASE}{}-{}.md", r.code, r.name),
+                "defaultConfiguration": {"level": level(r.severity)},
+                "properties": {"tags": [r.code.chars().next().map(String::from).unwrap_or_default()]},
+            })
+        })
+        .collect();
+    let results: Vec<Value> = findings
+        .iter()
+        .map(|f| {
+            let mut res = json!({
+                "ruleId": f.code,
+                "level": level(f.severity),
+                "message": {"text": redact_text(&f.message)},
+            });
+            if let Some(i) = rules.iter().position(|r| r.code == f.code) {
+                res["ruleIndex"] = json!(i);
+            }
+            if let Some(p) = f.primary {
+                let (file, l, c, el, ec) = locate(sources, p);
+                let line_text = redact_line(sources.get(p.file).line_bytes(l));
+                res["locations"] = json!([{
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": file, "uriBaseId": "%SRCROOT%"},
+                        "region": {"startLine": l, "startColumn": c, "endLine": el.max(l), "endColumn": if el > l { ec } else { ec.max(c + 1) }},
+                    }
+                }]);
+                res["partialFingerprints"] = json!({
+                    "primaryLocationLineHash": format!("{}:{}", fnv(&format!("{}|{}|{}", f.code, file, line_text.trim())), 1),
+                });
+            }
+            let related: Vec<Value> = f
+                .related
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let (file, l, c, _, _) = locate(sources, r.place);
+                    json!({
+                        "id": i,
+                        "message": {"text": redact_text(&r.message)},
+                        "physicalLocation": {
+                            "artifactLocation": {"uri": file, "uriBaseId": "%SRCROOT%"},
+                            "region": {"startLine": l, "startColumn": c},
+                        }
+                    })
+                })
+                .collect();
+            if !related.is_empty() {
+                res["relatedLocations"] = json!(related);
+            }
+            if !f.assumptions.is_empty() {
+                res["properties"] = json!({"assumptions": f.assumptions});
+            }
+            res
+        })
+        .collect();
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "wpstack",
+                "version": env!("CARGO_PKG_VERSION"),
+                "informationUri": "https://github.com/wpstack/wpstack",
+                "rules": rule_list,
+            }},
+            "results": results,
+            "columnKind": "unicodeCodePoints",
+        }]
+    })
+}

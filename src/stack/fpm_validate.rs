@@ -581,7 +581,7 @@ pub fn check_pool(
             format!("{pre} user has not been defined"),
         ));
     }
-    if cfg.listen.as_ref().map_or(true, |v| v.value.is_empty()) {
+    if cfg.listen.as_ref().is_none_or(|v| v.value.is_empty()) {
         let setting = cfg.listen.as_ref().and_then(|v| match v.source {
             Source::Setting(id) => Some(id),
             Source::Default(_) => None,
@@ -689,7 +689,7 @@ pub fn check_pool(
             ));
         }
     } else if pm == Some(PmMode::OnDemand) && children_ok {
-        let edge = global.events_mechanism.as_ref().map_or(true, |m| {
+        let edge = global.events_mechanism.as_ref().is_none_or(|m| {
             m.value.is_empty()
                 || m.value.eq_ignore_ascii_case("epoll")
                 || m.value.eq_ignore_ascii_case("kqueue")

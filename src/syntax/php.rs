@@ -607,7 +607,7 @@ fn statements(tokens: &[Token], src: &[u8]) -> Vec<Statement> {
                     | "catch" => {
                         // Skip the condition's parentheses.
                         if let Some((_, close)) = call_args(&sig, i + 1, src) {
-                            let after = sig.get(close + 1).map(|t| text(t));
+                            let after = sig.get(close + 1).map(&text);
                             if after == Some(b":") {
                                 alt_depth += 1;
                                 i = close + 2;
@@ -624,7 +624,7 @@ fn statements(tokens: &[Token], src: &[u8]) -> Vec<Statement> {
                         }
                     }
                     "else" | "do" | "try" | "finally" => {
-                        let after = sig.get(i + 1).map(|t| text(t));
+                        let after = sig.get(i + 1).map(&text);
                         if after == Some(b":") {
                             i += 2;
                             continue;
@@ -644,9 +644,9 @@ fn statements(tokens: &[Token], src: &[u8]) -> Vec<Statement> {
                         pending_control = true;
                     }
                     "and" | "or" | "xor" => stmt_logic = true,
-                    "define" | "ini_set" if paren == 0 || stmt_logic || true => {
+                    "define" | "ini_set" => {
                         let prev = i.checked_sub(1).map(|p| text(&sig[p]));
-                        let is_call = sig.get(i + 1).map(|n| text(n)) == Some(b"(")
+                        let is_call = sig.get(i + 1).map(&text) == Some(b"(")
                             && !matches!(prev, Some(b"->") | Some(b"::") | Some(b"function"));
                         if is_call {
                             if let Some((args, close)) = call_args(&sig, i + 1, src) {
@@ -730,22 +730,24 @@ fn statements(tokens: &[Token], src: &[u8]) -> Vec<Statement> {
                     _ => {}
                 }
             }
-            TokenKind::Variable if txt == b"$table_prefix" && paren == 0 => {
-                if sig.get(i + 1).is_some_and(|n| text(n) == b"=") {
-                    let mut k = i + 2;
-                    while k < sig.len() && text(&sig[k]) != b";" {
-                        k += 1;
-                    }
-                    let (value, value_span) = value_of(&sig[i + 2..k.min(sig.len())], src);
-                    let end = sig.get(k).map(|x| x.span.end).unwrap_or(value_span.end);
-                    out.push(Statement {
-                        span: Span::new(t.span.start, end),
-                        kind: StatementKind::TablePrefix { value, value_span },
-                        conditional: cond_here,
-                    });
-                    i = k;
-                    continue;
+            TokenKind::Variable
+                if txt == b"$table_prefix"
+                    && paren == 0
+                    && sig.get(i + 1).is_some_and(|n| text(n) == b"=") =>
+            {
+                let mut k = i + 2;
+                while k < sig.len() && text(&sig[k]) != b";" {
+                    k += 1;
                 }
+                let (value, value_span) = value_of(&sig[i + 2..k.min(sig.len())], src);
+                let end = sig.get(k).map(|x| x.span.end).unwrap_or(value_span.end);
+                out.push(Statement {
+                    span: Span::new(t.span.start, end),
+                    kind: StatementKind::TablePrefix { value, value_span },
+                    conditional: cond_here,
+                });
+                i = k;
+                continue;
             }
             TokenKind::Punct => match txt {
                 b"(" => paren += 1,

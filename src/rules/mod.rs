@@ -78,8 +78,11 @@ pub mod d504_php_errors_unlogged;
 pub mod d505_nginx_error_log_off;
 pub mod doc;
 pub mod e001_syntax_error;
+pub mod e002_unknown_fpm_directive;
 pub mod e003_duplicate_directive;
+pub mod e004_invalid_value;
 pub mod e005_include_not_found;
+pub mod e006_fpm_will_not_start;
 pub mod m301_memory_limit_low;
 pub mod m302_wp_memory_limit_ignored;
 pub mod m303_opcache_off_or_small;
@@ -110,8 +113,11 @@ pub mod util;
 /// Every rule, in code order. Codes are a contract: never renumber.
 pub static ALL: &[&Rule] = &[
     &e001_syntax_error::RULE,
+    &e002_unknown_fpm_directive::RULE,
     &e003_duplicate_directive::RULE,
+    &e004_invalid_value::RULE,
     &e005_include_not_found::RULE,
+    &e006_fpm_will_not_start::RULE,
     &u001_fastcgi_target_missing::RULE,
     &u002_socket_permission_denied::RULE,
     &u003_upstream_undefined::RULE,

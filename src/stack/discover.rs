@@ -550,6 +550,13 @@ fn load_fpm(stack: &mut Stack, found: &Found, root: Option<&Path>, explicit_ini:
             .filter_map(|id| stack.syntax_ini(*id).map(|f| (*id, f)))
             .collect();
         let sections = php_model::collect_sections(&syntaxes, fpm_index);
+        let problems = php_model::validate(&syntaxes, |name| {
+            sections
+                .pools
+                .iter()
+                .find(|p| p.name.eq_ignore_ascii_case(name))
+                .map(|p| p.place)
+        });
         let mut pool_ids = Vec::new();
         for mut pool in sections.pools {
             pool.php = php_model::effective_php(&ini, &pool.overrides);
@@ -569,6 +576,7 @@ fn load_fpm(stack: &mut Stack, found: &Found, root: Option<&Path>, explicit_ini:
             scan_dir: scan_ids,
             ini,
             pools: pool_ids,
+            problems,
         });
     }
     // php.ini files that belong to no php-fpm (CLI, apache2, a repo holding only ini

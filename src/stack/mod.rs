@@ -108,7 +108,8 @@ impl Syntax {
     pub fn parse(kind: FileKind, bytes: &[u8]) -> Syntax {
         match kind {
             FileKind::Nginx => Syntax::Nginx(nginx::parse(bytes)),
-            FileKind::Fpm | FileKind::PhpIni => Syntax::Ini(ini::parse(bytes)),
+            FileKind::Fpm => Syntax::Ini(ini::parse_fpm(bytes)),
+            FileKind::PhpIni => Syntax::Ini(ini::parse(bytes)),
             FileKind::WpConfig => Syntax::Php(php::parse(bytes)),
         }
     }

@@ -174,12 +174,96 @@ pub struct Fpm {
     pub scan_dir: Vec<FileId>,
     pub ini: EffectiveIni,
     pub pools: Vec<PoolId>,
+    /// What php-fpm itself would say about these files (E002/E004/E006).
+    pub problems: Vec<FpmProblem>,
+}
+
+/// A problem php-fpm's own checks find (unknown key, invalid value, start-up check).
+#[derive(Debug, Clone)]
+pub struct FpmProblem {
+    pub code: &'static str,
+    pub key: String,
+    /// The setting at fault; `None` when a required key is missing.
+    pub place: Option<Place>,
+    pub pool: Option<String>,
+    pub message: String,
+    /// php-fpm refuses to start (else: it starts but misreads the value).
+    pub fatal: bool,
+}
+
+/// Run php-fpm's checks over all files of one instance, in include order.
+pub fn validate(
+    files: &[(FileId, &ini::File)],
+    section_place: impl Fn(&str) -> Option<Place>,
+) -> Vec<FpmProblem> {
+    use super::fpm_validate::{check_all, FpmSections, Options, Setting};
+    let mut places: Vec<Place> = Vec::new();
+    let mut sections = FpmSections {
+        global: Vec::new(),
+        pools: Vec::new(),
+    };
+    for (file, syntax) in files {
+        for (section, e) in syntax.entries() {
+            if e.key.name == "include" {
+                continue;
+            }
+            let id = places.len();
+            places.push(Place::new(*file, e.span));
+            let s = Setting {
+                name: &e.key.name,
+                index: e.key.index.as_deref(),
+                value: &e.value.text,
+                id,
+            };
+            match section {
+                None => sections.global.push(s),
+                Some(sec) if sec.name.eq_ignore_ascii_case("global") => sections.global.push(s),
+                Some(sec) => match sections
+                    .pools
+                    .iter_mut()
+                    .find(|(n, _)| n.eq_ignore_ascii_case(&sec.name))
+                {
+                    Some((_, v)) => v.push(s),
+                    None => sections.pools.push((sec.name.clone(), vec![s])),
+                },
+            }
+        }
+        for l in &syntax.lines {
+            if let ini::LineKind::Section(sec) = &l.kind {
+                if !sec.name.eq_ignore_ascii_case("global")
+                    && !sections
+                        .pools
+                        .iter()
+                        .any(|(n, _)| n.eq_ignore_ascii_case(&sec.name))
+                {
+                    sections.pools.push((sec.name.clone(), Vec::new()));
+                }
+            }
+        }
+    }
+    let check = check_all(&sections, &Options::default());
+    check
+        .problems
+        .into_iter()
+        .map(|(pool, p)| FpmProblem {
+            code: p.code.as_str(),
+            place: p
+                .setting
+                .and_then(|id| places.get(id).copied())
+                .or_else(|| pool.as_deref().and_then(&section_place)),
+            key: p.key,
+            pool,
+            message: p.message,
+            fatal: p.fatal,
+        })
+        .collect()
 }
 
 /// Apply one ini file's entries on top of `ini` (sections `[PATH=…]`/`[HOST=…]` only
 /// apply to some requests and are skipped).
 pub fn apply_ini_file(ini: &mut EffectiveIni, file: FileId, syntax: &ini::File, via: Via) {
-    for (section, entry) in syntax.entries() {
+    // PHP stops reading a file at its first syntax error: only what came before applies.
+    for (section, entry) in syntax.applied_entries() {
         if let Some(s) = section {
             let up = s.name.to_ascii_uppercase();
             if up.starts_with("PATH=") || up.starts_with("HOST=") {
@@ -235,9 +319,13 @@ pub fn collect_sections(files: &[(FileId, &ini::File)], fpm_index: usize) -> Poo
             match &line.kind {
                 ini::LineKind::Section(s) => {
                     let name = s.name.trim().to_string();
-                    if name == "global" {
+                    if name.eq_ignore_ascii_case("global") {
                         current = None;
-                    } else if let Some(i) = out.pools.iter().position(|p| p.name == name) {
+                    } else if let Some(i) = out
+                        .pools
+                        .iter()
+                        .position(|p| p.name.eq_ignore_ascii_case(&name))
+                    {
                         current = Some(i);
                     } else {
                         out.pools.push(Pool {

@@ -32,7 +32,11 @@ fn hash_starts_a_comment_only_at_a_word_boundary() {
     let f = parse("default_type a#b;\nlisten 80 #c\n;\n");
     let ds: Vec<_> = f.directives().collect();
     assert_eq!(ds[0].args[0].text(), "a#b");
-    assert_eq!(ds[1].args.len(), 1, "the comment is trivia inside the directive");
+    assert_eq!(
+        ds[1].args.len(),
+        1,
+        "the comment is trivia inside the directive"
+    );
     assert!(f.errors.is_empty());
 }
 
@@ -76,7 +80,9 @@ fn lua_blocks_are_raw() {
 
 #[test]
 fn map_and_types_bodies_are_directives() {
-    let f = parse("map $http_upgrade $c { default upgrade; '' close; }\ntypes { text/html html htm; }\n");
+    let f = parse(
+        "map $http_upgrade $c { default upgrade; '' close; }\ntypes { text/html html htm; }\n",
+    );
     assert!(f.errors.is_empty());
     let m = f.directives().next().unwrap();
     assert_eq!(m.block().unwrap().directives().count(), 2);
@@ -96,7 +102,10 @@ fn crlf_tabs_trailing_space_no_final_newline_non_utf8() {
         roundtrip(src);
     }
     let f = nginx::parse(b"server_name caf\xe9.example;");
-    assert_eq!(f.directives().next().unwrap().args[0].value, b"caf\xe9.example");
+    assert_eq!(
+        f.directives().next().unwrap().args[0].value,
+        b"caf\xe9.example"
+    );
 }
 
 #[test]
@@ -104,15 +113,30 @@ fn errors_are_worded_and_placed_like_nginx() {
     let cases: &[(&str, &str, usize)] = &[
         ("events {}\n}\n", "unexpected \"}\"", 2),
         ("events {}\n;\n", "unexpected \";\"", 2),
-        ("events {}\nhttp {\n  sendfile on\n}\n", "unexpected \"}\"", 4),
-        ("http {\n  sendfile on;\n", "unexpected end of file, expecting \"}\"", 3),
-        ("http {\n  sendfile on", "unexpected end of file, expecting \";\" or \"}\"", 2),
+        (
+            "events {}\nhttp {\n  sendfile on\n}\n",
+            "unexpected \"}\"",
+            4,
+        ),
+        (
+            "http {\n  sendfile on;\n",
+            "unexpected end of file, expecting \"}\"",
+            3,
+        ),
+        (
+            "http {\n  sendfile on",
+            "unexpected end of file, expecting \";\" or \"}\"",
+            2,
+        ),
         ("default_type \"a\"b;\n", "unexpected \"b\"", 1),
         ("events {}\n{\n}\n", "unexpected \"{\"", 2),
     ];
     for (src, msg, line) in cases {
         let f = parse(src);
-        let e = f.errors.first().unwrap_or_else(|| panic!("no error for {src:?}"));
+        let e = f
+            .errors
+            .first()
+            .unwrap_or_else(|| panic!("no error for {src:?}"));
         assert_eq!(e.message, *msg, "{src:?}");
         // At end of file nginx counts the line after the last newline, as we do.
         assert_eq!(line_of(src, e.span.start), *line, "{src:?}");

@@ -596,6 +596,11 @@ fn statements(tokens: &[Token], src: &[u8]) -> Vec<Statement> {
     while i < sig.len() {
         let t = sig[i];
         let txt = text(&t);
+        if next_stmt_conditional && txt != b"{" {
+            // The first token of a braceless `if (…) stmt;`: that statement is conditional.
+            stmt_conditional = true;
+            next_stmt_conditional = false;
+        }
         let cond_here =
             frames.iter().any(|c| *c) || alt_depth > 0 || stmt_conditional || stmt_logic;
         match t.kind {
@@ -775,13 +780,6 @@ fn statements(tokens: &[Token], src: &[u8]) -> Vec<Statement> {
                 _ => {}
             },
             _ => {}
-        }
-        if next_stmt_conditional && !matches!(t.kind, TokenKind::Punct)
-            || next_stmt_conditional && txt != b"{" && t.kind == TokenKind::Punct
-        {
-            // The first token of the braceless statement: it runs conditionally.
-            stmt_conditional = true;
-            next_stmt_conditional = false;
         }
         i += 1;
     }

@@ -37,12 +37,19 @@ fn expand(s: &str) -> String {
     s.replace('\t', "    ")
 }
 
-fn snippet(out: &mut String, st: &Style, sources: &SourceMap, place: Place, mark: char) {
+fn snippet(
+    out: &mut String,
+    st: &Style,
+    sources: &SourceMap,
+    place: Place,
+    mark: char,
+    width: usize,
+) {
     let f = sources.get(place.file);
     let (line, col) = f.line_col(place.span.start);
     let text = redact_line(f.line_bytes(line));
-    let num = line.to_string();
-    let pad = " ".repeat(num.len());
+    let num = format!("{line:>width$}");
+    let pad = " ".repeat(width);
     out.push_str(&format!(
         "{pad}{} {}:{}:{}\n",
         st.blue("-->"),

@@ -99,8 +99,16 @@ pub fn render(
             st.paint("1", &format!("[{}]", f.code)),
             super::redact::redact_text(&f.message)
         ));
+        // One gutter width for the whole diagnostic, as rustc does.
+        let width = f
+            .primary
+            .iter()
+            .chain(f.related.iter().map(|r| &r.place))
+            .map(|p| sources.get(p.file).line_of(p.span.start).to_string().len())
+            .max()
+            .unwrap_or(1);
         if let Some(p) = f.primary {
-            snippet(&mut out, &st, sources, p, '^');
+            snippet(&mut out, &st, sources, p, '^', width);
         }
         for r in &f.related {
             out.push_str(&format!(
@@ -108,7 +116,7 @@ pub fn render(
                 st.paint("1;32", "note"),
                 super::redact::redact_text(&r.message)
             ));
-            snippet(&mut out, &st, sources, r.place, '-');
+            snippet(&mut out, &st, sources, r.place, '-', width);
         }
         for a in &f.assumptions {
             out.push_str(&format!("  {} assumption: {a}\n", st.blue("=")));

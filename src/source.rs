@@ -133,6 +133,7 @@ fn count_chars(bytes: &[u8]) -> usize {
 #[derive(Debug, Default, Clone)]
 pub struct SourceMap {
     files: Vec<SourceFile>,
+    by_path: std::collections::HashMap<PathBuf, FileId>,
 }
 
 impl SourceMap {
@@ -140,14 +141,16 @@ impl SourceMap {
         Self::default()
     }
     pub fn add(&mut self, file: SourceFile) -> FileId {
+        let id = self.files.len();
+        self.by_path.entry(file.path.clone()).or_insert(id);
         self.files.push(file);
-        self.files.len() - 1
+        id
     }
     pub fn get(&self, id: FileId) -> &SourceFile {
         &self.files[id]
     }
     pub fn find(&self, path: &Path) -> Option<FileId> {
-        self.files.iter().position(|f| f.path == path)
+        self.by_path.get(path).copied()
     }
     pub fn iter(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
         self.files.iter().enumerate()

@@ -38,9 +38,13 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
     let Some(mc) = pool.settings.get("pm.max_children") else {
         return;
     };
-    let parts: Vec<String> = plan
-        .pools
+    // The largest contributors first; a host with hundreds of pools gets a summary.
+    let mut by_size: Vec<&capacity::PoolPlan> = plan.pools.iter().collect();
+    by_size.sort_by_key(|p| std::cmp::Reverse(p.max_children.unwrap_or(0) * p.worker_mem));
+    let shown = 4;
+    let mut parts: Vec<String> = by_size
         .iter()
+        .take(shown)
         .filter_map(|p| {
             Some(format!(
                 "{} × {} ({})",
@@ -50,6 +54,9 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
             ))
         })
         .collect();
+    if by_size.len() > shown {
+        parts.push(format!("{} more pools", by_size.len() - shown));
+    }
     let measured = plan
         .pools
         .iter()
@@ -79,7 +86,7 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
         util::human_bytes(plan.opcache),
     );
     let mut f = Finding::at(&RULE, mc.place().unwrap_or(pool.place), msg);
-    for p in &plan.pools {
+    for p in by_size.iter().take(shown) {
         if p.pool == top.pool {
             continue;
         }

@@ -16,6 +16,20 @@ crate::declare_rule!(
 
 fn check(cx: &Context, out: &mut Vec<Finding>) {
     let stack = cx.stack;
+    // Shortest fastcgi_read_timeout of the locations reaching each pool, in one pass.
+    let mut read_by_pool: std::collections::HashMap<usize, u64> = Default::default();
+    for (n, _, l) in stack.php_locations() {
+        let Some(v) = n
+            .effective_value(l.scope, "fastcgi_read_timeout")
+            .and_then(|v| util::nginx_seconds(&v))
+        else {
+            continue;
+        };
+        for p in &l.pools {
+            let e = read_by_pool.entry(*p).or_insert(v);
+            *e = (*e).min(v);
+        }
+    }
     for (pid, pool) in stack.pools.iter().enumerate() {
         let Some(rtt) = pool.setting("request_terminate_timeout") else {
             continue;
@@ -28,12 +42,7 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
             .and_then(|m| util::php_seconds(&m))
             .unwrap_or(0);
         // The chain: max_execution_time < request_terminate_timeout <= fastcgi_read_timeout.
-        let read = stack
-            .php_locations()
-            .filter(|(_, _, l)| l.pools.contains(&pid))
-            .filter_map(|(n, _, l)| n.effective_value(l.scope, "fastcgi_read_timeout"))
-            .filter_map(|v| util::nginx_seconds(&v))
-            .min();
+        let read = read_by_pool.get(&pid).copied();
         let target = if met > 0 {
             met as u64 + 10
         } else {

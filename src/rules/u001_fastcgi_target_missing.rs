@@ -18,12 +18,8 @@ crate::declare_rule!(
 
 /// Two socket paths that differ only in digits and dots (php8.1-fpm.sock vs php8.2-fpm.sock).
 fn same_but_version(a: &str, b: &str) -> bool {
-    let strip = |s: &str| -> String {
-        s.chars()
-            .filter(|c| !c.is_ascii_digit() && *c != '.')
-            .collect()
-    };
-    strip(a) == strip(b)
+    let keep = |c: &char| !c.is_ascii_digit() && *c != '.';
+    a.chars().filter(keep).eq(b.chars().filter(keep))
 }
 
 /// The one pool this address was most likely meant for, if there is exactly one.
@@ -53,6 +49,10 @@ fn candidate<'a>(
     (versioned.len() == 1).then(|| versioned[0])
 }
 
+fn common_prefix(a: &str, b: &str) -> usize {
+    a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count()
+}
+
 fn check(cx: &Context, out: &mut Vec<Finding>) {
     let stack = cx.stack;
     if !stack.has_fpm() {
@@ -64,6 +64,23 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
         .enumerate()
         .filter_map(|(i, p)| p.listen().map(|l| (i, p, link::parse_listen(&l.value))))
         .collect();
+    let listen_text: Vec<&str> = pools
+        .iter()
+        .map(|(_, p, _)| p.listen().map(|l| l.value.as_str()).unwrap_or(""))
+        .collect();
+    let unix: std::collections::HashSet<&str> = pools
+        .iter()
+        .filter_map(|(_, _, l)| match l {
+            Listen::Unix(p) => Some(p.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut by_port: std::collections::HashMap<u16, Vec<&Listen>> = Default::default();
+    for (_, _, l) in &pools {
+        if let Listen::Tcp { port, .. } = l {
+            by_port.entry(*port).or_default().push(l);
+        }
+    }
     for (_n, site, loc) in stack.php_locations() {
         let (Some(pass), Some(target)) = (&loc.fastcgi_pass, &loc.target) else {
             continue;
@@ -76,14 +93,37 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
             if !link::is_local(&addr) {
                 continue;
             }
-            if pools
-                .iter()
-                .any(|(_, _, l)| link::reaches(&addr, l) == Reach::Yes)
-            {
+            let reached = match &addr {
+                Target::Unix(p) => unix.contains(link::normalize_path(p).as_str()),
+                Target::Tcp { port, .. } => by_port
+                    .get(port)
+                    .is_some_and(|ls| ls.iter().any(|l| link::reaches(&addr, l) == Reach::Yes)),
+                _ => true,
+            };
+            if reached {
                 continue;
             }
-            let listening: Vec<String> = pools
+            // Name the likeliest pools (same kind, most similar address) rather than all.
+            let addr_text = addr.describe();
+            // Score each pool once, then keep the best few (linear per missing address).
+            let target_path = addr_text.trim_start_matches("unix:");
+            let mut scored: Vec<(usize, &(usize, &Pool, Listen))> = pools
                 .iter()
+                .zip(&listen_text)
+                .map(|(p, l)| (common_prefix(l, target_path), p))
+                .collect();
+            let k = 3.min(scored.len());
+            if k > 0 {
+                scored.select_nth_unstable_by_key(k - 1, |(score, _)| std::cmp::Reverse(*score));
+                scored.truncate(k);
+                scored.sort_by_key(|(score, _)| std::cmp::Reverse(*score));
+            }
+            let nearest: Vec<&(usize, &Pool, Listen)> =
+                scored.into_iter().map(|(_, p)| p).collect();
+            let shown = 3;
+            let mut listening: Vec<String> = nearest
+                .iter()
+                .take(shown)
                 .map(|(_, p, _)| {
                     format!(
                         "{} (pool {})",
@@ -92,6 +132,9 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
                     )
                 })
                 .collect();
+            if pools.len() > shown {
+                listening.push(format!("{} more", pools.len() - shown));
+            }
             let errno = match addr {
                 Target::Unix(_) => "(2: No such file or directory)",
                 _ => "(111: Connection refused)",
@@ -101,13 +144,13 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
                 addr_place,
                 format!(
                     "fastcgi_pass {} for site {} reaches no php-fpm pool (pools listen on {}): nginx logs `connect() to {} failed {errno} while connecting to upstream` and answers 502 for every PHP request",
-                    addr.describe(),
+                    addr_text,
                     site.name(),
                     if listening.is_empty() { "nothing".to_string() } else { listening.join(", ") },
-                    addr.describe(),
+                    addr_text,
                 ),
             );
-            for (_, p, _) in &pools {
+            for (_, p, _) in nearest.iter().take(shown) {
                 if let Some(l) = p.listen() {
                     f = f.related_opt(l.place(), format!("pool {} listens on {}", p.name, l.value));
                 }

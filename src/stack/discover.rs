@@ -190,7 +190,7 @@ fn parse_into(stack: &mut Stack, id: FileId, kind: FileKind) {
         return;
     }
     let syntax = Syntax::parse(kind, &stack.sources.get(id).bytes);
-    stack.files.push(StackFile { id, kind, syntax });
+    stack.add_file(StackFile { id, kind, syntax });
 }
 
 fn unreadable(stack: &mut Stack, e: ReadError, place: Option<Place>) {
@@ -262,9 +262,21 @@ pub fn load(inputs: &Inputs) -> Result<Stack, ReadError> {
         ));
     }
 
+    let timings = std::env::var_os("WPSTACK_TIMINGS").is_some();
+    let mut t = std::time::Instant::now();
+    let mut lap = |what: &str| {
+        if timings {
+            eprintln!("wpstack: {what}: {:.3} s", t.elapsed().as_secs_f64());
+            t = std::time::Instant::now();
+        }
+    };
+    lap("discovery walk");
     load_nginx(&mut stack, &found, root.as_deref());
+    lap("nginx");
     load_fpm(&mut stack, &found, root.as_deref(), &inputs.php_ini);
+    lap("php-fpm and php.ini");
     load_wp(&mut stack, &found, root.as_deref());
+    lap("wp-config");
     link::link_pools(&mut stack);
 
     if stack.pools.is_empty() && !stack.nginx.is_empty() {
@@ -275,17 +287,25 @@ pub fn load(inputs: &Inputs) -> Result<Stack, ReadError> {
     if let Some(b) = base {
         set_displays(&mut stack, &b);
     }
+    lap("link and display paths");
     Ok(stack)
 }
 
 fn set_displays(stack: &mut Stack, base: &Path) {
-    let base = std::fs::canonicalize(base).unwrap_or_else(|_| base.to_path_buf());
+    let canon_base = std::fs::canonicalize(base).unwrap_or_else(|_| base.to_path_buf());
     let ids: Vec<FileId> = stack.sources.iter().map(|(i, _)| i).collect();
     for id in ids {
         let p = stack.sources.get(id).path.clone();
-        let abs = std::fs::canonicalize(&p).unwrap_or(p.clone());
-        let shown = match abs.strip_prefix(&base) {
-            Ok(rel) if !rel.as_os_str().is_empty() => rel.display().to_string(),
+        // Most paths are under the PATH as given; canonicalize only the others
+        // (symlinks, `..`), which costs a syscall per path component.
+        let rel = match p.strip_prefix(base) {
+            Ok(rel) => Some(rel.to_path_buf()),
+            Err(_) => std::fs::canonicalize(&p)
+                .ok()
+                .and_then(|abs| abs.strip_prefix(&canon_base).ok().map(Path::to_path_buf)),
+        };
+        let shown = match rel {
+            Some(rel) if !rel.as_os_str().is_empty() => rel.display().to_string(),
             _ => p.display().to_string(),
         };
         stack.sources.set_display(id, shown);
@@ -336,13 +356,11 @@ fn load_nginx(stack: &mut Stack, found: &Found, root: Option<&Path>) {
             &stack.sources,
         );
         for (id, f) in tree.files {
-            if stack.file(id).is_none() {
-                stack.files.push(StackFile {
-                    id,
-                    kind: FileKind::Nginx,
-                    syntax: Syntax::Nginx(f),
-                });
-            }
+            stack.add_file(StackFile {
+                id,
+                kind: FileKind::Nginx,
+                syntax: Syntax::Nginx(f),
+            });
         }
         stack.nginx.push(model);
     }
@@ -606,6 +624,7 @@ fn wp_config_for_root(root_dir: &Path) -> Option<PathBuf> {
 
 fn load_wp(stack: &mut Stack, found: &Found, root: Option<&Path>) {
     let mut by_file: Vec<(PathBuf, Vec<(usize, usize)>)> = Vec::new();
+    let mut index: HashMap<PathBuf, usize> = HashMap::new();
     for (ni, n) in stack.nginx.iter().enumerate() {
         let main_path = stack.sources.get(n.main).path.clone();
         let map = nginx_path_map(&main_path, root);
@@ -620,15 +639,19 @@ fn load_wp(stack: &mut Stack, found: &Found, root: Option<&Path>) {
             }
             let dir = map.resolve(&r.value, &prefix);
             if let Some(cfg) = wp_config_for_root(&dir) {
-                match by_file.iter_mut().find(|(p, _)| *p == cfg) {
-                    Some((_, v)) => v.push((ni, si)),
-                    None => by_file.push((cfg, vec![(ni, si)])),
+                match index.get(&cfg) {
+                    Some(i) => by_file[*i].1.push((ni, si)),
+                    None => {
+                        index.insert(cfg.clone(), by_file.len());
+                        by_file.push((cfg, vec![(ni, si)]));
+                    }
                 }
             }
         }
     }
     for p in &found.wp_configs {
-        if !by_file.iter().any(|(q, _)| q == p) {
+        if !index.contains_key(p) {
+            index.insert(p.clone(), by_file.len());
             by_file.push((p.clone(), Vec::new()));
         }
     }

@@ -952,26 +952,31 @@ pub fn check_pools(pools: &[PoolConfig]) -> Vec<Problem> {
             "No pool defined. at least one pool section must be specified in config file",
         ));
     }
-    for (i, a) in pools.iter().enumerate() {
-        for b in pools.iter().skip(i + 1) {
-            let (Some(la), Some(lb)) = (&a.listen, &b.listen) else {
-                continue;
-            };
-            if !la.value.is_empty() && la.value == lb.value {
-                out.push(problem(
-                    Code::E006,
-                    "listen",
-                    match lb.source {
-                        Source::Setting(id) => Some(id),
-                        Source::Default(_) => None,
-                    },
-                    Level::Error,
-                    true,
-                    format!(
-                        "[pool {}] unable to set listen address as it's already used in another pool '{}'",
-                        b.name, a.name
-                    ),
-                ));
+    // First pool to claim each address (a map keeps this linear for hosts with
+    // thousands of pools).
+    let mut first: std::collections::HashMap<&str, &PoolConfig> = std::collections::HashMap::new();
+    for b in pools {
+        let Some(lb) = &b.listen else { continue };
+        if lb.value.is_empty() {
+            continue;
+        }
+        match first.get(lb.value.as_str()) {
+            Some(a) => out.push(problem(
+                Code::E006,
+                "listen",
+                match lb.source {
+                    Source::Setting(id) => Some(id),
+                    Source::Default(_) => None,
+                },
+                Level::Error,
+                true,
+                format!(
+                    "[pool {}] unable to set listen address as it's already used in another pool '{}'",
+                    b.name, a.name
+                ),
+            )),
+            None => {
+                first.insert(lb.value.as_str(), b);
             }
         }
     }

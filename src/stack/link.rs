@@ -57,7 +57,7 @@ pub fn parse_listen(s: &str) -> Listen {
     }
 }
 
-fn normalize_path(p: &str) -> String {
+pub fn normalize_path(p: &str) -> String {
     let mut out = String::with_capacity(p.len());
     let mut last_slash = false;
     for c in p.chars() {
@@ -117,23 +117,43 @@ pub fn is_local(target: &Target) -> bool {
     }
 }
 
-/// Fill `Location::pools` for every PHP location.
+/// Fill `Location::pools` for every PHP location. Pools are indexed by socket path
+/// and by port, so linking stays linear in the number of sites and pools.
 pub fn link_pools(stack: &mut Stack) {
-    let listens: Vec<(usize, Listen)> = stack
-        .pools
-        .iter()
-        .enumerate()
-        .filter_map(|(i, p)| p.listen().map(|l| (i, parse_listen(&l.value))))
-        .collect();
+    let mut by_path: std::collections::HashMap<String, Vec<usize>> = Default::default();
+    let mut by_port: std::collections::HashMap<u16, Vec<(usize, Listen)>> = Default::default();
+    for (i, p) in stack.pools.iter().enumerate() {
+        let Some(l) = p.listen() else { continue };
+        match parse_listen(&l.value) {
+            Listen::Unix(path) => by_path.entry(path).or_default().push(i),
+            t @ Listen::Tcp { port, .. } => by_port.entry(port).or_default().push((i, t)),
+            Listen::Invalid => {}
+        }
+    }
     for n in &mut stack.nginx {
         for site in &mut n.sites {
             for loc in &mut site.locations {
                 let Some(t) = &loc.target else { continue };
                 let mut pools = Vec::new();
                 for addr in t.addresses() {
-                    for (i, l) in &listens {
-                        if reaches(addr, l) == Reach::Yes && !pools.contains(i) {
-                            pools.push(*i);
+                    let hits: Vec<usize> = match addr {
+                        Target::Unix(p) => {
+                            by_path.get(&normalize_path(p)).cloned().unwrap_or_default()
+                        }
+                        Target::Tcp { port, .. } => by_port
+                            .get(port)
+                            .map(|v| {
+                                v.iter()
+                                    .filter(|(_, l)| reaches(addr, l) == Reach::Yes)
+                                    .map(|(i, _)| *i)
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                        _ => Vec::new(),
+                    };
+                    for i in hits {
+                        if !pools.contains(&i) {
+                            pools.push(i);
                         }
                     }
                 }

@@ -138,6 +138,8 @@ pub struct Stack {
     /// All pools of all instances; `PoolId` indexes this.
     pub pools: Vec<Pool>,
     pub wp: Vec<WpConfig>,
+    /// Position in `files` of each file id.
+    pub file_pos: std::collections::HashMap<FileId, usize>,
     /// Things the model could not know, said once (e.g. "no php-fpm configuration found:
     /// pool-dependent rules were skipped").
     pub notes: Vec<String>,
@@ -145,7 +147,14 @@ pub struct Stack {
 
 impl Stack {
     pub fn file(&self, id: FileId) -> Option<&StackFile> {
-        self.files.iter().find(|f| f.id == id)
+        self.file_pos.get(&id).and_then(|i| self.files.get(*i))
+    }
+    /// Add a parsed file (once per id).
+    pub fn add_file(&mut self, file: StackFile) {
+        if !self.file_pos.contains_key(&file.id) {
+            self.file_pos.insert(file.id, self.files.len());
+            self.files.push(file);
+        }
     }
     pub fn syntax_nginx(&self, id: FileId) -> Option<&nginx::File> {
         match self.file(id).map(|f| &f.syntax) {

@@ -16,11 +16,20 @@ pub struct NginxTree {
     /// (file, span.start of an `include` directive) → the files it includes, in order.
     pub includes: HashMap<(FileId, usize), Vec<FileId>>,
     pub problems: Vec<LoadProblem>,
+    /// Position in `files` of each file id.
+    pos: HashMap<FileId, usize>,
 }
 
 impl NginxTree {
     pub fn file(&self, id: FileId) -> Option<&nginx::File> {
-        self.files.iter().find(|(i, _)| *i == id).map(|(_, f)| f)
+        self.pos
+            .get(&id)
+            .and_then(|i| self.files.get(*i))
+            .map(|(_, f)| f)
+    }
+    fn push(&mut self, id: FileId, f: nginx::File) {
+        self.pos.insert(id, self.files.len());
+        self.files.push((id, f));
     }
 }
 
@@ -57,11 +66,12 @@ pub fn load(
             files: Vec::new(),
             includes: HashMap::new(),
             problems: Vec::new(),
+            pos: HashMap::new(),
         },
         active: vec![id],
     };
     let includes = collect_includes(&parsed.items, 0);
-    l.tree.files.push((id, parsed));
+    l.tree.push(id, parsed);
     l.expand(id, includes, 1);
     Ok(l.tree)
 }
@@ -174,7 +184,7 @@ impl Loader<'_> {
                     ids.push(id);
                 }
                 let inner = collect_includes(&parsed.items, 0);
-                self.tree.files.push((id, parsed));
+                self.tree.push(id, parsed);
                 self.active.push(id);
                 self.expand(id, inner, depth + 1);
                 self.active.pop();

@@ -6,16 +6,27 @@
 
 use super::nginx_model::{Location, Nginx, ScopeId, ScopeKind, Site};
 
+thread_local! {
+    /// Compiled location regexes: a host repeats the same few patterns thousands of times.
+    static CACHE: std::cell::RefCell<std::collections::HashMap<String, Option<fancy_regex::Regex>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
 fn regex_matches(pattern: &str, case_insensitive: bool, uri: &str) -> bool {
     let p = if case_insensitive {
         format!("(?i){pattern}")
     } else {
         pattern.to_string()
     };
-    fancy_regex::Regex::new(&p)
-        .ok()
-        .and_then(|r| r.is_match(uri).ok())
-        .unwrap_or(false)
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        let re = c
+            .entry(p)
+            .or_insert_with_key(|p| fancy_regex::Regex::new(p).ok());
+        re.as_ref()
+            .and_then(|r| r.is_match(uri).ok())
+            .unwrap_or(false)
+    })
 }
 
 /// The locations directly inside a scope, in order.

@@ -323,6 +323,7 @@ pub fn build(input: &NginxInput, sources: &SourceMap) -> Nginx {
         }],
         active: Vec::new(),
         files: vec![input.main],
+        seen: std::iter::once(input.main).collect(),
     };
     if let Some(f) = input.files.get(&input.main) {
         b.active.push(input.main);
@@ -348,6 +349,7 @@ struct Builder<'a> {
     /// Files being expanded (cycle guard; the loader reports cycles).
     active: Vec<FileId>,
     files: Vec<FileId>,
+    seen: std::collections::HashSet<FileId>,
 }
 
 impl Builder<'_> {
@@ -381,7 +383,7 @@ impl Builder<'_> {
                     let Some(f) = self.input.files.get(&inc) else {
                         continue;
                     };
-                    if !self.files.contains(&inc) {
+                    if self.seen.insert(inc) {
                         self.files.push(inc);
                     }
                     self.active.push(inc);

@@ -202,6 +202,7 @@ pub fn validate(
         global: Vec::new(),
         pools: Vec::new(),
     };
+    let mut by_name: std::collections::HashMap<String, usize> = Default::default();
     for (file, syntax) in files {
         for (section, e) in syntax.entries() {
             if e.key.name == "include" {
@@ -218,24 +219,21 @@ pub fn validate(
             match section {
                 None => sections.global.push(s),
                 Some(sec) if sec.name.eq_ignore_ascii_case("global") => sections.global.push(s),
-                Some(sec) => match sections
-                    .pools
-                    .iter_mut()
-                    .find(|(n, _)| n.eq_ignore_ascii_case(&sec.name))
-                {
-                    Some((_, v)) => v.push(s),
-                    None => sections.pools.push((sec.name.clone(), vec![s])),
+                Some(sec) => match by_name.get(&sec.name.to_ascii_lowercase()) {
+                    Some(i) => sections.pools[*i].1.push(s),
+                    None => {
+                        by_name.insert(sec.name.to_ascii_lowercase(), sections.pools.len());
+                        sections.pools.push((sec.name.clone(), vec![s]));
+                    }
                 },
             }
         }
         for l in &syntax.lines {
             if let ini::LineKind::Section(sec) = &l.kind {
                 if !sec.name.eq_ignore_ascii_case("global")
-                    && !sections
-                        .pools
-                        .iter()
-                        .any(|(n, _)| n.eq_ignore_ascii_case(&sec.name))
+                    && !by_name.contains_key(&sec.name.to_ascii_lowercase())
                 {
+                    by_name.insert(sec.name.to_ascii_lowercase(), sections.pools.len());
                     sections.pools.push((sec.name.clone(), Vec::new()));
                 }
             }
@@ -313,6 +311,7 @@ pub struct PoolSections {
 /// sections with the same name are one pool, later keys winning, as in php-fpm.
 pub fn collect_sections(files: &[(FileId, &ini::File)], fpm_index: usize) -> PoolSections {
     let mut out = PoolSections::default();
+    let mut by_name: std::collections::HashMap<String, usize> = Default::default();
     for (file, syntax) in files {
         let mut current: Option<usize> = None; // index into out.pools; None = global
         for line in &syntax.lines {
@@ -321,13 +320,10 @@ pub fn collect_sections(files: &[(FileId, &ini::File)], fpm_index: usize) -> Poo
                     let name = s.name.trim().to_string();
                     if name.eq_ignore_ascii_case("global") {
                         current = None;
-                    } else if let Some(i) = out
-                        .pools
-                        .iter()
-                        .position(|p| p.name.eq_ignore_ascii_case(&name))
-                    {
-                        current = Some(i);
+                    } else if let Some(i) = by_name.get(&name.to_ascii_lowercase()) {
+                        current = Some(*i);
                     } else {
+                        by_name.insert(name.to_ascii_lowercase(), out.pools.len());
                         out.pools.push(Pool {
                             name,
                             fpm: fpm_index,

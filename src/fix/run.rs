@@ -120,6 +120,13 @@ pub fn write(outcome: &Outcome, backup: bool) -> Result<Vec<String>, String> {
     Ok(written)
 }
 
+/// The backup of `name`: `.name.wpstack.bak`, hidden so that the `include
+/// sites-enabled/*` and `include=pool.d/*.conf` globs of nginx and php-fpm (glob(3)
+/// skips dotfiles) never load the old copy next to the fixed one.
+pub fn backup_name(name: &str) -> String {
+    format!(".{name}.wpstack.bak")
+}
+
 pub fn write_one(path: &Path, expected_old: &[u8], new: &[u8], backup: bool) -> Result<(), String> {
     use std::io::Write;
     let now = std::fs::read(path).map_err(|e| crate::source::io_reason(&e))?;
@@ -144,7 +151,7 @@ pub fn write_one(path: &Path, expected_old: &[u8], new: &[u8], backup: bool) -> 
             let _ = std::os::unix::fs::chown(&tmp, Some(meta.uid()), Some(meta.gid()));
         }
         if backup {
-            std::fs::write(dir.join(format!("{name}.wpstack.bak")), expected_old)?;
+            std::fs::write(dir.join(backup_name(&name)), expected_old)?;
         }
         std::fs::rename(&tmp, path)
     })();

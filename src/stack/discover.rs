@@ -415,9 +415,7 @@ fn read_fpm_tree(
         let mut matched: Vec<PathBuf> = Vec::new();
         for c in &candidates {
             if is_glob {
-                if let Ok(paths) = glob::glob(&c.to_string_lossy()) {
-                    matched = paths.filter_map(Result::ok).collect();
-                }
+                matched = super::load::expand_glob(c);
             } else if c.exists() {
                 matched = vec![c.clone()];
             }

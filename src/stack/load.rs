@@ -94,3 +94,23 @@ impl PathMap {
         resolve(written, base, self.root.as_deref())
     }
 }
+
+/// Expand an include glob as glob(3) does for nginx and php-fpm: `*` and `?` never
+/// match a leading dot (so `.x.wpstack.bak` and editor swap files stay out), results
+/// sorted bytewise, directories left out.
+pub fn expand_glob(pattern: &Path) -> Vec<PathBuf> {
+    let opts = glob::MatchOptions {
+        case_sensitive: true,
+        require_literal_separator: true,
+        require_literal_leading_dot: true,
+    };
+    let mut v: Vec<PathBuf> = glob::glob_with(&pattern.to_string_lossy(), opts)
+        .map(|g| g.filter_map(Result::ok).filter(|p| !p.is_dir()).collect())
+        .unwrap_or_default();
+    v.sort_by(|a, b| {
+        a.as_os_str()
+            .as_encoded_bytes()
+            .cmp(b.as_os_str().as_encoded_bytes())
+    });
+    v
+}

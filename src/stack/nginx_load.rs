@@ -109,18 +109,11 @@ impl Loader<'_> {
             }
             let local = self.map.resolve(&pattern, &self.prefix);
             let is_glob = pattern.contains(['*', '?', '[']);
-            let mut paths: Vec<PathBuf> = if is_glob {
-                glob::glob(&local.to_string_lossy())
-                    .map(|g| g.filter_map(Result::ok).filter(|p| !p.is_dir()).collect())
-                    .unwrap_or_default()
+            let paths: Vec<PathBuf> = if is_glob {
+                super::load::expand_glob(&local)
             } else {
                 vec![local.clone()]
             };
-            paths.sort_by(|a, b| {
-                a.as_os_str()
-                    .as_encoded_bytes()
-                    .cmp(b.as_os_str().as_encoded_bytes())
-            });
             let mut ids = Vec::new();
             for path in paths {
                 if !is_glob && !path.exists() {

@@ -1,0 +1,246 @@
+//! `check --diff` and `check --fix`: a reviewable patch that git and patch accept,
+//! atomic writes with backups, idempotence, and the real programs still accepting the
+//! fixed files.
+
+mod support;
+
+use assert_cmd::Command;
+use std::path::Path;
+use support::fixtures;
+
+fn copy_dir(from: &Path, to: &Path) {
+    for e in std::fs::read_dir(from).expect("dir").flatten() {
+        let dest = to.join(e.file_name());
+        if e.path().is_dir() {
+            std::fs::create_dir_all(&dest).expect("mkdir");
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), &dest).expect("copy");
+        }
+    }
+}
+
+fn broken_copy() -> tempfile::TempDir {
+    let d = tempfile::tempdir().expect("tempdir");
+    copy_dir(&fixtures().join("stacks/broken"), d.path());
+    d
+}
+
+fn wpstack() -> Command {
+    let mut c = Command::cargo_bin("wpstack").expect("bin");
+    c.env("NO_COLOR", "1");
+    c
+}
+
+fn findings(dir: &Path) -> Vec<String> {
+    let out = wpstack()
+        .args(["check", "--format", "json"])
+        .arg(dir)
+        .output()
+        .expect("run");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}:{}",
+                f["code"].as_str().unwrap_or(""),
+                f["file"].as_str().unwrap_or(""),
+                f["line"]
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn diff_is_a_patch_git_and_patch_accept_and_changes_nothing() {
+    let d = broken_copy();
+    let before = std::fs::read(d.path().join("etc/nginx/nginx.conf")).expect("read");
+    let out = wpstack()
+        .args(["check", "--diff"])
+        .arg(d.path())
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1), "a non-empty diff exits 1");
+    let patch = out.stdout;
+    let text = String::from_utf8_lossy(&patch);
+    assert!(
+        text.contains("--- a/etc/nginx/sites-enabled/blog.example.com.conf"),
+        "{text}"
+    );
+    assert!(
+        text.contains("+\t\tfastcgi_pass unix:/run/php/php8.2-fpm.sock;"),
+        "{text}"
+    );
+    assert!(!text.contains("correct-horse-battery-staple"));
+    assert_eq!(
+        std::fs::read(d.path().join("etc/nginx/nginx.conf")).expect("read"),
+        before
+    );
+    std::fs::write(d.path().join("fix.patch"), &patch).expect("write patch");
+    let git = std::process::Command::new("git")
+        .args(["apply", "--check", "fix.patch"])
+        .current_dir(d.path())
+        .output()
+        .expect("git");
+    assert!(
+        git.status.success(),
+        "git apply --check: {}",
+        String::from_utf8_lossy(&git.stderr)
+    );
+    if support::have_program("patch") {
+        let p = std::process::Command::new("patch")
+            .args(["-p1", "--dry-run", "-i", "fix.patch"])
+            .current_dir(d.path())
+            .output()
+            .expect("patch");
+        assert!(
+            p.status.success(),
+            "patch -p1: {}",
+            String::from_utf8_lossy(&p.stdout)
+        );
+    }
+}
+
+#[test]
+fn fix_writes_backups_is_idempotent_and_leaves_other_bytes() {
+    let d = broken_copy();
+    let before = findings(d.path());
+    let blog = d
+        .path()
+        .join("etc/nginx/sites-enabled/blog.example.com.conf");
+    let original = std::fs::read_to_string(&blog).expect("read");
+    wpstack()
+        .args(["check", "--fix", "--exit-zero"])
+        .arg(d.path())
+        .assert()
+        .success();
+    let after = findings(d.path());
+    assert!(
+        after.len() < before.len(),
+        "before {before:?}\nafter {after:?}"
+    );
+    for code in [
+        "U001", "U002", "T101", "T102", "T103", "P401", "P402", "S601", "S602", "D501", "D502",
+        "D503", "S604", "S606", "M303", "C204",
+    ] {
+        assert!(
+            !after.iter().any(|f| f.starts_with(code)),
+            "{code} still fires after --fix: {after:?}"
+        );
+    }
+    // Backups hold the original bytes; lines not involved are unchanged.
+    let bak = blog.with_file_name(".blog.example.com.conf.wpstack.bak");
+    assert_eq!(std::fs::read_to_string(bak).expect("bak"), original);
+    let fixed = std::fs::read_to_string(&blog).expect("read");
+    assert!(fixed.contains("# blog.example.com — the company blog, still on the default pool\n"));
+    assert!(fixed.contains("\t\tinclude snippets/fastcgi-php.conf;\n"));
+    // A second --fix changes nothing.
+    let snapshot = |d: &Path| -> Vec<(std::path::PathBuf, Vec<u8>)> {
+        let mut v: Vec<_> = walk(d)
+            .into_iter()
+            .map(|p| (p.clone(), std::fs::read(&p).expect("read")))
+            .collect();
+        v.sort();
+        v
+    };
+    let first = snapshot(d.path());
+    wpstack()
+        .args(["check", "--fix", "--exit-zero"])
+        .arg(d.path())
+        .assert()
+        .success();
+    assert!(first == snapshot(d.path()), "second --fix changed files");
+    // What --diff still shows is the unsafe fix (C201: it rests on estimated worker memory).
+    let out = wpstack()
+        .args(["check", "--diff"])
+        .arg(d.path())
+        .output()
+        .expect("run");
+    let rest = String::from_utf8_lossy(&out.stdout);
+    assert!(rest.contains("-pm.max_children = 60"), "{rest}");
+    let changed: Vec<&str> = rest
+        .lines()
+        .filter(|l| l.starts_with('-') && !l.starts_with("---"))
+        .collect();
+    assert!(
+        changed.iter().all(|l| l.starts_with("-pm.max_children")),
+        "{rest}"
+    );
+}
+
+#[test]
+fn fixed_stack_is_accepted_by_nginx_and_php_fpm() {
+    if !support::have_program("nginx") || !support::have_program("php-fpm8.2") {
+        return;
+    }
+    let d = broken_copy();
+    wpstack()
+        .args(["check", "--fix", "--no-backup", "--exit-zero"])
+        .arg(d.path())
+        .assert()
+        .success();
+    let etc = d.path().join("etc/nginx");
+    // Point the absolute paths of the copy into it, as the corpus differential does.
+    for f in walk(&etc) {
+        let s = std::fs::read_to_string(&f).expect("read");
+        std::fs::write(
+            &f,
+            s.replace("/etc/nginx/", &format!("{}/", etc.display()))
+                .replace("pid /run/nginx.pid;", ""),
+        )
+        .expect("write");
+    }
+    std::fs::create_dir_all(etc.join("logs")).expect("logs");
+    let out = std::process::Command::new("nginx")
+        .arg("-t")
+        .arg("-p")
+        .arg(&etc)
+        .arg("-c")
+        .arg(etc.join("nginx.conf"))
+        .arg("-g")
+        .arg(format!(
+            "pid {}/nginx.pid; error_log stderr;",
+            etc.display()
+        ))
+        .output()
+        .expect("nginx");
+    let err = String::from_utf8_lossy(&out.stderr);
+    // The copy's log directories do not exist here; syntax and directives must pass.
+    assert!(
+        out.status.success() || err.contains("No such file or directory") && err.contains("log"),
+        "nginx -t: {err}"
+    );
+    let fpm = d.path().join("etc/php/8.2/fpm");
+    for f in walk(&fpm) {
+        let s = std::fs::read_to_string(&f).expect("read");
+        // This machine has no `shop` user: php-fpm -t (as root) would refuse it.
+        let s = s
+            .replace("/etc/php/8.2/fpm/", &format!("{}/", fpm.display()))
+            .replace("= shop\n", "= www-data\n");
+        std::fs::write(&f, s).expect("write");
+    }
+    let out = std::process::Command::new("php-fpm8.2")
+        .args(["-t", "-n", "-R", "-y"])
+        .arg(fpm.join("php-fpm.conf"))
+        .arg("-p")
+        .arg(d.path())
+        .output()
+        .expect("php-fpm");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "php-fpm -t: {err}");
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir(dir).expect("dir").flatten() {
+        if e.path().is_dir() {
+            v.extend(walk(&e.path()));
+        } else {
+            v.push(e.path());
+        }
+    }
+    v
+}

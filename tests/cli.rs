@@ -291,3 +291,65 @@ fn include_cycle_is_reported_not_looped() {
         .code(1)
         .stdout(predicate::str::contains("E005"));
 }
+
+#[test]
+fn one_broken_file_does_not_stop_the_rest() {
+    let dir = write_tree(&[
+        ("nginx.conf", "user www-data;\nevents {}\nhttp {\n    include sites/*.conf;\n}\n"),
+        ("sites/a.conf", "server {\n    listen 80;\n    location ~ \\.php$ {\n        fastcgi_pass unix:/run/php/gone.sock;\n"),
+        ("sites/b.conf", "server {\n    listen 81;\n    error_log off;\n}\n"),
+        ("php-fpm.conf", "[www]\nuser = www-data\nlisten = /run/php/php8.2-fpm.sock\npm = ondemand\npm.max_children = 4\n"),
+    ]);
+    let out = wpstack()
+        .args(["check", "--format", "json"])
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let codes: Vec<&str> = v["findings"]
+        .as_array()
+        .expect("f")
+        .iter()
+        .filter_map(|f| f["code"].as_str())
+        .collect();
+    assert!(codes.contains(&"E001"), "{codes:?}");
+    assert!(
+        codes.contains(&"D505"),
+        "the file after the broken one is still checked: {codes:?}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn no_php_fpm_config_skips_pool_rules_with_one_note() {
+    let dir = write_tree(&[(
+        "nginx.conf",
+        "user www-data;\nevents {}\nhttp {\n    server {\n        listen 80;\n        location ~ \\.php$ {\n            try_files $uri =404;\n            fastcgi_pass unix:/run/php/php8.1-fpm.sock;\n        }\n    }\n}\n",
+    )]);
+    let out = wpstack()
+        .arg("check")
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !text.contains("[U001]"),
+        "never a false socket-missing finding: {text}"
+    );
+    assert_eq!(
+        text.matches("no php-fpm configuration found").count(),
+        1,
+        "{text}"
+    );
+}
+
+#[test]
+fn a_directory_where_a_file_is_expected() {
+    let dir = write_tree(&[("x/y", "")]);
+    wpstack()
+        .args(["check", "--nginx"])
+        .arg(dir.path().join("x"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is a directory"));
+}

@@ -20,6 +20,10 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
         let Some(pool) = fpm.pools.first().map(|p| &stack.pools[*p]) else {
             continue;
         };
+        // Without the php.ini (and its scan dir) we cannot know what is loaded.
+        if fpm.php_ini.is_none() {
+            continue;
+        }
         let anchor = fpm
             .php_ini
             .map(|f| crate::finding::Place::new(f, crate::source::Span::empty(0)));

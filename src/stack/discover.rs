@@ -410,6 +410,7 @@ fn read_fpm_tree(
         None => Vec::new(),
     };
     for (pattern, place) in includes {
+        let pattern = copied_fpm_prefix(&pattern, map, bases).unwrap_or(pattern);
         let candidates: Vec<PathBuf> = bases.iter().map(|b| map.resolve(&pattern, b)).collect();
         let is_glob = pattern.contains(['*', '?', '[']);
         let mut matched: Vec<PathBuf> = Vec::new();
@@ -441,6 +442,24 @@ fn read_fpm_tree(
             read_fpm_tree(stack, &m, map, bases, out, depth + 1, Some(place));
         }
     }
+}
+
+/// Inside a copy of Debian's `/etc/php/X.Y/fpm` (any X.Y), an absolute include under
+/// it means the copy: `/etc/php/8.2/fpm/pool.d/*.conf` → `COPY/pool.d/*.conf`. Not when
+/// a `--root` is given (it maps everything) or when the copy is that very directory.
+fn copied_fpm_prefix(pattern: &str, map: &PathMap, bases: &[PathBuf]) -> Option<String> {
+    if map.root.is_some() {
+        return None;
+    }
+    let rest = pattern.strip_prefix("/etc/php/")?;
+    let (version, after) = rest.split_once('/')?;
+    let after = after.strip_prefix("fpm/")?;
+    let main_dir = bases.last()?;
+    let real = PathBuf::from(format!("/etc/php/{version}/fpm"));
+    if std::fs::canonicalize(main_dir).ok().as_deref() == Some(real.as_path()) {
+        return None;
+    }
+    Some(main_dir.join(after).to_string_lossy().into_owned())
 }
 
 fn fpm_path_map(main_dir: &Path, root: Option<&Path>) -> PathMap {
@@ -574,8 +593,18 @@ fn load_fpm(stack: &mut Stack, found: &Found, root: Option<&Path>, explicit_ini:
                 .map(|p| p.place)
         });
         let mut pool_ids = Vec::new();
+        if php_ini_id.is_none() && !sections.pools.is_empty() {
+            let what = main
+                .as_ref()
+                .map(|m| m.display().to_string())
+                .unwrap_or_else(|| "the pool files".into());
+            stack.notes.push(format!(
+                "no php.ini found for php-fpm ({what}): PHP settings come only from the pools' php_value/php_admin_value, and rules do not assume PHP's built-in defaults; pass --php-ini to check them"
+            ));
+        }
         for mut pool in sections.pools {
             pool.php = php_model::effective_php(&ini, &pool.overrides);
+            pool.ini_known = php_ini_id.is_some();
             pool_ids.push(stack.pools.len());
             stack.pools.push(pool);
         }

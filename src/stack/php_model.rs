@@ -134,6 +134,8 @@ pub struct Pool {
     pub php: BTreeMap<String, PhpSetting>,
     /// Pool-level php_value/php_admin_value entries in order (with place and kind).
     pub overrides: Vec<(String, PhpSetting)>,
+    /// The php.ini of this pool's php-fpm was found and read.
+    pub ini_known: bool,
 }
 
 impl Pool {
@@ -143,9 +145,14 @@ impl Pool {
             fpm_default(key).map(|v| Sourced::default(v.to_string(), "php-fpm default"))
         })
     }
-    /// An effective PHP setting, or PHP's default.
+    /// An effective PHP setting, or PHP's default — but only when the php.ini this
+    /// pool's php-fpm reads was found: without it, a default is a guess (a real host
+    /// nearly always has a php.ini), and rules must not report guesses.
     pub fn php(&self, key: &str) -> Option<PhpSetting> {
         self.php.get(key).cloned().or_else(|| {
+            if !self.ini_known {
+                return None;
+            }
             php_default(key).map(|v| PhpSetting {
                 value: Sourced::default(v.to_string(), "PHP default"),
                 raw: v.to_string(),
@@ -333,6 +340,7 @@ pub fn collect_sections(files: &[(FileId, &ini::File)], fpm_index: usize) -> Poo
                             entries: Vec::new(),
                             php: BTreeMap::new(),
                             overrides: Vec::new(),
+                            ini_known: false,
                         });
                         current = Some(out.pools.len() - 1);
                     }

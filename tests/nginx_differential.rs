@@ -1,294 +1,426 @@
-//! Differential tests against the real nginx: for the corpus trees `nginx -t` can load
-//! and for generated broken files, our syntax verdict and error line agree with it.
+//! Differential test: our nginx parser and include loader against the real `nginx -t`.
+//!
+//! For every case, nginx's verdict (the first `[emerg]` line: message, file, line) and
+//! ours (the first syntax error or include problem in the order nginx reads the files)
+//! must agree. Only syntax-level and include-level verdicts count: when nginx stops on
+//! a semantic error (unknown directive, wrong argument count…), the case says nothing
+//! about syntax and is listed as skipped with nginx's reason.
+//!
+//! nginx runs only with `-t`/`-T` (it never binds a port), on copies in temp dirs, with
+//! `-p`/`-c` pointing there and `pid` in the temp dir.
 
+#[path = "oracle_support/mod.rs"]
 mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use wpstack::source::{FileId, SourceMap};
+use wpstack::stack::nginx_load::{self, NginxTree};
 use wpstack::syntax::nginx;
 
-/// nginx's words for the syntax errors ngx_conf_read_token/ngx_conf_parse detect.
-fn is_syntax_message(msg: &str) -> bool {
-    msg.contains("unexpected ")
-        || msg.contains("unbalanced")
-        || msg.contains("unexpected end of file")
+/// What `nginx -T` said about a configuration.
+#[derive(Debug, Clone, PartialEq)]
+enum Verdict {
+    /// Accepted; the files nginx read, in the order it first opened them.
+    Ok(Vec<PathBuf>),
+    /// A syntax error (`unexpected …`, `too long parameter …`).
+    Syntax(String, PathBuf, usize),
+    /// An include that could not be opened (`open() "…" failed …`).
+    Open(String, PathBuf, usize),
+    /// A semantic error at a place in a file (unknown directive, wrong argument
+    /// count…): nginx stopped before reading the rest, so syntax is not settled.
+    Other(String),
+    /// An error without a place: nginx read every file without a syntax error and
+    /// failed afterwards (`no "events" section`, `unknown "x" variable`…).
+    AfterParse(String),
 }
 
-/// Run `nginx -t` on `main` with its prefix; (ok, message, file, line) of the failure.
-fn nginx_t(prefix: &Path, main: &Path) -> (bool, String, Option<PathBuf>, Option<usize>) {
-    let out = Command::new("nginx")
-        .arg("-t")
+fn is_syntax_message(msg: &str) -> bool {
+    msg.starts_with("unexpected ") || msg.starts_with("too long parameter")
+}
+
+fn run_nginx(bin: &Path, dir: &Path, main: &Path) -> Verdict {
+    let pid = format!("pid {}/nginx.pid;", dir.display());
+    let out = Command::new(bin)
+        .arg("-T")
         .arg("-p")
-        .arg(prefix)
+        .arg(format!("{}/", dir.display()))
         .arg("-c")
         .arg(main)
         .arg("-g")
-        .arg(format!("pid {}/nginx.pid;", prefix.display()))
+        .arg(&pid)
         .output()
         .expect("run nginx");
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    let line = err
-        .lines()
-        .find(|l| l.contains("[emerg]"))
-        .unwrap_or("")
-        .to_string();
-    // "... [emerg] 12#12: unexpected "}" in /tmp/x/nginx.conf:5"
-    let (file, lno) = match line.rsplit_once(" in ") {
-        Some((_, loc)) => match loc.rsplit_once(':') {
-            Some((f, l)) => (Some(PathBuf::from(f)), l.trim().parse().ok()),
-            None => (None, None),
-        },
-        None => (None, None),
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if out.status.success() {
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let files = stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix("# configuration file "))
+            .filter_map(|l| l.strip_suffix(':'))
+            .map(PathBuf::from)
+            .collect();
+        return Verdict::Ok(files);
+    }
+    let Some(line) = stderr.lines().find(|l| l.contains("[emerg] ")) else {
+        return Verdict::Other(stderr.into_owned());
     };
-    let msg = line
-        .split_once(": ")
-        .map(|(_, m)| m.to_string())
-        .unwrap_or(line);
-    (out.status.success(), msg, file, lno)
+    let mut msg = line.split_once("[emerg] ").map_or(line, |(_, m)| m);
+    // "1234#1234: message" when logging through the error log.
+    if let Some((pid, rest)) = msg.split_once(": ") {
+        if pid.chars().all(|c| c.is_ascii_digit() || c == '#') {
+            msg = rest;
+        }
+    }
+    let located = msg.rsplit_once(" in ").and_then(|(m, at)| {
+        let (file, line) = at.rsplit_once(':')?;
+        Some((
+            m.to_string(),
+            PathBuf::from(file),
+            line.trim().parse().ok()?,
+        ))
+    });
+    match located {
+        Some((m, file, line)) if is_syntax_message(&m) => Verdict::Syntax(m, file, line),
+        Some((m, file, line)) if m.starts_with("open() ") => Verdict::Open(m, file, line),
+        Some(_) => Verdict::Other(msg.to_string()),
+        None => Verdict::AfterParse(msg.to_string()),
+    }
 }
 
-fn our_first_error(path: &Path) -> Option<(usize, String)> {
-    let bytes = std::fs::read(path).ok()?;
-    let f = nginx::parse(&bytes);
-    let e = f.errors.first()?;
-    let line = bytes[..e.span.start.min(bytes.len())]
+/// Our first problem in the order nginx meets them: syntax errors and include
+/// directives of a file by position, an include's files before the next directive.
+fn first_problem(tree: &NginxTree, file: FileId, depth: usize) -> Option<(FileId, usize, String)> {
+    let parsed = tree.file(file)?;
+    let mut events: Vec<(usize, Result<&nginx::Directive, String>)> = parsed
+        .errors
         .iter()
-        .filter(|b| **b == b'\n')
-        .count()
-        + 1;
-    Some((line, e.message.clone()))
-}
-
-const BASE: &str = "events {\n    worker_connections 64;\n}\nhttp {\n    server {\n        listen 127.0.0.1:18080;\n        server_name example.test;\n        location / {\n            return 200 \"ok\";\n        }\n        location ~ \"^/x{2,3}$\" {\n            return 204;\n        }\n    }\n}\n";
-
-/// Broken and tricky variants of BASE (and a few standalone ones).
-fn generated() -> Vec<(String, String)> {
-    let mut v: Vec<(String, String)> = vec![("base".into(), BASE.into())];
-    // Drop each `;`, each `{`, each `}` in turn.
-    for (i, c) in BASE.char_indices() {
-        if matches!(c, ';' | '{' | '}')
-            && !BASE[..i].ends_with("x{2,3")
-            && !BASE[..i].ends_with("x{2")
-        {
-            let mut s = BASE.to_string();
-            s.remove(i);
-            v.push((format!("drop {c} at {i}"), s));
+        .map(|e| (e.span.start, Err(e.message.clone())))
+        .collect();
+    for d in parsed.all_directives() {
+        if d.name_is("include") && matches!(d.end, nginx::End::Semicolon(_)) {
+            // nginx handles a directive when it reads its `;`.
+            events.push((d.span.end - 1, Ok(d)));
         }
     }
-    let extra: &[(&str, &str)] = &[
-        ("stray close", "events {}\n}\nhttp {}\n"),
-        ("lone semicolon", "events {}\n;\nhttp {}\n"),
-        ("lone open", "events {}\n{\n}\nhttp {}\n"),
-        ("unclosed quote", "events {}\nhttp {\n    server_tokens \"off;\n}\n"),
-        ("quote then word", "events {}\nhttp {\n    default_type \"text/plain\"x;\n}\n"),
-        ("eof in directive", "events {}\nhttp {\n    sendfile on"),
-        ("eof in block", "events {}\nhttp {\n    sendfile on;\n"),
-        ("crlf ok", "events {}\r\nhttp {\r\n    sendfile on;\r\n}\r\n"),
-        ("comment after directive", "events {} # c\nhttp { sendfile on; # trailing\n}\n"),
-        ("hash inside word", "events {}\nhttp {\n    default_type text/x#y;\n}\n"),
-        ("escaped quote", "events {}\nhttp {\n    default_type \"te\\\"xt\";\n}\n"),
-        ("single quotes", "events {}\nhttp {\n    default_type 'text/plain';\n}\n"),
-        ("variable braces", "events {}\nhttp {\n    map $uri ${uri}x { default 1; }\n}\n"),
-        ("multi-line directive", "events {}\nhttp {\n    log_format main\n        '$remote_addr'\n        '$status';\n}\n"),
-        ("no final newline", "events {}\nhttp {}"),
-        ("tabs", "events\t{}\nhttp\t{\n\tsendfile\ton;\n}\n"),
-    ];
-    v.extend(extra.iter().map(|(n, s)| (n.to_string(), s.to_string())));
-    v
-}
-
-#[test]
-fn generated_files_agree_with_nginx() {
-    if !support::have_program("nginx") {
-        return;
-    }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (mut agree, mut semantic, mut earlier) = (0, 0, 0);
-    let mut disagree = Vec::new();
-    for (i, (name, text)) in generated().into_iter().enumerate() {
-        let case = dir.path().join(format!("c{i}"));
-        std::fs::create_dir_all(case.join("logs")).expect("mkdir");
-        let main = case.join("nginx.conf");
-        std::fs::write(&main, &text).expect("write");
-        let (ok, msg, _, line) = nginx_t(&case, &main);
-        let ours = our_first_error(&main);
-        if !ok && !is_syntax_message(&msg) {
-            // nginx stopped at a semantic error first: no syntax verdict to compare,
-            // unless it stopped before the line of our syntax error (both reject).
-            match (&ours, line) {
-                (None, _) => {
-                    semantic += 1;
-                    continue;
-                }
-                (Some((l, _)), Some(nl)) if nl <= *l => {
-                    earlier += 1;
-                    continue;
-                }
-                _ => {}
-            }
-        }
-        let theirs = (!ok).then_some(line);
-        match (&ours, theirs) {
-            (None, None) => agree += 1,
-            (Some((l, _)), Some(Some(nl))) if *l == nl => agree += 1,
-            _ => disagree.push(format!(
-                "{name}: nginx {ok} {msg} line {line:?}; ours {ours:?}"
-            )),
-        }
-    }
-    println!(
-        "nginx differential (generated): {agree} files agree with nginx -t, {} disagree ({earlier} more rejected by both, nginx stopping earlier at a semantic check; {semantic} with only semantic errors)",
-        disagree.len()
-    );
-    assert!(disagree.is_empty(), "{}", disagree.join("\n"));
-}
-
-fn copy_tree(from: &Path, to: &Path, rewrite: &dyn Fn(&str) -> String) {
-    for e in std::fs::read_dir(from).expect("read_dir").flatten() {
-        let p = e.path();
-        let dest = to.join(e.file_name());
-        if p.is_dir() {
-            std::fs::create_dir_all(&dest).expect("mkdir");
-            copy_tree(&p, &dest, rewrite);
-        } else {
-            let bytes = std::fs::read(&p).expect("read");
-            let out = match String::from_utf8(bytes.clone()) {
-                Ok(s) => rewrite(&s).into_bytes(),
-                Err(_) => bytes,
-            };
-            std::fs::write(&dest, out).expect("write");
-        }
-    }
-}
-
-/// Corpus trees nginx can load as-is once copied to a temp dir (absolute
-/// `/etc/nginx/` paths pointed into the copy, `pid` kept in the copy).
-const TREES: &[(&str, &str)] = &[
-    ("nginx/debian-nginx-common", "nginx.conf"),
-    ("nginx/nginx-upstream", "nginx.conf"),
-    ("nginx/h5bp-server-configs-nginx", "nginx.conf"),
-    ("nginx/crossplane-tests/simple", "nginx.conf"),
-    ("nginx/crossplane-tests/with-comments", "nginx.conf"),
-    ("nginx/crossplane-tests/messy", "nginx.conf"),
-    ("nginx/crossplane-tests/quoted-right-brace", "nginx.conf"),
-    ("nginx/crossplane-tests/russian-text", "nginx.conf"),
-    ("nginx/crossplane-tests/comments-between-args", "nginx.conf"),
-    ("nginx/crossplane-tests/directive-with-space", "nginx.conf"),
-    ("nginx/crossplane-tests/empty-value-map", "nginx.conf"),
-    ("nginx/crossplane-tests/includes-regular", "nginx.conf"),
-    ("nginx/crossplane-tests/includes-globbed", "nginx.conf"),
-    ("nginx/crossplane-tests/non-unicode", "nginx.conf"),
-    ("nginx/crossplane-tests/quote-behavior", "nginx.conf"),
-    (
-        "nginx/crossplane-tests/missing-semicolon",
-        "broken-above.conf",
-    ),
-    (
-        "nginx/crossplane-tests/missing-semicolon",
-        "broken-below.conf",
-    ),
-    ("nginx/crossplane-tests/spelling-mistake", "nginx.conf"),
-    ("nginx/crossplane-tests/bad-args", "nginx.conf"),
-];
-
-#[test]
-fn corpus_trees_agree_with_nginx() {
-    let corpus = corpus_or_skip!();
-    if !support::have_program("nginx") {
-        return;
-    }
-    let (mut agree, mut semantic) = (0, Vec::new());
-    let mut disagree = Vec::new();
-    for (tree, main_name) in TREES {
-        let src = corpus.join(tree);
-        if !src.is_dir() {
-            continue;
-        }
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let root = tmp.path().to_path_buf();
-        std::fs::create_dir_all(root.join("logs")).expect("logs");
-        let prefix = format!("{}/", root.display());
-        let rewrite = |s: &str| -> String {
-            s.replace("/etc/nginx/", &prefix)
-                .lines()
-                .map(|l| {
-                    if l.trim_start().starts_with("pid ") {
-                        ""
-                    } else {
-                        l
+    events.sort_by_key(|e| e.0);
+    for (at, ev) in events {
+        match ev {
+            Err(msg) => return Some((file, at, msg)),
+            Ok(d) => {
+                if depth < 100 {
+                    for &child in tree.included_by(file, d) {
+                        if let Some(p) = first_problem(tree, child, depth + 1) {
+                            return Some(p);
+                        }
                     }
-                })
-                .collect::<Vec<_>>()
-                .join("\n")
-                + if s.ends_with('\n') { "\n" } else { "" }
-        };
-        copy_tree(&src, &root, &rewrite);
-        let main = root.join(main_name);
-        let (ok, msg, file, line) = nginx_t(&root, &main);
-        // Our verdict over every file of the tree nginx would read.
-        let mut ours: Option<(PathBuf, usize, String)> = None;
-        let mut files = vec![main.clone()];
-        let mut i = 0;
-        while i < files.len() && ours.is_none() {
-            let f = files[i].clone();
-            i += 1;
-            if let Some((l, m)) = our_first_error(&f) {
-                ours = Some((f.clone(), l, m));
+                }
+                let place = wpstack::finding::Place::new(file, d.span);
+                if let Some(p) = tree.problems.iter().find(|p| p.place == Some(place)) {
+                    return Some((file, d.span.end - 1, p.message.clone()));
+                }
             }
-            let bytes = std::fs::read(&f).unwrap_or_default();
-            for d in nginx::parse(&bytes).directives() {
-                collect_includes(d, &root, &mut files);
-            }
-        }
-        let syntax_fail = !ok && is_syntax_message(&msg);
-        if !ok && !syntax_fail {
-            semantic.push(format!("{tree}/{main_name}: {msg}"));
-            if ours.is_none() {
-                continue;
-            }
-        }
-        match (&ours, syntax_fail) {
-            (None, false) => agree += 1,
-            (Some((f, l, _)), true) if Some(f) == file.as_ref() && Some(*l) == line => agree += 1,
-            _ => disagree.push(format!(
-                "{tree}/{main_name}: nginx ok={ok} {msg} at {file:?}:{line:?}; ours {ours:?}"
-            )),
         }
     }
-    println!(
-        "nginx differential (corpus trees): {agree} agree with nginx -t, {} disagree; {} stopped at a semantic error (not a syntax verdict):",
-        disagree.len(),
-        semantic.len()
-    );
-    for s in &semantic {
-        println!("  {s}");
-    }
-    assert!(disagree.is_empty(), "{}", disagree.join("\n"));
+    None
 }
 
-fn collect_includes(d: &nginx::Directive, root: &Path, files: &mut Vec<PathBuf>) {
-    if d.name_is("include") {
-        if let Some(a) = d.arg(0) {
-            let p = root.join(a.text().trim_start_matches(&format!("{}/", root.display())));
-            let pattern = if Path::new(&a.text()).is_absolute() {
-                PathBuf::from(a.text())
+enum Outcome {
+    /// Same verdict; says which kind.
+    Agree(&'static str),
+    /// nginx stopped on a semantic error first: nothing to compare.
+    Skip(String),
+    Disagree(String),
+}
+
+/// Compare nginx's verdict on `main` with ours.
+fn compare(bin: &Path, dir: &Path, main: &Path) -> Outcome {
+    let verdict = run_nginx(bin, dir, main);
+    let mut sources = SourceMap::new();
+    let tree = match nginx_load::load(main, dir, &Default::default(), &mut sources) {
+        Ok(t) => t,
+        Err(e) => return Outcome::Disagree(e.to_string()),
+    };
+    let ours = first_problem(&tree, tree.main, 0).map(|(f, at, msg)| {
+        let sf = sources.get(f);
+        (msg, sf.path.clone(), sf.line_of(at))
+    });
+    match (&verdict, &ours) {
+        (Verdict::Ok(files), None) => {
+            let our_files: Vec<PathBuf> = tree
+                .files
+                .iter()
+                .map(|(id, _)| sources.get(*id).path.clone())
+                .collect();
+            if &our_files == files {
+                Outcome::Agree("accepted, same files read")
             } else {
-                p
-            };
-            if let Ok(g) = glob::glob(&pattern.to_string_lossy()) {
-                let mut v: Vec<PathBuf> = g.flatten().collect();
-                v.sort();
-                for f in v {
-                    if !files.contains(&f) {
-                        files.push(f);
-                    }
-                }
+                Outcome::Disagree(format!("nginx read {files:?}, we read {our_files:?}"))
             }
         }
+        (Verdict::AfterParse(_), None) => {
+            Outcome::Agree("read without syntax error, then a semantic failure")
+        }
+        (Verdict::Syntax(m, f, l), Some((om, of, ol)))
+            if om.starts_with(m.as_str()) && of == f && ol == l =>
+        {
+            Outcome::Agree("same syntax error at the same line")
+        }
+        (Verdict::Open(m, f, l), Some((om, of, ol))) if om == m && of == f && ol == l => {
+            Outcome::Agree("same missing include at the same line")
+        }
+        (Verdict::Other(why), _) => Outcome::Skip(why.clone()),
+        _ => Outcome::Disagree(format!("nginx: {verdict:?}\nours:  {ours:?}")),
     }
-    if let Some(b) = d.block() {
-        for c in b.directives() {
-            collect_includes(c, root, files);
+}
+
+/// The http-level cases: (name, contents of case.conf). Each is included from a main
+/// file that sets up everything else, so the only problems can be syntactic.
+fn generated_cases() -> Vec<(&'static str, Vec<u8>)> {
+    let long = "x".repeat(5000);
+    let s = |name: &'static str, text: &str| (name, text.as_bytes().to_vec());
+    vec![
+        // Valid, tricky.
+        s("regex-braces-in-quotes", "server {\n    listen 127.0.0.1:8080;\n    location ~ \"^/x{2,3}$\" { return 204; }\n    location ~ '^/(a|b){1}/' { return 204; }\n}\n"),
+        s("hash-inside-word", "server {\n    listen 127.0.0.1:8080;\n    add_header X-A a#b;\n    location /a { return 200 \"a#b\"; } # trailing comment\n}\n"),
+        s("comments-between-args", "log_format main # first\n    '$remote_addr' # second\n    # alone\n    '$status';\n"),
+        s("quoted-names", "\"server\" {\n    'listen' \"127.0.0.1:8080\";\n    \"location\" '/q' { 'return' \"204\"; }\n}\n"),
+        s("brace-right-after-quote", "server {\n    listen 127.0.0.1:8080;\n    location \"/x\"{ return 204; }\n}\n"),
+        s("paren-after-quote", "server {\n    listen 127.0.0.1:8080;\n    if ($request_uri ~ \"^/x\") { return 404; }\n    if ($http_host = \"a\"){ return 403; }\n}\n"),
+        s("dollar-brace-variables", "server {\n    listen 127.0.0.1:8080;\n    set $a \"${host}x\";\n    set $b $host${request_uri};\n    location /y { try_files /a/${uri} /a/${uri}.html =404; }\n}\n"),
+        s("map-with-regex-braces", "map $uri $m {\n    default 0;\n    \"~^/a{2}\" 1;\n    '' 2;\n    ~^/b\\{x 3;\n}\n"),
+        s("types-block", "types {\n    text/x-foo foo;\n    application/x-bar bar baz;\n}\n"),
+        s("crlf", "server {\r\n    listen 127.0.0.1:8080;\r\n    # comment\r\n    location / { return 204; }\r\n}\r\n"),
+        s("tabs-trailing-space-no-newline", "server {\t\n\tlisten\t127.0.0.1:8080 ;   \n\tlocation /t {\treturn\t204;\t}  \t\n}"),
+        ("non-utf8", b"server {\n    listen 127.0.0.1:8080;\n    # caf\xe9\n    add_header X-L caf\xe9\xff;\n}\n".to_vec()),
+        s("escapes", "server {\n    listen 127.0.0.1:8080;\n    add_header X-A \"a\\\"b\\\\c\";\n    add_header X-B a\\;b;\n    add_header X-C 'it\\'s';\n    add_header X-D \\\"a;\n}\n"),
+        s("multi-line-directive", "log_format combined2 '$remote_addr - $remote_user [$time_local] '\n                     '\"$request\" $status $body_bytes_sent '\n                     '\"$http_referer\" \"$http_user_agent\"';\n"),
+        s("empty-file", ""),
+        s("only-comments", "# nothing here\n# at all"),
+        s("escaped-specials-in-location", "server {\n    listen 127.0.0.1:8080;\n    location /\\{\\;\\}\\ #\\ ab { return 204; }\n}\n"),
+        s("quoted-semicolon-and-newline", "server {\n    listen 127.0.0.1:8080;\n    location \"/sta;\n    tus\" { return 204; }\n}\n"),
+        s("long-but-fits", &format!("server {{\n    listen 127.0.0.1:8080;\n    add_header X-L {} ;\n    add_header X-Q \"{}\";\n}}\n", "x".repeat(4094), "y".repeat(4094))),
+        // Broken.
+        s("missing-semicolon-before-brace", "server {\n    listen 127.0.0.1:8080;\n    location / {\n        return 204\n    }\n}\n"),
+        s("missing-semicolon-at-eof", "server {\n    listen 127.0.0.1:8080;\n}\nserver_tokens off"),
+        s("stray-close-brace", "server {\n    listen 127.0.0.1:8080;\n}\n}\n"),
+        s("extra-close-brace", "server { listen 127.0.0.1:8080; }}\n"),
+        s("unclosed-block", "server {\n    listen 127.0.0.1:8080;\n    location / {\n        return 204;\n    }\n"),
+        s("unbalanced-double-quote", "server {\n    listen 127.0.0.1:8080;\n    return 200 \"abc;\n}\n"),
+        s("unbalanced-single-quote", "server {\n    listen 127.0.0.1:8080;\n    add_header X 'abc;\n}\n\n"),
+        s("semicolon-alone", "server {\n    listen 127.0.0.1:8080;\n    ;\n}\n"),
+        s("brace-alone", "server {\n    listen 127.0.0.1:8080;\n    {\n    }\n}\n"),
+        s("text-after-quote", "server {\n    listen 127.0.0.1:8080;\n    return 200 \"a\"b;\n}\n"),
+        s("hash-after-quote", "server {\n    listen 127.0.0.1:8080;\n    return 200 \"a\"#b;\n}\n"),
+        s("close-after-quote", "server {\n    listen 127.0.0.1:8080;\n    location / { return 200 'x'}\n}\n"),
+        s("quote-after-single-quote", "server {\n    listen 127.0.0.1:8080;\n    add_header X 'a''b';\n}\n"),
+        s("close-after-args-deep", "server {\n    listen 127.0.0.1:8080;\n    location /a {\n        location /a/b {\n            add_header X y\n        }\n    }\n}\n"),
+        s("crlf-with-error", "server {\r\n    listen 127.0.0.1:8080;\r\n    return 204\r\n}\r\n"),
+        s("escaped-quote-never-closed", "server {\n    listen 127.0.0.1:8080;\n    add_header X \"a\\\";\n}\n"),
+        s("too-long-comment", &format!("# {long}\nserver {{ listen 127.0.0.1:8080; }}\n")),
+        s("too-long-quoted", &format!("server {{\n    listen 127.0.0.1:8080;\n    add_header X \"{long}\";\n}}\n")),
+        s("too-long-word", &format!("server {{\n    listen 127.0.0.1:8080;\n    add_header X {} ;\n}}\n", "x".repeat(4095))),
+        s("too-long-quoted-edge", &format!("server {{\n    listen 127.0.0.1:8080;\n    add_header X \"{}\" ;\n}}\n", "x".repeat(4094))),
+        s("error-after-long-valid-part", &format!("server {{\n    listen 127.0.0.1:8080;\n{}    return 204 }}\n", "    add_header X-A b;\n".repeat(40))),
+    ]
+}
+
+fn generated_main(dir: &Path) -> String {
+    let d = dir.display();
+    format!(
+        "events {{}}\nhttp {{\n    access_log off;\n    client_body_temp_path {d}/tmp/body;\n    proxy_temp_path {d}/tmp/proxy;\n    fastcgi_temp_path {d}/tmp/fastcgi;\n    uwsgi_temp_path {d}/tmp/uwsgi;\n    scgi_temp_path {d}/tmp/scgi;\n    include case.conf;\n}}\n"
+    )
+}
+
+/// Line-preserving changes so that a corpus tree runs from a temp dir: `user` and `pid`
+/// lines are commented out (-g gives pid; user would chown system dirs), and
+/// `/etc/nginx/`, `/var/log/nginx/` point into the temp dir.
+fn relocate(text: &[u8], dir: &Path) -> Vec<u8> {
+    let d = dir.display().to_string();
+    let text = String::from_utf8_lossy(text);
+    let mut out = String::new();
+    for line in text.split_inclusive('\n') {
+        let t = line.trim_start();
+        let is_dir = |name: &str| {
+            t.strip_prefix(name)
+                .is_some_and(|r| r.starts_with([' ', '\t']) && r.trim_end().ends_with(';'))
+        };
+        if is_dir("user") || is_dir("pid") {
+            out.push_str(&format!("# {}", line.trim_start()));
+        } else {
+            out.push_str(
+                &line
+                    .replace("/etc/nginx/", &format!("{d}/"))
+                    .replace("/var/log/nginx/", &format!("{d}/logs/")),
+            );
         }
     }
+    out.into_bytes()
+}
+
+/// Copy a corpus tree into a temp dir ready for nginx; returns the temp dir.
+fn stage_tree(src: &Path, enable_sites: bool) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path();
+    for f in support::files_under(src) {
+        let rel = f.strip_prefix(src).expect("under src");
+        let dest = dir.join(rel);
+        std::fs::create_dir_all(dest.parent().expect("parent")).expect("mkdir");
+        let bytes = std::fs::read(&f).expect("read corpus file");
+        let bytes = if std::str::from_utf8(&bytes).is_ok() {
+            relocate(&bytes, dir)
+        } else {
+            bytes
+        };
+        std::fs::write(&dest, bytes).expect("write");
+    }
+    std::fs::create_dir_all(dir.join("logs")).expect("mkdir logs");
+    if enable_sites && dir.join("sites-available").is_dir() {
+        // What Debian's package does: sites-enabled/default → ../sites-available/default.
+        std::fs::create_dir_all(dir.join("sites-enabled")).expect("mkdir");
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(
+            "../sites-available/default",
+            dir.join("sites-enabled/default"),
+        )
+        .expect("symlink");
+    }
+    tmp
+}
+
+#[test]
+fn nginx_differential() {
+    let Some(bin) = support::oracle("nginx") else {
+        return;
+    };
+    let mut agree: Vec<(&'static str, usize)> = Vec::new();
+    let mut disagree = Vec::new();
+    let mut skipped = Vec::new();
+    let mut record = |name: String, outcome: Outcome| match outcome {
+        Outcome::Agree(kind) => {
+            println!("agree ({kind}): {name}");
+            match agree.iter_mut().find(|(k, _)| *k == kind) {
+                Some((_, n)) => *n += 1,
+                None => agree.push((kind, 1)),
+            }
+        }
+        Outcome::Skip(why) => skipped.push(format!(
+            "{name}: nginx stops on a semantic error first: {why}"
+        )),
+        Outcome::Disagree(why) => disagree.push(format!("{name}:\n{why}")),
+    };
+
+    // Generated files.
+    for (name, text) in generated_cases() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let dir = tmp.path();
+        for sub in ["body", "proxy", "fastcgi", "uwsgi", "scgi"] {
+            std::fs::create_dir_all(dir.join("tmp").join(sub)).expect("mkdir");
+        }
+        std::fs::write(dir.join("nginx.conf"), generated_main(dir)).expect("write");
+        std::fs::write(dir.join("case.conf"), &text).expect("write");
+        let r = compare(&bin, dir, &dir.join("nginx.conf"));
+        record(format!("generated/{name}"), r);
+    }
+
+    // Corpus trees.
+    if let Some(corpus) = support::corpus_dir() {
+        let nginx_dir = corpus.join("nginx");
+        let mut mains: Vec<(String, PathBuf, &str, bool)> = vec![
+            (
+                "debian-nginx-common".into(),
+                nginx_dir.join("debian-nginx-common"),
+                "nginx.conf",
+                false,
+            ),
+            (
+                "debian-nginx-common + sites-enabled/default".into(),
+                nginx_dir.join("debian-nginx-common"),
+                "nginx.conf",
+                true,
+            ),
+            (
+                "h5bp-server-configs-nginx".into(),
+                nginx_dir.join("h5bp-server-configs-nginx"),
+                "nginx.conf",
+                false,
+            ),
+            (
+                "nginx-upstream".into(),
+                nginx_dir.join("nginx-upstream"),
+                "nginx.conf",
+                false,
+            ),
+            (
+                "pothi-wordpress-nginx".into(),
+                nginx_dir.join("pothi-wordpress-nginx"),
+                "nginx.conf",
+                false,
+            ),
+            (
+                "centminmod".into(),
+                nginx_dir.join("centminmod"),
+                "nginx.conf",
+                false,
+            ),
+        ];
+        let crossplane = nginx_dir.join("crossplane-tests");
+        let mut fixtures: Vec<PathBuf> = std::fs::read_dir(&crossplane)
+            .map(|rd| {
+                rd.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.is_dir())
+                    .collect()
+            })
+            .unwrap_or_default();
+        fixtures.sort();
+        for fx in fixtures {
+            let name = fx
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            if fx.join("nginx.conf").is_file() {
+                mains.push((
+                    format!("crossplane-tests/{name}"),
+                    fx.clone(),
+                    "nginx.conf",
+                    false,
+                ));
+            }
+            // The two INVALID.txt SYNTAX fixtures, and crossplane's "never included"
+            // decoys, read as main files.
+            let extra: &[&'static str] = match name.as_str() {
+                "missing-semicolon" => &["broken-above.conf", "broken-below.conf"],
+                "includes-regular" => &["conf.d/foo.conf", "conf.d/bar.conf"],
+                "includes-globbed" => &["servers/locations/not-included.conf"],
+                _ => &[],
+            };
+            for f in extra {
+                mains.push((format!("crossplane-tests/{name}/{f}"), fx.clone(), f, false));
+            }
+        }
+        for (name, src, main, enable_sites) in mains {
+            let tmp = stage_tree(&src, enable_sites);
+            let r = compare(&bin, tmp.path(), &tmp.path().join(main));
+            record(name, r);
+        }
+    }
+
+    for s in &skipped {
+        println!("skipped {s}");
+    }
+    assert!(
+        disagree.is_empty(),
+        "{} disagree with nginx -t:\n{}",
+        disagree.len(),
+        disagree.join("\n\n")
+    );
+    let total: usize = agree.iter().map(|(_, n)| n).sum();
+    let kinds: Vec<String> = agree.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    println!(
+        "nginx differential: {total} files agree with nginx -t, 0 disagree ({}; {} skipped because nginx stops on a semantic error first)",
+        kinds.join(", "),
+        skipped.len()
+    );
 }

@@ -27,6 +27,13 @@ impl NginxTree {
             .and_then(|i| self.files.get(*i))
             .map(|(_, f)| f)
     }
+    /// The files an `include` directive of `file` brings in, in nginx's order.
+    pub fn included_by(&self, file: FileId, d: &nginx::Directive) -> &[FileId] {
+        self.includes
+            .get(&(file, d.span.start))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
     fn push(&mut self, id: FileId, f: nginx::File) {
         self.pos.insert(id, self.files.len());
         self.files.push((id, f));

@@ -1,6 +1,20 @@
 //! nginx configuration syntax (reference: nginx `src/core/ngx_conf_file.c`).
 //!
 //! CONTRACT (used by `src/stack/`): keep these public types and functions.
+//!
+//! Words are read exactly as `ngx_conf_read_token()` reads them: they end at
+//! whitespace, `;` or `{`; a quote opens a string only at the start of a word and must
+//! be followed by whitespace, `;`, `{` or `)`; `#` starts a comment only where a word
+//! could start (`a#b` is one word); `\` makes the next byte part of the word; `${`
+//! does not open a block. Bodies of `*_by_lua_block` directives are kept raw, their
+//! braces matched the way lua-nginx-module does (skipping Lua strings and comments).
+//!
+//! Errors use nginx's words and sit where nginx detects them, so their line is the
+//! line `nginx -t` prints (tests/nginx_differential.rs checks this against nginx).
+//! nginx stops at its first error; this parser records it and recovers (a directive
+//! cut short ends `End::Missing`, a stray `}` or `;` becomes `Item::Error`), so the
+//! rest of the file is still in the tree. Printing the tree gives back the input
+//! byte for byte, whatever the input.
 
 use super::SyntaxError;
 use crate::source::Span;
@@ -122,108 +136,163 @@ pub fn directives(items: &[Item]) -> impl Iterator<Item = &Directive> {
     })
 }
 
-/// Errors recorded per file before the rest are dropped (a binary-ish file could
-/// otherwise produce one per byte).
-const MAX_ERRORS: usize = 100;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Tok {
-    Space,
-    Comment,
-    Word(Quote),
-    Semi,
-    Open,
-    Close,
-}
-
-/// The next token at `pos` (never empty unless at end of input), as ngx_conf_read_token
-/// splits text: `#` starts a comment only where a word could start; a quote only
-/// starts a word; `\` escapes the next byte; `${` does not open a block.
-fn lex(src: &[u8], pos: usize) -> (Tok, usize, Option<&'static str>) {
-    use nom::bytes::complete::{take_till, take_while1};
-    let rest = &src[pos..];
-    let ws = |b: u8| b == b' ' || b == b'\t' || b == b'\r' || b == b'\n';
-    if let Ok((r, _)) = take_while1::<_, _, nom::error::Error<&[u8]>>(ws)(rest) {
-        return (Tok::Space, src.len() - r.len(), None);
-    }
-    match rest[0] {
-        b'#' => {
-            let (r, _) = take_till::<_, _, nom::error::Error<&[u8]>>(|b| b == b'\n')(rest)
-                .unwrap_or((&rest[rest.len()..], rest));
-            (Tok::Comment, src.len() - r.len(), None)
-        }
-        b';' => (Tok::Semi, pos + 1, None),
-        b'{' => (Tok::Open, pos + 1, None),
-        b'}' => (Tok::Close, pos + 1, None),
-        q @ (b'"' | b'\'') => {
-            let mut i = pos + 1;
-            while i < src.len() {
-                match src[i] {
-                    b'\\' => i += 2,
-                    c if c == q => {
-                        let quote = if q == b'"' {
-                            Quote::Double
-                        } else {
-                            Quote::Single
-                        };
-                        return (Tok::Word(quote), i + 1, None);
+impl File {
+    /// Every directive of the file at any depth, in document order (parents before
+    /// their children). Directives inside error spans are not part of the tree.
+    pub fn all_directives(&self) -> Vec<&Directive> {
+        let mut out = Vec::new();
+        // Explicit stack of item slices still to visit (the tree depth is bounded
+        // by MAX_DEPTH anyway, but this keeps the walk independent of it).
+        let mut stack: Vec<std::slice::Iter<'_, Item>> = vec![self.items.iter()];
+        while let Some(top) = stack.last_mut() {
+            match top.next() {
+                Some(Item::Directive(d)) => {
+                    out.push(d);
+                    if let End::Block(b) = &d.end {
+                        stack.push(b.items.iter());
                     }
-                    _ => i += 1,
+                }
+                Some(_) => {}
+                None => {
+                    stack.pop();
                 }
             }
-            (
-                Tok::Word(if q == b'"' {
-                    Quote::Double
-                } else {
-                    Quote::Single
-                }),
-                src.len(),
-                Some("unbalanced"),
-            )
         }
-        _ => {
-            let mut i = pos;
-            while i < src.len() {
-                match src[i] {
-                    b'\\' => i += 2,
-                    b'{' if i > pos && src[i - 1] == b'$' => i += 1,
-                    b' ' | b'\t' | b'\r' | b'\n' | b';' | b'{' => break,
-                    _ => i += 1,
-                }
-            }
-            (Tok::Word(Quote::None), i.min(src.len()), None)
-        }
+        out
     }
 }
 
-/// The value nginx sees: quotes removed; `\"`, `\'`, `\\` unescaped and `\t`, `\r`,
-/// `\n` turned into control characters (ngx_conf_read_token's copy loop).
-fn unescape(raw: &[u8], quote: Quote) -> Vec<u8> {
-    let inner = match quote {
-        Quote::None => raw,
-        _ => &raw[1..raw.len().saturating_sub(1).max(1)],
+// ---------------------------------------------------------------------------
+// Token recognisers (nom). Each one mirrors a piece of ngx_conf_read_token().
+// ---------------------------------------------------------------------------
+
+use nom::bytes::complete::{tag, take_till, take_while, take_while1};
+use nom::combinator::recognize;
+use nom::error::{Error as NomError, ErrorKind};
+use nom::sequence::{delimited, pair, preceded};
+use nom::IResult;
+
+/// nginx reads a configuration file through a buffer of this size; a token (word,
+/// quoted string or comment) that does not fit is an error ("too long parameter").
+const CONF_BUFFER: usize = 4096;
+
+/// The only bytes nginx treats as whitespace between words.
+fn is_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// `(rest, taken)` after taking `n` bytes; never panics (`n` is clamped).
+fn take(input: &[u8], n: usize) -> (&[u8], &[u8]) {
+    let (taken, rest) = input.split_at(n.min(input.len()));
+    (rest, taken)
+}
+
+fn fail(input: &[u8]) -> nom::Err<NomError<&[u8]>> {
+    nom::Err::Error(NomError::new(input, ErrorKind::Verify))
+}
+
+/// A run of spaces, tabs, CRs and LFs.
+fn whitespace(input: &[u8]) -> IResult<&[u8], &[u8]> {
+    take_while1(is_space)(input)
+}
+
+/// `#` to the end of the line, without the line ending (a `\r` before the `\n` is
+/// left to the whitespace that follows).
+fn comment(input: &[u8]) -> IResult<&[u8], &[u8]> {
+    let (_, raw) = recognize(pair(tag("#"), take_till(|c| c == b'\n')))(input)?;
+    let len = if raw.ends_with(b"\r") && input.get(raw.len()) == Some(&b'\n') {
+        raw.len() - 1
+    } else {
+        raw.len()
     };
-    let mut out = Vec::with_capacity(inner.len());
+    Ok(take(input, len))
+}
+
+/// Where a word stops, following the state machine of ngx_conf_read_token():
+/// `\` makes the next byte part of the word whatever it is, `${` does not open a
+/// block, and only whitespace, `;` and `{` end an unquoted word (`}`, `#` and quotes
+/// inside a word are ordinary bytes). For a quoted word, `close` is the quote byte
+/// and `from` is 1 (just after the opening quote). Returns the offset just past the
+/// end (past the closing quote if `close` is given) and whether a closing quote was seen.
+fn scan_word(input: &[u8], from: usize, close: Option<u8>, first_is_dollar: bool) -> (usize, bool) {
+    let mut escaped = false;
+    let mut variable = first_is_dollar;
+    for (i, &c) in input.iter().enumerate().skip(from) {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        if c == b'{' && variable {
+            continue;
+        }
+        variable = false;
+        match c {
+            b'\\' => escaped = true,
+            b'$' => variable = true,
+            _ => match close {
+                Some(q) if c == q => return (i + 1, true),
+                Some(_) => {}
+                None if is_space(c) || c == b';' || c == b'{' => return (i, false),
+                None => {}
+            },
+        }
+    }
+    (input.len(), false)
+}
+
+/// An unquoted word. It may start with anything but whitespace, `;`, `{`, `}`, `#`
+/// and quotes (those mean something else at the start of a token).
+fn bare_word(input: &[u8]) -> IResult<&[u8], &[u8]> {
+    let first = *input.first().ok_or_else(|| fail(input))?;
+    if is_space(first) || matches!(first, b';' | b'{' | b'}' | b'#' | b'"' | b'\'') {
+        return Err(fail(input));
+    }
+    // A leading `\` escapes the byte after it, exactly as inside the word.
+    let (end, _) = if first == b'\\' {
+        let from = 2.min(input.len());
+        scan_word(input, from, None, false)
+    } else {
+        scan_word(input, 1, None, first == b'$')
+    };
+    Ok(take(input, end))
+}
+
+/// A `"..."` or `'...'` word, quotes included; the flag tells whether it was closed
+/// before the end of the input.
+fn quoted_word(input: &[u8]) -> IResult<&[u8], (&[u8], bool)> {
+    let q = *input.first().ok_or_else(|| fail(input))?;
+    if q != b'"' && q != b'\'' {
+        return Err(fail(input));
+    }
+    let (end, closed) = scan_word(input, 1, Some(q), false);
+    let (rest, raw) = take(input, end);
+    Ok((rest, (raw, closed)))
+}
+
+/// The value nginx stores for a word: `\"`, `\'`, `\\` lose their backslash and
+/// `\t`, `\r`, `\n` become tab, CR and LF; any other backslash stays as written.
+pub fn unescape(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len());
     let mut i = 0;
-    while i < inner.len() {
-        if inner[i] == b'\\' && i + 1 < inner.len() {
-            match inner[i + 1] {
-                b'"' | b'\'' | b'\\' => {
-                    out.push(inner[i + 1]);
+    while let Some(&c) = raw.get(i) {
+        if c == b'\\' {
+            match raw.get(i + 1) {
+                Some(&e @ (b'"' | b'\'' | b'\\')) => {
+                    out.push(e);
                     i += 2;
                     continue;
                 }
-                b't' => {
+                Some(b't') => {
                     out.push(b'\t');
                     i += 2;
                     continue;
                 }
-                b'r' => {
+                Some(b'r') => {
                     out.push(b'\r');
                     i += 2;
                     continue;
                 }
-                b'n' => {
+                Some(b'n') => {
                     out.push(b'\n');
                     i += 2;
                     continue;
@@ -231,368 +300,618 @@ fn unescape(raw: &[u8], quote: Quote) -> Vec<u8> {
                 _ => {}
             }
         }
-        out.push(inner[i]);
+        out.push(c);
         i += 1;
     }
     out
 }
 
-/// A `*_by_lua_block { ... }` body: balanced braces, Lua strings and comments skipped.
-/// Returns the end offset (after the closing brace), or `None` at end of input.
-fn raw_lua_block(src: &[u8], open: usize) -> Option<usize> {
-    let mut depth = 0usize;
-    let mut i = open;
-    // Long brackets: [[ ... ]] / [==[ ... ]==]
-    let long_bracket = |i: usize| -> Option<(usize, usize)> {
-        if src.get(i) != Some(&b'[') {
-            return None;
-        }
-        let mut j = i + 1;
-        while src.get(j) == Some(&b'=') {
-            j += 1;
-        }
-        (src.get(j) == Some(&b'[')).then_some((j - i - 1, j + 1))
-    };
-    let skip_long = |level: usize, mut j: usize| -> Option<usize> {
-        while j < src.len() {
-            if src[j] == b']' {
-                let mut k = j + 1;
-                let mut n = 0;
-                while src.get(k) == Some(&b'=') {
-                    k += 1;
-                    n += 1;
-                }
-                if n == level && src.get(k) == Some(&b']') {
-                    return Some(k + 1);
-                }
-            }
-            j += 1;
-        }
-        None
-    };
-    while i < src.len() {
-        match src[i] {
-            b'{' => {
-                depth += 1;
-                i += 1;
-            }
-            b'}' => {
-                depth -= 1;
-                i += 1;
-                if depth == 0 {
-                    return Some(i);
-                }
-            }
-            q @ (b'"' | b'\'') => {
-                i += 1;
-                while i < src.len() && src[i] != q && src[i] != b'\n' {
-                    i += if src[i] == b'\\' { 2 } else { 1 };
-                }
-                i += 1;
-            }
-            b'-' if src.get(i + 1) == Some(&b'-') => {
-                if let Some((level, start)) = long_bracket(i + 2) {
-                    i = skip_long(level, start)?;
-                } else {
-                    while i < src.len() && src[i] != b'\n' {
-                        i += 1;
-                    }
-                }
-            }
-            b'[' => match long_bracket(i) {
-                Some((level, start)) => i = skip_long(level, start)?,
-                None => i += 1,
-            },
-            _ => i += 1,
-        }
-    }
-    None
+/// Lua long bracket opener `[[`, `[=[`, `[==[`…; returns the number of `=`.
+fn lua_long_open(input: &[u8]) -> IResult<&[u8], usize> {
+    let (rest, eqs) = delimited(tag("["), take_while(|c| c == b'='), tag("["))(input)?;
+    Ok((rest, eqs.len()))
 }
 
+/// Lua `--` comment: a long one (`--[==[ ... ]==]`) or to the end of the line.
+fn lua_comment(input: &[u8]) -> IResult<&[u8], &[u8]> {
+    let (after_dashes, _) = tag("--")(input)?;
+    if let Ok((_, level)) = lua_long_open(after_dashes) {
+        let (rest, _) = preceded(tag("--"), lua_long_string_of(level))(input)?;
+        return Ok(take(input, input.len() - rest.len()));
+    }
+    recognize(pair(tag("--"), take_till(|c| c == b'\n')))(input)
+}
+
+/// A long string of the given level: `[==[` up to the matching `]==]`, or to the end
+/// of the input when it is never closed.
+fn lua_long_string_of(level: usize) -> impl Fn(&[u8]) -> IResult<&[u8], &[u8]> {
+    move |input: &[u8]| {
+        let (body, got) = lua_long_open(input)?;
+        if got != level {
+            return Err(fail(input));
+        }
+        let mut closer = Vec::with_capacity(level + 2);
+        closer.push(b']');
+        closer.extend(std::iter::repeat(b'=').take(level));
+        closer.push(b']');
+        let open_len = input.len() - body.len();
+        let end = match find(body, &closer) {
+            Some(i) => open_len + i + closer.len(),
+            None => input.len(),
+        };
+        Ok(take(input, end))
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() {
+        return Some(0);
+    }
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// A Lua short string `"..."` / `'...'` with backslash escapes.
+fn lua_short_string(input: &[u8]) -> IResult<&[u8], &[u8]> {
+    let q = *input.first().ok_or_else(|| fail(input))?;
+    if q != b'"' && q != b'\'' {
+        return Err(fail(input));
+    }
+    let mut escaped = false;
+    for (i, &c) in input.iter().enumerate().skip(1) {
+        if escaped {
+            escaped = false;
+        } else if c == b'\\' {
+            escaped = true;
+        } else if c == q {
+            return Ok(take(input, i + 1));
+        }
+    }
+    Ok(take(input, input.len()))
+}
+
+/// The body of a `*_by_lua_block`, from its `{` to the matching `}`, skipping braces
+/// inside Lua strings and comments (as the lua-nginx-module lexer does). Returns the
+/// length consumed, whether the closing `}` was found, and the offset of the last
+/// `{` seen (the lua module reports a missing end there).
+fn lua_block(input: &[u8]) -> (usize, bool, usize) {
+    let mut depth = 0usize;
+    let mut last_open = 0;
+    let mut i = 0;
+    while let Some(rest) = input.get(i..) {
+        let Some(&c) = rest.first() else { break };
+        let skip = match c {
+            b'-' => lua_comment(rest).map(|(_, t)| t.len()).ok(),
+            b'[' => lua_long_open(rest)
+                .ok()
+                .and_then(|(_, level)| lua_long_string_of(level)(rest).ok())
+                .map(|(_, t)| t.len()),
+            b'"' | b'\'' => lua_short_string(rest).map(|(_, t)| t.len()).ok(),
+            b'{' => {
+                depth += 1;
+                last_open = i;
+                None
+            }
+            b'}' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return (i + 1, true, last_open);
+                }
+                None
+            }
+            _ => None,
+        };
+        i += skip.unwrap_or(1).max(1);
+    }
+    (input.len(), false, last_open)
+}
+
+// ---------------------------------------------------------------------------
+// Lexer: tokens with spans, plus the errors ngx_conf_read_token() would raise.
+// ---------------------------------------------------------------------------
+
+enum Tok {
+    Trivia(Trivia),
+    Word(Word),
+    Semicolon(Span),
+    Open(Span),
+    Close(Span),
+}
+
+struct Lexer<'a> {
+    src: &'a [u8],
+    pos: usize,
+    /// The previous token was a closed quoted word: nginx wants whitespace, `;`, `{`
+    /// or `)` next (its `need_space` state).
+    after_quote: bool,
+    /// Start and quote byte of a quoted word that the end of the file cut off.
+    unclosed_quote: Option<(usize, u8)>,
+}
+
+/// Errors in source order, without two at the same place.
+#[derive(Default)]
+struct Errors(Vec<SyntaxError>);
+
+impl Errors {
+    fn push(&mut self, span: Span, message: impl Into<String>) {
+        if self.0.last().is_some_and(|e| e.span.start == span.start) {
+            return;
+        }
+        self.0.push(SyntaxError::new(span, message));
+    }
+}
+
+/// `"x"` as nginx prints an unexpected character (a whole UTF-8 character when the
+/// bytes form one; nginx itself prints the first byte).
+fn char_at(src: &[u8], pos: usize) -> (Span, String) {
+    let rest = src.get(pos..).unwrap_or_default();
+    for len in 1..=4.min(rest.len()) {
+        if let Ok(s) = std::str::from_utf8(take(rest, len).1) {
+            return (Span::new(pos, pos + len), s.to_string());
+        }
+    }
+    match rest.first() {
+        Some(b) => (Span::new(pos, pos + 1), format!("\\x{b:02X}")),
+        None => (Span::empty(pos), String::new()),
+    }
+}
+
+fn unexpected(src: &[u8], pos: usize) -> (Span, String) {
+    let (span, c) = char_at(src, pos);
+    (span, format!("unexpected \"{c}\""))
+}
+
+impl<'a> Lexer<'a> {
+    fn rest(&self) -> &'a [u8] {
+        self.src.get(self.pos..).unwrap_or_default()
+    }
+
+    fn next(&mut self, errors: &mut Errors) -> Option<Tok> {
+        let rest = self.rest();
+        let &c = rest.first()?;
+        let start = self.pos;
+        if std::mem::take(&mut self.after_quote)
+            && !(is_space(c) || matches!(c, b';' | b'{' | b')'))
+        {
+            let (span, msg) = unexpected(self.src, start);
+            errors.push(span, msg);
+        }
+        let (tok, len) = match c {
+            b';' => (Tok::Semicolon(Span::new(start, start + 1)), 1),
+            b'{' => (Tok::Open(Span::new(start, start + 1)), 1),
+            b'}' => (Tok::Close(Span::new(start, start + 1)), 1),
+            _ if is_space(c) => {
+                let len = whitespace(rest).map_or(1, |(_, t)| t.len());
+                let span = Span::new(start, start + len);
+                let kind = TriviaKind::Whitespace;
+                (Tok::Trivia(Trivia { kind, span }), len)
+            }
+            b'#' => {
+                let len = comment(rest).map_or(1, |(_, t)| t.len());
+                let span = Span::new(start, start + len);
+                self.check_comment_length(span, errors);
+                let kind = TriviaKind::Comment;
+                (Tok::Trivia(Trivia { kind, span }), len)
+            }
+            b'"' | b'\'' => {
+                let (raw, closed) = quoted_word(rest).map_or((rest, false), |(_, w)| w);
+                let len = raw.len();
+                let inner_end = if closed { len - 1 } else { len };
+                let value = unescape(raw.get(1..inner_end).unwrap_or_default());
+                let quote = if c == b'"' {
+                    Quote::Double
+                } else {
+                    Quote::Single
+                };
+                let span = Span::new(start, start + len);
+                self.check_quoted_length(span, c, closed, errors);
+                self.after_quote = closed;
+                if !closed {
+                    self.unclosed_quote = Some((start, c));
+                }
+                (Tok::Word(Word { span, quote, value }), len)
+            }
+            _ => {
+                let raw = bare_word(rest).map_or(rest, |(_, w)| w);
+                let len = raw.len().max(1);
+                let span = Span::new(start, start + len);
+                self.check_bare_length(span, errors);
+                let value = unescape(raw);
+                (
+                    Tok::Word(Word {
+                        span,
+                        quote: Quote::None,
+                        value,
+                    }),
+                    len,
+                )
+            }
+        };
+        self.pos = start + len;
+        Some(tok)
+    }
+
+    /// nginx fails when the token it is reading reaches CONF_BUFFER bytes counted from
+    /// where its `start` pointer was; `reach` is the last byte read with that start.
+    fn too_long(&self, start: usize, reach: usize) -> bool {
+        let at = start + CONF_BUFFER;
+        at < self.src.len() && at <= reach
+    }
+
+    fn started_message(&self, start: usize) -> String {
+        let head = self.src.get(start..start + 10).unwrap_or_default();
+        format!(
+            "too long parameter \"{}...\" started",
+            String::from_utf8_lossy(head)
+        )
+    }
+
+    fn check_bare_length(&self, span: Span, errors: &mut Errors) {
+        // The terminator is read with the same start; after a whitespace terminator
+        // the next byte is too.
+        let reach = match self.src.get(span.end) {
+            Some(&c) if is_space(c) => span.end + 1,
+            _ => span.end,
+        };
+        if self.too_long(span.start, reach) {
+            errors.push(span, self.started_message(span.start));
+        }
+    }
+
+    fn check_quoted_length(&self, span: Span, quote: u8, closed: bool, errors: &mut Errors) {
+        let start = span.start + 1;
+        let close = span.end.saturating_sub(1);
+        let reach = if !closed {
+            usize::MAX
+        } else {
+            match self.src.get(span.end) {
+                Some(&c) if is_space(c) => span.end + 1,
+                _ => span.end,
+            }
+        };
+        if self.too_long(start, reach) {
+            let msg = if !closed || start + CONF_BUFFER <= close {
+                format!(
+                    "too long parameter, probably missing terminating \"{}\" character",
+                    quote as char
+                )
+            } else {
+                self.started_message(start)
+            };
+            errors.push(span, msg);
+        }
+    }
+
+    fn check_comment_length(&self, span: Span, errors: &mut Errors) {
+        // The comment's start stays in effect up to and including its `\n`.
+        let lf = self
+            .src
+            .get(span.start..)
+            .unwrap_or_default()
+            .iter()
+            .position(|&c| c == b'\n')
+            .map_or(self.src.len(), |i| span.start + i);
+        if self.too_long(span.start, lf) {
+            errors.push(span, self.started_message(span.start));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Parser: tokens into the tree, with an explicit stack of open blocks.
+// ---------------------------------------------------------------------------
+
+/// A directive whose terminator has not been seen yet.
 struct Pending {
     name: Word,
     args: Vec<Word>,
-    inner: Vec<Trivia>,
+    trivia: Vec<Trivia>,
 }
 
 impl Pending {
+    fn last_word_end(&self) -> usize {
+        self.args.last().unwrap_or(&self.name).span.end
+    }
+
     fn finish(self, end: End, end_at: usize) -> Directive {
         Directive {
             span: Span::new(self.name.span.start, end_at),
             name: self.name,
             args: self.args,
-            inner_trivia: self.inner,
+            inner_trivia: self.trivia,
             end,
         }
     }
-    fn last_end(&self) -> usize {
-        self.args
-            .last()
-            .map(|w| w.span.end)
-            .unwrap_or(self.name.span.end)
+
+    /// The directive never got its `;`/`{`: it ends at its last word, and trivia after
+    /// that word goes back to the enclosing items.
+    fn finish_missing(mut self) -> (Directive, Vec<Trivia>) {
+        let end = self.last_word_end();
+        let split = self.trivia.partition_point(|t| t.span.start < end);
+        let after = self.trivia.split_off(split);
+        (self.finish(End::Missing, end), after)
     }
+}
+
+enum FrameKind {
+    Root,
+    Block {
+        dir: Pending,
+        open: Span,
+    },
+    /// A block whose content is kept only as one error span (a `{` without a
+    /// directive, or nesting deeper than MAX_DEPTH): from `start` to its `}`.
+    Discard {
+        start: usize,
+    },
 }
 
 struct Frame {
-    header: Option<(Pending, Span)>,
+    kind: FrameKind,
     items: Vec<Item>,
 }
 
-struct Parser<'a> {
-    src: &'a [u8],
-    errors: Vec<SyntaxError>,
+struct Parser {
+    stack: Vec<Frame>,
+    pending: Option<Pending>,
+    errors: Errors,
 }
 
-impl Parser<'_> {
-    fn error(&mut self, span: Span, msg: impl Into<String>) {
-        if self.errors.len() < MAX_ERRORS {
-            self.errors.push(SyntaxError::new(span, msg));
+impl Parser {
+    fn push_item(&mut self, item: Item) {
+        if let Some(top) = self.stack.last_mut() {
+            if !matches!(top.kind, FrameKind::Discard { .. }) {
+                top.items.push(item);
+            }
         }
     }
-    fn unexpected(&mut self, span: Span) {
-        let c = self.src.get(span.start).copied().unwrap_or(b'?');
-        self.error(span, format!("unexpected \"{}\"", c as char));
+
+    /// Blocks currently open in the tree (discarded ones do not count).
+    fn depth(&self) -> usize {
+        self.stack
+            .iter()
+            .filter(|f| matches!(f.kind, FrameKind::Block { .. }))
+            .count()
+    }
+
+    fn in_discard(&self) -> bool {
+        self.stack
+            .last()
+            .is_some_and(|f| matches!(f.kind, FrameKind::Discard { .. }))
+    }
+
+    fn end_missing(&mut self) {
+        if let Some(p) = self.pending.take() {
+            let (dir, after) = p.finish_missing();
+            self.push_item(Item::Directive(dir));
+            for t in after {
+                self.push_item(Item::Trivia(t));
+            }
+        }
+    }
+
+    /// Close the innermost block at `close` (`None`: the file ended first).
+    fn close_frame(&mut self, close: Option<Span>, eof: usize) {
+        if self.stack.len() <= 1 {
+            return;
+        }
+        let Some(frame) = self.stack.pop() else {
+            return;
+        };
+        let end_at = close.map_or(eof, |c| c.end);
+        match frame.kind {
+            FrameKind::Root => {}
+            FrameKind::Block { dir, open } => {
+                let block = Block {
+                    open,
+                    items: frame.items,
+                    close,
+                };
+                let d = dir.finish(End::Block(block), end_at);
+                self.push_item(Item::Directive(d));
+            }
+            FrameKind::Discard { start } => {
+                self.push_item(Item::Error(Span::new(start, end_at)));
+            }
+        }
+    }
+
+    fn open_block(&mut self, lexer: &mut Lexer<'_>, open: Span) {
+        let Some(dir) = self.pending.take() else {
+            // `{` with no directive before it. Inside a region that is already one
+            // error span, more of them would only repeat the first.
+            if !self.in_discard() {
+                self.errors.push(open, "unexpected \"{\"");
+            }
+            self.stack.push(Frame {
+                kind: FrameKind::Discard { start: open.start },
+                items: Vec::new(),
+            });
+            return;
+        };
+        if dir.name.value.ends_with(b"_by_lua_block") {
+            let body = lexer.src.get(open.start..).unwrap_or_default();
+            let (len, closed, last_open) = lua_block(body);
+            let span = Span::new(open.start, open.start + len);
+            if !closed {
+                let at = open.start + last_open;
+                self.errors.push(
+                    Span::new(at, at + 1),
+                    "unexpected end of file, expecting terminating characters for lua code block",
+                );
+            }
+            lexer.pos = span.end;
+            let d = dir.finish(End::RawBlock(span), span.end);
+            self.push_item(Item::Directive(d));
+            return;
+        }
+        if self.in_discard() {
+            let start = dir.name.span.start;
+            self.stack.push(Frame {
+                kind: FrameKind::Discard { start },
+                items: Vec::new(),
+            });
+        } else if self.depth() >= super::MAX_DEPTH {
+            let start = dir.name.span.start;
+            self.errors.push(
+                Span::new(open.start, open.end),
+                format!(
+                    "blocks nested more than {} levels deep; the rest of this block is not parsed",
+                    super::MAX_DEPTH
+                ),
+            );
+            self.stack.push(Frame {
+                kind: FrameKind::Discard { start },
+                items: Vec::new(),
+            });
+        } else {
+            self.stack.push(Frame {
+                kind: FrameKind::Block { dir, open },
+                items: Vec::new(),
+            });
+        }
     }
 }
 
 /// Parse a whole file. Never panics; errors are in `File::errors`.
+///
+/// Reads tokens exactly as nginx's `ngx_conf_read_token()` does and reports the
+/// first problem at the place (and so the line) where nginx reports it; after an
+/// error it recovers and goes on, so later directives are still in the tree.
 pub fn parse(src: &[u8]) -> File {
-    let mut p = Parser {
+    let mut lexer = Lexer {
         src,
-        errors: Vec::new(),
+        pos: 0,
+        after_quote: false,
+        unclosed_quote: None,
     };
-    let mut stack: Vec<Frame> = vec![Frame {
-        header: None,
-        items: Vec::new(),
-    }];
-    let mut pending: Option<Pending> = None;
-    let mut pos = 0;
-    // After a quoted word, the next byte must end it (ngx_conf_read_token's need_space).
-    let mut need_space = false;
-    while pos < src.len() {
-        let (tok, end, problem) = lex(src, pos);
-        let span = Span::new(pos, end.max(pos + 1).min(src.len()));
-        if need_space {
-            need_space = false;
-            if let Tok::Word(_) | Tok::Comment | Tok::Close = tok {
-                if src[pos] != b')' {
-                    p.unexpected(Span::new(pos, pos + 1));
-                }
-            }
-        }
-        let frame = stack.len() - 1;
+    let mut p = Parser {
+        stack: vec![Frame {
+            kind: FrameKind::Root,
+            items: Vec::new(),
+        }],
+        pending: None,
+        errors: Errors::default(),
+    };
+    while let Some(tok) = lexer.next(&mut p.errors) {
         match tok {
-            Tok::Space | Tok::Comment => {
-                let kind = if tok == Tok::Space {
-                    TriviaKind::Whitespace
-                } else {
-                    TriviaKind::Comment
-                };
-                let t = Trivia { kind, span };
-                match &mut pending {
-                    Some(d) => d.inner.push(t),
-                    None => stack[frame].items.push(Item::Trivia(t)),
-                }
-            }
-            Tok::Word(quote) => {
-                if problem.is_some() {
-                    // Unterminated quote: nginx reads to the end of the file.
-                    p.error(
-                        Span::empty(src.len()),
-                        "unexpected end of file, expecting \";\" or \"}\"",
-                    );
-                }
-                if quote != Quote::None {
-                    need_space = true;
-                }
-                let w = Word {
-                    span,
-                    quote,
-                    value: unescape(&src[span.start..span.end], quote),
-                };
-                match &mut pending {
-                    Some(d) => d.args.push(w),
-                    None => {
-                        pending = Some(Pending {
-                            name: w,
-                            args: Vec::new(),
-                            inner: Vec::new(),
-                        })
-                    }
-                }
-            }
-            Tok::Semi => match pending.take() {
-                Some(d) => stack[frame]
-                    .items
-                    .push(Item::Directive(d.finish(End::Semicolon(span), span.end))),
+            Tok::Trivia(t) => match p.pending.as_mut() {
+                Some(d) => d.trivia.push(t),
+                None => p.push_item(Item::Trivia(t)),
+            },
+            Tok::Word(w) => match p.pending.as_mut() {
+                Some(d) => d.args.push(w),
                 None => {
-                    p.unexpected(span);
-                    stack[frame].items.push(Item::Error(span));
+                    p.pending = Some(Pending {
+                        name: w,
+                        args: Vec::new(),
+                        trivia: Vec::new(),
+                    })
                 }
             },
-            Tok::Open => match pending.take() {
-                Some(d) if d.name.value.ends_with(b"_by_lua_block") => {
-                    match raw_lua_block(src, pos) {
-                        Some(close) => {
-                            let raw = Span::new(pos, close);
-                            stack[frame]
-                                .items
-                                .push(Item::Directive(d.finish(End::RawBlock(raw), close)));
-                            pos = close;
-                            continue;
-                        }
-                        None => {
-                            p.error(
-                                Span::empty(src.len()),
-                                "unexpected end of file, expecting \"}\"",
-                            );
-                            let raw = Span::new(pos, src.len());
-                            stack[frame]
-                                .items
-                                .push(Item::Directive(d.finish(End::RawBlock(raw), src.len())));
-                            pos = src.len();
-                            continue;
-                        }
-                    }
-                }
+            Tok::Semicolon(span) => match p.pending.take() {
                 Some(d) => {
-                    if stack.len() > super::MAX_DEPTH {
-                        p.error(
-                            span,
-                            format!("blocks nested deeper than {} levels", super::MAX_DEPTH),
-                        );
-                        let end_at = d.last_end();
-                        stack[frame]
-                            .items
-                            .push(Item::Directive(d.finish(End::Missing, end_at)));
-                        stack[frame].items.push(Item::Error(span));
-                    } else {
-                        stack.push(Frame {
-                            header: Some((d, span)),
-                            items: Vec::new(),
-                        });
-                    }
+                    let dir = d.finish(End::Semicolon(span), span.end);
+                    p.push_item(Item::Directive(dir));
                 }
                 None => {
-                    p.unexpected(span);
-                    stack[frame].items.push(Item::Error(span));
+                    p.errors.push(span, "unexpected \";\"");
+                    p.push_item(Item::Error(span));
                 }
             },
-            Tok::Close => {
-                if let Some(d) = pending.take() {
-                    // `proxy_pass x` missing its `;` before `}`.
-                    p.unexpected(span);
-                    let end_at = d.last_end();
-                    stack[frame]
-                        .items
-                        .push(Item::Directive(d.finish(End::Missing, end_at)));
+            Tok::Open(span) => p.open_block(&mut lexer, span),
+            Tok::Close(span) => {
+                if p.pending.is_some() {
+                    p.errors.push(span, "unexpected \"}\"");
+                    p.end_missing();
                 }
-                if stack.len() == 1 {
-                    if p.errors.last().map(|e| e.span) != Some(span) {
-                        p.unexpected(span);
-                    }
-                    stack[0].items.push(Item::Error(span));
-                } else if let Some(Frame {
-                    header: Some((d, open)),
-                    items,
-                }) = stack.pop()
-                {
-                    let block = Block {
-                        open,
-                        items,
-                        close: Some(span),
-                    };
-                    let last = stack.len() - 1;
-                    stack[last]
-                        .items
-                        .push(Item::Directive(d.finish(End::Block(block), span.end)));
+                if p.stack.len() > 1 {
+                    p.close_frame(Some(span), src.len());
+                } else {
+                    p.errors.push(span, "unexpected \"}\"");
+                    p.push_item(Item::Error(span));
                 }
             }
         }
-        pos = end.max(pos + 1);
     }
     let eof = Span::empty(src.len());
-    if let Some(d) = pending.take() {
-        p.error(eof, "unexpected end of file, expecting \";\" or \"}\"");
-        let end_at = d.last_end();
-        let last = stack.len() - 1;
-        stack[last]
-            .items
-            .push(Item::Directive(d.finish(End::Missing, end_at)));
-    } else if stack.len() > 1 {
-        p.error(eof, "unexpected end of file, expecting \"}\"");
-    }
-    while stack.len() > 1 {
-        if let Some(Frame {
-            header: Some((d, open)),
-            items,
-        }) = stack.pop()
-        {
-            let end_at = items.last().map(item_end).unwrap_or(open.end);
-            let block = Block {
-                open,
-                items,
-                close: None,
-            };
-            let last = stack.len() - 1;
-            stack[last]
-                .items
-                .push(Item::Directive(d.finish(End::Block(block), end_at)));
+    if p.pending.is_some() {
+        let mut msg = String::from("unexpected end of file, expecting \";\" or \"}\"");
+        if let Some((at, q)) = lexer.unclosed_quote {
+            let line = 1 + src
+                .get(..at)
+                .unwrap_or_default()
+                .iter()
+                .filter(|&&c| c == b'\n')
+                .count();
+            msg.push_str(&format!(
+                " (unbalanced quotes: the {} opened on line {line} is never closed)",
+                q as char
+            ));
         }
+        p.errors.push(eof, msg);
+        p.end_missing();
+    } else if p.stack.len() > 1 {
+        p.errors
+            .push(eof, "unexpected end of file, expecting \"}\"");
     }
-    let items = stack.pop().map(|f| f.items).unwrap_or_default();
+    while p.stack.len() > 1 {
+        p.close_frame(None, src.len());
+    }
+    let items = p.stack.pop().map(|f| f.items).unwrap_or_default();
     File {
         items,
-        errors: p.errors,
+        errors: p.errors.0,
     }
 }
 
-fn item_end(i: &Item) -> usize {
-    match i {
-        Item::Trivia(t) => t.span.end,
-        Item::Directive(d) => d.span.end,
-        Item::Error(s) => s.end,
+/// The spans of every leaf of the tree, in source order. For any parse result they
+/// tile the input: each starts where the previous one ended.
+pub fn leaf_spans(file: &File) -> Vec<Span> {
+    let mut out = Vec::new();
+    items_leaves(&file.items, &mut out, 0);
+    out
+}
+
+fn items_leaves(items: &[Item], out: &mut Vec<Span>, depth: usize) {
+    for item in items {
+        match item {
+            Item::Trivia(t) => out.push(t.span),
+            Item::Error(s) => out.push(*s),
+            Item::Directive(d) => directive_leaves(d, out, depth),
+        }
+    }
+}
+
+fn directive_leaves(d: &Directive, out: &mut Vec<Span>, depth: usize) {
+    let mut parts: Vec<Span> = std::iter::once(d.name.span)
+        .chain(d.args.iter().map(|w| w.span))
+        .chain(d.inner_trivia.iter().map(|t| t.span))
+        .collect();
+    parts.sort_by_key(|s| s.start);
+    out.extend(parts);
+    match &d.end {
+        End::Semicolon(s) | End::RawBlock(s) => out.push(*s),
+        End::Missing => {}
+        End::Block(b) => {
+            out.push(b.open);
+            // The parser never builds trees deeper than MAX_DEPTH; the guard keeps
+            // hand-built trees from recursing without bound.
+            if depth <= super::MAX_DEPTH {
+                items_leaves(&b.items, out, depth + 1);
+            }
+            if let Some(c) = b.close {
+                out.push(c);
+            }
+        }
     }
 }
 
 /// Print the tree back: concatenates the source bytes of every leaf in order.
 pub fn print(file: &File, src: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(src.len());
-    print_items(&file.items, src, &mut out);
-    out
-}
-
-fn push(out: &mut Vec<u8>, src: &[u8], s: Span) {
-    let end = s.end.min(src.len());
-    out.extend_from_slice(&src[s.start.min(end)..end]);
-}
-
-fn print_items(items: &[Item], src: &[u8], out: &mut Vec<u8>) {
-    for item in items {
-        match item {
-            Item::Trivia(t) => push(out, src, t.span),
-            Item::Error(s) => push(out, src, *s),
-            Item::Directive(d) => {
-                let mut leaves: Vec<Span> = std::iter::once(d.name.span)
-                    .chain(d.args.iter().map(|w| w.span))
-                    .chain(d.inner_trivia.iter().map(|t| t.span))
-                    .collect();
-                leaves.sort_by_key(|s| s.start);
-                for l in leaves {
-                    push(out, src, l);
-                }
-                match &d.end {
-                    End::Semicolon(s) | End::RawBlock(s) => push(out, src, *s),
-                    End::Block(b) => {
-                        push(out, src, b.open);
-                        print_items(&b.items, src, out);
-                        if let Some(c) = b.close {
-                            push(out, src, c);
-                        }
-                    }
-                    End::Missing => {}
-                }
-            }
-        }
+    for s in leaf_spans(file) {
+        let end = s.end.min(src.len());
+        out.extend_from_slice(src.get(s.start.min(end)..end).unwrap_or_default());
     }
+    out
 }

@@ -332,7 +332,7 @@ fn lua_long_string_of(level: usize) -> impl Fn(&[u8]) -> IResult<&[u8], &[u8]> {
         }
         let mut closer = Vec::with_capacity(level + 2);
         closer.push(b']');
-        closer.extend(std::iter::repeat(b'=').take(level));
+        closer.extend(std::iter::repeat_n(b'=', level));
         closer.push(b']');
         let open_len = input.len() - body.len();
         let end = match find(body, &closer) {

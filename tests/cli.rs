@@ -353,3 +353,111 @@ fn a_directory_where_a_file_is_expected() {
         .code(2)
         .stderr(predicate::str::contains("is a directory"));
 }
+
+#[test]
+fn explicit_files_override_discovery() {
+    let b = broken();
+    let out = wpstack()
+        .args(["check", "--format", "json", "--exit-zero"])
+        .arg("--nginx")
+        .arg(b.join("etc/nginx/nginx.conf"))
+        .arg("--fpm")
+        .arg(b.join("etc/php/8.2/fpm/php-fpm.conf"))
+        .arg("--php-ini")
+        .arg(b.join("etc/php/8.2/fpm/php.ini"))
+        .arg("--wp-config")
+        .arg(b.join("var/www/blog.example.com/wp-config.php"))
+        .arg("--root")
+        .arg(&b)
+        .output()
+        .expect("run");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let codes: Vec<&str> = v["findings"]
+        .as_array()
+        .expect("f")
+        .iter()
+        .filter_map(|f| f["code"].as_str())
+        .collect();
+    // nginx + pools + php.ini + the one wp-config given: U001 (nginx→pool), E004 (php.ini), D501 (wp-config).
+    for c in ["U001", "E004", "D501"] {
+        assert!(codes.contains(&c), "{c} missing: {codes:?}");
+    }
+    // The shop's wp-config was not given: its S603 is not reported.
+    assert!(!codes.contains(&"S603"), "{codes:?}");
+}
+
+#[test]
+fn root_maps_absolute_paths_into_a_copy() {
+    // Without --root the copy's absolute includes would point at this machine's /etc.
+    let dir = write_tree(&[
+        ("srv/etc/nginx/nginx.conf", "events {}\nhttp {\n    include /etc/nginx/conf.d/*.conf;\n    include /etc/nginx/extra.conf;\n}\n"),
+        ("srv/etc/nginx/conf.d/a.conf", "server { listen 80; error_log off; }\n"),
+        ("srv/etc/nginx/extra.conf", "keepalive_timeout 65;\n"),
+    ]);
+    let out = wpstack()
+        .args(["check", "--format", "json", "--root"])
+        .arg(dir.path().join("srv"))
+        .arg("--nginx")
+        .arg(dir.path().join("srv/etc/nginx/nginx.conf"))
+        .output()
+        .expect("run");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let codes: Vec<&str> = v["findings"]
+        .as_array()
+        .expect("f")
+        .iter()
+        .filter_map(|f| f["code"].as_str())
+        .collect();
+    assert_eq!(
+        codes,
+        ["D505"],
+        "the glob and the plain include both resolved inside the copy"
+    );
+}
+
+#[test]
+fn explicit_config_quiet_and_no_color() {
+    let dir = write_tree(&[
+        (
+            "conf/settings.toml",
+            "select = [\"D505\"]\nfail-on = \"error\"\n",
+        ),
+        ("nginx.conf", "events {}\nerror_log off;\nhttp {}\n"),
+    ]);
+    let out = wpstack()
+        .args(["check", "-q", "--no-color", "--config"])
+        .arg(dir.path().join("conf/settings.toml"))
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "D505 is a warning, fail-on error: {text}"
+    );
+    assert!(text.contains("warning[D505]"));
+    assert!(!text.contains('\x1b'));
+}
+
+#[test]
+fn dump_shows_origins() {
+    let out = wpstack()
+        .args(["dump", "--show-origin"])
+        .arg(fixtures().join("stacks/model"))
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["counts"]["pools"], 4);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("\"origin\": \"etc/php/8.2/fpm/pool.d/www.conf:13\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("\"origin\": \"nginx default\"")
+            || text.contains("\"origin\": \"PHP default\"")
+    );
+    assert!(!text.contains("never-printed"));
+}

@@ -275,7 +275,12 @@ pub fn load(inputs: &Inputs) -> Result<Stack, ReadError> {
     lap("nginx");
     load_fpm(&mut stack, &found, root.as_deref(), &inputs.php_ini);
     lap("php-fpm and php.ini");
-    load_wp(&mut stack, &found, root.as_deref());
+    load_wp(
+        &mut stack,
+        &found,
+        root.as_deref(),
+        !inputs.wp_config.is_empty(),
+    );
     lap("wp-config");
     link::link_pools(&mut stack);
 
@@ -649,7 +654,10 @@ fn wp_config_for_root(root_dir: &Path) -> Option<PathBuf> {
     (above.is_file() && !parent.join("wp-settings.php").is_file()).then_some(above)
 }
 
-fn load_wp(stack: &mut Stack, found: &Found, root: Option<&Path>) {
+/// `explicit`: the user named the wp-config.php files; site roots only link to them.
+fn load_wp(stack: &mut Stack, found: &Found, root: Option<&Path>, explicit: bool) {
+    let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let named: Vec<PathBuf> = found.wp_configs.iter().map(|p| canon(p)).collect();
     let mut by_file: Vec<(PathBuf, Vec<(usize, usize)>)> = Vec::new();
     let mut index: HashMap<PathBuf, usize> = HashMap::new();
     for (ni, n) in stack.nginx.iter().enumerate() {
@@ -665,7 +673,18 @@ fn load_wp(stack: &mut Stack, found: &Found, root: Option<&Path>) {
                 continue;
             }
             let dir = map.resolve(&r.value, &prefix);
-            if let Some(cfg) = wp_config_for_root(&dir) {
+            if let Some(mut cfg) = wp_config_for_root(&dir) {
+                if explicit {
+                    match found
+                        .wp_configs
+                        .iter()
+                        .zip(&named)
+                        .find(|(_, c)| **c == canon(&cfg))
+                    {
+                        Some((given, _)) => cfg = given.clone(),
+                        None => continue,
+                    }
+                }
                 match index.get(&cfg) {
                     Some(i) => by_file[*i].1.push((ni, si)),
                     None => {

@@ -147,6 +147,18 @@ fn corpus_round_trip() {
     assert!(total > 200, "only {total} corpus files found");
 }
 
+fn copy_tree(from: &Path, to: &Path) {
+    for e in std::fs::read_dir(from).expect("dir").flatten() {
+        let dest = to.join(e.file_name());
+        if e.path().is_dir() {
+            std::fs::create_dir_all(&dest).expect("mkdir");
+            copy_tree(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), &dest).expect("copy");
+        }
+    }
+}
+
 /// Complete trees, as the corpus README lists them, with the main file(s) to start from.
 const TREES: &[&str] = &[
     "nginx/debian-nginx-common",
@@ -173,6 +185,23 @@ fn corpus_trees_link_and_check() {
         if !dir.is_dir() {
             continue;
         }
+        // The repos ship sites-available/ only: enable every site, as a2ensite-style
+        // symlinks would, in a temp copy.
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = if dir.join("sites-available").is_dir() {
+            copy_tree(&dir, tmp.path());
+            let enabled = tmp.path().join("sites-enabled");
+            std::fs::create_dir_all(&enabled).expect("mkdir");
+            for e in std::fs::read_dir(tmp.path().join("sites-available"))
+                .expect("dir")
+                .flatten()
+            {
+                std::fs::copy(e.path(), enabled.join(e.file_name())).expect("copy");
+            }
+            tmp.path().to_path_buf()
+        } else {
+            dir
+        };
         let stack = discover::load(&Inputs {
             paths: vec![dir.clone()],
             ..Default::default()

@@ -210,7 +210,11 @@ pub fn read_config(path: &Path) -> Result<Vec<u8>, ReadError> {
         path: path.to_path_buf(),
         reason,
     };
-    let meta = std::fs::metadata(path).map_err(|e| err(io_reason(&e)))?;
+    // One open, one fstat, one read: on a host with thousands of files the syscalls
+    // are most of the cost.
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).map_err(|e| err(io_reason(&e)))?;
+    let meta = file.metadata().map_err(|e| err(io_reason(&e)))?;
     if meta.is_dir() {
         return Err(err("is a directory, expected a file".into()));
     }
@@ -221,7 +225,11 @@ pub fn read_config(path: &Path) -> Result<Vec<u8>, ReadError> {
             MAX_FILE_BYTES
         )));
     }
-    let bytes = std::fs::read(path).map_err(|e| err(io_reason(&e)))?;
+    let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
+    file.by_ref()
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| err(io_reason(&e)))?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(err(format!(
             "file grew past {MAX_FILE_BYTES} bytes while reading"

@@ -147,18 +147,6 @@ fn corpus_round_trip() {
     assert!(total > 200, "only {total} corpus files found");
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    for e in std::fs::read_dir(from).expect("dir").flatten() {
-        let dest = to.join(e.file_name());
-        if e.path().is_dir() {
-            std::fs::create_dir_all(&dest).expect("mkdir");
-            copy_tree(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), &dest).expect("copy");
-        }
-    }
-}
-
 /// Complete trees, as the corpus README lists them, with the main file(s) to start from.
 const TREES: &[&str] = &[
     "nginx/debian-nginx-common",
@@ -189,7 +177,7 @@ fn corpus_trees_link_and_check() {
         // symlinks would, in a temp copy.
         let tmp = tempfile::tempdir().expect("tempdir");
         let dir = if dir.join("sites-available").is_dir() {
-            copy_tree(&dir, tmp.path());
+            support::copy_tree(&dir, tmp.path());
             let enabled = tmp.path().join("sites-enabled");
             std::fs::create_dir_all(&enabled).expect("mkdir");
             for e in std::fs::read_dir(tmp.path().join("sites-available"))

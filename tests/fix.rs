@@ -8,21 +8,9 @@ use assert_cmd::Command;
 use std::path::Path;
 use support::fixtures;
 
-fn copy_dir(from: &Path, to: &Path) {
-    for e in std::fs::read_dir(from).expect("dir").flatten() {
-        let dest = to.join(e.file_name());
-        if e.path().is_dir() {
-            std::fs::create_dir_all(&dest).expect("mkdir");
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), &dest).expect("copy");
-        }
-    }
-}
-
 fn broken_copy() -> tempfile::TempDir {
     let d = tempfile::tempdir().expect("tempdir");
-    copy_dir(&fixtures().join("stacks/broken"), d.path());
+    support::copy_tree(&fixtures().join("stacks/broken"), d.path());
     d
 }
 

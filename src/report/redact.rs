@@ -1,17 +1,9 @@
 //! Secrets are never printed: database password, keys and salts are masked in every
 //! snippet and message, in every format.
 
-const SECRET_NAMES: &[&str] = &[
-    "DB_PASSWORD",
-    "AUTH_KEY",
-    "SECURE_AUTH_KEY",
-    "LOGGED_IN_KEY",
-    "NONCE_KEY",
-    "AUTH_SALT",
-    "SECURE_AUTH_SALT",
-    "LOGGED_IN_SALT",
-    "NONCE_SALT",
-];
+fn secret_names() -> impl Iterator<Item = &'static str> {
+    std::iter::once("DB_PASSWORD").chain(crate::stack::wp_model::AUTH_KEYS.iter().copied())
+}
 
 /// The public placeholder from wp-config-sample.php stays visible: S603 is about it.
 const PLACEHOLDER: &str = "put your unique phrase here";
@@ -19,8 +11,7 @@ const PLACEHOLDER: &str = "put your unique phrase here";
 /// Mask the string literals after a secret's name on one line of text.
 pub fn redact_line(line: &[u8]) -> String {
     let text = String::from_utf8_lossy(line).into_owned();
-    let Some(name_end) = SECRET_NAMES
-        .iter()
+    let Some(name_end) = secret_names()
         .filter_map(|n| {
             let i = text.find(n)?;
             // whole word: not part of a longer name
@@ -72,7 +63,7 @@ pub fn redact_line(line: &[u8]) -> String {
 /// Belt and braces for free text (messages): mask anything that looks like a secret
 /// assignment.
 pub fn redact_text(s: &str) -> String {
-    if SECRET_NAMES.iter().any(|n| s.contains(n)) {
+    if secret_names().any(|n| s.contains(n)) {
         s.lines()
             .map(|l| redact_line(l.as_bytes()))
             .collect::<Vec<_>>()

@@ -1,7 +1,7 @@
 //! C205 memory-unlimited: memory_limit = -1 for an FPM pool.
 
 use crate::finding::Finding;
-use crate::fix::{edit, Fix};
+use crate::fix::Fix;
 use crate::rules::{util, Context};
 
 crate::declare_rule!(
@@ -15,30 +15,19 @@ crate::declare_rule!(
 
 fn check(cx: &Context, out: &mut Vec<Finding>) {
     let stack = cx.stack;
-    let mut seen = Vec::new();
-    for pool in &stack.pools {
-        let Some(ml) = pool.php("memory_limit") else {
-            continue;
-        };
-        if util::ini_bytes(&ml) != -1 {
-            continue;
-        }
-        let place = ml.value.place();
-        if place.is_some() && seen.contains(&place) {
-            continue;
-        }
-        seen.push(place);
+    for g in util::php_groups(stack, "memory_limit", |s| util::ini_bytes(s) == -1) {
+        let pool = g.pools[0];
         out.push(
             Finding::at(
                 &RULE,
-                place.unwrap_or(pool.place),
+                g.place(),
                 format!(
                     "memory_limit is -1 (unlimited) for pool {} ({}): one runaway request can take all the host's memory, and the OOM killer then ends workers of every site (502) instead of PHP ending that one request with `Allowed memory size exhausted`",
-                    pool.name,
-                    util::php_origin(stack, pool, &ml)
+                    g.names(),
+                    util::php_origin(stack, pool, &g.setting)
                 ),
             )
-            .with_fix(place.and_then(|p| edit::ini_replace_value(stack, p, "256M")).map(|e| Fix::safe("set memory_limit = 256M", vec![e]))),
+            .with_fix(util::set_php(stack, pool, &g.setting, "memory_limit", "256M").map(|e| Fix::safe("set memory_limit = 256M", vec![e]))),
         );
     }
 }

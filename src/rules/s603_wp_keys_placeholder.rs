@@ -14,16 +14,7 @@ crate::declare_rule!(
     check
 );
 
-pub const KEYS: &[&str] = &[
-    "AUTH_KEY",
-    "SECURE_AUTH_KEY",
-    "LOGGED_IN_KEY",
-    "NONCE_KEY",
-    "AUTH_SALT",
-    "SECURE_AUTH_SALT",
-    "LOGGED_IN_SALT",
-    "NONCE_SALT",
-];
+use crate::stack::wp_model::AUTH_KEYS as KEYS;
 
 const PLACEHOLDER: &str = "put your unique phrase here";
 

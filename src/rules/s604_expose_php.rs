@@ -15,30 +15,19 @@ crate::declare_rule!(
 
 fn check(cx: &Context, out: &mut Vec<Finding>) {
     let stack = cx.stack;
-    let mut seen = Vec::new();
-    for pool in &stack.pools {
-        let Some(s) = pool.php("expose_php") else {
-            continue;
-        };
-        if !s.is_on() {
-            continue;
-        }
-        let place = s.value.place();
-        if place.is_some() && seen.contains(&place) {
-            continue;
-        }
-        seen.push(place);
+    for g in util::php_groups(stack, "expose_php", |s| s.is_on()) {
+        let pool = g.pools[0];
         out.push(
             Finding::at(
                 &RULE,
-                place.unwrap_or(pool.place),
+                g.place(),
                 format!(
                     "expose_php is on for pool {} ({}): every response carries `X-Powered-By: PHP/8.x.y`, telling scanners which known PHP bugs to try",
-                    pool.name,
-                    util::php_origin(stack, pool, &s)
+                    g.names(),
+                    util::php_origin(stack, pool, &g.setting)
                 ),
             )
-            .with_fix(util::set_php(stack, pool, &s, "expose_php", "Off").map(|e| Fix::safe("set expose_php = Off", vec![e]))),
+            .with_fix(util::set_php(stack, pool, &g.setting, "expose_php", "Off").map(|e| Fix::safe("set expose_php = Off", vec![e]))),
         );
     }
 }

@@ -15,30 +15,19 @@ crate::declare_rule!(
 
 fn check(cx: &Context, out: &mut Vec<Finding>) {
     let stack = cx.stack;
-    let mut seen = Vec::new();
-    for pool in &stack.pools {
-        let Some(s) = pool.php("allow_url_include") else {
-            continue;
-        };
-        if !s.is_on() {
-            continue;
-        }
-        let place = s.value.place();
-        if place.is_some() && seen.contains(&place) {
-            continue;
-        }
-        seen.push(place);
+    for g in util::php_groups(stack, "allow_url_include", |s| s.is_on()) {
+        let pool = g.pools[0];
         out.push(
             Finding::at(
                 &RULE,
-                place.unwrap_or(pool.place),
+                g.place(),
                 format!(
                     "allow_url_include is on for pool {} ({}): one `include $_GET['page']` in any plugin lets an attacker run code fetched from their own server (remote file inclusion); it is deprecated since PHP 7.4 and nothing in WordPress needs it",
-                    pool.name,
-                    util::php_origin(stack, pool, &s)
+                    g.names(),
+                    util::php_origin(stack, pool, &g.setting)
                 ),
             )
-            .with_fix(util::set_php(stack, pool, &s, "allow_url_include", "Off").map(|e| Fix::safe("set allow_url_include = Off", vec![e]))),
+            .with_fix(util::set_php(stack, pool, &g.setting, "allow_url_include", "Off").map(|e| Fix::safe("set allow_url_include = Off", vec![e]))),
         );
     }
 }

@@ -120,3 +120,52 @@ pub fn set_php(
         }
     }
 }
+
+/// Pools whose effective `key` satisfies `bad`, grouped by the line that sets it: a
+/// php.ini line shared by many pools is one finding, not one per pool. Pools on PHP's
+/// default each form their own group.
+pub struct PhpGroup<'a> {
+    pub pools: Vec<&'a Pool>,
+    pub setting: PhpSetting,
+}
+
+impl PhpGroup<'_> {
+    /// "www" or "www, shop".
+    pub fn names(&self) -> String {
+        self.pools
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+    /// Where to point: the setting, else the first pool's header.
+    pub fn place(&self) -> Place {
+        self.setting.value.place().unwrap_or(self.pools[0].place)
+    }
+}
+
+pub fn php_groups<'a>(
+    stack: &'a Stack,
+    key: &str,
+    bad: impl Fn(&PhpSetting) -> bool,
+) -> Vec<PhpGroup<'a>> {
+    let mut groups: Vec<PhpGroup<'a>> = Vec::new();
+    for pool in &stack.pools {
+        let Some(s) = pool.php(key) else { continue };
+        if !bad(&s) {
+            continue;
+        }
+        let place = s.value.place();
+        match groups
+            .iter_mut()
+            .find(|g| place.is_some() && g.setting.value.place() == place)
+        {
+            Some(g) => g.pools.push(pool),
+            None => groups.push(PhpGroup {
+                pools: vec![pool],
+                setting: s,
+            }),
+        }
+    }
+    groups
+}

@@ -53,18 +53,6 @@ const POOL_KEYS: &[&str] = &[
     "listen.mode",
 ];
 
-const WP_SECRETS: &[&str] = &[
-    "DB_PASSWORD",
-    "AUTH_KEY",
-    "SECURE_AUTH_KEY",
-    "LOGGED_IN_KEY",
-    "NONCE_KEY",
-    "AUTH_SALT",
-    "SECURE_AUTH_SALT",
-    "LOGGED_IN_SALT",
-    "NONCE_SALT",
-];
-
 struct D<'a> {
     stack: &'a Stack,
     show_origin: bool,
@@ -126,7 +114,7 @@ pub fn dump(stack: &Stack, show_origin: bool) -> Value {
         .map(|w| {
             let mut consts = Map::new();
             for (name, c) in &w.constants {
-                let v = if WP_SECRETS.contains(&name.as_str()) {
+                let v = if super::wp_model::is_secret(name) {
                     json!("********")
                 } else {
                     php_json(&c.value.value)

@@ -7,6 +7,23 @@ use crate::source::FileId;
 use crate::syntax::php::{self, PhpValue, StatementKind};
 use std::collections::BTreeMap;
 
+/// The authentication keys and salts WordPress signs cookies and nonces with.
+pub const AUTH_KEYS: &[&str] = &[
+    "AUTH_KEY",
+    "SECURE_AUTH_KEY",
+    "LOGGED_IN_KEY",
+    "NONCE_KEY",
+    "AUTH_SALT",
+    "SECURE_AUTH_SALT",
+    "LOGGED_IN_SALT",
+    "NONCE_SALT",
+];
+
+/// Constants whose values are never printed (every report format, `dump`).
+pub fn is_secret(name: &str) -> bool {
+    name == "DB_PASSWORD" || AUTH_KEYS.contains(&name)
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct WpConst {
     pub value: Sourced<PhpValue>,

@@ -67,3 +67,16 @@ pub fn write_tree(files: &[(&str, &str)]) -> tempfile::TempDir {
     }
     dir
 }
+
+/// Copy a directory tree (files and directories).
+pub fn copy_tree(from: &Path, to: &Path) {
+    for e in std::fs::read_dir(from).expect("dir").flatten() {
+        let dest = to.join(e.file_name());
+        if e.path().is_dir() {
+            std::fs::create_dir_all(&dest).expect("mkdir");
+            copy_tree(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), &dest).expect("copy");
+        }
+    }
+}

@@ -128,7 +128,6 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
             let Some(place) = v.place() else { continue };
             if let Some((_, first)) = seen.iter().find(|(k, _)| k == key) {
                 let first = *first;
-                let ini_place = |p: Place| p;
                 out.push(
                     Finding::at(
                         &RULE,
@@ -142,7 +141,7 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
                     )
                     .severity(Severity::Warning)
                     .related(first, "earlier value, ignored")
-                    .with_fix(Some(Fix::safe(format!("remove the earlier {key}"), vec![delete_directive(stack, ini_place(first))]))),
+                    .with_fix(Some(Fix::safe(format!("remove the earlier {key}"), vec![delete_directive(stack, first)]))),
                 );
             } else {
                 seen.push((key.as_str(), place));

@@ -56,10 +56,6 @@ pub fn ini_bytes(s: &PhpSetting) -> i64 {
     units::ini_quantity(s.text()).value
 }
 
-pub fn place_of<T>(s: &Sourced<T>) -> Option<Place> {
-    s.place()
-}
-
 /// Human size: 128M, 1.5G, 512K.
 pub fn human_bytes(b: u64) -> String {
     const K: u64 = 1024;

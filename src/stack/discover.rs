@@ -352,14 +352,11 @@ fn load_nginx(stack: &mut Stack, found: &Found, root: Option<&Path>) {
         stack.problems.extend(tree.problems.iter().cloned());
         let files: HashMap<FileId, &crate::syntax::nginx::File> =
             tree.files.iter().map(|(id, f)| (*id, f)).collect();
-        let model = nginx_model::build(
-            &NginxInput {
-                main: tree.main,
-                files: &files,
-                includes: &tree.includes,
-            },
-            &stack.sources,
-        );
+        let model = nginx_model::build(&NginxInput {
+            main: tree.main,
+            files: &files,
+            includes: &tree.includes,
+        });
         for (id, f) in tree.files {
             stack.add_file(StackFile {
                 id,

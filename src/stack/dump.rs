@@ -4,7 +4,7 @@
 
 use super::nginx_model::{Location, Nginx, ARRAY_DIRECTIVES};
 use super::php_model::php_default;
-use super::wp_model::{value_text, wp_default};
+use super::wp_model::wp_default;
 use super::{Origin, Sourced, Stack};
 use crate::syntax::php::PhpValue;
 use serde_json::{json, Map, Value};
@@ -303,7 +303,6 @@ fn dump_pool(d: &D, id: usize) -> Value {
             }
         }
     }
-    let _ = value_text;
     json!({
         "name": p.name,
         "at": d.place(p.place),

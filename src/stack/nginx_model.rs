@@ -3,7 +3,7 @@
 
 use super::{Origin, Sourced};
 use crate::finding::Place;
-use crate::source::{FileId, SourceMap, Span};
+use crate::source::{FileId, Span};
 use crate::syntax::nginx::{self, Item};
 use crate::syntax::MAX_DEPTH;
 use std::collections::HashMap;
@@ -309,10 +309,9 @@ pub struct NginxInput<'a> {
 }
 
 /// Build the model of one nginx instance.
-pub fn build(input: &NginxInput, sources: &SourceMap) -> Nginx {
+pub fn build(input: &NginxInput) -> Nginx {
     let mut b = Builder {
         input,
-        sources,
         scopes: vec![Scope {
             kind: ScopeKind::Main,
             parent: None,
@@ -344,7 +343,6 @@ pub fn build(input: &NginxInput, sources: &SourceMap) -> Nginx {
 
 struct Builder<'a> {
     input: &'a NginxInput<'a>,
-    sources: &'a SourceMap,
     scopes: Vec<Scope>,
     /// Files being expanded (cycle guard; the loader reports cycles).
     active: Vec<FileId>,
@@ -424,7 +422,6 @@ impl Builder<'_> {
                 self.walk(file, &block.items, id, depth + 1);
             }
         }
-        let _ = self.sources;
     }
 }
 
@@ -473,12 +470,11 @@ pub fn parse_address(s: &str, default_port: u16) -> Option<Target> {
     }
 }
 
-fn resolve_target(n: &Nginx, value: &str, http_scope: Option<ScopeId>) -> Target {
+fn resolve_target(n: &Nginx, value: &str) -> Target {
     if let Some(t) = parse_address(value, 80) {
         return t;
     }
     // A bare name: an upstream block, or a host name with the default port.
-    let _ = http_scope;
     if let Some(u) = n.upstreams.iter().find(|u| u.name == value) {
         let servers = n
             .own(u.scope, "server")
@@ -566,7 +562,7 @@ fn collect_locations(n: &Nginx, scope: ScopeId, out: &mut Vec<Location>, depth: 
         let target = fastcgi_pass
             .as_ref()
             .and_then(|d| d.arg(0))
-            .map(|v| resolve_target(n, v, None));
+            .map(|v| resolve_target(n, v));
         out.push(Location {
             scope: child,
             place: Place::new(block.file, block.directive),

@@ -461,3 +461,43 @@ fn dump_shows_origins() {
     );
     assert!(!text.contains("never-printed"));
 }
+
+#[test]
+fn tune_pre_deploy_sizes_pools_to_the_given_host() {
+    let children = |ram: &str| -> Vec<u64> {
+        let out = wpstack()
+            .args(["tune", "--format", "json", "--ram", ram, "--cpus", "2"])
+            .arg(broken())
+            .output()
+            .expect("run");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        v["tuning"]["pools"]
+            .as_array()
+            .expect("pools")
+            .iter()
+            .map(|p| p["max_children_after"].as_u64().unwrap_or(0))
+            .collect()
+    };
+    let small = children("2G");
+    let big = children("64G");
+    // 2 GB for two pools gives a handful of workers each, not 50.
+    assert!(small.iter().all(|c| (2..=12).contains(c)), "{small:?}");
+    assert!(
+        big.iter().zip(&small).all(|(b, s)| b > s),
+        "{big:?} vs {small:?}"
+    );
+    // The diff is a patch of pm.* lines only; nothing is written without --apply.
+    let out = wpstack()
+        .args(["tune", "--ram", "2G"])
+        .arg(broken())
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("= budget for PHP"), "{text}");
+    assert!(text.contains("+pm.max_children = "), "{text}");
+}

@@ -33,6 +33,8 @@ pub enum Command {
     Dump(DumpArgs),
     /// List every rule: code, name, severity, fixable, summary.
     Rules(RulesArgs),
+    /// Size the pools for this host (or one given with --ram/--cpus): a table and a diff.
+    Tune(Box<TuneArgs>),
     /// Print a rule's documentation.
     Explain {
         /// A rule code (T101) or name (timeout-chain-inverted).
@@ -150,6 +152,29 @@ pub struct CheckArgs {
 }
 
 #[derive(Args, Debug, Clone)]
+pub struct TuneArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub host: HostArgs,
+    /// text (table + diff) or json.
+    #[arg(long, value_parser = ["text", "json"], default_value = "text")]
+    pub format: String,
+    /// Write the changes (atomically, with hidden .FILE.wpstack.bak backups).
+    #[arg(long)]
+    pub apply: bool,
+    /// With --apply: no backups.
+    #[arg(long = "no-backup")]
+    pub no_backup: bool,
+    /// Thresholds and estimates for this kind of site.
+    #[arg(long, value_parser = ["wordpress", "woocommerce"])]
+    pub profile: Option<String>,
+    /// Settings file (default: wpstack.toml found upward from PATH).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
 pub struct DumpArgs {
     #[command(flatten)]
     pub input: InputArgs,
@@ -200,6 +225,7 @@ pub fn run(cli: Cli) -> Result<i32, String> {
             );
             Ok(EXIT_OK)
         }
+        Command::Tune(a) => tune(&a),
         Command::Rules(a) => {
             print_rules(&a.format);
             Ok(EXIT_OK)
@@ -421,4 +447,79 @@ fn fix(a: &CheckArgs, settings: &Settings, host: &host::Host) -> Result<i32, Str
     } else {
         EXIT_OK
     })
+}
+
+fn tune(a: &TuneArgs) -> Result<i32, String> {
+    use crate::fix::{apply, run as fixrun, Fix};
+    let check_like = CheckArgs {
+        input: a.input.clone(),
+        host: a.host.clone(),
+        format: Format::Text,
+        select: Vec::new(),
+        ignore: Vec::new(),
+        fail_on: None,
+        exit_zero: false,
+        profile: a.profile.clone(),
+        cdn: None,
+        config: a.config.clone(),
+        no_color: true,
+        quiet: false,
+        diff: false,
+        fix: false,
+        unsafe_fixes: false,
+        no_backup: a.no_backup,
+    };
+    let (settings, configured) = settings_for(&check_like)?;
+    let given = HostFacts {
+        ram: a.host.ram,
+        cpus: a.host.cpus,
+        worker_mem: a.host.worker_mem,
+        reserve: a.host.reserve,
+        db_mem: a.host.db_mem,
+    };
+    let host = host::resolve(&given, &configured, true);
+    // Pre-deploy (facts given): nothing of this machine is measured.
+    let measured = if given.ram.is_none() && configured.ram.is_none() && given.worker_mem.is_none()
+    {
+        crate::tune::workers::measure(std::path::Path::new("/proc"))
+    } else {
+        Default::default()
+    };
+    let stack = discover::load(&a.input.inputs()).map_err(|e| e.to_string())?;
+    if stack.pools.is_empty() {
+        return Err(
+            "no php-fpm pools found: nothing to tune (pass the php-fpm directory or --fpm)".into(),
+        );
+    }
+    let Some(t) = crate::tune::run::tune(&stack, &host, &settings, &measured) else {
+        return Err("the host's RAM is unknown: give --ram".into());
+    };
+    let fix = Fix::safe("tune", t.edits.clone());
+    let pass = apply::apply(&stack.sources, [&fix], crate::fix::Applicability::Safe);
+    let mut diff = Vec::new();
+    for (id, new) in &pass.files {
+        let src = stack.sources.get(*id);
+        diff.extend(apply::unified_diff(&src.display, &src.bytes, new));
+    }
+    if a.format == "json" {
+        let v = serde_json::json!({"tuning": t, "diff": String::from_utf8_lossy(&diff)});
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    } else {
+        print!("{}", crate::tune::run::table(&t));
+        println!();
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(&diff);
+        if diff.is_empty() {
+            let _ = writeln!(out, "No changes: the pools already fit this host.");
+        }
+    }
+    if a.apply {
+        for (id, new) in &pass.files {
+            let src = stack.sources.get(*id);
+            fixrun::write_one(&src.path, &src.bytes, new, !a.no_backup)
+                .map_err(|e| format!("{}: {e}", src.display))?;
+            eprintln!("wpstack: tuned {}", src.display);
+        }
+    }
+    Ok(EXIT_OK)
 }

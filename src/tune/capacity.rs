@@ -108,6 +108,17 @@ fn opcache_bytes(stack: &Stack) -> u64 {
 
 /// The plan, or `None` when the RAM is not known (not given, not measured).
 pub fn plan(stack: &Stack, host: &Host, settings: &Settings) -> Option<Plan> {
+    plan_measured(stack, host, settings, &Default::default())
+}
+
+/// The plan with worker memory measured per pool (`wpstack tune` on the host): a
+/// pool's measured peak replaces the estimate unless given on the command line.
+pub fn plan_measured(
+    stack: &Stack,
+    host: &Host,
+    settings: &Settings,
+    measured: &std::collections::BTreeMap<String, super::workers::PoolWorkers>,
+) -> Option<Plan> {
     let ram = host.ram?;
     let t = &settings.thresholds;
     let (reserve, reserve_source) = match host.reserve {
@@ -137,9 +148,11 @@ pub fn plan(stack: &Stack, host: &Host, settings: &Settings) -> Option<Plan> {
                 .map(|m| util::ini_bytes(&m))
                 .filter(|v| *v > 0)
                 .map(|v| v as u64);
-            let (mut worker_mem, worker_source) = match host.worker_mem {
-                Some(w) => (w.value, w.source),
-                None => (t.worker_mem_estimate, FactSource::Assumed),
+            let seen = measured.get(&p.name).filter(|w| !w.low_confidence());
+            let (mut worker_mem, worker_source) = match (host.worker_mem, seen) {
+                (Some(w), _) => (w.value, w.source),
+                (None, Some(w)) => (w.peak(), FactSource::Measured),
+                (None, None) => (t.worker_mem_estimate, FactSource::Assumed),
             };
             if let Some(ml) = memory_limit {
                 worker_mem = worker_mem.min(ml);

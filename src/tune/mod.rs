@@ -2,3 +2,5 @@
 
 pub mod capacity;
 pub mod host;
+pub mod run;
+pub mod workers;

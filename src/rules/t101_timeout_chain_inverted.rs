@@ -37,24 +37,20 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
             let rtt = pool.setting("request_terminate_timeout");
             let rtt_s = rtt.as_ref().and_then(util::fpm_seconds).unwrap_or(0);
             // The longest a request can run in this pool (0 = unbounded, T103/T104's job).
-            let (limit, what, limit_origin, limit_place) = if rtt_s > 0 && rtt_s as i64 >= met_s {
-                let r = rtt.as_ref().expect("rtt_s > 0 implies a value");
-                (
+            let (limit, what, limit_origin, limit_place) = match (&rtt, &met) {
+                (Some(r), _) if rtt_s > 0 && rtt_s as i64 >= met_s => (
                     rtt_s,
                     "request_terminate_timeout",
                     format!("pool {}, {}", pool.name, util::pool_origin(stack, r)),
                     r.place(),
-                )
-            } else if met_s > 0 {
-                let m = met.as_ref().expect("met_s > 0 implies a value");
-                (
+                ),
+                (_, Some(m)) if met_s > 0 => (
                     met_s as u64,
                     "max_execution_time",
                     util::php_origin(stack, pool, m),
                     m.value.place(),
-                )
-            } else {
-                continue;
+                ),
+                _ => continue,
             };
             if read_s >= limit {
                 continue;

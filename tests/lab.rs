@@ -1,0 +1,313 @@
+//! The 502 lab (first scenarios): real nginx and php-fpm on loopback in a temp dir;
+//! for each scenario (a) `wpstack check` reports the rule, (b) the real failure
+//! happens with the expected status and log line, (c) after `wpstack check --fix` the
+//! same request succeeds. Every process is killed by PID when the scenario ends, also
+//! when it fails; every wait is bounded.
+
+mod support;
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A process killed (and reaped) when dropped.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        // SIGTERM lets nginx and php-fpm stop their workers (SIGKILL would orphan
+        // them, still listening); SIGKILL only if they are not gone within 5 s.
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.0.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+struct Lab {
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl Lab {
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Write the scenario: nginx (location block body given), one pool, scripts.
+    fn new(location: &str, pool_extra: &str, nginx_socket: &str) -> Lab {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path().to_path_buf();
+        // nginx's workers run as nobody: they must reach the sockets and the docroot.
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        }
+        let port = free_port();
+        for sub in ["www", "logs", "tmp"] {
+            std::fs::create_dir_all(d.join(sub)).expect("mkdir");
+        }
+        let www = d.join("www");
+        std::fs::write(www.join("index.php"), "<?php echo 'ok';\n").expect("w");
+        std::fs::write(www.join("sleep.php"), "<?php sleep(4); echo 'slept';\n").expect("w");
+        std::fs::write(
+            www.join("header.php"),
+            "<?php header('X-Big: ' . str_repeat('a', 8192)); echo 'big';\n",
+        )
+        .expect("w");
+        let nginx = format!(
+            "worker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/logs/nginx-error.log error;\nevents {{ worker_connections 64; }}\nhttp {{\n    access_log off;\n    client_body_temp_path {d}/tmp/body;\n    fastcgi_temp_path {d}/tmp/fastcgi;\n    proxy_temp_path {d}/tmp/proxy;\n    uwsgi_temp_path {d}/tmp/uwsgi;\n    scgi_temp_path {d}/tmp/scgi;\n    server {{\n        listen 127.0.0.1:{port};\n        server_name lab.test;\n        root {www};\n        location ~ \\.php$ {{\n            try_files $uri =404;\n            fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;\n            fastcgi_param REQUEST_METHOD $request_method;\n            fastcgi_param QUERY_STRING $query_string;\n            fastcgi_param CONTENT_TYPE $content_type;\n            fastcgi_param CONTENT_LENGTH $content_length;\n            fastcgi_param SCRIPT_NAME $fastcgi_script_name;\n            fastcgi_param REQUEST_URI $request_uri;\n            fastcgi_param SERVER_PROTOCOL $server_protocol;\n            fastcgi_param GATEWAY_INTERFACE CGI/1.1;\n            fastcgi_pass unix:{nginx_socket};\n{location}        }}\n    }}\n}}\n",
+            d = d.display(),
+            www = www.display(),
+        );
+        std::fs::write(d.join("nginx.conf"), nginx).expect("w");
+        let fpm = format!(
+            "[global]\npid = {d}/php-fpm.pid\nerror_log = {d}/logs/php-fpm.log\ndaemonize = no\n\n[lab]\nlisten = {d}/php82.sock\nlisten.mode = 0666\npm = static\npm.max_children = 2\npm.max_requests = 500\ncatch_workers_output = yes\nslowlog = {d}/logs/slow.log\nrequest_slowlog_timeout = 1s\nphp_admin_flag[display_errors] = off\n{pool_extra}",
+            d = d.display()
+        );
+        std::fs::write(d.join("php-fpm.conf"), fpm).expect("w");
+        Lab { dir, port }
+    }
+
+    fn start(&self) -> (Guard, Guard) {
+        // Logs of the previous run would hide what this one does.
+        let _ = std::fs::remove_file(self.path().join("logs/nginx-error.log"));
+        let d = self.path();
+        let fpm = Command::new("php-fpm8.2")
+            .args(["-n", "-F", "-R", "-y"])
+            .arg(d.join("php-fpm.conf"))
+            .arg("-p")
+            .arg(d)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start php-fpm");
+        let fpm = Guard(fpm);
+        let nginx = Command::new("nginx")
+            .arg("-p")
+            .arg(d)
+            .arg("-c")
+            .arg(d.join("nginx.conf"))
+            .args(["-g", "daemon off;"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start nginx");
+        let nginx = Guard(nginx);
+        // Bounded wait for both to be ready.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            let up = std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok();
+            if up && d.join("php82.sock").exists() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        (fpm, nginx)
+    }
+
+    /// GET a path: (status, body).
+    fn get(&self, path: &str) -> (u16, String) {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(15)))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        match agent
+            .get(&format!("http://127.0.0.1:{}{path}", self.port))
+            .call()
+        {
+            Ok(mut r) => {
+                let status = r.status().as_u16();
+                let mut body = String::new();
+                let _ = r
+                    .body_mut()
+                    .as_reader()
+                    .take(1 << 20)
+                    .read_to_string(&mut body);
+                (status, body)
+            }
+            Err(e) => (0, e.to_string()),
+        }
+    }
+
+    fn nginx_log(&self) -> String {
+        std::fs::read_to_string(self.path().join("logs/nginx-error.log")).unwrap_or_default()
+    }
+
+    fn check_codes(&self) -> Vec<String> {
+        let out = assert_cmd::Command::cargo_bin("wpstack")
+            .expect("bin")
+            .args(["check", "--format", "json", "--exit-zero"])
+            .arg(self.path())
+            .output()
+            .expect("run wpstack");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        v["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter_map(|f| f["code"].as_str().map(str::to_string))
+            .collect()
+    }
+
+    fn fix(&self) {
+        assert_cmd::Command::cargo_bin("wpstack")
+            .expect("bin")
+            .args(["check", "--fix", "--no-backup", "--exit-zero"])
+            .arg(self.path())
+            .assert()
+            .success();
+    }
+}
+
+fn programs() -> bool {
+    support::have_program("nginx") && support::have_program("php-fpm8.2")
+}
+
+/// One scenario: rule fires, real failure with status and log line, fixed → 200.
+fn scenario(code: &str, lab: &Lab, path: &str, status: u16, log_line: &str) {
+    let codes = lab.check_codes();
+    assert!(
+        codes.iter().any(|c| c == code),
+        "{code}: wpstack check did not report it: {codes:?}"
+    );
+    {
+        let _procs = lab.start();
+        let (got, body) = lab.get(path);
+        assert_eq!(
+            got,
+            status,
+            "{code}: {body}\nnginx log:\n{}",
+            lab.nginx_log()
+        );
+        let log = lab.nginx_log();
+        assert!(
+            log.contains(log_line),
+            "{code}: nginx log lacks `{log_line}`:\n{log}"
+        );
+        let line = log.lines().find(|l| l.contains(log_line)).unwrap_or("");
+        println!(
+            "lab {code}: {path} → {got}, nginx: {}",
+            line.split_once("] ").map(|(_, r)| r).unwrap_or(line)
+        );
+    }
+    lab.fix();
+    let codes = lab.check_codes();
+    assert!(
+        !codes.iter().any(|c| c == code),
+        "{code} still reported after --fix: {codes:?}"
+    );
+    {
+        let _procs = lab.start();
+        let (got, body) = lab.get(path);
+        assert_eq!(
+            got,
+            200,
+            "{code} after --fix: {body}\nnginx log:\n{}",
+            lab.nginx_log()
+        );
+        println!("lab {code}: after wpstack check --fix → 200");
+    }
+}
+
+#[test]
+fn u001_pool_socket_renamed_by_a_php_upgrade() {
+    if !programs() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let sock = tmp.path().join("php81.sock");
+    let lab = Lab::new("", "", &sock.to_string_lossy());
+    // nginx still points at the old version's socket, in the same directory.
+    let old = lab.path().join("php81.sock");
+    let conf = std::fs::read_to_string(lab.path().join("nginx.conf")).expect("r");
+    std::fs::write(
+        lab.path().join("nginx.conf"),
+        conf.replace(&sock.to_string_lossy().to_string(), &old.to_string_lossy()),
+    )
+    .expect("w");
+    scenario(
+        "U001",
+        &lab,
+        "/index.php",
+        502,
+        "(2: No such file or directory)",
+    );
+}
+
+#[test]
+fn t101_nginx_gives_up_before_php() {
+    if !programs() {
+        return;
+    }
+    let lab = Lab::new(
+        "            fastcgi_read_timeout 2s;\n",
+        "request_terminate_timeout = 10s\nphp_admin_value[max_execution_time] = 8\n",
+        "",
+    );
+    let conf = std::fs::read_to_string(lab.path().join("nginx.conf")).expect("r");
+    let sock = lab.path().join("php82.sock");
+    std::fs::write(
+        lab.path().join("nginx.conf"),
+        conf.replace(
+            "fastcgi_pass unix:;",
+            &format!("fastcgi_pass unix:{};", sock.display()),
+        ),
+    )
+    .expect("w");
+    scenario(
+        "T101",
+        &lab,
+        "/sleep.php",
+        504,
+        "upstream timed out (110: Connection timed out)",
+    );
+}
+
+#[test]
+fn p402_headers_bigger_than_the_buffer() {
+    if !programs() {
+        return;
+    }
+    let lab = Lab::new(
+        "            fastcgi_buffer_size 1k;\n            fastcgi_buffers 4 1k;\n",
+        "",
+        "",
+    );
+    let conf = std::fs::read_to_string(lab.path().join("nginx.conf")).expect("r");
+    let sock = lab.path().join("php82.sock");
+    std::fs::write(
+        lab.path().join("nginx.conf"),
+        conf.replace(
+            "fastcgi_pass unix:;",
+            &format!("fastcgi_pass unix:{};", sock.display()),
+        ),
+    )
+    .expect("w");
+    scenario(
+        "P402",
+        &lab,
+        "/header.php",
+        502,
+        "upstream sent too big header",
+    );
+}

@@ -131,6 +131,7 @@ const PLANTED: &[(&str, &str)] = &[
     ("E004", "etc/php/8.2/fpm/php.ini:67"),
     ("S606", "etc/php/8.2/fpm/php.ini:75"),
     ("C204", "etc/php/8.2/fpm/pool.d/shop.conf:2"),
+    ("D504", "etc/php/8.2/fpm/pool.d/shop.conf:2"),
     ("T103", "etc/php/8.2/fpm/pool.d/shop.conf:2"),
     ("U002", "etc/php/8.2/fpm/pool.d/shop.conf:7"),
     ("C201", "etc/php/8.2/fpm/pool.d/shop.conf:13"),

@@ -42,10 +42,7 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
         let cwo = pool
             .setting("catch_workers_output")
             .is_some_and(|c| crate::syntax::units::ini_bool(&c.value));
-        // With fastcgi.logging on (PHP's default) PHP sends its messages to nginx over
-        // FastCGI stderr (`FastCGI sent in stderr: "PHP message: …"` in nginx's log).
-        let fcgi = pool.php("fastcgi.logging").is_some_and(|s| s.is_on());
-        if has_log || cwo || fcgi {
+        if has_log || cwo {
             continue;
         }
         out.push(
@@ -53,7 +50,7 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
                 &RULE,
                 pool.place,
                 format!(
-                    "pool {}: no error_log is set, catch_workers_output is off and fastcgi.logging is off: PHP writes its errors to the worker's stderr, which php-fpm discards — fatal errors behind 502s leave no trace",
+                    "pool {}: no error_log is set and catch_workers_output is off: PHP writes its errors to the worker's stderr, which php-fpm discards — fatal errors behind 502s leave no trace",
                     pool.name
                 ),
             )

@@ -426,3 +426,77 @@ fn d502_errors_in_the_page() {
     assert_eq!((status, body.as_str()), (200, "done"));
     println!("lab D502: after wpstack check --fix → 200, no error text");
 }
+
+/// nginx config of a lab, edited in place.
+fn edit_nginx(lab: &Lab, from: &str, to: &str) {
+    let p = lab.path().join("nginx.conf");
+    let conf = std::fs::read_to_string(&p).expect("r");
+    assert!(conf.contains(from), "lab nginx.conf lacks {from:?}");
+    std::fs::write(&p, conf.replacen(from, to, 1)).expect("w");
+}
+
+#[test]
+fn s601_php_runs_in_uploads() {
+    if !programs() {
+        return;
+    }
+    let lab = lab("", "");
+    // A WordPress site: a front controller, and an upload that is really PHP.
+    edit_nginx(
+        &lab,
+        "        location ~ \\.php$ {",
+        "        location / {\n            try_files $uri $uri/ /index.php?$args;\n        }\n        location ~ \\.php$ {",
+    );
+    let uploads = lab.path().join("www/wp-content/uploads/2026/11");
+    std::fs::create_dir_all(&uploads).expect("mkdir");
+    std::fs::write(uploads.join("shell.php"), "<?php echo 'pwned';\n").expect("w");
+    assert!(lab.check_codes().iter().any(|c| c == "S601"));
+    {
+        let _procs = lab.start();
+        let (status, body) = lab.get("/wp-content/uploads/2026/11/shell.php");
+        assert_eq!((status, body.as_str()), (200, "pwned"));
+        println!("lab S601: uploaded shell.php → 200 and its output");
+    }
+    lab.fix();
+    assert!(!lab.check_codes().iter().any(|c| c == "S601"));
+    let _procs = lab.start();
+    let (status, _) = lab.get("/wp-content/uploads/2026/11/shell.php");
+    assert_eq!(status, 403);
+    let (status, body) = lab.get("/index.php");
+    assert_eq!((status, body.as_str()), (200, "ok"));
+    println!("lab S601: after wpstack check --fix → 403 for the upload, 200 for the site");
+}
+
+#[test]
+fn s602_image_runs_as_php() {
+    if !programs() {
+        return;
+    }
+    // php-fpm runs with -n (cgi.fix_pathinfo = 1, PHP's default); the php.ini beside it
+    // tells wpstack the same. security.limit_extensions is widened, as hosts often do.
+    let lab = lab("", "security.limit_extensions = .php .jpg\n");
+    std::fs::write(
+        lab.path().join("php.ini"),
+        "[PHP]\ncgi.fix_pathinfo = 1\ndisplay_errors = Off\n",
+    )
+    .expect("w");
+    edit_nginx(&lab, "            try_files $uri =404;\n", "");
+    std::fs::write(
+        lab.path().join("www/avatar.jpg"),
+        "<?php echo 'image ran';\n",
+    )
+    .expect("w");
+    assert!(lab.check_codes().iter().any(|c| c == "S602"));
+    {
+        let _procs = lab.start();
+        let (status, body) = lab.get("/avatar.jpg/x.php");
+        assert_eq!((status, body.as_str()), (200, "image ran"));
+        println!("lab S602: /avatar.jpg/x.php → 200, the image ran as PHP");
+    }
+    lab.fix();
+    assert!(!lab.check_codes().iter().any(|c| c == "S602"));
+    let _procs = lab.start();
+    let (status, _) = lab.get("/avatar.jpg/x.php");
+    assert_eq!(status, 404);
+    println!("lab S602: after wpstack check --fix → 404");
+}

@@ -5,6 +5,7 @@
 //! `rules` (findings) → `fix` (edits) → `report`.
 
 pub mod cli;
+pub mod diagnose;
 pub mod engine;
 pub mod finding;
 pub mod fix;

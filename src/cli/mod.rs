@@ -35,6 +35,8 @@ pub enum Command {
     Rules(RulesArgs),
     /// Size the pools for this host (or one given with --ram/--cpus): a table and a diff.
     Tune(Box<TuneArgs>),
+    /// Read the logs of an outage, group its 502/504 lines and name the cause of each.
+    Diagnose(DiagnoseArgs),
     /// Print a rule's documentation.
     Explain {
         /// A rule code (T101) or name (timeout-chain-inverted).
@@ -175,6 +177,19 @@ pub struct TuneArgs {
 }
 
 #[derive(Args, Debug, Clone)]
+pub struct DiagnoseArgs {
+    /// Log files: nginx error logs, php-fpm logs, PHP error logs, debug.log, dmesg text.
+    #[arg(required = true)]
+    pub logs: Vec<PathBuf>,
+    /// The stack's configuration (a copied /etc or /): name the finding behind each group.
+    #[arg(long = "config-dir", value_name = "PATH")]
+    pub config_dir: Option<PathBuf>,
+    /// text or json.
+    #[arg(long, value_parser = ["text", "json"], default_value = "text")]
+    pub format: String,
+}
+
+#[derive(Args, Debug, Clone)]
 pub struct DumpArgs {
     #[command(flatten)]
     pub input: InputArgs,
@@ -226,6 +241,7 @@ pub fn run(cli: Cli) -> Result<i32, String> {
             Ok(EXIT_OK)
         }
         Command::Tune(a) => tune(&a),
+        Command::Diagnose(a) => diagnose(&a),
         Command::Rules(a) => {
             print_rules(&a.format);
             Ok(EXIT_OK)
@@ -269,6 +285,33 @@ fn print_rules(format: &str) {
             "{:<5} {:<30} {:<8} {:<5} {}",
             r.code, r.name, r.severity, fix, r.summary
         );
+    }
+}
+
+impl CheckArgs {
+    /// `check PATH` with every option at its default.
+    fn parse_from_path(path: &std::path::Path) -> CheckArgs {
+        CheckArgs {
+            input: InputArgs {
+                paths: vec![path.to_path_buf()],
+                ..Default::default()
+            },
+            host: HostArgs::default(),
+            format: Format::Text,
+            select: Vec::new(),
+            ignore: Vec::new(),
+            fail_on: None,
+            exit_zero: false,
+            profile: None,
+            cdn: None,
+            config: None,
+            no_color: true,
+            quiet: false,
+            diff: false,
+            fix: false,
+            unsafe_fixes: false,
+            no_backup: false,
+        }
     }
 }
 
@@ -451,24 +494,11 @@ fn fix(a: &CheckArgs, settings: &Settings, host: &host::Host) -> Result<i32, Str
 
 fn tune(a: &TuneArgs) -> Result<i32, String> {
     use crate::fix::{apply, run as fixrun, Fix};
-    let check_like = CheckArgs {
-        input: a.input.clone(),
-        host: a.host.clone(),
-        format: Format::Text,
-        select: Vec::new(),
-        ignore: Vec::new(),
-        fail_on: None,
-        exit_zero: false,
-        profile: a.profile.clone(),
-        cdn: None,
-        config: a.config.clone(),
-        no_color: true,
-        quiet: false,
-        diff: false,
-        fix: false,
-        unsafe_fixes: false,
-        no_backup: a.no_backup,
-    };
+    let mut check_like = CheckArgs::parse_from_path(std::path::Path::new("."));
+    check_like.input = a.input.clone();
+    check_like.host = a.host.clone();
+    check_like.profile = a.profile.clone();
+    check_like.config = a.config.clone();
     let (settings, configured) = settings_for(&check_like)?;
     let given = HostFacts {
         ram: a.host.ram,
@@ -522,4 +552,36 @@ fn tune(a: &TuneArgs) -> Result<i32, String> {
         }
     }
     Ok(EXIT_OK)
+}
+
+fn diagnose(a: &DiagnoseArgs) -> Result<i32, String> {
+    let hits = crate::diagnose::read_logs(&a.logs)?;
+    let mut groups = crate::diagnose::group(&hits);
+    if let Some(dir) = &a.config_dir {
+        let stack = discover::load(&Inputs {
+            paths: vec![dir.clone()],
+            ..Default::default()
+        })
+        .map_err(|e| e.to_string())?;
+        // The same settings `check` would use for this PATH (its wpstack.toml).
+        let check_like = CheckArgs::parse_from_path(dir);
+        let (settings, configured) = settings_for(&check_like)?;
+        let host = host::resolve(&HostFacts::default(), &configured, true);
+        let findings = engine::run(&stack, &settings, &host);
+        crate::diagnose::explain(&mut groups, &findings, &stack);
+    }
+    if a.format == "json" {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({"version": 1, "groups": groups}))
+                .unwrap_or_default()
+        );
+    } else {
+        print!("{}", crate::diagnose::render_text(&groups));
+    }
+    Ok(if groups.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_FINDINGS
+    })
 }

@@ -76,3 +76,28 @@ fn logs_without_signatures_exit_zero() {
         .code(0)
         .stdout(predicates::str::contains("No 502/504 signatures"));
 }
+
+#[test]
+fn with_no_log_the_configured_logs_are_read() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path().display().to_string();
+    std::fs::create_dir_all(dir.path().join("logs")).expect("mkdir");
+    std::fs::write(
+        dir.path().join("nginx.conf"),
+        format!("error_log {d}/logs/error.log;\nevents {{}}\nhttp {{}}\n"),
+    )
+    .expect("w");
+    std::fs::write(
+        dir.path().join("logs/error.log"),
+        "2026/11/26 21:21:44 [error] 1#1: *12 upstream sent too big header while reading response header from upstream, server: a.test\n",
+    )
+    .expect("w");
+    Command::cargo_bin("wpstack")
+        .expect("bin")
+        .args(["diagnose", "--config-dir"])
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains("1× header-too-big [P402]"))
+        .stderr(predicates::str::contains("reading"));
+}

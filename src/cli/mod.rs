@@ -179,7 +179,7 @@ pub struct TuneArgs {
 #[derive(Args, Debug, Clone)]
 pub struct DiagnoseArgs {
     /// Log files: nginx error logs, php-fpm logs, PHP error logs, debug.log, dmesg text.
-    #[arg(required = true)]
+    /// None: the logs the configuration under --config-dir (default /) names.
     pub logs: Vec<PathBuf>,
     /// The stack's configuration (a copied /etc or /): name the finding behind each group.
     #[arg(long = "config-dir", value_name = "PATH")]
@@ -555,20 +555,44 @@ fn tune(a: &TuneArgs) -> Result<i32, String> {
 }
 
 fn diagnose(a: &DiagnoseArgs) -> Result<i32, String> {
-    let hits = crate::diagnose::read_logs(&a.logs)?;
+    let config_dir = a
+        .config_dir
+        .clone()
+        .or_else(|| a.logs.is_empty().then(|| PathBuf::from("/")));
+    let stack = match &config_dir {
+        Some(dir) => Some(
+            discover::load(&Inputs {
+                paths: vec![dir.clone()],
+                ..Default::default()
+            })
+            .map_err(|e| e.to_string())?,
+        ),
+        None => None,
+    };
+    let logs = if a.logs.is_empty() {
+        let found = stack
+            .as_ref()
+            .map(crate::diagnose::configured_logs)
+            .unwrap_or_default();
+        if found.is_empty() {
+            return Err("no log given, and the configuration names none that exists here".into());
+        }
+        for l in &found {
+            eprintln!("wpstack: reading {}", l.display());
+        }
+        found
+    } else {
+        a.logs.clone()
+    };
+    let hits = crate::diagnose::read_logs(&logs)?;
     let mut groups = crate::diagnose::group(&hits);
-    if let Some(dir) = &a.config_dir {
-        let stack = discover::load(&Inputs {
-            paths: vec![dir.clone()],
-            ..Default::default()
-        })
-        .map_err(|e| e.to_string())?;
+    if let (Some(dir), Some(stack)) = (&config_dir, &stack) {
         // The same settings `check` would use for this PATH (its wpstack.toml).
         let check_like = CheckArgs::parse_from_path(dir);
         let (settings, configured) = settings_for(&check_like)?;
         let host = host::resolve(&HostFacts::default(), &configured, true);
-        let findings = engine::run(&stack, &settings, &host);
-        crate::diagnose::explain(&mut groups, &findings, &stack);
+        let findings = engine::run(stack, &settings, &host);
+        crate::diagnose::explain(&mut groups, &findings, stack);
     }
     if a.format == "json" {
         println!(

@@ -259,6 +259,70 @@ pub fn read_logs(paths: &[std::path::PathBuf]) -> Result<Vec<Hit>, String> {
     Ok(hits)
 }
 
+/// The logs a stack's configuration names: nginx `error_log`s, php-fpm's `error_log`,
+/// and each pool's PHP `error_log` and slowlog — the ones that exist on this machine.
+pub fn configured_logs(stack: &crate::stack::Stack) -> Vec<std::path::PathBuf> {
+    let mut out: Vec<std::path::PathBuf> = Vec::new();
+    let mut add = |p: &str, base: &std::path::Path| {
+        if p.is_empty()
+            || p == "off"
+            || p == "stderr"
+            || p.starts_with("syslog:")
+            || p.starts_with("/proc/")
+            || p.starts_with("/dev/")
+        {
+            return;
+        }
+        let path = base.join(p);
+        if path.is_file() && !out.contains(&path) {
+            out.push(path);
+        }
+    };
+    for n in &stack.nginx {
+        let base = stack
+            .sources
+            .get(n.main)
+            .path
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default();
+        for scope in &n.scopes {
+            for d in scope.directives.iter().filter(|d| d.name == "error_log") {
+                if let Some(a) = d.arg(0) {
+                    add(a, &base);
+                }
+            }
+        }
+    }
+    // php-fpm's paths are absolute in practice; a relative one is taken from the
+    // directory of php-fpm.conf.
+    for f in &stack.fpm {
+        let base = f
+            .main
+            .and_then(|m| {
+                stack
+                    .sources
+                    .get(m)
+                    .path
+                    .parent()
+                    .map(std::path::Path::to_path_buf)
+            })
+            .unwrap_or_default();
+        if let Some(e) = f.global.get("error_log") {
+            add(&e.value, &base);
+        }
+        for p in f.pools.iter().filter_map(|id| stack.pools.get(*id)) {
+            if let Some(s) = p.php("error_log") {
+                add(s.text(), &base);
+            }
+            if let Some(s) = p.settings.get("slowlog") {
+                add(&s.value, &base);
+            }
+        }
+    }
+    out
+}
+
 /// Attach the finding that explains each group: the same rule, preferring the one
 /// whose message names the group's site or socket.
 pub fn explain(

@@ -575,3 +575,69 @@ fn c202_one_worker_for_a_burst() {
     assert_eq!(statuses, [200, 200, 200], "pool after --fix:\n{pool}");
     println!("lab C202: after wpstack check --fix --unsafe-fixes → {statuses:?}");
 }
+
+#[test]
+fn p401_post_larger_than_post_max_size() {
+    let _serial = serial();
+    if !programs() {
+        return;
+    }
+    let lab = lab(
+        "            client_max_body_size 8m;\n",
+        "php_admin_value[post_max_size] = 1M\n",
+    );
+    // php-fpm runs with -n (upload_max_filesize = 2M, PHP's default); the php.ini
+    // beside it tells wpstack the same.
+    std::fs::write(
+        lab.path().join("php.ini"),
+        "[PHP]\nupload_max_filesize = 2M\ndisplay_errors = Off\ncgi.fix_pathinfo = 0\n",
+    )
+    .expect("w");
+    std::fs::write(
+        lab.path().join("www/post.php"),
+        "<?php echo count($_POST);\n",
+    )
+    .expect("w");
+    let post = |lab: &Lab| -> (u16, String) {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(15)))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let body = format!("field={}", "x".repeat(1_500_000));
+        match agent
+            .post(&format!("http://127.0.0.1:{}/post.php", lab.port))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .send(body.as_bytes())
+        {
+            Ok(mut r) => {
+                let status = r.status().as_u16();
+                let mut text = String::new();
+                let _ = r
+                    .body_mut()
+                    .as_reader()
+                    .take(1 << 20)
+                    .read_to_string(&mut text);
+                (status, text)
+            }
+            Err(e) => (0, e.to_string()),
+        }
+    };
+    assert!(lab.check_codes().iter().any(|c| c == "P401"));
+    {
+        let _procs = lab.start();
+        let (status, body) = post(&lab);
+        assert_eq!(
+            (status, body.as_str()),
+            (200, "0"),
+            "a 1.5 MB POST over a 1M post_max_size arrives empty"
+        );
+        println!("lab P401: 1.5 MB POST → 200 with an empty $_POST");
+    }
+    lab.fix();
+    assert!(!lab.check_codes().iter().any(|c| c == "P401"));
+    let _procs = lab.start();
+    let (status, body) = post(&lab);
+    assert_eq!((status, body.as_str()), (200, "1"));
+    println!("lab P401: after wpstack check --fix → the field arrives");
+}

@@ -295,21 +295,10 @@ fn t101_nginx_gives_up_before_php() {
     if !programs() {
         return;
     }
-    let lab = Lab::new(
+    let lab = lab(
         "            fastcgi_read_timeout 2s;\n",
         "request_terminate_timeout = 10s\nphp_admin_value[max_execution_time] = 8\n",
-        "",
     );
-    let conf = std::fs::read_to_string(lab.path().join("nginx.conf")).expect("r");
-    let sock = lab.path().join("php82.sock");
-    std::fs::write(
-        lab.path().join("nginx.conf"),
-        conf.replace(
-            "fastcgi_pass unix:;",
-            &format!("fastcgi_pass unix:{};", sock.display()),
-        ),
-    )
-    .expect("w");
     scenario(
         "T101",
         &lab,
@@ -325,21 +314,10 @@ fn p402_headers_bigger_than_the_buffer() {
     if !programs() {
         return;
     }
-    let lab = Lab::new(
+    let lab = lab(
         "            fastcgi_buffer_size 1k;\n            fastcgi_buffers 4 1k;\n",
         "",
-        "",
     );
-    let conf = std::fs::read_to_string(lab.path().join("nginx.conf")).expect("r");
-    let sock = lab.path().join("php82.sock");
-    std::fs::write(
-        lab.path().join("nginx.conf"),
-        conf.replace(
-            "fastcgi_pass unix:;",
-            &format!("fastcgi_pass unix:{};", sock.display()),
-        ),
-    )
-    .expect("w");
     scenario(
         "P402",
         &lab,

@@ -99,6 +99,19 @@ pub struct HostArgs {
     pub db_mem: Option<u64>,
 }
 
+impl HostArgs {
+    /// The facts given on the command line.
+    pub fn facts(&self) -> HostFacts {
+        HostFacts {
+            ram: self.ram,
+            cpus: self.cpus,
+            worker_mem: self.worker_mem,
+            reserve: self.reserve,
+            db_mem: self.db_mem,
+        }
+    }
+}
+
 fn parse_size(s: &str) -> Result<u64, String> {
     settings::parse_bytes(s).ok_or_else(|| format!("`{s}` is not a size (like 512M, 4G)"))
 }
@@ -373,13 +386,7 @@ pub fn settings_for(a: &CheckArgs) -> Result<(Settings, HostFacts), String> {
 
 fn check(a: &CheckArgs) -> Result<i32, String> {
     let (mut settings, configured_host) = settings_for(a)?;
-    let given = HostFacts {
-        ram: a.host.ram,
-        cpus: a.host.cpus,
-        worker_mem: a.host.worker_mem,
-        reserve: a.host.reserve,
-        db_mem: a.host.db_mem,
-    };
+    let given = a.host.facts();
     settings.host = given.clone();
     let host = host::resolve(&given, &configured_host, settings.measure_host);
     if a.diff || a.fix {
@@ -500,13 +507,7 @@ fn tune(a: &TuneArgs) -> Result<i32, String> {
     check_like.profile = a.profile.clone();
     check_like.config = a.config.clone();
     let (settings, configured) = settings_for(&check_like)?;
-    let given = HostFacts {
-        ram: a.host.ram,
-        cpus: a.host.cpus,
-        worker_mem: a.host.worker_mem,
-        reserve: a.host.reserve,
-        db_mem: a.host.db_mem,
-    };
+    let given = a.host.facts();
     let host = host::resolve(&given, &configured, true);
     // Pre-deploy (facts given): nothing of this machine is measured.
     let measured = if given.ram.is_none() && configured.ram.is_none() && given.worker_mem.is_none()

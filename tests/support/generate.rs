@@ -80,19 +80,7 @@ pub fn write(dir: &Path, n: usize) {
         );
         let mut wp = String::from("<?php\n");
         let _ = writeln!(wp, "define( 'DB_NAME', '{name}' );\ndefine( 'DB_USER', '{name}' );\ndefine( 'DB_PASSWORD', 'secret-{i}' );");
-        for (k, kname) in [
-            "AUTH_KEY",
-            "SECURE_AUTH_KEY",
-            "LOGGED_IN_KEY",
-            "NONCE_KEY",
-            "AUTH_SALT",
-            "SECURE_AUTH_SALT",
-            "LOGGED_IN_SALT",
-            "NONCE_SALT",
-        ]
-        .iter()
-        .enumerate()
-        {
+        for (k, kname) in wpstack::stack::wp_model::AUTH_KEYS.iter().enumerate() {
             key.clear();
             if planted("S603", i) {
                 key.push_str("put your unique phrase here");

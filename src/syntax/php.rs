@@ -4,8 +4,42 @@
 //! when a value is computed at run time.
 //!
 //! CONTRACT (used by `src/stack/`): keep these public types and functions.
+//!
+//! # The tokenizer
+//!
+//! Modelled on php-src `Zend/zend_language_scanner.l` (PHP 8.2), read for behaviour:
+//!
+//! - Outside PHP, everything up to `<?php` (followed by a space, tab, newline or the end
+//!   of the file), `<?=` or `<?` is [`TokenKind::InlineHtml`]. `<?` alone opens PHP too:
+//!   `short_open_tag` is on in PHP's built-in defaults (`php -n`). The open tag token
+//!   includes the one whitespace character after `<?php`, and `?>` includes one newline
+//!   after it, as in PHP.
+//! - `#` and `//` comments end before the newline (PHP 8) or before `?>`; `#[` is an
+//!   attribute (punctuation), except right after `->` where PHP reads `#[` as a comment.
+//!   `/* */` comments do not nest.
+//! - After `__halt_compiler` and three more tokens (`();`) the rest of the file is one
+//!   `InlineHtml` token, as in PHP's `token_get_all` (PHP neither runs nor prints it).
+//! - Strings, heredocs and nowdocs are one token each, with any `{$...}` / `${...}`
+//!   interpolation inside them (PHP code, possibly with more strings) skipped by
+//!   lexing it, at most [`MAX_DEPTH`] levels deep. Heredoc closing markers follow PHP
+//!   7.3: any indentation, and the label must not be followed by a label character.
+//! - Names include namespace separators (`\define`, `Foo\bar`); keywords are
+//!   [`TokenKind::Ident`] too.
+//! - Control characters PHP rejects become [`TokenKind::Error`] tokens; unterminated
+//!   strings, backticks and heredocs become one `Error` token up to the end of the file.
+//!
+//! The errors are the ones PHP's lexer raises (worded as PHP words them): unterminated
+//! comment/string/heredoc, `Unclosed '('`, `Unmatched ')'`, invalid numeric literals,
+//! bad `\u{...}` escapes, heredoc indentation. Grammar errors that only PHP's parser
+//! finds (`define('A', 1) define('B', 2)`) are not reported: run `php -l` for those.
+//!
+//! # The statements
+//!
+//! A single pass over the significant tokens tracks blocks (`{}`, `if (...) stmt;`,
+//! `if (...): ... endif;`), calls and short-circuit operators, so each statement knows
+//! whether it certainly runs. See [`Statement::conditional`].
 
-use super::SyntaxError;
+use super::{SyntaxError, MAX_DEPTH};
 use crate::source::Span;
 
 #[derive(Debug, Clone, Default)]
@@ -79,727 +113,32 @@ pub enum StatementKind {
 #[derive(Debug, Clone)]
 pub struct Statement {
     /// The whole statement (`define(...)` up to and including `;` when present).
+    ///
+    /// For a call the span starts at the function name (or the `@` before it). It
+    /// includes the `;` only when the call is the whole statement: in
+    /// `defined('X') || define('X', 1);` it is just `define('X', 1)`. For
+    /// `const A = 1, B = 2;` both constants share the span of the whole statement.
     pub span: Span,
     pub kind: StatementKind,
     /// Inside an `if`/`else`/`switch`/ternary or function body: may not run, or may run
     /// with another value (`if (!defined('WP_DEBUG')) define('WP_DEBUG', false);`).
+    ///
+    /// Also inside loops, `catch`, `match`, closures and arrow functions, and after
+    /// `||`, `&&`, `or`, `and`, `??` or `?` in the same expression. Not inside `try`,
+    /// `finally`, `do { }` or a plain `{ }` block, which run.
     pub conditional: bool,
-}
-
-const MAX_ERRORS: usize = 20;
-
-fn is_ident_start(b: u8) -> bool {
-    b.is_ascii_alphabetic() || b == b'_' || b >= 0x80
-}
-fn is_ident(b: u8) -> bool {
-    is_ident_start(b) || b.is_ascii_digit()
-}
-
-fn starts_with_ci(hay: &[u8], needle: &[u8]) -> bool {
-    hay.len() >= needle.len() && hay[..needle.len()].eq_ignore_ascii_case(needle)
-}
-
-struct Lexer<'a> {
-    src: &'a [u8],
-    pos: usize,
-    tokens: Vec<Token>,
-    errors: Vec<SyntaxError>,
-}
-
-impl Lexer<'_> {
-    fn push(&mut self, kind: TokenKind, end: usize) {
-        let end = end.min(self.src.len()).max(self.pos);
-        if end > self.pos {
-            self.tokens.push(Token {
-                kind,
-                span: Span::new(self.pos, end),
-            });
-        }
-        self.pos = end;
-    }
-    fn eof_error(&mut self, what: &str) {
-        if self.errors.len() < MAX_ERRORS {
-            self.errors.push(SyntaxError::new(
-                Span::empty(self.src.len()),
-                format!("syntax error, unexpected end of file ({what} not closed)"),
-            ));
-        }
-    }
-
-    /// Inline HTML up to the next open tag.
-    fn html(&mut self) {
-        let src = self.src;
-        let mut i = self.pos;
-        while i < src.len() {
-            if src[i] == b'<' && src.get(i + 1) == Some(&b'?') {
-                let rest = &src[i + 2..];
-                let tag_len = if starts_with_ci(rest, b"php")
-                    && rest.get(3).is_none_or(|b| b.is_ascii_whitespace())
-                {
-                    Some(5 + usize::from(rest.get(3).is_some()))
-                } else if rest.first() == Some(&b'=') {
-                    Some(3)
-                } else {
-                    None
-                };
-                if let Some(n) = tag_len {
-                    // `<?php` takes one following whitespace byte (`\r\n` as one).
-                    let mut end = i + n;
-                    if n == 6 && src.get(end - 1) == Some(&b'\r') && src.get(end) == Some(&b'\n') {
-                        end += 1;
-                    }
-                    self.push(TokenKind::InlineHtml, i);
-                    self.push(TokenKind::OpenTag, end);
-                    return;
-                }
-            }
-            i += 1;
-        }
-        self.push(TokenKind::InlineHtml, src.len());
-    }
-
-    fn run(&mut self) {
-        let src = self.src;
-        self.html();
-        while self.pos < src.len() {
-            let i = self.pos;
-            let b = src[i];
-            let next = src.get(i + 1).copied();
-            match b {
-                b' ' | b'\t' | b'\r' | b'\n' => {
-                    let mut j = i;
-                    while j < src.len() && matches!(src[j], b' ' | b'\t' | b'\r' | b'\n') {
-                        j += 1;
-                    }
-                    self.push(TokenKind::Whitespace, j);
-                }
-                b'?' if next == Some(b'>') => {
-                    let mut end = i + 2;
-                    if src.get(end) == Some(&b'\n') {
-                        end += 1;
-                    } else if src.get(end) == Some(&b'\r') && src.get(end + 1) == Some(&b'\n') {
-                        end += 2;
-                    }
-                    self.push(TokenKind::CloseTag, end);
-                    self.html();
-                }
-                b'#' if next == Some(b'[') => self.push(TokenKind::Punct, i + 2),
-                b'#' => self.line_comment(i + 1),
-                b'/' if next == Some(b'/') => self.line_comment(i + 2),
-                b'/' if next == Some(b'*') => match find(&src[i + 2..], b"*/") {
-                    Some(k) => self.push(TokenKind::Comment, i + 2 + k + 2),
-                    None => {
-                        self.eof_error("comment");
-                        self.push(TokenKind::Comment, src.len());
-                    }
-                },
-                b'\'' | b'"' | b'`' => {
-                    let mut j = i + 1;
-                    while j < src.len() && src[j] != b {
-                        j += if src[j] == b'\\' { 2 } else { 1 };
-                    }
-                    if j >= src.len() {
-                        self.eof_error("string");
-                        self.push(TokenKind::String, src.len());
-                    } else {
-                        self.push(TokenKind::String, j + 1);
-                    }
-                }
-                b'<' if src[i..].starts_with(b"<<<") => self.heredoc(),
-                b'$' if next.is_some_and(is_ident_start) => {
-                    let mut j = i + 1;
-                    while j < src.len() && is_ident(src[j]) {
-                        j += 1;
-                    }
-                    self.push(TokenKind::Variable, j);
-                }
-                b'0'..=b'9' => {
-                    let mut j = i;
-                    while j < src.len()
-                        && (src[j].is_ascii_alphanumeric()
-                            || src[j] == b'_'
-                            || src[j] == b'.'
-                            || ((src[j] == b'+' || src[j] == b'-')
-                                && matches!(src[j - 1], b'e' | b'E')
-                                && !src[i..j].starts_with(b"0x")))
-                    {
-                        j += 1;
-                    }
-                    self.push(TokenKind::Number, j);
-                }
-                b'.' if next.is_some_and(|c| c.is_ascii_digit()) => {
-                    let mut j = i + 1;
-                    while j < src.len() && (src[j].is_ascii_digit() || src[j] == b'_') {
-                        j += 1;
-                    }
-                    self.push(TokenKind::Number, j);
-                }
-                b'\\' if next.is_some_and(is_ident_start) => self.ident(),
-                c if is_ident_start(c) => self.ident(),
-                _ => {
-                    const OPS: [&[u8]; 14] = [
-                        b"===", b"!==", b"??=", b"<=>", b"||", b"&&", b"??", b"?:", b"->", b"=>",
-                        b"::", b"==", b"!=", b".=",
-                    ];
-                    let n = OPS
-                        .iter()
-                        .find(|o| src[i..].starts_with(o))
-                        .map(|o| o.len())
-                        .unwrap_or(1);
-                    self.push(TokenKind::Punct, i + n);
-                }
-            }
-        }
-    }
-
-    fn ident(&mut self) {
-        let src = self.src;
-        let mut j = self.pos;
-        while j < src.len()
-            && (is_ident(src[j])
-                || (src[j] == b'\\' && src.get(j + 1).is_some_and(|c| is_ident_start(*c))))
-        {
-            j += 1;
-        }
-        self.push(TokenKind::Ident, j);
-    }
-
-    /// `//` and `#` comments end at the line end or at `?>`.
-    fn line_comment(&mut self, from: usize) {
-        let src = self.src;
-        let mut j = from;
-        while j < src.len() && src[j] != b'\n' && !(src[j] == b'?' && src.get(j + 1) == Some(&b'>'))
-        {
-            j += 1;
-        }
-        self.push(TokenKind::Comment, j);
-    }
-
-    /// `<<<ID`, `<<<"ID"`, `<<<'ID'` (nowdoc) up to the closing identifier (PHP 7.3
-    /// flexible closing: it may be indented and followed by other code).
-    fn heredoc(&mut self) {
-        let src = self.src;
-        let mut j = self.pos + 3;
-        while j < src.len() && (src[j] == b' ' || src[j] == b'\t') {
-            j += 1;
-        }
-        let quote = src.get(j).copied().filter(|c| *c == b'"' || *c == b'\'');
-        if quote.is_some() {
-            j += 1;
-        }
-        let id_start = j;
-        while j < src.len() && is_ident(src[j]) {
-            j += 1;
-        }
-        let id = &src[id_start..j];
-        if id.is_empty() {
-            self.push(TokenKind::Punct, self.pos + 2);
-            return;
-        }
-        if quote.is_some() {
-            j += 1;
-        }
-        // Body starts after the newline; find a line whose first non-blank text is the id
-        // not followed by an identifier byte.
-        let mut line = match src[j..].iter().position(|c| *c == b'\n') {
-            Some(k) => j + k + 1,
-            None => src.len(),
-        };
-        while line < src.len() {
-            let mut k = line;
-            while k < src.len() && (src[k] == b' ' || src[k] == b'\t') {
-                k += 1;
-            }
-            if src[k..].starts_with(id) && src.get(k + id.len()).is_none_or(|c| !is_ident(*c)) {
-                self.push(TokenKind::Heredoc, k + id.len());
-                return;
-            }
-            line = match src[line..].iter().position(|c| *c == b'\n') {
-                Some(n) => line + n + 1,
-                None => src.len(),
-            };
-        }
-        self.eof_error("heredoc");
-        self.push(TokenKind::Heredoc, src.len());
-    }
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
-/// Decode a quoted string literal; `None` when it interpolates variables.
-fn decode_string(raw: &[u8]) -> Option<String> {
-    let q = *raw.first()?;
-    let inner = &raw[1..raw.len().saturating_sub(1).max(1)];
-    let mut out: Vec<u8> = Vec::with_capacity(inner.len());
-    let mut i = 0;
-    if q == b'\'' {
-        while i < inner.len() {
-            if inner[i] == b'\\' && matches!(inner.get(i + 1), Some(b'\'') | Some(b'\\')) {
-                out.push(inner[i + 1]);
-                i += 2;
-            } else {
-                out.push(inner[i]);
-                i += 1;
-            }
-        }
-        return Some(String::from_utf8_lossy(&out).into_owned());
-    }
-    if q != b'"' {
-        return None;
-    }
-    while i < inner.len() {
-        let c = inner[i];
-        if c == b'$'
-            && inner
-                .get(i + 1)
-                .is_some_and(|n| is_ident_start(*n) || *n == b'{')
-        {
-            return None;
-        }
-        if c == b'{' && inner.get(i + 1) == Some(&b'$') {
-            return None;
-        }
-        if c == b'\\' && i + 1 < inner.len() {
-            let n = inner[i + 1];
-            let simple = match n {
-                b'n' => Some(b'\n'),
-                b't' => Some(b'\t'),
-                b'r' => Some(b'\r'),
-                b'v' => Some(0x0b),
-                b'e' => Some(0x1b),
-                b'f' => Some(0x0c),
-                b'\\' | b'$' | b'"' => Some(n),
-                _ => None,
-            };
-            if let Some(s) = simple {
-                out.push(s);
-                i += 2;
-                continue;
-            }
-            if n == b'x' {
-                let hex: Vec<u8> = inner[i + 2..]
-                    .iter()
-                    .take(2)
-                    .take_while(|c| c.is_ascii_hexdigit())
-                    .copied()
-                    .collect();
-                if let Some(v) = std::str::from_utf8(&hex)
-                    .ok()
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-                {
-                    out.push(v);
-                    i += 2 + hex.len();
-                    continue;
-                }
-            }
-            if n.is_ascii_digit() && n < b'8' {
-                let oct: Vec<u8> = inner[i + 1..]
-                    .iter()
-                    .take(3)
-                    .take_while(|c| (b'0'..=b'7').contains(c))
-                    .copied()
-                    .collect();
-                if let Some(v) = std::str::from_utf8(&oct)
-                    .ok()
-                    .and_then(|o| u32::from_str_radix(o, 8).ok())
-                {
-                    out.push((v & 0xff) as u8);
-                    i += 1 + oct.len();
-                    continue;
-                }
-            }
-            if n == b'u' && inner.get(i + 2) == Some(&b'{') {
-                if let Some(end) = inner[i + 3..].iter().position(|c| *c == b'}') {
-                    let hex = &inner[i + 3..i + 3 + end];
-                    if let Some(ch) = std::str::from_utf8(hex)
-                        .ok()
-                        .and_then(|h| u32::from_str_radix(h, 16).ok())
-                        .and_then(char::from_u32)
-                    {
-                        let mut buf = [0u8; 4];
-                        out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
-                        i += 4 + end;
-                        continue;
-                    }
-                }
-            }
-        }
-        out.push(c);
-        i += 1;
-    }
-    Some(String::from_utf8_lossy(&out).into_owned())
-}
-
-fn parse_number(text: &str) -> Option<PhpValue> {
-    let t: String = text.chars().filter(|c| *c != '_').collect();
-    let lower = t.to_ascii_lowercase();
-    let int = if let Some(h) = lower.strip_prefix("0x") {
-        i64::from_str_radix(h, 16).ok()
-    } else if let Some(b) = lower.strip_prefix("0b") {
-        i64::from_str_radix(b, 2).ok()
-    } else if let Some(o) = lower.strip_prefix("0o") {
-        i64::from_str_radix(o, 8).ok()
-    } else if lower.len() > 1 && lower.starts_with('0') && lower.chars().all(|c| c.is_ascii_digit())
-    {
-        i64::from_str_radix(&lower[1..], 8).ok()
-    } else {
-        lower.parse::<i64>().ok()
-    };
-    match int {
-        Some(i) => Some(PhpValue::Int(i)),
-        None => lower.parse::<f64>().ok().map(PhpValue::Float),
-    }
-}
-
-/// The value of an expression made of significant tokens, when it is a literal or a
-/// concatenation of literals.
-fn literal(tokens: &[Token], src: &[u8]) -> Option<PhpValue> {
-    let text = |t: &Token| String::from_utf8_lossy(&src[t.span.start..t.span.end]).into_owned();
-    let mut toks = tokens;
-    // Strip balanced outer parentheses.
-    while toks.len() >= 2 && text(&toks[0]) == "(" && text(&toks[toks.len() - 1]) == ")" {
-        toks = &toks[1..toks.len() - 1];
-    }
-    match toks {
-        [] => None,
-        [t] => match t.kind {
-            TokenKind::String => decode_string(&src[t.span.start..t.span.end]).map(PhpValue::Str),
-            TokenKind::Number => parse_number(&text(t)),
-            TokenKind::Ident => match text(t)
-                .trim_start_matches('\\')
-                .to_ascii_lowercase()
-                .as_str()
-            {
-                "true" => Some(PhpValue::Bool(true)),
-                "false" => Some(PhpValue::Bool(false)),
-                "null" => Some(PhpValue::Null),
-                _ => None,
-            },
-            _ => None,
-        },
-        [sign, n] if n.kind == TokenKind::Number && (text(sign) == "-" || text(sign) == "+") => {
-            match parse_number(&text(n))? {
-                PhpValue::Int(i) if text(sign) == "-" => Some(PhpValue::Int(-i)),
-                PhpValue::Float(f) if text(sign) == "-" => Some(PhpValue::Float(-f)),
-                v => Some(v),
-            }
-        }
-        _ => {
-            // 'a' . 'b' . 3
-            let parts: Vec<&[Token]> = toks
-                .split(|t| t.kind == TokenKind::Punct && text(t) == ".")
-                .collect();
-            if parts.len() < 2 {
-                return None;
-            }
-            let mut s = String::new();
-            for p in parts {
-                match literal(p, src)? {
-                    PhpValue::Str(x) => s.push_str(&x),
-                    PhpValue::Int(i) => s.push_str(&i.to_string()),
-                    PhpValue::Float(f) => s.push_str(&f.to_string()),
-                    PhpValue::Bool(true) => s.push('1'),
-                    PhpValue::Bool(false) | PhpValue::Null => {}
-                    PhpValue::Computed(_) => return None,
-                }
-            }
-            Some(PhpValue::Str(s))
-        }
-    }
-}
-
-fn value_of(tokens: &[Token], src: &[u8]) -> (PhpValue, Span) {
-    let span = match (tokens.first(), tokens.last()) {
-        (Some(a), Some(b)) => Span::new(a.span.start, b.span.end),
-        _ => Span::default(),
-    };
-    let v = literal(tokens, src).unwrap_or_else(|| {
-        PhpValue::Computed(String::from_utf8_lossy(&src[span.start..span.end]).into_owned())
-    });
-    (v, span)
-}
-
-/// Split call arguments (significant tokens between the call's parentheses) at
-/// top-level commas. Returns the args and the index of the closing `)`.
-fn call_args(sig: &[Token], open: usize, src: &[u8]) -> Option<(Vec<Vec<Token>>, usize)> {
-    let mut depth = 0usize;
-    let mut args: Vec<Vec<Token>> = vec![Vec::new()];
-    for (k, t) in sig.iter().enumerate().skip(open) {
-        let txt = &src[t.span.start..t.span.end];
-        if t.kind == TokenKind::Punct {
-            match txt {
-                b"(" | b"[" | b"{" => {
-                    depth += 1;
-                    if depth == 1 {
-                        continue;
-                    }
-                }
-                b")" | b"]" | b"}" => {
-                    depth = depth.saturating_sub(1);
-                    if depth == 0 {
-                        return Some((args, k));
-                    }
-                }
-                b"," if depth == 1 => {
-                    args.push(Vec::new());
-                    continue;
-                }
-                _ => {}
-            }
-        }
-        if depth >= 1 {
-            if let Some(last) = args.last_mut() {
-                last.push(*t);
-            }
-        }
-        if depth > super::MAX_DEPTH {
-            return None;
-        }
-    }
-    None
-}
-
-/// Walk the significant tokens and extract the statements WordPress cares about,
-/// with whether each runs conditionally.
-fn statements(tokens: &[Token], src: &[u8]) -> Vec<Statement> {
-    let sig: Vec<Token> = tokens
-        .iter()
-        .filter(|t| {
-            !matches!(
-                t.kind,
-                TokenKind::Whitespace
-                    | TokenKind::Comment
-                    | TokenKind::InlineHtml
-                    | TokenKind::OpenTag
-            )
-        })
-        .copied()
-        .collect();
-    let text = |t: &Token| &src[t.span.start..t.span.end];
-    let lower = |t: &Token| String::from_utf8_lossy(text(t)).to_ascii_lowercase();
-    let mut out = Vec::new();
-    // Brace frames: true when the block runs conditionally (if/else/loop/function/class…).
-    let mut frames: Vec<bool> = Vec::new();
-    // A braceless `if (...) stmt;` or `else stmt;`: the next statement is conditional.
-    let mut next_stmt_conditional = false;
-    let mut stmt_conditional = false;
-    // Within the current statement: `||`, `&&`, `?`, `and`, `or` seen.
-    let mut stmt_logic = false;
-    // Alternative syntax (`if (...):` … `endif;`) depth.
-    let mut alt_depth = 0usize;
-    // A control keyword was seen: the next `{` opens a conditional frame.
-    let mut pending_control = false;
-    let mut paren = 0usize;
-    let mut i = 0;
-    while i < sig.len() {
-        let t = sig[i];
-        let txt = text(&t);
-        if next_stmt_conditional && txt != b"{" {
-            // The first token of a braceless `if (…) stmt;`: that statement is conditional.
-            stmt_conditional = true;
-            next_stmt_conditional = false;
-        }
-        let cond_here =
-            frames.iter().any(|c| *c) || alt_depth > 0 || stmt_conditional || stmt_logic;
-        match t.kind {
-            TokenKind::Ident => {
-                let w = lower(&t);
-                let w = w.trim_start_matches('\\');
-                match w {
-                    "if" | "elseif" | "while" | "for" | "foreach" | "switch" | "match"
-                    | "catch" => {
-                        // Skip the condition's parentheses.
-                        if let Some((_, close)) = call_args(&sig, i + 1, src) {
-                            let after = sig.get(close + 1).map(&text);
-                            if after == Some(b":") {
-                                alt_depth += 1;
-                                i = close + 2;
-                                continue;
-                            }
-                            if after == Some(b"{") {
-                                pending_control = true;
-                            } else {
-                                next_stmt_conditional = true;
-                            }
-                            // The condition itself is not a statement of interest.
-                            i = close + 1;
-                            continue;
-                        }
-                    }
-                    "else" | "do" | "try" | "finally" => {
-                        let after = sig.get(i + 1).map(&text);
-                        if after == Some(b":") {
-                            i += 2;
-                            continue;
-                        }
-                        if after == Some(b"{") {
-                            pending_control = true;
-                        } else if w == "else" && sig.get(i + 1).is_some_and(|n| lower(n) == "if") {
-                            // `else if`: handled by the `if`.
-                        } else {
-                            next_stmt_conditional = true;
-                        }
-                    }
-                    "endif" | "endwhile" | "endfor" | "endforeach" | "endswitch" => {
-                        alt_depth = alt_depth.saturating_sub(1);
-                    }
-                    "function" | "fn" | "class" | "interface" | "trait" | "enum" => {
-                        pending_control = true;
-                    }
-                    "and" | "or" | "xor" => stmt_logic = true,
-                    "define" | "ini_set" => {
-                        let prev = i.checked_sub(1).map(|p| text(&sig[p]));
-                        let is_call = sig.get(i + 1).map(&text) == Some(b"(")
-                            && !matches!(prev, Some(b"->") | Some(b"::") | Some(b"function"));
-                        if is_call {
-                            if let Some((args, close)) = call_args(&sig, i + 1, src) {
-                                let name_tok = args.first().filter(|a| a.len() == 1).map(|a| a[0]);
-                                if let (Some(nt), Some(val)) = (
-                                    name_tok.filter(|n| n.kind == TokenKind::String),
-                                    args.get(1),
-                                ) {
-                                    if let Some(name) = decode_string(text(&nt)) {
-                                        let (value, value_span) = value_of(val, src);
-                                        let mut end = sig[close].span.end;
-                                        if sig.get(close + 1).is_some_and(|n| text(n) == b";") {
-                                            end = sig[close + 1].span.end;
-                                        }
-                                        let start = if prev == Some(b"@") {
-                                            sig[i - 1].span.start
-                                        } else {
-                                            t.span.start
-                                        };
-                                        let kind = if w == "define" {
-                                            StatementKind::Define {
-                                                name,
-                                                name_span: nt.span,
-                                                value,
-                                                value_span,
-                                            }
-                                        } else {
-                                            StatementKind::IniSet {
-                                                key: name,
-                                                key_span: nt.span,
-                                                value,
-                                                value_span,
-                                            }
-                                        };
-                                        out.push(Statement {
-                                            span: Span::new(start, end),
-                                            kind,
-                                            conditional: cond_here || paren > 0,
-                                        });
-                                    }
-                                }
-                                i = close + 1;
-                                continue;
-                            }
-                        }
-                    }
-                    "const" if !frames.iter().any(|c| *c) => {
-                        // const NAME = value;  (not class constants: classes are conditional frames)
-                        if let (Some(n), Some(eq)) = (sig.get(i + 1), sig.get(i + 2)) {
-                            if n.kind == TokenKind::Ident && text(eq) == b"=" {
-                                let mut k = i + 3;
-                                let mut depth = 0usize;
-                                while k < sig.len() {
-                                    let x = text(&sig[k]);
-                                    match x {
-                                        b"(" | b"[" => depth += 1,
-                                        b")" | b"]" => depth = depth.saturating_sub(1),
-                                        b";" | b"," if depth == 0 => break,
-                                        _ => {}
-                                    }
-                                    k += 1;
-                                }
-                                let (value, value_span) =
-                                    value_of(&sig[i + 3..k.min(sig.len())], src);
-                                let end = sig.get(k).map(|x| x.span.end).unwrap_or(value_span.end);
-                                out.push(Statement {
-                                    span: Span::new(t.span.start, end),
-                                    kind: StatementKind::Const {
-                                        name: String::from_utf8_lossy(text(n)).into_owned(),
-                                        name_span: n.span,
-                                        value,
-                                        value_span,
-                                    },
-                                    conditional: cond_here,
-                                });
-                                i = k;
-                                continue;
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            TokenKind::Variable
-                if txt == b"$table_prefix"
-                    && paren == 0
-                    && sig.get(i + 1).is_some_and(|n| text(n) == b"=") =>
-            {
-                let mut k = i + 2;
-                while k < sig.len() && text(&sig[k]) != b";" {
-                    k += 1;
-                }
-                let (value, value_span) = value_of(&sig[i + 2..k.min(sig.len())], src);
-                let end = sig.get(k).map(|x| x.span.end).unwrap_or(value_span.end);
-                out.push(Statement {
-                    span: Span::new(t.span.start, end),
-                    kind: StatementKind::TablePrefix { value, value_span },
-                    conditional: cond_here,
-                });
-                i = k;
-                continue;
-            }
-            TokenKind::Punct => match txt {
-                b"(" => paren += 1,
-                b")" => paren = paren.saturating_sub(1),
-                b"{" => {
-                    frames.push(pending_control || next_stmt_conditional || stmt_conditional);
-                    pending_control = false;
-                    next_stmt_conditional = false;
-                    stmt_logic = false;
-                    if frames.len() > super::MAX_DEPTH {
-                        break;
-                    }
-                }
-                b"}" => {
-                    frames.pop();
-                    stmt_conditional = false;
-                    stmt_logic = false;
-                }
-                b";" => {
-                    stmt_conditional = false;
-                    stmt_logic = false;
-                    paren = 0;
-                }
-                b"||" | b"&&" | b"?" | b"??" | b"?:" => stmt_logic = true,
-                _ => {}
-            },
-            _ => {}
-        }
-        i += 1;
-    }
-    out
 }
 
 /// Tokenize and extract statements. Never panics; errors are in `File::errors`.
 pub fn parse(src: &[u8]) -> File {
-    let mut lx = Lexer {
-        src,
-        pos: 0,
-        tokens: Vec::new(),
-        errors: Vec::new(),
-    };
-    lx.run();
-    let statements = statements(&lx.tokens, src);
+    let mut lexer = Lexer::new(src);
+    lexer.run();
+    let Lexer { tokens, errors, .. } = lexer;
+    let statements = Extractor::new(src, &tokens).run();
     File {
-        tokens: lx.tokens,
+        tokens,
         statements,
-        errors: lx.errors,
+        errors,
     }
 }
 
@@ -807,14 +146,17 @@ pub fn parse(src: &[u8]) -> File {
 pub fn print(file: &File, src: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(src.len());
     for t in &file.tokens {
-        let end = t.span.end.min(src.len());
-        out.extend_from_slice(&src[t.span.start.min(end)..end]);
+        if let Some(bytes) = src.get(t.span.start..t.span.end) {
+            out.extend_from_slice(bytes);
+        }
     }
     out
 }
 
 impl File {
-    /// `define()`s in order, with their values.
+    /// Every `define()` and top-level `const` with a literal name, in source order:
+    /// `(name, value, statement)`. Both define global constants (`const` one in the
+    /// current namespace, which wp-config files do not declare).
     pub fn defines(&self) -> impl Iterator<Item = (&str, &PhpValue, &Statement)> {
         self.statements.iter().filter_map(|s| match &s.kind {
             StatementKind::Define { name, value, .. }
@@ -823,57 +165,2183 @@ impl File {
         })
     }
 
-    /// The define of `name` PHP would execute first (later ones only warn "already
-    /// defined"); an unconditional one is preferred over a conditional one before it.
+    /// The definition of constant `name` (case-sensitive, as in PHP 8) that takes effect.
+    ///
+    /// PHP keeps the FIRST definition that runs; later ones only warn "Constant X
+    /// already defined". Which conditional define runs is unknown here, so this returns
+    /// the first unconditional one (it certainly runs, and no earlier unconditional one
+    /// exists), or, when every definition is conditional, the first one in source order.
     pub fn find_define(&self, name: &str) -> Option<&Statement> {
-        let all: Vec<&Statement> = self
-            .defines()
-            .filter(|(n, _, _)| *n == name)
-            .map(|(_, _, s)| s)
-            .collect();
-        all.iter().find(|s| !s.conditional).or(all.first()).copied()
-    }
-
-    /// Where a new define goes: the start of the line holding "That's all, stop
-    /// editing!", else of the line that requires wp-settings.php.
-    pub fn stop_editing_line(&self, src: &[u8]) -> Option<usize> {
-        let line_start = |at: usize| {
-            src[..at]
-                .iter()
-                .rposition(|b| *b == b'\n')
-                .map(|p| p + 1)
-                .unwrap_or(0)
-        };
-        for t in &self.tokens {
-            if t.kind == TokenKind::Comment {
-                let txt =
-                    String::from_utf8_lossy(&src[t.span.start..t.span.end]).to_ascii_lowercase();
-                if txt.contains("stop editing") {
-                    return Some(line_start(t.span.start));
+        let mut first_conditional = None;
+        for (n, _, s) in self.defines() {
+            if n == name {
+                if !s.conditional {
+                    return Some(s);
                 }
+                first_conditional.get_or_insert(s);
             }
         }
-        let sig: Vec<&Token> = self
-            .tokens
-            .iter()
-            .filter(|t| !matches!(t.kind, TokenKind::Whitespace | TokenKind::Comment))
-            .collect();
-        for (k, t) in sig.iter().enumerate() {
-            if t.kind != TokenKind::Ident {
-                continue;
+        first_conditional
+    }
+
+    /// Where the fixer should insert new lines: the byte offset of the start of the
+    /// line holding the `/* That's all, stop editing! ... */` comment (any variant:
+    /// "Happy publishing", "Happy blogging", a curly apostrophe...). Else the start of
+    /// the top-level statement that loads `wp-settings.php` (`require_once ABSPATH .
+    /// 'wp-settings.php';`, `require`, `include`, `include_once`, with or without
+    /// parentheses, or inside `if (...) { ... }`: then before the `if`). Else `None`.
+    ///
+    /// The offset is always in PHP code, never inside a comment or string: when the line
+    /// starts inside a multi-line token or before `<?php`, it moves to that token's end.
+    pub fn stop_editing_line(&self, src: &[u8]) -> Option<usize> {
+        for (i, t) in self.tokens.iter().enumerate() {
+            if t.kind == TokenKind::Comment && is_stop_editing_comment(slice(src, t.span)) {
+                return Some(self.insertion_point(src, i));
             }
-            let w = String::from_utf8_lossy(&src[t.span.start..t.span.end]).to_ascii_lowercase();
-            if matches!(
-                w.as_str(),
-                "require_once" | "require" | "include" | "include_once"
-            ) && sig[k + 1..].iter().take(6).any(|n| {
-                src[n.span.start..n.span.end]
-                    .windows(15)
-                    .any(|x| x == b"wp-settings.php")
-            }) {
-                return Some(line_start(t.span.start));
+        }
+        self.settings_require(src)
+            .map(|i| self.insertion_point(src, i))
+    }
+
+    /// Token index of the first token of the top-level statement that requires
+    /// wp-settings.php.
+    fn settings_require(&self, src: &[u8]) -> Option<usize> {
+        let sig: Vec<usize> = (0..self.tokens.len())
+            .filter(|&i| {
+                !matches!(
+                    self.tokens[i].kind,
+                    TokenKind::Whitespace | TokenKind::Comment
+                )
+            })
+            .collect();
+        let text = |k: usize| slice(src, self.tokens[sig[k]].span);
+        let kind = |k: usize| self.tokens[sig[k]].kind;
+        let mut depth = 0usize;
+        let mut boundary = true;
+        let mut stmt_start: Option<usize> = None;
+        for k in 0..sig.len() {
+            let t = text(k);
+            let is_ident = kind(k) == TokenKind::Ident;
+            let continuation = is_ident
+                && ["else", "elseif", "catch", "finally"]
+                    .iter()
+                    .any(|w| t.eq_ignore_ascii_case(w.as_bytes()));
+            if boundary && depth == 0 && !continuation {
+                stmt_start = Some(sig[k]);
+            }
+            let after_member = k > 0
+                && kind(k - 1) == TokenKind::Punct
+                && matches!(text(k - 1), b"->" | b"?->" | b"::");
+            if is_ident
+                && !after_member
+                && ["require", "require_once", "include", "include_once"]
+                    .iter()
+                    .any(|w| strip_ns_root(t).eq_ignore_ascii_case(w.as_bytes()))
+            {
+                let mut level = 0usize;
+                // A require expression is short; do not scan far on broken input.
+                for j in (k + 1)..sig.len().min(k + 64) {
+                    let tj = text(j);
+                    match kind(j) {
+                        TokenKind::Punct => match tj {
+                            b"(" | b"[" => level += 1,
+                            b")" | b"]" => level = level.saturating_sub(1),
+                            b";" if level == 0 => break,
+                            _ => {}
+                        },
+                        TokenKind::CloseTag => break,
+                        TokenKind::String | TokenKind::Heredoc => {
+                            if let Lit::Bytes(b) = string_literal(tj) {
+                                if b.ends_with(b"wp-settings.php") {
+                                    return Some(stmt_start.unwrap_or(sig[k]));
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            match kind(k) {
+                TokenKind::Punct => match t {
+                    b"(" | b"[" | b"{" | b"#[" => {
+                        depth += 1;
+                        boundary = false;
+                    }
+                    b")" | b"]" => {
+                        depth = depth.saturating_sub(1);
+                        boundary = false;
+                    }
+                    b"}" => {
+                        depth = depth.saturating_sub(1);
+                        boundary = depth == 0;
+                    }
+                    b";" => boundary = depth == 0,
+                    _ => boundary = false,
+                },
+                TokenKind::OpenTag | TokenKind::CloseTag | TokenKind::InlineHtml => {
+                    boundary = depth == 0
+                }
+                _ => boundary = false,
             }
         }
         None
+    }
+
+    /// The start of the line of token `idx`, moved forward past any multi-line token or
+    /// open tag that the line start would fall inside or before.
+    fn insertion_point(&self, src: &[u8], idx: usize) -> usize {
+        let Some(target) = self.tokens.get(idx) else {
+            return src.len();
+        };
+        let target = target.span.start.min(src.len());
+        let line_start = src[..target]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |p| p + 1);
+        let mut at = line_start;
+        for t in self.tokens[..idx].iter().rev() {
+            if t.span.end <= line_start {
+                break;
+            }
+            match t.kind {
+                TokenKind::OpenTag | TokenKind::CloseTag | TokenKind::InlineHtml => {
+                    at = at.max(t.span.end);
+                    break;
+                }
+                TokenKind::Whitespace => {
+                    if t.span.start < line_start {
+                        break;
+                    }
+                }
+                _ => {
+                    if t.span.start < line_start {
+                        at = at.max(t.span.end);
+                        break;
+                    }
+                }
+            }
+        }
+        at.min(target)
+    }
+}
+
+fn is_stop_editing_comment(text: &[u8]) -> bool {
+    let lower = String::from_utf8_lossy(text)
+        .to_lowercase()
+        .replace('\u{2019}', "'");
+    lower.contains("stop editing")
+        && ["that's all", "thats all", "that is all"]
+            .iter()
+            .any(|p| lower.contains(p))
+}
+
+fn slice(src: &[u8], span: Span) -> &[u8] {
+    let end = span.end.min(src.len());
+    &src[span.start.min(end)..end]
+}
+
+fn strip_ns_root(name: &[u8]) -> &[u8] {
+    name.strip_prefix(b"\\").unwrap_or(name)
+}
+
+fn is_label_start(c: u8) -> bool {
+    c.is_ascii_alphabetic() || c == b'_' || c >= 0x80
+}
+
+fn is_label_char(c: u8) -> bool {
+    is_label_start(c) || c.is_ascii_digit()
+}
+
+/// PHP's line number of a byte offset: `\n`, `\r\n` and a lone `\r` each end a line.
+fn php_line(src: &[u8], pos: usize) -> usize {
+    let end = pos.min(src.len());
+    let mut line = 1;
+    for (i, &b) in src[..end].iter().enumerate() {
+        if b == b'\n' || (b == b'\r' && src.get(i + 1) != Some(&b'\n')) {
+            line += 1;
+        }
+    }
+    line
+}
+
+/// Token text as PHP quotes it in "unexpected ..." messages: at most 30 bytes, then "...".
+fn php_excerpt(bytes: &[u8]) -> String {
+    if bytes.len() <= 30 {
+        return String::from_utf8_lossy(bytes).into_owned();
+    }
+    let mut cut = 30;
+    // Do not split a UTF-8 sequence.
+    while cut > 0 && bytes.get(cut).is_some_and(|b| b & 0xC0 == 0x80) {
+        cut -= 1;
+    }
+    format!("{}...", String::from_utf8_lossy(&bytes[..cut]))
+}
+
+// ---------------------------------------------------------------------------------------
+// Lexer
+// ---------------------------------------------------------------------------------------
+
+const OPERATORS_3: [&[u8]; 9] = [
+    b"===", b"!==", b"<=>", b"**=", b"...", b"<<=", b">>=", b"??=", b"?->",
+];
+const OPERATORS_2: [&[u8]; 25] = [
+    b"==", b"!=", b"<>", b"<=", b">=", b"&&", b"||", b"??", b"->", b"=>", b"::", b"++", b"--",
+    b"+=", b"-=", b"*=", b"/=", b".=", b"%=", b"&=", b"|=", b"^=", b"<<", b">>", b"**",
+];
+/// Single characters PHP accepts as tokens in scripting state.
+const PUNCT_1: &[u8] = b";:,.[]()|^&+-/*=%!~$<>?@{}\\";
+
+struct Lexer<'a> {
+    src: &'a [u8],
+    tokens: Vec<Token>,
+    errors: Vec<SyntaxError>,
+    /// Open brackets, as PHP's lexer checks them: the character and where it is.
+    brackets: Vec<(u8, Span)>,
+    /// The previous token was `->` / `?->` (and whitespace or comments): a property
+    /// name follows.
+    property_next: bool,
+    /// A bracket mismatch was reported: stop checking brackets.
+    bracket_error: bool,
+}
+
+/// Errors kept per file.
+const MAX_ERRORS: usize = 100;
+
+impl<'a> Lexer<'a> {
+    fn new(src: &'a [u8]) -> Self {
+        Lexer {
+            src,
+            tokens: Vec::new(),
+            errors: Vec::new(),
+            brackets: Vec::new(),
+            property_next: false,
+            bracket_error: false,
+        }
+    }
+
+    fn at(&self, i: usize) -> Option<u8> {
+        self.src.get(i).copied()
+    }
+
+    fn starts_with(&self, i: usize, pat: &[u8]) -> bool {
+        self.src.get(i..).is_some_and(|s| s.starts_with(pat))
+    }
+
+    fn error(&mut self, start: usize, end: usize, message: impl Into<String>) {
+        // PHP stops at the first; a broken file should not give a million.
+        if self.errors.len() >= MAX_ERRORS {
+            return;
+        }
+        let end = end.min(self.src.len());
+        self.errors
+            .push(SyntaxError::new(Span::new(start.min(end), end), message));
+    }
+
+    fn push(&mut self, kind: TokenKind, start: usize, end: usize) {
+        self.tokens.push(Token {
+            kind,
+            span: Span::new(start, end),
+        });
+    }
+
+    fn run(&mut self) {
+        let len = self.src.len();
+        let mut pos = 0;
+        let mut html = true;
+        // After `__halt_compiler`: how many significant tokens (`(`, `)`, `;`) are still
+        // read before the rest of the file is data. PHP never runs or prints that data;
+        // its token_get_all counts three tokens and calls the rest inline HTML, as here.
+        let mut halt_need: Option<u8> = None;
+        while pos < len {
+            let first_new = self.tokens.len();
+            if html {
+                let (html_end, tag_end) = self.find_open_tag(pos);
+                if html_end > pos {
+                    self.push(TokenKind::InlineHtml, pos, html_end);
+                    pos = html_end;
+                } else {
+                    // html_end == pos < len, so there is an open tag here.
+                    let end = tag_end.clamp(pos + 1, len);
+                    self.push(TokenKind::OpenTag, pos, end);
+                    html = false;
+                    pos = end;
+                }
+            } else {
+                let property = self.property_next;
+                let (kind, end) = self.script_token(pos, 0);
+                let end = end.clamp(pos + 1, len);
+                self.push(kind, pos, end);
+                let text = &self.src[pos..end];
+                match kind {
+                    TokenKind::Punct => self.check_bracket(pos, end),
+                    TokenKind::String | TokenKind::Heredoc => {
+                        if let Lit::Invalid(msg) = string_literal(text) {
+                            self.error(pos, end, msg);
+                        }
+                    }
+                    TokenKind::Number => {
+                        if let Err(msg) = number_literal(text) {
+                            self.error(pos, end, msg);
+                        }
+                    }
+                    TokenKind::Ident
+                        if halt_need.is_none()
+                            && !property
+                            && text.eq_ignore_ascii_case(b"__halt_compiler") =>
+                    {
+                        halt_need = Some(4); // this token is counted below
+                    }
+                    TokenKind::CloseTag => html = true,
+                    _ => {}
+                }
+                pos = end;
+            }
+            if let Some(need) = halt_need.as_mut() {
+                let significant = self.tokens[first_new..]
+                    .iter()
+                    .filter(|t| match t.kind {
+                        TokenKind::Whitespace | TokenKind::Comment => false,
+                        TokenKind::OpenTag => slice(self.src, t.span).starts_with(b"<?="),
+                        _ => true,
+                    })
+                    .count();
+                *need = need.saturating_sub(significant.min(4) as u8);
+                if *need == 0 {
+                    if pos < len {
+                        self.push(TokenKind::InlineHtml, pos, len);
+                    }
+                    pos = len;
+                }
+            }
+        }
+        if self.errors.is_empty() {
+            if let Some(&(c, span)) = self.brackets.last() {
+                let msg = unclosed_message(self.src, c, span.start, len);
+                self.error(span.start, span.end, msg);
+            }
+        }
+    }
+
+    /// In inline HTML from `pos`: where the HTML ends and where the open tag ends
+    /// (both `len` when there is no open tag).
+    fn find_open_tag(&self, pos: usize) -> (usize, usize) {
+        let len = self.src.len();
+        let mut i = pos;
+        while let Some(off) = self
+            .src
+            .get(i..)
+            .and_then(|s| s.iter().position(|&b| b == b'<'))
+        {
+            let p = i + off;
+            if self.at(p + 1) == Some(b'?') {
+                if self.at(p + 2) == Some(b'=') {
+                    return (p, p + 3);
+                }
+                let php = self
+                    .src
+                    .get(p + 2..p + 5)
+                    .is_some_and(|s| s.eq_ignore_ascii_case(b"php"));
+                if php {
+                    match self.at(p + 5) {
+                        None => return (p, p + 5),
+                        Some(b' ' | b'\t' | b'\n') => return (p, p + 6),
+                        Some(b'\r') => {
+                            let n = if self.at(p + 6) == Some(b'\n') { 7 } else { 6 };
+                            return (p, p + n);
+                        }
+                        // `<?phpX` is `<?` followed by `phpX` with short tags on.
+                        _ => {}
+                    }
+                }
+                return (p, p + 2);
+            }
+            i = p + 1;
+        }
+        (len, len)
+    }
+
+    fn check_bracket(&mut self, start: usize, end: usize) {
+        if self.bracket_error {
+            // After a mismatch PHP has stopped; further messages would be noise.
+            return;
+        }
+        let text = &self.src[start..end];
+        let span = Span::new(start, end);
+        let closer = match text {
+            b"(" | b"[" | b"{" => {
+                self.brackets.push((text[0], span));
+                return;
+            }
+            b"#[" => {
+                self.brackets.push((b'[', span));
+                return;
+            }
+            b")" => b'(',
+            b"]" => b'[',
+            b"}" => b'{',
+            _ => return,
+        };
+        match self.brackets.last().copied() {
+            None => {
+                self.bracket_error = true;
+                self.error(start, end, format!("Unmatched '{}'", text[0] as char));
+            }
+            Some((open, _)) if open == closer => {
+                self.brackets.pop();
+            }
+            Some((open, ospan)) => {
+                let msg = if php_line(self.src, ospan.start) != php_line(self.src, start) {
+                    format!(
+                        "Unclosed '{}' on line {} does not match '{}'",
+                        open as char,
+                        php_line(self.src, ospan.start),
+                        text[0] as char
+                    )
+                } else {
+                    format!(
+                        "Unclosed '{}' does not match '{}'",
+                        open as char, text[0] as char
+                    )
+                };
+                self.error(start, end, msg);
+                self.bracket_error = true;
+            }
+        }
+    }
+
+    /// One token of PHP code at `pos` (which is in bounds). Returns the kind and the end
+    /// (always past `pos`).
+    fn script_token(&mut self, pos: usize, depth: usize) -> (TokenKind, usize) {
+        let property = self.property_next;
+        let (kind, end) = if property && self.at(pos).is_some_and(is_label_start) {
+            // After `->` PHP reads a plain label (ST_LOOKING_FOR_PROPERTY): `$o->a\b` is
+            // `a`, then `\b`.
+            let mut i = pos + 1;
+            while self.at(i).is_some_and(is_label_char) {
+                i += 1;
+            }
+            (TokenKind::Ident, i)
+        } else if property && self.at(pos) == Some(b'#') {
+            // There `#[` is a comment, not an attribute.
+            (TokenKind::Comment, self.line_comment(pos + 1))
+        } else {
+            self.scan_token(pos, depth)
+        };
+        let text = self.src.get(pos..end).unwrap_or(&[]);
+        // Whitespace and comments keep PHP in ST_LOOKING_FOR_PROPERTY.
+        self.property_next = (kind == TokenKind::Punct && (text == b"->" || text == b"?->"))
+            || (matches!(kind, TokenKind::Whitespace | TokenKind::Comment) && property);
+        (kind, end)
+    }
+
+    fn scan_token(&mut self, pos: usize, depth: usize) -> (TokenKind, usize) {
+        let len = self.src.len();
+        let Some(c) = self.at(pos) else {
+            return (TokenKind::Error, len);
+        };
+        let n1 = self.at(pos + 1);
+        match c {
+            b' ' | b'\t' | b'\n' | b'\r' => {
+                let mut i = pos + 1;
+                while matches!(self.at(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+                    i += 1;
+                }
+                (TokenKind::Whitespace, i)
+            }
+            b'#' if n1 == Some(b'[') => (TokenKind::Punct, pos + 2),
+            b'#' => (TokenKind::Comment, self.line_comment(pos + 1)),
+            b'/' if n1 == Some(b'/') => (TokenKind::Comment, self.line_comment(pos + 2)),
+            b'/' if n1 == Some(b'*') => self.block_comment(pos),
+            b'?' if n1 == Some(b'>') => {
+                let end = match self.at(pos + 2) {
+                    Some(b'\n') => pos + 3,
+                    Some(b'\r') if self.at(pos + 3) == Some(b'\n') => pos + 4,
+                    Some(b'\r') => pos + 3,
+                    _ => pos + 2,
+                };
+                (TokenKind::CloseTag, end)
+            }
+            b'\'' => self.single_quoted(pos, pos + 1),
+            b'"' => self.quoted(pos, pos + 1, b'"', depth),
+            b'`' => self.quoted(pos, pos + 1, b'`', depth),
+            b'b' | b'B' if n1 == Some(b'\'') => self.single_quoted(pos, pos + 2),
+            b'b' | b'B' if n1 == Some(b'"') => self.quoted(pos, pos + 2, b'"', depth),
+            b'b' | b'B' if self.starts_with(pos + 1, b"<<<") => self
+                .heredoc(pos, pos + 4, depth)
+                .unwrap_or_else(|| (TokenKind::Ident, self.name_end(pos))),
+            b'<' if self.starts_with(pos, b"<<<") => self
+                .heredoc(pos, pos + 3, depth)
+                .unwrap_or_else(|| self.operator(pos)),
+            b'$' if n1.is_some_and(is_label_start) => {
+                let mut i = pos + 1;
+                while self.at(i).is_some_and(is_label_char) {
+                    i += 1;
+                }
+                (TokenKind::Variable, i)
+            }
+            b'0'..=b'9' => (TokenKind::Number, self.number_end(pos)),
+            b'.' if n1.is_some_and(|d| d.is_ascii_digit()) => {
+                (TokenKind::Number, self.number_end(pos))
+            }
+            c if is_label_start(c) => (TokenKind::Ident, self.name_end(pos)),
+            b'\\' if n1.is_some_and(is_label_start) => (TokenKind::Ident, self.name_end(pos)),
+            _ => self.operator(pos),
+        }
+    }
+
+    fn operator(&mut self, pos: usize) -> (TokenKind, usize) {
+        for op in OPERATORS_3 {
+            if self.starts_with(pos, op) {
+                return (TokenKind::Punct, pos + 3);
+            }
+        }
+        for op in OPERATORS_2 {
+            if self.starts_with(pos, op) {
+                return (TokenKind::Punct, pos + 2);
+            }
+        }
+        match self.at(pos) {
+            Some(c) if PUNCT_1.contains(&c) => (TokenKind::Punct, pos + 1),
+            Some(c) => {
+                self.error(
+                    pos,
+                    pos + 1,
+                    format!("syntax error, unexpected character 0x{c:02X}"),
+                );
+                (TokenKind::Error, pos + 1)
+            }
+            None => (TokenKind::Error, self.src.len()),
+        }
+    }
+
+    /// A name: `label`, `\label`, `a\b\c`.
+    fn name_end(&self, pos: usize) -> usize {
+        let mut i = pos;
+        if self.at(i) == Some(b'\\') {
+            i += 1;
+        }
+        loop {
+            while self.at(i).is_some_and(is_label_char) {
+                i += 1;
+            }
+            if self.at(i) == Some(b'\\') && self.at(i + 1).is_some_and(is_label_start) {
+                i += 1;
+            } else {
+                return i.max(pos + 1);
+            }
+        }
+    }
+
+    fn digits_end(&self, mut i: usize, digit: fn(u8) -> bool) -> usize {
+        while self.at(i).is_some_and(digit) {
+            i += 1;
+            if self.at(i) == Some(b'_') && self.at(i + 1).is_some_and(digit) {
+                i += 1;
+            }
+        }
+        i
+    }
+
+    /// LNUM, DNUM, EXPONENT_DNUM, HNUM, BNUM and `0o` octal, with `_` separators.
+    fn number_end(&self, pos: usize) -> usize {
+        fn dec(c: u8) -> bool {
+            c.is_ascii_digit()
+        }
+        if self.at(pos) == Some(b'0') {
+            let radix: Option<fn(u8) -> bool> = match self.at(pos + 1) {
+                Some(b'x' | b'X') => Some(|c: u8| c.is_ascii_hexdigit()),
+                Some(b'b' | b'B') => Some(|c: u8| c == b'0' || c == b'1'),
+                Some(b'o' | b'O') => Some(|c: u8| (b'0'..=b'7').contains(&c)),
+                _ => None,
+            };
+            if let Some(digit) = radix {
+                if self.at(pos + 2).is_some_and(digit) {
+                    return self.digits_end(pos + 2, digit);
+                }
+            }
+        }
+        let mut i = self.digits_end(pos, dec);
+        if self.at(i) == Some(b'.') && (i > pos || self.at(i + 1).is_some_and(dec)) {
+            i = self.digits_end(i + 1, dec);
+        }
+        if matches!(self.at(i), Some(b'e' | b'E')) {
+            let mut k = i + 1;
+            if matches!(self.at(k), Some(b'+' | b'-')) {
+                k += 1;
+            }
+            if self.at(k).is_some_and(dec) {
+                i = self.digits_end(k, dec);
+            }
+        }
+        i.max(pos + 1)
+    }
+
+    /// `#` / `//` comment body from `from`: ends before the newline (PHP 8 leaves it to
+    /// the whitespace token), or before `?>`.
+    fn line_comment(&self, from: usize) -> usize {
+        let len = self.src.len();
+        let mut i = from;
+        while i < len {
+            match self.src[i] {
+                b'\n' | b'\r' => return i,
+                b'?' if self.at(i + 1) == Some(b'>') => return i,
+                _ => i += 1,
+            }
+        }
+        len
+    }
+
+    fn block_comment(&mut self, pos: usize) -> (TokenKind, usize) {
+        let body = self.src.get(pos + 2..).unwrap_or(&[]);
+        match body.windows(2).position(|w| w == b"*/") {
+            Some(off) => (TokenKind::Comment, pos + 2 + off + 2),
+            None => {
+                let msg = format!(
+                    "Unterminated comment starting line {}",
+                    php_line(self.src, pos)
+                );
+                self.error(pos, pos + 2, msg);
+                (TokenKind::Comment, self.src.len())
+            }
+        }
+    }
+
+    fn single_quoted(&mut self, start: usize, from: usize) -> (TokenKind, usize) {
+        let len = self.src.len();
+        let mut i = from;
+        while i < len {
+            match self.src[i] {
+                b'\'' => return (TokenKind::String, i + 1),
+                b'\\' => i += 2,
+                _ => i += 1,
+            }
+        }
+        let msg = format!(
+            "syntax error, unexpected string content \"{}\"",
+            php_excerpt(&self.src[from.min(len)..])
+        );
+        self.error(start, from, msg);
+        (TokenKind::Error, len)
+    }
+
+    /// A `"..."` or `` `...` `` string from its opening quote at `from - 1`.
+    fn quoted(&mut self, start: usize, from: usize, quote: u8, depth: usize) -> (TokenKind, usize) {
+        let len = self.src.len();
+        let mut i = from;
+        while i < len {
+            match self.src[i] {
+                c if c == quote => return (TokenKind::String, i + 1),
+                b'\\' => i += 2,
+                b'$' if self.at(i + 1).is_some_and(is_label_start) => i = self.simple_var_end(i),
+                b'$' if self.at(i + 1) == Some(b'{') => match self.skip_code(i + 1, depth) {
+                    Some(end) => i = end,
+                    None => return (TokenKind::Error, len),
+                },
+                b'{' if self.at(i + 1) == Some(b'$') => match self.skip_code(i, depth) {
+                    Some(end) => i = end,
+                    None => return (TokenKind::Error, len),
+                },
+                _ => i += 1,
+            }
+        }
+        let msg = if quote == b'`' {
+            "syntax error, unexpected end of file, expecting \"`\"".to_string()
+        } else if has_interpolation(&self.src[from.min(len)..]) {
+            "syntax error, unexpected end of file".to_string()
+        } else if from >= len {
+            "syntax error, unexpected end of file, expecting variable or string content or \"${\" or \"{$\"".to_string()
+        } else {
+            "syntax error, unexpected end of file, expecting variable or \"${\" or \"{$\""
+                .to_string()
+        };
+        self.error(start, from, msg);
+        (TokenKind::Error, len)
+    }
+
+    /// `$name` or `$name[offset]` interpolated in a string, from the `$` at `i`. In the
+    /// offset (PHP's ST_VAR_OFFSET) a quote does not end the string; whitespace, `\\`,
+    /// `'` and `#` end the offset (a parse error PHP reports).
+    fn simple_var_end(&self, i: usize) -> usize {
+        let mut i = i + 1;
+        while self.at(i).is_some_and(is_label_char) {
+            i += 1;
+        }
+        if self.at(i) != Some(b'[') {
+            return i;
+        }
+        i += 1;
+        loop {
+            match self.at(i) {
+                None | Some(b' ' | b'\n' | b'\r' | b'\t' | b'\\' | b'\'' | b'#') => return i,
+                Some(b']') => return i + 1,
+                Some(b'$') if self.at(i + 1).is_some_and(is_label_start) => {
+                    i += 2;
+                    while self.at(i).is_some_and(is_label_char) {
+                        i += 1;
+                    }
+                }
+                Some(c) if is_label_char(c) => {
+                    while self.at(i).is_some_and(is_label_char) {
+                        i += 1;
+                    }
+                }
+                Some(_) => i += 1,
+            }
+        }
+    }
+
+    /// Skip the PHP code of an interpolation whose `{` is at `brace`; returns the end
+    /// of its closing `}`, or `None` (after reporting) when the file ends first.
+    fn skip_code(&mut self, brace: usize, depth: usize) -> Option<usize> {
+        let len = self.src.len();
+        if depth + 1 >= MAX_DEPTH {
+            self.error(
+                brace,
+                brace + 1,
+                format!("strings nested more than {MAX_DEPTH} levels deep in string interpolation"),
+            );
+            return None;
+        }
+        self.property_next = false;
+        let mut level = 0usize;
+        let mut pos = brace + 1;
+        while pos < len {
+            let (kind, end) = self.script_token(pos, depth + 1);
+            let end = end.clamp(pos + 1, len);
+            match kind {
+                TokenKind::Punct if self.src[pos] == b'{' => level += 1,
+                TokenKind::Punct if self.src[pos] == b'}' => {
+                    if level == 0 {
+                        return Some(end);
+                    }
+                    level -= 1;
+                }
+                // An unterminated string inside: already reported.
+                TokenKind::Error if end >= len => return None,
+                // `?>` leaves PHP even here; the code goes on after the next open tag
+                // (then `}` returns to the string), as PHP's state stack does.
+                TokenKind::CloseTag => {
+                    let (html_end, tag_end) = self.find_open_tag(end);
+                    if tag_end <= html_end {
+                        break;
+                    }
+                    pos = tag_end;
+                    continue;
+                }
+                _ => {}
+            }
+            pos = end;
+        }
+        let msg = unclosed_message(self.src, b'{', brace, len);
+        self.error(brace, brace + 1, msg);
+        None
+    }
+
+    /// A heredoc or nowdoc at `start` (`<<<` or `b<<<`); `after` is past `<<<`.
+    /// `None` when the text is not a valid heredoc header (then it is `<<` `<`).
+    fn heredoc(&mut self, start: usize, after: usize, depth: usize) -> Option<(TokenKind, usize)> {
+        let len = self.src.len();
+        let header = parse_heredoc_header(self.src, after)?;
+        let label = &self.src[header.label.0..header.label.1];
+        if let Some(end) = closing_label_at(self.src, header.body, label) {
+            return Some((TokenKind::Heredoc, end));
+        }
+        let mut i = header.body;
+        while i < len {
+            match self.src[i] {
+                b'\n' | b'\r' => {
+                    i += if self.src[i] == b'\r' && self.at(i + 1) == Some(b'\n') {
+                        2
+                    } else {
+                        1
+                    };
+                    if let Some(end) = closing_label_at(self.src, i, label) {
+                        return Some((TokenKind::Heredoc, end));
+                    }
+                }
+                b'\\' if !header.nowdoc => {
+                    i += if matches!(self.at(i + 1), Some(b'\n' | b'\r') | None) {
+                        1
+                    } else {
+                        2
+                    }
+                }
+                b'$' if !header.nowdoc && self.at(i + 1).is_some_and(is_label_start) => {
+                    i = self.simple_var_end(i)
+                }
+                b'$' if !header.nowdoc && self.at(i + 1) == Some(b'{') => {
+                    match self.skip_code(i + 1, depth) {
+                        Some(end) => i = end,
+                        None => return Some((TokenKind::Error, len)),
+                    }
+                }
+                b'{' if !header.nowdoc && self.at(i + 1) == Some(b'$') => {
+                    match self.skip_code(i, depth) {
+                        Some(end) => i = end,
+                        None => return Some((TokenKind::Error, len)),
+                    }
+                }
+                _ => i += 1,
+            }
+        }
+        self.error(
+            start,
+            header.header_end,
+            "syntax error, unexpected end of file, expecting variable or heredoc end or \"${\" or \"{$\"",
+        );
+        Some((TokenKind::Error, len))
+    }
+}
+
+fn unclosed_message(src: &[u8], c: u8, open: usize, now: usize) -> String {
+    let line = php_line(src, open);
+    if line != php_line(src, now) {
+        format!("Unclosed '{}' on line {line}", c as char)
+    } else {
+        format!("Unclosed '{}'", c as char)
+    }
+}
+
+struct HeredocHeader {
+    /// Label start and end.
+    label: (usize, usize),
+    nowdoc: bool,
+    /// End of the header text before its newline.
+    header_end: usize,
+    /// First byte of the body (after the header's newline).
+    body: usize,
+}
+
+/// `{TABS_AND_SPACES}(LABEL|'LABEL'|"LABEL"){NEWLINE}` from `after` (past `<<<`).
+fn parse_heredoc_header(src: &[u8], after: usize) -> Option<HeredocHeader> {
+    let at = |i: usize| src.get(i).copied();
+    let mut i = after;
+    while matches!(at(i), Some(b' ' | b'\t')) {
+        i += 1;
+    }
+    let quote = match at(i) {
+        Some(q @ (b'\'' | b'"')) => {
+            i += 1;
+            Some(q)
+        }
+        _ => None,
+    };
+    if !at(i).is_some_and(is_label_start) {
+        return None;
+    }
+    let label_start = i;
+    while at(i).is_some_and(is_label_char) {
+        i += 1;
+    }
+    let label = (label_start, i);
+    if let Some(q) = quote {
+        if at(i) != Some(q) {
+            return None;
+        }
+        i += 1;
+    }
+    let header_end = i;
+    let body = match at(i) {
+        Some(b'\n') => i + 1,
+        Some(b'\r') if at(i + 1) == Some(b'\n') => i + 2,
+        Some(b'\r') => i + 1,
+        _ => return None,
+    };
+    Some(HeredocHeader {
+        label,
+        nowdoc: quote == Some(b'\''),
+        header_end,
+        body,
+    })
+}
+
+/// At a line start `i`: `[ \t]*LABEL` not followed by a label character (and not at
+/// the very end of the file, as PHP requires). Returns the end of the label.
+fn closing_label_at(src: &[u8], mut i: usize, label: &[u8]) -> Option<usize> {
+    while matches!(src.get(i), Some(b' ' | b'\t')) {
+        i += 1;
+    }
+    let end = i + label.len();
+    if src.get(i..)?.starts_with(label) && end < src.len() && !is_label_char(src[end]) {
+        Some(end)
+    } else {
+        None
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Literals
+// ---------------------------------------------------------------------------------------
+
+/// What a string token means.
+enum Lit {
+    /// A constant string, decoded.
+    Bytes(Vec<u8>),
+    /// Interpolates variables or runs a command: known only at run time.
+    Dynamic,
+    /// PHP rejects it; the message PHP gives.
+    Invalid(String),
+}
+
+/// Decode a `String` or `Heredoc` token's text.
+fn string_literal(text: &[u8]) -> Lit {
+    let t = match text {
+        [b'b' | b'B', rest @ ..] if matches!(rest.first(), Some(b'\'' | b'"' | b'<')) => rest,
+        _ => text,
+    };
+    match t.first() {
+        Some(b'\'') if t.len() >= 2 && t.ends_with(b"'") => {
+            Lit::Bytes(unescape_single(&t[1..t.len() - 1]))
+        }
+        Some(b'"') if t.len() >= 2 && t.ends_with(b"\"") => {
+            let body = &t[1..t.len() - 1];
+            if has_interpolation(body) {
+                Lit::Dynamic
+            } else {
+                match unescape(body, b'"') {
+                    Ok(b) => Lit::Bytes(b),
+                    Err(e) => Lit::Invalid(e),
+                }
+            }
+        }
+        Some(b'`') => Lit::Dynamic,
+        Some(b'<') => heredoc_literal(t),
+        _ => Lit::Invalid("syntax error, unexpected end of file".into()),
+    }
+}
+
+fn has_interpolation(body: &[u8]) -> bool {
+    let mut i = 0;
+    while i < body.len() {
+        match body[i] {
+            b'\\' => i += 2,
+            b'$' if body
+                .get(i + 1)
+                .is_some_and(|&c| is_label_start(c) || c == b'{') =>
+            {
+                return true
+            }
+            b'{' if body.get(i + 1) == Some(&b'$') => return true,
+            _ => i += 1,
+        }
+    }
+    false
+}
+
+fn unescape_single(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len());
+    let mut i = 0;
+    while i < body.len() {
+        match (body[i], body.get(i + 1)) {
+            (b'\\', Some(&c @ (b'\\' | b'\''))) => {
+                out.push(c);
+                i += 2;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Escapes of double-quoted strings, backticks (`quote` = `` ` ``) and heredocs
+/// (`quote` = 0), as `zend_scan_escape_string` decodes them.
+fn unescape(body: &[u8], quote: u8) -> Result<Vec<u8>, String> {
+    let mut out = Vec::with_capacity(body.len());
+    let mut i = 0;
+    while i < body.len() {
+        let c = body[i];
+        if c != b'\\' {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        let Some(&e) = body.get(i + 1) else {
+            out.push(b'\\');
+            break;
+        };
+        i += 2;
+        match e {
+            b'n' => out.push(b'\n'),
+            b'r' => out.push(b'\r'),
+            b't' => out.push(b'\t'),
+            b'f' => out.push(0x0c),
+            b'v' => out.push(0x0b),
+            b'e' => out.push(0x1b),
+            b'"' | b'`' if e != quote => out.extend_from_slice(&[b'\\', e]),
+            b'"' | b'`' | b'\\' | b'$' => out.push(e),
+            b'x' | b'X' if body.get(i).is_some_and(u8::is_ascii_hexdigit) => {
+                let mut v = 0u8;
+                let mut n = 0;
+                while n < 2 && body.get(i).is_some_and(u8::is_ascii_hexdigit) {
+                    v = v.wrapping_mul(16).wrapping_add(hex_val(body[i]));
+                    i += 1;
+                    n += 1;
+                }
+                out.push(v);
+            }
+            b'u' if body.get(i) == Some(&b'{') => {
+                let digits_start = i + 1;
+                let mut j = digits_start;
+                while body.get(j).is_some_and(u8::is_ascii_hexdigit) {
+                    j += 1;
+                }
+                if body.get(j) != Some(&b'}') || j == digits_start {
+                    return Err("Invalid UTF-8 codepoint escape sequence".into());
+                }
+                let digits = &body[digits_start..j];
+                let significant = digits.iter().skip_while(|&&d| d == b'0').count();
+                let cp = if significant > 8 {
+                    u32::MAX
+                } else {
+                    digits
+                        .iter()
+                        .fold(0u32, |v, &d| v.wrapping_mul(16) | u32::from(hex_val(d)))
+                };
+                if cp > 0x10FFFF {
+                    return Err(
+                        "Invalid UTF-8 codepoint escape sequence: Codepoint too large".into(),
+                    );
+                }
+                push_utf8(&mut out, cp);
+                i = j + 1;
+            }
+            b'0'..=b'7' => {
+                let mut v: u32 = u32::from(e - b'0');
+                let mut n = 1;
+                while n < 3 && body.get(i).is_some_and(|d| (b'0'..=b'7').contains(d)) {
+                    v = v * 8 + u32::from(body[i] - b'0');
+                    i += 1;
+                    n += 1;
+                }
+                // PHP warns about \400 and above and keeps the low byte.
+                out.push((v & 0xFF) as u8);
+            }
+            _ => out.extend_from_slice(&[b'\\', e]),
+        }
+    }
+    Ok(out)
+}
+
+fn hex_val(c: u8) -> u8 {
+    match c {
+        b'0'..=b'9' => c - b'0',
+        b'a'..=b'f' => c - b'a' + 10,
+        b'A'..=b'F' => c - b'A' + 10,
+        _ => 0,
+    }
+}
+
+/// UTF-8 encoding as PHP does it (surrogates included).
+fn push_utf8(out: &mut Vec<u8>, cp: u32) {
+    if cp < 0x80 {
+        out.push(cp as u8);
+    } else if cp < 0x800 {
+        out.extend_from_slice(&[0xC0 | (cp >> 6) as u8, 0x80 | (cp & 0x3F) as u8]);
+    } else if cp < 0x10000 {
+        out.extend_from_slice(&[
+            0xE0 | (cp >> 12) as u8,
+            0x80 | ((cp >> 6) & 0x3F) as u8,
+            0x80 | (cp & 0x3F) as u8,
+        ]);
+    } else {
+        out.extend_from_slice(&[
+            0xF0 | (cp >> 18) as u8,
+            0x80 | ((cp >> 12) & 0x3F) as u8,
+            0x80 | ((cp >> 6) & 0x3F) as u8,
+            0x80 | (cp & 0x3F) as u8,
+        ]);
+    }
+}
+
+/// The value of a complete heredoc/nowdoc token: indentation of the closing marker
+/// removed from every line (PHP 7.3), escapes decoded in a heredoc.
+fn heredoc_literal(t: &[u8]) -> Lit {
+    let Some(after) = t.iter().position(|&b| b == b'<').map(|p| p + 3) else {
+        return Lit::Invalid("syntax error, unexpected end of file".into());
+    };
+    let Some(h) = parse_heredoc_header(t, after) else {
+        return Lit::Invalid("syntax error, unexpected end of file".into());
+    };
+    let label = &t[h.label.0..h.label.1];
+    if !t.ends_with(label) || t.len() < h.body + label.len() {
+        return Lit::Invalid(
+            "syntax error, unexpected end of file, expecting variable or heredoc end or \"${\" or \"{$\"".into(),
+        );
+    }
+    let label_at = t.len() - label.len();
+    let mut line_start = label_at;
+    while line_start > h.body && matches!(t[line_start - 1], b' ' | b'\t') {
+        line_start -= 1;
+    }
+    let indent = &t[line_start..label_at];
+    let spaces = indent.contains(&b' ');
+    if spaces && indent.contains(&b'\t') {
+        return Lit::Invalid("Invalid indentation - tabs and spaces cannot be mixed".into());
+    }
+    let body_end = if line_start <= h.body {
+        h.body
+    } else if line_start >= 2 && &t[line_start - 2..line_start] == b"\r\n" {
+        line_start - 2
+    } else {
+        line_start - 1
+    };
+    let body = &t[h.body..body_end.max(h.body)];
+    if !h.nowdoc && has_interpolation(body) {
+        return Lit::Dynamic;
+    }
+    let stripped = match strip_indentation(body, indent.len(), spaces) {
+        Ok(s) => s,
+        Err(e) => return Lit::Invalid(e),
+    };
+    if h.nowdoc {
+        Lit::Bytes(stripped)
+    } else {
+        match unescape(&stripped, 0) {
+            Ok(b) => Lit::Bytes(b),
+            Err(e) => Lit::Invalid(e),
+        }
+    }
+}
+
+/// Remove `n` columns of indentation from every line, as `strip_multiline_string_indentation`.
+fn strip_indentation(body: &[u8], n: usize, spaces: bool) -> Result<Vec<u8>, String> {
+    if n == 0 {
+        return Ok(body.to_vec());
+    }
+    let mut out = Vec::with_capacity(body.len());
+    let mut i = 0;
+    loop {
+        // The line is body[i..nl]; its newline (if any) follows.
+        let nl = body[i..]
+            .iter()
+            .position(|&b| b == b'\n' || b == b'\r')
+            .map_or(body.len(), |p| i + p);
+        let mut s = i;
+        while s - i < n && s < nl {
+            let c = body[s];
+            if c != b' ' && c != b'\t' {
+                return Err(format!(
+                    "Invalid body indentation level (expecting an indentation level of at least {n})"
+                ));
+            }
+            if (spaces && c == b'\t') || (!spaces && c == b' ') {
+                return Err("Invalid indentation - tabs and spaces cannot be mixed".into());
+            }
+            s += 1;
+        }
+        let next = match body.get(nl) {
+            Some(b'\r') if body.get(nl + 1) == Some(&b'\n') => nl + 2,
+            Some(_) => nl + 1,
+            None => nl,
+        };
+        out.extend_from_slice(&body[s..next]);
+        if next >= body.len() {
+            return Ok(out);
+        }
+        i = next;
+    }
+}
+
+/// The value of a number token; `Err` with PHP's message for `08`, `0_9`...
+fn number_literal(text: &[u8]) -> Result<PhpValue, String> {
+    let s: Vec<u8> = text.iter().copied().filter(|&c| c != b'_').collect();
+    let radix_value = |digits: &[u8], radix: u32| -> PhpValue {
+        let mut v: u64 = 0;
+        let mut overflow = false;
+        for &d in digits {
+            let dv = u64::from(hex_val(d));
+            match v
+                .checked_mul(u64::from(radix))
+                .and_then(|x| x.checked_add(dv))
+            {
+                Some(n) => v = n,
+                None => {
+                    overflow = true;
+                    break;
+                }
+            }
+        }
+        if overflow || v > i64::MAX as u64 {
+            let f = digits
+                .iter()
+                .fold(0f64, |f, &d| f * f64::from(radix) + f64::from(hex_val(d)));
+            PhpValue::Float(f)
+        } else {
+            PhpValue::Int(v as i64)
+        }
+    };
+    match s.as_slice() {
+        [b'0', b'x' | b'X', rest @ ..] => Ok(radix_value(rest, 16)),
+        [b'0', b'b' | b'B', rest @ ..] => Ok(radix_value(rest, 2)),
+        [b'0', b'o' | b'O', rest @ ..] => Ok(radix_value(rest, 8)),
+        _ if s.iter().any(|&c| matches!(c, b'.' | b'e' | b'E')) => {
+            let text = String::from_utf8_lossy(&s);
+            text.parse::<f64>()
+                .map(PhpValue::Float)
+                .map_err(|_| "Invalid numeric literal".to_string())
+        }
+        [b'0', rest @ ..] if !rest.is_empty() => {
+            if rest.iter().any(|&c| c > b'7') {
+                Err("Invalid numeric literal".into())
+            } else {
+                Ok(radix_value(rest, 8))
+            }
+        }
+        _ => {
+            let v = radix_value(&s, 10);
+            if let PhpValue::Float(_) = v {
+                // Exact decimal conversion, as zend_strtod.
+                let text = String::from_utf8_lossy(&s);
+                return Ok(text.parse::<f64>().map_or(v, PhpValue::Float));
+            }
+            Ok(v)
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Statements
+// ---------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Ctl {
+    If,
+    ElseIf,
+    Else,
+    While,
+    For,
+    Foreach,
+    Switch,
+    Catch,
+    Match,
+    Declare,
+    Do,
+    Try,
+}
+
+impl Ctl {
+    /// The body may not run (or run with other values).
+    fn conditional(self) -> bool {
+        !matches!(self, Ctl::Do | Ctl::Try | Ctl::Declare)
+    }
+    /// `ctl (...): ... endctl;` exists.
+    fn has_alt_syntax(self) -> bool {
+        !matches!(self, Ctl::Catch | Ctl::Match | Ctl::Do | Ctl::Try)
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum FrameKind {
+    Root = 0,
+    Brace = 1,
+    Paren = 2,
+    Bracket = 3,
+    /// The one statement of a braceless `if (...) stmt;` / `else stmt;` / loop.
+    Single = 4,
+    /// `if (...): ... endif;` and the other alternative syntaxes.
+    Alt = 5,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Frame {
+    kind: FrameKind,
+    /// Code in this frame may not run.
+    cond: bool,
+    /// A short-circuit operator (`||`, `?`, `and`...) came before, in the current
+    /// expression of this frame.
+    sc: bool,
+    /// `}` of this brace ends a statement (not a closure or `match` body).
+    stmt: bool,
+    /// Inside a class/interface/trait/enum body (nearest brace).
+    in_class: bool,
+    /// `(` of a control structure header.
+    header: Option<Ctl>,
+}
+
+/// The frame stack, with counts so that every query is O(1).
+struct Frames {
+    v: Vec<Frame>,
+    counts: [usize; 6],
+    hot: usize,
+}
+
+impl Frames {
+    fn new() -> Self {
+        Frames {
+            v: vec![Frame {
+                kind: FrameKind::Root,
+                cond: false,
+                sc: false,
+                stmt: true,
+                in_class: false,
+                header: None,
+            }],
+            counts: [1, 0, 0, 0, 0, 0],
+            hot: 0,
+        }
+    }
+
+    fn top(&self) -> Frame {
+        self.v.last().copied().unwrap_or(Frame {
+            kind: FrameKind::Root,
+            cond: false,
+            sc: false,
+            stmt: true,
+            in_class: false,
+            header: None,
+        })
+    }
+
+    fn len(&self) -> usize {
+        self.v.len()
+    }
+
+    fn push(
+        &mut self,
+        kind: FrameKind,
+        cond: bool,
+        stmt: bool,
+        class_body: bool,
+        header: Option<Ctl>,
+    ) {
+        let in_class = if kind == FrameKind::Brace {
+            class_body
+        } else {
+            self.top().in_class
+        };
+        self.counts[kind as usize] += 1;
+        if cond {
+            self.hot += 1;
+        }
+        self.v.push(Frame {
+            kind,
+            cond,
+            sc: false,
+            stmt,
+            in_class,
+            header,
+        });
+    }
+
+    fn pop(&mut self) -> Option<Frame> {
+        if self.v.len() <= 1 {
+            return None;
+        }
+        let f = self.v.pop()?;
+        self.counts[f.kind as usize] -= 1;
+        if f.cond || f.sc {
+            self.hot -= 1;
+        }
+        Some(f)
+    }
+
+    /// Pop up to and including the nearest frame of `kind`, if there is one.
+    fn pop_until(&mut self, kind: FrameKind) -> Option<Frame> {
+        if self.counts[kind as usize] == 0 || kind == FrameKind::Root {
+            return None;
+        }
+        while let Some(f) = self.pop() {
+            if f.kind == kind {
+                return Some(f);
+            }
+        }
+        None
+    }
+
+    fn set_sc(&mut self, on: bool) {
+        if let Some(top) = self.v.last_mut() {
+            let before = top.cond || top.sc;
+            top.sc = on;
+            let after = top.cond || top.sc;
+            if after && !before {
+                self.hot += 1;
+            } else if before && !after {
+                self.hot -= 1;
+            }
+        }
+    }
+
+    fn conditional(&self) -> bool {
+        self.hot > 0
+    }
+
+    /// A statement ended (`;`, `?>`, or the `}` of a block): the braceless bodies it
+    /// completes end too.
+    fn end_statement(&mut self) {
+        self.set_sc(false);
+        while self.top().kind == FrameKind::Single {
+            self.pop();
+            self.set_sc(false);
+        }
+    }
+}
+
+struct Extractor<'a> {
+    src: &'a [u8],
+    tokens: &'a [Token],
+    /// Indices of the significant tokens (not whitespace or comments).
+    sig: Vec<usize>,
+    /// For each significant opener (`(`, `[`, `#[`, `{`), its closer; `usize::MAX` if none.
+    pair: Vec<usize>,
+    /// Bytes left for `Computed` source texts, so nested calls cannot make output
+    /// quadratic in the input.
+    computed_budget: std::cell::Cell<usize>,
+}
+
+const NO_PAIR: usize = usize::MAX;
+
+impl<'a> Extractor<'a> {
+    fn new(src: &'a [u8], tokens: &'a [Token]) -> Self {
+        let sig: Vec<usize> = (0..tokens.len())
+            .filter(|&i| !matches!(tokens[i].kind, TokenKind::Whitespace | TokenKind::Comment))
+            .collect();
+        let mut pair = vec![NO_PAIR; sig.len()];
+        let mut open: Vec<(usize, u8)> = Vec::new();
+        let mut counts = [0usize; 3];
+        let class = |c: u8| match c {
+            b'(' | b')' => 0,
+            b'[' | b']' => 1,
+            _ => 2,
+        };
+        for k in 0..sig.len() {
+            let t = tokens[sig[k]];
+            if t.kind != TokenKind::Punct {
+                continue;
+            }
+            match slice(src, t.span) {
+                b"(" | b"[" | b"{" | b"#[" => {
+                    let c = if slice(src, t.span) == b"#[" {
+                        b'['
+                    } else {
+                        src[t.span.start]
+                    };
+                    open.push((k, c));
+                    counts[class(c)] += 1;
+                }
+                [c @ (b')' | b']' | b'}')] => {
+                    let cl = class(*c);
+                    if counts[cl] == 0 {
+                        continue;
+                    }
+                    while let Some((o, oc)) = open.pop() {
+                        counts[class(oc)] -= 1;
+                        if class(oc) == cl {
+                            pair[o] = k;
+                            break;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Extractor {
+            src,
+            tokens,
+            sig,
+            pair,
+            computed_budget: std::cell::Cell::new(src.len() + 65536),
+        }
+    }
+
+    fn tok(&self, k: usize) -> Token {
+        self.tokens[self.sig[k]]
+    }
+
+    fn text(&self, k: usize) -> &'a [u8] {
+        slice(self.src, self.tokens[self.sig[k]].span)
+    }
+
+    fn kind(&self, k: usize) -> Option<TokenKind> {
+        self.sig.get(k).map(|&i| self.tokens[i].kind)
+    }
+
+    fn punct(&self, k: usize, p: &str) -> bool {
+        self.kind(k) == Some(TokenKind::Punct) && self.text(k) == p.as_bytes()
+    }
+
+    fn ident_ci(&self, k: usize, word: &str) -> bool {
+        self.kind(k) == Some(TokenKind::Ident) && self.text(k).eq_ignore_ascii_case(word.as_bytes())
+    }
+
+    fn pair_of(&self, k: usize) -> Option<usize> {
+        self.pair.get(k).copied().filter(|&p| p != NO_PAIR)
+    }
+
+    fn span_of(&self, a: usize, b: usize) -> Span {
+        Span::new(self.tok(a).span.start, self.tok(b - 1).span.end)
+    }
+
+    fn run(&self) -> Vec<Statement> {
+        let mut out = Vec::new();
+        let mut frames = Frames::new();
+        let mut pending: Option<Ctl> = None;
+        let mut header_kw: Option<Ctl> = None;
+        let mut pending_fn: Option<usize> = None;
+        let mut pending_class: Option<usize> = None;
+        let mut prev_boundary = true;
+        let mut prev_at_stmt = false;
+        for k in 0..self.sig.len() {
+            let tok = self.tok(k);
+            let text = self.text(k);
+            let is_punct = |p: &[u8]| tok.kind == TokenKind::Punct && text == p;
+            let mut at_stmt = prev_boundary;
+
+            // A control structure's body starts here.
+            if let Some(ctl) = pending.take() {
+                if is_punct(b"{") {
+                    frames.push(
+                        FrameKind::Brace,
+                        ctl.conditional(),
+                        ctl != Ctl::Match,
+                        false,
+                        None,
+                    );
+                    prev_boundary = true;
+                    prev_at_stmt = at_stmt;
+                    continue;
+                } else if is_punct(b":") && ctl.has_alt_syntax() {
+                    let continues = matches!(ctl, Ctl::Else | Ctl::ElseIf)
+                        && frames.top().kind == FrameKind::Alt;
+                    if !continues {
+                        frames.push(FrameKind::Alt, ctl.conditional(), true, false, None);
+                    }
+                    prev_boundary = true;
+                    prev_at_stmt = at_stmt;
+                    continue;
+                } else if is_punct(b";") || tok.kind == TokenKind::CloseTag || ctl == Ctl::Match {
+                    // Empty body (`while (x);`), or broken code.
+                } else {
+                    frames.push(FrameKind::Single, ctl.conditional(), true, false, None);
+                    at_stmt = true;
+                }
+            }
+            if header_kw.is_some() && !is_punct(b"(") {
+                header_kw = None;
+            }
+            let after_member = k > 0
+                && (self.punct(k - 1, "->") || self.punct(k - 1, "?->") || self.punct(k - 1, "::"));
+
+            // Statements we extract.
+            let cond = frames.conditional();
+            match tok.kind {
+                TokenKind::Ident if !after_member => {
+                    let name = strip_ns_root(text);
+                    let which = if name.eq_ignore_ascii_case(b"define") {
+                        Some(Call::Define)
+                    } else if name.eq_ignore_ascii_case(b"ini_set") {
+                        Some(Call::IniSet)
+                    } else {
+                        None
+                    };
+                    if let Some(which) = which {
+                        let standalone_start =
+                            at_stmt || (k > 0 && self.punct(k - 1, "@") && prev_at_stmt);
+                        if let Some(st) = self.call(k, which, cond, standalone_start) {
+                            out.push(st);
+                        }
+                    } else if text.eq_ignore_ascii_case(b"const")
+                        && at_stmt
+                        && !frames.top().in_class
+                        && !matches!(frames.top().kind, FrameKind::Paren | FrameKind::Bracket)
+                    {
+                        out.extend(self.consts(k, cond));
+                    }
+                }
+                TokenKind::Variable if text == b"$table_prefix" && at_stmt => {
+                    if let Some(st) = self.table_prefix(k, cond) {
+                        out.push(st);
+                    }
+                }
+                _ => {}
+            }
+
+            // Structure.
+            prev_at_stmt = at_stmt;
+            prev_boundary = false;
+            match tok.kind {
+                TokenKind::OpenTag => prev_boundary = !text.starts_with(b"<?="),
+                TokenKind::InlineHtml => prev_boundary = true,
+                TokenKind::CloseTag => {
+                    frames.end_statement();
+                    if pending_fn == Some(frames.len()) {
+                        pending_fn = None;
+                    }
+                    if pending_class == Some(frames.len()) {
+                        pending_class = None;
+                    }
+                    prev_boundary = true;
+                }
+                TokenKind::Ident if !after_member => {
+                    let lower = text.to_ascii_lowercase();
+                    match lower.as_slice() {
+                        b"if" => header_kw = Some(Ctl::If),
+                        b"elseif" => header_kw = Some(Ctl::ElseIf),
+                        b"while" => header_kw = Some(Ctl::While),
+                        b"for" => header_kw = Some(Ctl::For),
+                        b"foreach" => header_kw = Some(Ctl::Foreach),
+                        b"switch" => header_kw = Some(Ctl::Switch),
+                        b"catch" => header_kw = Some(Ctl::Catch),
+                        b"declare" => header_kw = Some(Ctl::Declare),
+                        b"match" => header_kw = Some(Ctl::Match),
+                        b"else" => pending = Some(Ctl::Else),
+                        b"do" => pending = Some(Ctl::Do),
+                        b"try" | b"finally" => pending = Some(Ctl::Try),
+                        b"function" => pending_fn = Some(frames.len()),
+                        b"fn" | b"and" | b"or" => frames.set_sc(true),
+                        b"class" | b"interface" | b"trait" => pending_class = Some(frames.len()),
+                        b"enum" if self.kind(k + 1) == Some(TokenKind::Ident) => {
+                            pending_class = Some(frames.len())
+                        }
+                        b"endif" | b"endwhile" | b"endfor" | b"endforeach" | b"endswitch"
+                        | b"enddeclare" => {
+                            frames.pop_until(FrameKind::Alt);
+                        }
+                        _ => {}
+                    }
+                }
+                TokenKind::Punct => match text {
+                    b"(" => frames.push(FrameKind::Paren, false, false, false, header_kw.take()),
+                    b")" => {
+                        if let Some(f) = frames.pop_until(FrameKind::Paren) {
+                            if f.header.is_some() {
+                                pending = f.header;
+                            }
+                        }
+                    }
+                    b"[" | b"#[" => frames.push(FrameKind::Bracket, false, false, false, None),
+                    b"]" => {
+                        frames.pop_until(FrameKind::Bracket);
+                    }
+                    b"{" => {
+                        let len = frames.len();
+                        if pending_fn == Some(len) {
+                            pending_fn = None;
+                            frames.push(FrameKind::Brace, true, true, false, None);
+                        } else if pending_class == Some(len) {
+                            pending_class = None;
+                            frames.push(FrameKind::Brace, false, true, true, None);
+                        } else {
+                            frames.push(FrameKind::Brace, false, at_stmt, false, None);
+                        }
+                        prev_boundary = true;
+                    }
+                    b"}" => {
+                        if let Some(f) = frames.pop_until(FrameKind::Brace) {
+                            if f.stmt {
+                                frames.end_statement();
+                            }
+                        }
+                        prev_boundary = true;
+                    }
+                    b";" => {
+                        frames.end_statement();
+                        if pending_fn == Some(frames.len()) {
+                            pending_fn = None;
+                        }
+                        if pending_class == Some(frames.len()) {
+                            pending_class = None;
+                        }
+                        prev_boundary = true;
+                    }
+                    b"," => frames.set_sc(false),
+                    b":" => prev_boundary = true,
+                    b"||" | b"&&" | b"?" | b"??" | b"??=" => frames.set_sc(true),
+                    _ => {}
+                },
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// Split `a..b` at top-level commas.
+    fn split_args(&self, a: usize, b: usize) -> Vec<(usize, usize)> {
+        let mut args = Vec::new();
+        let mut start = a;
+        let mut k = a;
+        while k < b {
+            if let Some(p) = self.pair_of(k) {
+                k = p.min(b) + 1;
+                continue;
+            }
+            if self.punct(k, ",") {
+                args.push((start, k));
+                start = k + 1;
+            }
+            k += 1;
+        }
+        if start < b {
+            args.push((start, b));
+        }
+        args
+    }
+
+    /// `define(...)` / `ini_set(...)` with its name at significant index `k`.
+    fn call(&self, k: usize, which: Call, cond: bool, standalone_start: bool) -> Option<Statement> {
+        if k > 0
+            && ["function", "new", "const", "fn"]
+                .iter()
+                .any(|w| self.ident_ci(k - 1, w))
+        {
+            return None;
+        }
+        if !self.punct(k + 1, "(") {
+            return None;
+        }
+        let close = self.pair_of(k + 1)?;
+        let args = self.split_args(k + 2, close);
+        let (first_name, second_name) = match which {
+            Call::Define => ("constant_name", "value"),
+            Call::IniSet => ("option", "value"),
+        };
+        let mut positional = Vec::new();
+        let mut first = None;
+        let mut second = None;
+        for &(a, b) in &args {
+            if self.punct(a, "...") {
+                return None;
+            }
+            if b > a + 1 && self.kind(a) == Some(TokenKind::Ident) && self.punct(a + 1, ":") {
+                let name = self.text(a);
+                if name.eq_ignore_ascii_case(first_name.as_bytes()) {
+                    first = Some((a + 2, b));
+                } else if name.eq_ignore_ascii_case(second_name.as_bytes()) {
+                    second = Some((a + 2, b));
+                }
+            } else {
+                positional.push((a, b));
+            }
+        }
+        let mut positional = positional.into_iter();
+        let first = first.or_else(|| positional.next())?;
+        let second = second.or_else(|| positional.next())?;
+        if first.0 >= first.1 || second.0 >= second.1 {
+            return None;
+        }
+        let PhpValue::Str(name) = self.eval(first.0, first.1, 0)? else {
+            return None;
+        };
+        let name_span = self.span_of(first.0, first.1);
+        let (value, value_span) = self.value(second.0, second.1);
+
+        let start = if k > 0 && self.punct(k - 1, "@") {
+            self.tok(k - 1).span.start
+        } else {
+            self.tok(k).span.start
+        };
+        let mut end = self.tok(close).span.end;
+        let next_ends = close + 1 >= self.sig.len()
+            || self.punct(close + 1, ";")
+            || self.kind(close + 1) == Some(TokenKind::CloseTag);
+        if standalone_start && next_ends && self.punct(close + 1, ";") {
+            end = self.tok(close + 1).span.end;
+        }
+        let kind = match which {
+            Call::Define => StatementKind::Define {
+                name,
+                name_span,
+                value,
+                value_span,
+            },
+            Call::IniSet => StatementKind::IniSet {
+                key: name,
+                key_span: name_span,
+                value,
+                value_span,
+            },
+        };
+        Some(Statement {
+            span: Span::new(start, end),
+            kind,
+            conditional: cond,
+        })
+    }
+
+    /// `const A = 1, B = 2;` at significant index `k` (the `const`).
+    fn consts(&self, k: usize, cond: bool) -> Vec<Statement> {
+        let mut items = Vec::new();
+        let mut j = k + 1;
+        let mut end_k;
+        loop {
+            if self.kind(j) != Some(TokenKind::Ident) || !self.punct(j + 1, "=") {
+                return Vec::new();
+            }
+            let name = String::from_utf8_lossy(self.text(j)).into_owned();
+            let name_span = self.tok(j).span;
+            let e = self.expr_end(j + 2, true);
+            if e <= j + 2 {
+                return Vec::new();
+            }
+            let (value, value_span) = self.value(j + 2, e);
+            items.push((name, name_span, value, value_span));
+            end_k = e;
+            if self.punct(e, ",") {
+                j = e + 1;
+            } else {
+                break;
+            }
+        }
+        let start = self.tok(k).span.start;
+        let end = if self.punct(end_k, ";") {
+            self.tok(end_k).span.end
+        } else {
+            self.tok(end_k - 1).span.end
+        };
+        items
+            .into_iter()
+            .map(|(name, name_span, value, value_span)| Statement {
+                span: Span::new(start, end),
+                kind: StatementKind::Const {
+                    name,
+                    name_span,
+                    value,
+                    value_span,
+                },
+                conditional: cond,
+            })
+            .collect()
+    }
+
+    /// `$table_prefix = value;` at significant index `k`.
+    fn table_prefix(&self, k: usize, cond: bool) -> Option<Statement> {
+        if !self.punct(k + 1, "=") {
+            return None;
+        }
+        let e = self.expr_end(k + 2, false);
+        let terminated = self.punct(e, ";") || self.kind(e) == Some(TokenKind::CloseTag);
+        if e <= k + 2 || !terminated {
+            return None;
+        }
+        let (value, value_span) = self.value(k + 2, e);
+        let end = if self.punct(e, ";") {
+            self.tok(e).span.end
+        } else {
+            self.tok(e - 1).span.end
+        };
+        Some(Statement {
+            span: Span::new(self.tok(k).span.start, end),
+            kind: StatementKind::TablePrefix { value, value_span },
+            conditional: cond,
+        })
+    }
+
+    /// The end (exclusive significant index) of the expression starting at `from`:
+    /// the first top-level `;`, `?>`, unmatched closer, or (`comma`) `,`.
+    fn expr_end(&self, from: usize, comma: bool) -> usize {
+        let n = self.sig.len();
+        let mut k = from;
+        while k < n {
+            let kind = self.kind(k);
+            if matches!(
+                kind,
+                Some(TokenKind::CloseTag | TokenKind::OpenTag | TokenKind::InlineHtml)
+            ) {
+                return k;
+            }
+            if kind == Some(TokenKind::Punct) {
+                match self.text(k) {
+                    b"(" | b"[" | b"{" | b"#[" => match self.pair_of(k) {
+                        Some(p) => {
+                            k = p + 1;
+                            continue;
+                        }
+                        None => return n,
+                    },
+                    b";" | b")" | b"]" | b"}" => return k,
+                    b"," if comma => return k,
+                    _ => {}
+                }
+            }
+            k += 1;
+        }
+        n
+    }
+
+    /// The value of the expression `a..b` (non-empty) and its span.
+    fn value(&self, a: usize, b: usize) -> (PhpValue, Span) {
+        let span = self.span_of(a, b);
+        let value = self.eval(a, b, 0).unwrap_or_else(|| {
+            const SHORT: usize = 64;
+            let text = slice(self.src, span);
+            let budget = self.computed_budget.get();
+            let keep = if text.len() <= budget {
+                text.len()
+            } else {
+                text.len().min(SHORT)
+            };
+            self.computed_budget.set(budget.saturating_sub(keep));
+            let mut s = String::from_utf8_lossy(&text[..keep]).into_owned();
+            if keep < text.len() {
+                s.push('…');
+            }
+            PhpValue::Computed(s)
+        });
+        (value, span)
+    }
+
+    /// A literal: string, number, `true`/`false`/`null`, unary minus, parentheses, and
+    /// `.` concatenation of those. `None` when the value is only known at run time.
+    fn eval(&self, a: usize, b: usize, depth: usize) -> Option<PhpValue> {
+        if a >= b || depth > MAX_DEPTH {
+            return None;
+        }
+        let mut parts = Vec::new();
+        let mut start = a;
+        let mut k = a;
+        while k < b {
+            if let Some(p) = self.pair_of(k) {
+                if p >= b {
+                    return None;
+                }
+                k = p + 1;
+                continue;
+            }
+            if self.punct(k, ".") {
+                parts.push((start, k));
+                start = k + 1;
+            }
+            k += 1;
+        }
+        parts.push((start, b));
+        if parts.len() == 1 {
+            return self.eval_unary(a, b, depth);
+        }
+        let mut s = String::new();
+        for (x, y) in parts {
+            let v = self.eval_unary(x, y, depth)?;
+            s.push_str(&php_string(&v)?);
+        }
+        Some(PhpValue::Str(s))
+    }
+
+    fn eval_unary(&self, a: usize, b: usize, depth: usize) -> Option<PhpValue> {
+        if a >= b || depth > MAX_DEPTH {
+            return None;
+        }
+        if self.punct(a, "-") || self.punct(a, "+") {
+            let negate = self.punct(a, "-");
+            return match self.eval_unary(a + 1, b, depth + 1)? {
+                PhpValue::Int(i) if negate => Some(
+                    i.checked_neg()
+                        .map_or(PhpValue::Float(-(i as f64)), PhpValue::Int),
+                ),
+                PhpValue::Float(f) if negate => Some(PhpValue::Float(-f)),
+                v @ (PhpValue::Int(_) | PhpValue::Float(_)) => Some(v),
+                _ => None,
+            };
+        }
+        if b == a + 1 {
+            return self.literal(a);
+        }
+        if self.punct(a, "(") && self.pair_of(a) == Some(b - 1) {
+            return self.eval(a + 1, b - 1, depth + 1);
+        }
+        None
+    }
+
+    fn literal(&self, k: usize) -> Option<PhpValue> {
+        let text = self.text(k);
+        match self.kind(k)? {
+            TokenKind::String | TokenKind::Heredoc => match string_literal(text) {
+                Lit::Bytes(b) => Some(PhpValue::Str(String::from_utf8_lossy(&b).into_owned())),
+                _ => None,
+            },
+            TokenKind::Number => number_literal(text).ok(),
+            TokenKind::Ident => {
+                let name = strip_ns_root(text);
+                if name.eq_ignore_ascii_case(b"true") {
+                    Some(PhpValue::Bool(true))
+                } else if name.eq_ignore_ascii_case(b"false") {
+                    Some(PhpValue::Bool(false))
+                } else if name.eq_ignore_ascii_case(b"null") {
+                    Some(PhpValue::Null)
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Call {
+    Define,
+    IniSet,
+}
+
+/// A literal as PHP's `.` converts it; floats are left to run time.
+fn php_string(v: &PhpValue) -> Option<String> {
+    match v {
+        PhpValue::Str(s) => Some(s.clone()),
+        PhpValue::Int(i) => Some(i.to_string()),
+        PhpValue::Bool(true) => Some("1".into()),
+        PhpValue::Bool(false) | PhpValue::Null => Some(String::new()),
+        PhpValue::Float(_) | PhpValue::Computed(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(src: &str) -> Vec<(TokenKind, String)> {
+        let f = parse(src.as_bytes());
+        f.tokens
+            .iter()
+            .map(|t| (t.kind, src[t.span.start..t.span.end].to_string()))
+            .collect()
+    }
+
+    fn value_of(src: &str) -> PhpValue {
+        let f = parse(format!("<?php define('X', {src});").as_bytes());
+        assert!(f.errors.is_empty(), "{src}: {:?}", f.errors);
+        match f.statements.first().map(|s| &s.kind) {
+            Some(StatementKind::Define { value, .. }) => value.clone(),
+            other => panic!("{src}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn numbers_decode_like_php() {
+        let n = |s: &str| number_literal(s.as_bytes());
+        assert_eq!(n("0777"), Ok(PhpValue::Int(511)));
+        assert_eq!(n("0o17"), Ok(PhpValue::Int(15)));
+        assert_eq!(n("0b11"), Ok(PhpValue::Int(3)));
+        assert_eq!(n("0x1F"), Ok(PhpValue::Int(31)));
+        assert_eq!(n("1_000"), Ok(PhpValue::Int(1000)));
+        assert_eq!(n(".5"), Ok(PhpValue::Float(0.5)));
+        assert_eq!(n("1."), Ok(PhpValue::Float(1.0)));
+        assert_eq!(n("1.e3"), Ok(PhpValue::Float(1000.0)));
+        assert_eq!(n("1e3"), Ok(PhpValue::Float(1000.0)));
+        assert_eq!(n("9223372036854775807"), Ok(PhpValue::Int(i64::MAX)));
+        assert_eq!(
+            n("9223372036854775808"),
+            Ok(PhpValue::Float(9_223_372_036_854_775_808.0))
+        );
+        assert_eq!(
+            n("0x7FFFFFFFFFFFFFFFF"),
+            Ok(PhpValue::Float(147_573_952_589_676_412_927.0))
+        );
+        assert!(n("08").is_err());
+        assert_eq!(n("0"), Ok(PhpValue::Int(0)));
+    }
+
+    #[test]
+    fn number_tokens_follow_the_scanner() {
+        assert_eq!(
+            kinds("<?php 1__0 0x 1e 1..2"),
+            vec![
+                (TokenKind::OpenTag, "<?php ".into()),
+                (TokenKind::Number, "1".into()),
+                (TokenKind::Ident, "__0".into()),
+                (TokenKind::Whitespace, " ".into()),
+                (TokenKind::Number, "0".into()),
+                (TokenKind::Ident, "x".into()),
+                (TokenKind::Whitespace, " ".into()),
+                (TokenKind::Number, "1".into()),
+                (TokenKind::Ident, "e".into()),
+                (TokenKind::Whitespace, " ".into()),
+                (TokenKind::Number, "1.".into()),
+                (TokenKind::Number, ".2".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn escapes_decode_like_zend_scan_escape_string() {
+        let u = |s: &str, q: u8| unescape(s.as_bytes(), q);
+        assert_eq!(u(r"a\nb\t\\\$\x41\101\u{1F600}\q\", b'"').unwrap(), {
+            let mut v = b"a\nb\t\\$AA".to_vec();
+            v.extend_from_slice("😀".as_bytes());
+            v.extend_from_slice(b"\\q\\");
+            v
+        });
+        assert_eq!(u(r#"\"\`"#, b'"').unwrap(), br#""\`"#.to_vec());
+        assert_eq!(u(r#"\"\`"#, 0).unwrap(), br#"\"\`"#.to_vec());
+        assert_eq!(u(r"\400", b'"').unwrap(), vec![0]);
+        assert_eq!(u(r"\u202e", b'"').unwrap(), br"\u202e".to_vec());
+        assert!(u(r"\u{}", b'"').is_err());
+        assert!(u(r"\u{zz}", b'"').is_err());
+        assert_eq!(
+            u(r"\u{110000}", b'"').unwrap_err(),
+            "Invalid UTF-8 codepoint escape sequence: Codepoint too large"
+        );
+        assert_eq!(unescape_single(br"a\'b\\c\n"), br"a'b\c\n".to_vec());
+    }
+
+    #[test]
+    fn heredoc_indentation_is_removed() {
+        let lit = |s: &str| match heredoc_literal(s.as_bytes()) {
+            Lit::Bytes(b) => Ok(String::from_utf8(b).unwrap()),
+            Lit::Dynamic => Err("dynamic".to_string()),
+            Lit::Invalid(e) => Err(e),
+        };
+        assert_eq!(
+            lit("<<<EOT\n    a\n      b\n\n    EOT"),
+            Ok("a\n  b\n".into())
+        );
+        assert_eq!(lit("<<<'EOT'\n  $a\\n\n  EOT"), Ok("$a\\n".into()));
+        assert_eq!(lit("<<<\"EOT\"\r\nx\\ty\r\nEOT"), Ok("x\ty".into()));
+        assert_eq!(lit("<<<EOT\nEOT"), Ok(String::new()));
+        assert_eq!(lit("<<<EOT\n$a\nEOT"), Err("dynamic".into()));
+        assert_eq!(
+            lit("<<<EOT\n  a\n b\n  EOT"),
+            Err(
+                "Invalid body indentation level (expecting an indentation level of at least 2)"
+                    .into()
+            )
+        );
+        assert_eq!(
+            lit("<<<EOT\n\ta\n  EOT"),
+            Err("Invalid indentation - tabs and spaces cannot be mixed".into())
+        );
+    }
+
+    #[test]
+    fn values_are_literal_only_when_literal() {
+        assert_eq!(
+            value_of("'a' . \"b\" . 1 . true . null"),
+            PhpValue::Str("ab11".into())
+        );
+        assert_eq!(value_of("-1"), PhpValue::Int(-1));
+        assert_eq!(value_of("- (2)"), PhpValue::Int(-2));
+        assert_eq!(value_of("-1.5"), PhpValue::Float(-1.5));
+        assert_eq!(value_of("((('x')))"), PhpValue::Str("x".into()));
+        assert_eq!(value_of("\\TRUE"), PhpValue::Bool(true));
+        assert_eq!(
+            value_of("'a' . 1.5"),
+            PhpValue::Computed("'a' . 1.5".into())
+        );
+        assert_eq!(value_of("1 + 2"), PhpValue::Computed("1 + 2".into()));
+        assert_eq!(value_of("-'1'"), PhpValue::Computed("-'1'".into()));
+        let deep = format!("{}1{}", "(".repeat(150), ")".repeat(150));
+        assert!(matches!(value_of(&deep), PhpValue::Computed(_)));
+    }
+
+    #[test]
+    fn php_line_counts_lone_cr() {
+        assert_eq!(php_line(b"a\rb\r\nc\nd", 8), 4);
+        assert_eq!(
+            php_excerpt("é".repeat(20).as_bytes()),
+            format!("{}...", "é".repeat(15))
+        );
+    }
+
+    #[test]
+    fn frames_stay_consistent() {
+        let mut f = Frames::new();
+        f.push(FrameKind::Paren, false, false, false, None);
+        f.set_sc(true);
+        assert!(f.conditional());
+        f.push(FrameKind::Brace, false, true, true, None);
+        assert!(f.top().in_class);
+        f.pop_until(FrameKind::Paren);
+        assert!(!f.conditional());
+        assert!(f.pop().is_none());
+        assert!(f.pop_until(FrameKind::Alt).is_none());
     }
 }

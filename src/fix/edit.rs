@@ -204,3 +204,14 @@ pub fn wp_define(
         }
     }
 }
+
+/// The common pool fix: set `key = value` in the pool (replace or insert), safe.
+pub fn pool_fix(
+    stack: &Stack,
+    pool: &crate::stack::Pool,
+    key: &str,
+    value: &str,
+) -> Option<super::Fix> {
+    pool_set(stack, pool, key, value)
+        .map(|e| super::Fix::safe(format!("set {key} = {value}"), vec![e]))
+}

@@ -2,7 +2,7 @@
 //! fires, so the request dies mid-response instead of ending with a PHP error.
 
 use crate::finding::Finding;
-use crate::fix::{edit, Fix};
+use crate::fix::edit;
 use crate::rules::{util, Context};
 
 crate::declare_rule!(
@@ -36,24 +36,18 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
             continue;
         }
         let target = met_s + 10;
-        let fix = edit::pool_set(
+        let fix = edit::pool_fix(
             stack,
             pool,
             "request_terminate_timeout",
             &format!("{target}s"),
-        )
-        .map(|e| {
-            Fix::safe(
-                format!("set request_terminate_timeout = {target}s"),
-                vec![e],
-            )
-        });
+        );
         out.push(
             Finding::at(
                 &RULE,
                 rtt.place().unwrap_or(pool.place),
                 format!(
-                    "pool {}: request_terminate_timeout {} ≤ max_execution_time {met_s} ({}): php-fpm kills the worker after {rtt_s} s before PHP's own limit can end the request cleanly; php-fpm logs `execution timed out … terminating`, nginx logs `upstream prematurely closed connection` and answers 502",
+                    "pool {}: request_terminate_timeout {} ≤ max_execution_time {met_s} ({}): php-fpm kills the worker after {rtt_s} s before PHP's own limit can end the request cleanly; php-fpm logs `execution timed out … terminating`, nginx logs `upstream prematurely closed connection` (on a unix socket: `recv() failed (104: Connection reset by peer)`) and answers 502",
                     pool.name,
                     rtt.value,
                     util::php_origin(stack, pool, &met)

@@ -2,7 +2,7 @@
 //! cannot provide one (on Linux it counts CPU time only).
 
 use crate::finding::Finding;
-use crate::fix::{edit, Fix};
+use crate::fix::edit;
 use crate::rules::{util, Context};
 
 crate::declare_rule!(
@@ -53,18 +53,12 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
         } else {
             "0".to_string()
         };
-        let fix = edit::pool_set(
+        let fix = edit::pool_fix(
             stack,
             pool,
             "request_terminate_timeout",
             &format!("{target}s"),
-        )
-        .map(|e| {
-            Fix::safe(
-                format!("set request_terminate_timeout = {target}s"),
-                vec![e],
-            )
-        });
+        );
         out.push(
             Finding::at(
                 &RULE,

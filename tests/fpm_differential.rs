@@ -6,12 +6,11 @@
 //! php.ini), `-R` (allowed as root, so no `user` is needed; the validator gets the
 //! same assumption), pid, error log and sockets inside the temp dir.
 
-#[path = "support/ini_corpus.rs"]
-mod ini_corpus;
+mod support;
 
-use ini_corpus::oracle;
 use std::path::Path;
 use std::process::Command;
+use support::ini_corpus::oracle;
 use wpstack::stack::fpm_validate::{self, Options};
 use wpstack::syntax::ini;
 

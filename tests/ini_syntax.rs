@@ -1,11 +1,11 @@
 //! The INI parser keeps every byte: `print(parse(x)) == x` for the corpus and for
 //! any bytes at all.
 
-#[path = "support/ini_corpus.rs"]
-mod ini_corpus;
+mod support;
 
-use ini_corpus::{corpus_dir, files_under, template_no};
 use proptest::prelude::*;
+use support::corpus_dir;
+use support::ini_corpus::{files_under, template_no};
 use wpstack::syntax::ini::{self, File, LineKind};
 
 /// Lines tile the input: each line's pieces are contiguous, non-empty and cover it.

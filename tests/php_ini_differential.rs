@@ -10,14 +10,14 @@
 //!   one php process; values, keys, offsets, error messages and error line numbers
 //!   must all agree.
 
-#[path = "support/ini_corpus.rs"]
-mod ini_corpus;
+mod support;
 
-use ini_corpus::{corpus_dir, files_under, oracle, template_no};
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
+use support::corpus_dir;
+use support::ini_corpus::{files_under, oracle, template_no};
 use wpstack::syntax::ini::{self, ValueKind};
 
 // ---------------------------------------------------------------------------

@@ -1,7 +1,6 @@
 //! S606 url-include: include() of a URL, the classic remote file inclusion.
 
 use crate::finding::Finding;
-use crate::fix::Fix;
 use crate::rules::{util, Context};
 
 crate::declare_rule!(
@@ -16,18 +15,10 @@ crate::declare_rule!(
 fn check(cx: &Context, out: &mut Vec<Finding>) {
     let stack = cx.stack;
     for g in util::php_groups(stack, "allow_url_include", |s| s.is_on()) {
-        let pool = g.pools[0];
-        out.push(
-            Finding::at(
-                &RULE,
-                g.place(),
-                format!(
-                    "allow_url_include is on for pool {} ({}): one `include $_GET['page']` in any plugin lets an attacker run code fetched from their own server (remote file inclusion); it is deprecated since PHP 7.4 and nothing in WordPress needs it",
-                    g.names(),
-                    util::php_origin(stack, pool, &g.setting)
-                ),
-            )
-            .with_fix(util::set_php(stack, pool, &g.setting, "allow_url_include", "Off").map(|e| Fix::safe("set allow_url_include = Off", vec![e]))),
+        let why = format!(
+            "allow_url_include is on for {}: one `include $_GET['page']` in any plugin lets an attacker run code fetched from their own server (remote file inclusion); it is deprecated since PHP 7.4 and nothing in WordPress needs it",
+            g.whose(stack)
         );
+        out.push(g.finding(stack, &RULE, "allow_url_include", "Off", why));
     }
 }

@@ -138,6 +138,30 @@ impl PhpGroup<'_> {
     pub fn place(&self) -> Place {
         self.setting.value.place().unwrap_or(self.pools[0].place)
     }
+    /// "pool www, shop (php.ini at etc/php/8.2/fpm/php.ini:12)": who has the value and
+    /// where it was set, for messages.
+    pub fn whose(&self, stack: &Stack) -> String {
+        format!(
+            "pool {} ({})",
+            self.names(),
+            php_origin(stack, self.pools[0], &self.setting)
+        )
+    }
+    /// The finding at this group's place, with the safe fix that sets `key = value`
+    /// where the value was set (or as `php_admin_value` in the pool when it is PHP's
+    /// default).
+    pub fn finding(
+        &self,
+        stack: &Stack,
+        rule: &crate::rules::Rule,
+        key: &str,
+        value: &str,
+        message: String,
+    ) -> crate::finding::Finding {
+        let fix = set_php(stack, self.pools[0], &self.setting, key, value)
+            .map(|e| crate::fix::Fix::safe(format!("set {key} = {value}"), vec![e]));
+        crate::finding::Finding::at(rule, self.place(), message).with_fix(fix)
+    }
 }
 
 pub fn php_groups<'a>(

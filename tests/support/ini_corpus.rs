@@ -4,23 +4,6 @@
 
 use std::path::{Path, PathBuf};
 
-/// `WPSTACK_CORPUS`, else `../shared/corpus` or `../../shared/corpus` from the crate.
-pub fn corpus_dir() -> Option<PathBuf> {
-    if let Ok(p) = std::env::var("WPSTACK_CORPUS") {
-        let p = PathBuf::from(p);
-        if p.is_dir() {
-            return Some(p);
-        }
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    [
-        root.join("../shared/corpus"),
-        root.join("../../shared/corpus"),
-    ]
-    .into_iter()
-    .find(|p| p.is_dir())
-}
-
 /// Files TEMPLATES.txt says cannot be parsed as they are ("no: ...").
 pub fn template_no(corpus: &Path) -> Vec<String> {
     let text = std::fs::read_to_string(corpus.join("TEMPLATES.txt")).unwrap_or_default();

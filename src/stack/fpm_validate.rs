@@ -987,45 +987,70 @@ pub fn check_pools(pools: &[PoolConfig]) -> Vec<Problem> {
 /// section and in `[global]` go to the global settings; every other section is a
 /// pool (a later `[www]` — any case — adds to the same pool). Setting ids are the
 /// entries' positions in `file.entries()`.
+#[derive(Default)]
 pub struct FpmSections<'f> {
     pub global: Vec<Setting<'f>>,
     /// (pool name as first written, settings) in the order pools appear.
     pub pools: Vec<(String, Vec<Setting<'f>>)>,
+    /// Lower-cased pool name → index in `pools` (php-fpm compares names without case).
+    by_name: std::collections::HashMap<String, usize>,
 }
 
-pub fn sections(file: &ini::File) -> FpmSections<'_> {
-    let mut global = Vec::new();
-    let mut pools: Vec<(String, Vec<Setting<'_>>)> = Vec::new();
-    for (id, (section, e)) in file.entries().enumerate() {
-        let s = Setting {
-            name: &e.key.name,
-            index: e.key.index.as_deref(),
-            value: &e.value.text,
-            id,
-        };
-        match section {
-            None => global.push(s),
-            Some(sec) if sec.name.eq_ignore_ascii_case("global") => global.push(s),
-            Some(sec) => match pools
-                .iter_mut()
-                .find(|(n, _)| n.eq_ignore_ascii_case(&sec.name))
-            {
-                Some((_, v)) => v.push(s),
-                None => pools.push((sec.name.clone(), vec![s])),
-            },
+impl<'f> FpmSections<'f> {
+    /// Add one file's entries, as php-fpm reads them: `[global]` and entries before
+    /// any section go to the globals, a pool's sections merge by name wherever they
+    /// are, and a section header with no entries still creates a pool. `id` numbers
+    /// each entry (the caller keeps its place); `None` leaves the entry out.
+    pub fn add_file(
+        &mut self,
+        file: &'f ini::File,
+        mut id: impl FnMut(&ini::Entry) -> Option<usize>,
+    ) {
+        for (section, e) in file.entries() {
+            let Some(id) = id(e) else { continue };
+            let s = Setting {
+                name: &e.key.name,
+                index: e.key.index.as_deref(),
+                value: &e.value.text,
+                id,
+            };
+            match section {
+                None => self.global.push(s),
+                Some(sec) if sec.name.eq_ignore_ascii_case("global") => self.global.push(s),
+                Some(sec) => {
+                    let i = self.pool_index(&sec.name);
+                    self.pools[i].1.push(s);
+                }
+            }
         }
-    }
-    // A section header with no entries still creates a pool.
-    for l in &file.lines {
-        if let ini::LineKind::Section(sec) = &l.kind {
-            if !sec.name.eq_ignore_ascii_case("global")
-                && !pools.iter().any(|(n, _)| n.eq_ignore_ascii_case(&sec.name))
-            {
-                pools.push((sec.name.clone(), Vec::new()));
+        for l in &file.lines {
+            if let ini::LineKind::Section(sec) = &l.kind {
+                if !sec.name.eq_ignore_ascii_case("global") {
+                    self.pool_index(&sec.name);
+                }
             }
         }
     }
-    FpmSections { global, pools }
+
+    fn pool_index(&mut self, name: &str) -> usize {
+        let key = name.to_ascii_lowercase();
+        if let Some(i) = self.by_name.get(&key) {
+            return *i;
+        }
+        self.by_name.insert(key, self.pools.len());
+        self.pools.push((name.to_string(), Vec::new()));
+        self.pools.len() - 1
+    }
+}
+
+pub fn sections(file: &ini::File) -> FpmSections<'_> {
+    let mut out = FpmSections::default();
+    let mut next = 0;
+    out.add_file(file, |_| {
+        next += 1;
+        Some(next - 1)
+    });
+    out
 }
 
 /// The outcome of [`check_all`].

@@ -202,48 +202,17 @@ pub fn validate(
     files: &[(FileId, &ini::File)],
     section_place: impl Fn(&str) -> Option<Place>,
 ) -> Vec<FpmProblem> {
-    use super::fpm_validate::{check_all, FpmSections, Options, Setting};
+    use super::fpm_validate::{check_all, FpmSections, Options};
     let mut places: Vec<Place> = Vec::new();
-    let mut sections = FpmSections {
-        global: Vec::new(),
-        pools: Vec::new(),
-    };
-    let mut by_name: std::collections::HashMap<String, usize> = Default::default();
+    let mut sections = FpmSections::default();
     for (file, syntax) in files {
-        for (section, e) in syntax.entries() {
+        sections.add_file(syntax, |e| {
             if e.key.name == "include" {
-                continue;
+                return None;
             }
-            let id = places.len();
             places.push(Place::new(*file, e.span));
-            let s = Setting {
-                name: &e.key.name,
-                index: e.key.index.as_deref(),
-                value: &e.value.text,
-                id,
-            };
-            match section {
-                None => sections.global.push(s),
-                Some(sec) if sec.name.eq_ignore_ascii_case("global") => sections.global.push(s),
-                Some(sec) => match by_name.get(&sec.name.to_ascii_lowercase()) {
-                    Some(i) => sections.pools[*i].1.push(s),
-                    None => {
-                        by_name.insert(sec.name.to_ascii_lowercase(), sections.pools.len());
-                        sections.pools.push((sec.name.clone(), vec![s]));
-                    }
-                },
-            }
-        }
-        for l in &syntax.lines {
-            if let ini::LineKind::Section(sec) = &l.kind {
-                if !sec.name.eq_ignore_ascii_case("global")
-                    && !by_name.contains_key(&sec.name.to_ascii_lowercase())
-                {
-                    by_name.insert(sec.name.to_ascii_lowercase(), sections.pools.len());
-                    sections.pools.push((sec.name.clone(), Vec::new()));
-                }
-            }
-        }
+            Some(places.len() - 1)
+        });
     }
     let check = check_all(&sections, &Options::default());
     check

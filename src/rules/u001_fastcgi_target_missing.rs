@@ -16,37 +16,61 @@ crate::declare_rule!(
     check
 );
 
-/// Two socket paths that differ only in digits and dots (php8.1-fpm.sock vs php8.2-fpm.sock).
-fn same_but_version(a: &str, b: &str) -> bool {
-    let keep = |c: &char| !c.is_ascii_digit() && *c != '.';
-    a.chars().filter(keep).eq(b.chars().filter(keep))
+/// A socket path without its digits and dots: php8.1-fpm.sock and php8.2-fpm.sock
+/// give the same key.
+fn version_key(path: &str) -> String {
+    path.chars()
+        .filter(|c| !c.is_ascii_digit() && *c != '.')
+        .collect()
 }
 
-/// The one pool this address was most likely meant for, if there is exactly one.
-fn candidate<'a>(
-    addr: &Target,
-    pools: &'a [(usize, &'a Pool, Listen)],
-) -> Option<&'a (usize, &'a Pool, Listen)> {
-    let same_kind: Vec<_> = pools
-        .iter()
-        .filter(|(_, _, l)| {
-            matches!(
-                (addr, l),
-                (Target::Unix(_), Listen::Unix(_)) | (Target::Tcp { .. }, Listen::Tcp { .. })
-            )
-        })
-        .collect();
-    if same_kind.len() == 1 {
-        return same_kind.first().copied();
+/// The pools by listen kind and by versionless socket path, to name the one pool an
+/// address was most likely meant for without scanning every pool per address.
+struct Candidates {
+    unix: Vec<usize>,
+    tcp: Vec<usize>,
+    by_version_key: std::collections::HashMap<String, Vec<usize>>,
+}
+
+impl Candidates {
+    fn new(pools: &[(usize, &Pool, Listen)]) -> Self {
+        let mut c = Candidates {
+            unix: Vec::new(),
+            tcp: Vec::new(),
+            by_version_key: Default::default(),
+        };
+        for (i, (_, _, l)) in pools.iter().enumerate() {
+            match l {
+                Listen::Unix(p) => {
+                    c.unix.push(i);
+                    c.by_version_key.entry(version_key(p)).or_default().push(i);
+                }
+                Listen::Tcp { .. } => c.tcp.push(i),
+                Listen::Invalid => {}
+            }
+        }
+        c
     }
-    let Target::Unix(path) = addr else {
-        return None;
-    };
-    let versioned: Vec<_> = same_kind
-        .into_iter()
-        .filter(|(_, _, l)| matches!(l, Listen::Unix(p) if same_but_version(p, path)))
-        .collect();
-    (versioned.len() == 1).then(|| versioned[0])
+
+    /// The one pool of the same kind, or the one whose socket differs only in its
+    /// version; `None` when that is not a single pool.
+    fn candidate(&self, addr: &Target) -> Option<usize> {
+        let same_kind = match addr {
+            Target::Unix(_) => &self.unix,
+            Target::Tcp { .. } => &self.tcp,
+            _ => return None,
+        };
+        if same_kind.len() == 1 {
+            return same_kind.first().copied();
+        }
+        let Target::Unix(path) = addr else {
+            return None;
+        };
+        match self.by_version_key.get(&version_key(path))?.as_slice() {
+            [one] => Some(*one),
+            _ => None,
+        }
+    }
 }
 
 fn common_prefix(a: &str, b: &str) -> usize {
@@ -68,6 +92,9 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
         .iter()
         .map(|(_, p, _)| p.listen().map(|l| l.value.as_str()).unwrap_or(""))
         .collect();
+    let mut sorted: Vec<(&str, usize)> = listen_text.iter().copied().zip(0..).collect();
+    sorted.sort_unstable();
+    let candidates = Candidates::new(&pools);
     let unix: std::collections::HashSet<&str> = pools
         .iter()
         .filter_map(|(_, _, l)| match l {
@@ -105,21 +132,18 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
             }
             // Name the likeliest pools (same kind, most similar address) rather than all.
             let addr_text = addr.describe();
-            // Score each pool once, then keep the best few (linear per missing address).
+            // The pools whose socket shares the longest prefix with it are next to it in
+            // sorted order: look at a few on each side instead of scoring every pool.
             let target_path = addr_text.trim_start_matches("unix:");
-            let mut scored: Vec<(usize, &(usize, &Pool, Listen))> = pools
+            let at = sorted.partition_point(|(l, _)| *l < target_path);
+            let mut scored: Vec<(usize, usize)> = sorted
+                [at.saturating_sub(3)..(at + 3).min(sorted.len())]
                 .iter()
-                .zip(&listen_text)
-                .map(|(p, l)| (common_prefix(l, target_path), p))
+                .map(|(l, i)| (common_prefix(l, target_path), *i))
                 .collect();
-            let k = 3.min(scored.len());
-            if k > 0 {
-                scored.select_nth_unstable_by_key(k - 1, |(score, _)| std::cmp::Reverse(*score));
-                scored.truncate(k);
-                scored.sort_by_key(|(score, _)| std::cmp::Reverse(*score));
-            }
+            scored.sort_by_key(|(score, i)| (std::cmp::Reverse(*score), *i));
             let nearest: Vec<&(usize, &Pool, Listen)> =
-                scored.into_iter().map(|(_, p)| p).collect();
+                scored.iter().take(3).map(|(_, i)| &pools[*i]).collect();
             let shown = 3;
             let mut listening: Vec<String> = nearest
                 .iter()
@@ -155,7 +179,7 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
                     f = f.related_opt(l.place(), format!("pool {} listens on {}", p.name, l.value));
                 }
             }
-            if let Some((_, p, l)) = candidate(&addr, &pools) {
+            if let Some((_, p, l)) = candidates.candidate(&addr).map(|i| &pools[i]) {
                 let new = match l {
                     Listen::Unix(path) => format!("unix:{path}"),
                     Listen::Tcp { host, port } => format!(

@@ -327,3 +327,145 @@ pub fn plan_measured(
         pools,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::host::Fact;
+    use super::super::workers::PoolWorkers;
+    use super::*;
+    use std::collections::BTreeMap;
+
+    const M: u64 = 1 << 20;
+
+    #[test]
+    fn allocate_shares_by_weight_with_a_floor() {
+        // Equal costs: children follow the shares.
+        assert_eq!(allocate(100, &[1, 1], &[3, 1], 2), vec![75, 25]);
+        // A pool whose share is under the floor gets the floor; the rest is shared.
+        assert_eq!(allocate(16, &[1, 1, 1], &[50, 20, 1], 2), vec![10, 4, 2]);
+        // Costs: a pool twice as expensive gets half the children for the same share.
+        assert_eq!(allocate(120, &[2, 1], &[1, 1], 1), vec![40, 40]);
+        // No shares at all: equal shares.
+        assert_eq!(allocate(12, &[1, 1, 1], &[0, 0, 0], 2), vec![4, 4, 4]);
+        // Not even the floor fits: everyone gets the floor (the table shows the excess).
+        assert_eq!(allocate(3, &[1, 1, 1], &[5, 1, 1], 2), vec![2, 2, 2]);
+    }
+
+    fn multipool() -> Stack {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/stacks/multipool");
+        crate::stack::discover::load(&crate::stack::discover::Inputs {
+            paths: vec![dir],
+            ..Default::default()
+        })
+        .expect("multipool fixture")
+    }
+
+    fn given(v: u64) -> Option<Fact<u64>> {
+        Some(Fact {
+            value: v,
+            source: FactSource::Given,
+        })
+    }
+
+    /// The README's comparison ("How tune compares"): the same host facts through the
+    /// per-pool calculator and through the plan. `cargo test --lib readme_comparison
+    /// -- --nocapture` prints the table the README shows.
+    #[test]
+    fn readme_comparison() {
+        let stack = multipool();
+        let host = Host {
+            ram: given(8 << 30),
+            cpus: Some(Fact {
+                value: 8,
+                source: FactSource::Given,
+            }),
+            worker_mem: None,
+            reserve: given(1 << 30),
+            db_mem: given(1 << 30),
+        };
+        // (pool, workers seen, PSS peak, RSS) as `tune` would read them on the host.
+        let seen = [
+            ("shop", 12, 180 * M, 230 * M),
+            ("blog", 6, 70 * M, 120 * M),
+            ("staging", 2, 40 * M, 90 * M),
+        ];
+        let measure = |use_rss: bool| -> BTreeMap<String, PoolWorkers> {
+            seen.iter()
+                .map(|(name, count, pss, rss)| {
+                    let m = if use_rss { *rss } else { *pss };
+                    (
+                        name.to_string(),
+                        PoolWorkers {
+                            count: *count,
+                            pss_max: m,
+                            pss_avg: m * 9 / 10,
+                            hwm_max: *rss,
+                            pss_peak_max: m,
+                        },
+                    )
+                })
+                .collect()
+        };
+        let settings = Settings::default();
+        let plan = plan_measured(&stack, &host, &settings, &measure(false)).expect("plan");
+        // The same shared budget sized by RSS: what measuring PSS adds on its own.
+        let by_rss = plan_measured(&stack, &host, &settings, &measure(true)).expect("plan");
+        assert_eq!(plan.budget, (8192 - 1024 - 1024 - 128) * M);
+        assert_eq!(plan.share_basis, ShareBasis::WorkersSeen);
+        println!(
+            "| pool | workers seen | RSS | PSS peak | calculator: (RAM − reserve) / RSS, per pool | shared budget, sized by RSS | wpstack: shared budget, sized by PSS |"
+        );
+        println!("|---|---|---|---|---|---|---|");
+        let (mut calc_children, mut calc_mem, mut ours_children, mut ours_mem) = (0, 0, 0, 0);
+        let (mut rss_children, mut rss_mem) = (0, 0);
+        for (name, count, pss, rss) in seen {
+            let p = plan
+                .pools
+                .iter()
+                .find(|p| stack.pools[p.pool].name == name)
+                .expect("pool");
+            assert_eq!(p.worker_mem, pss);
+            assert_eq!(p.worker_source, FactSource::Measured);
+            let r = by_rss
+                .pools
+                .iter()
+                .find(|p| stack.pools[p.pool].name == name)
+                .expect("pool")
+                .recommended;
+            rss_children += r;
+            rss_mem += r * rss;
+            let calc = ((8u64 << 30) - (1 << 30)) / rss;
+            calc_children += calc;
+            calc_mem += calc * rss;
+            ours_children += p.recommended;
+            ours_mem += p.recommended * pss;
+            println!(
+                "| {name} | {count} | {} | {} | {calc} ({}) | {r} ({}) | {} ({}) |",
+                util::human_bytes(rss),
+                util::human_bytes(pss),
+                util::human_bytes(calc * rss),
+                util::human_bytes(r * rss),
+                p.recommended,
+                util::human_bytes(p.recommended * pss),
+            );
+        }
+        println!(
+            "| **all pools** | | | | **{calc_children} ({})** | **{rss_children} ({})** | **{ours_children} ({})** |",
+            util::human_bytes(calc_mem),
+            util::human_bytes(rss_mem),
+            util::human_bytes(ours_mem)
+        );
+        println!(
+            "budget {} (8G − 1G reserve − 1G database − 128M opcache); CPU cap {:?}",
+            util::human_bytes(plan.budget),
+            plan.cpu_cap
+        );
+        // The calculator's pools together ask for far more than the machine has;
+        // the plan's fit the budget that is left after the database and opcache.
+        assert!(calc_mem > 2 * (8u64 << 30));
+        assert!(ours_mem <= plan.budget);
+        assert!(rss_mem <= plan.budget && rss_children < ours_children);
+        assert!(ours_children <= plan.cpu_cap.unwrap_or(u64::MAX));
+    }
+}

@@ -98,11 +98,14 @@ fn source(s: FactSource) -> &'static str {
 }
 
 /// A consistent dynamic set for `mc` children: (start, min, max) with
-/// 0 < min ≤ start ≤ max ≤ mc, as php-fpm's fpm_conf.c demands.
+/// 0 < min ≤ start ≤ max ≤ mc, as php-fpm's fpm_conf.c demands. A quarter and a half
+/// of the children, but no more than 16 and 32 idle workers: php-fpm spawns up to
+/// pm.max_spawn_rate (32) a second when a burst comes, so a big pool need not keep
+/// its memory busy with idle workers.
 pub fn spare_servers(mc: u64) -> (u64, u64, u64) {
     let mc = mc.max(1);
-    let min = (mc / 4).max(1);
-    let max = (mc / 2).max(min).min(mc);
+    let min = (mc / 4).clamp(1, 16);
+    let max = (mc / 2).clamp(min, 32).min(mc);
     let start = min + (max - min) / 2;
     (start, min, max)
 }
@@ -360,7 +363,8 @@ fn chain(stack: &Stack, settings: &Settings, edits: &mut Vec<Edit>) -> Vec<Chain
             .unwrap_or(0);
         let mut read_after = read.max(needed);
         if let (Some(c), Some(cdn)) = (ceiling, cdn) {
-            if read_after > cdn {
+            // The CDN must give up last: strictly above nginx.
+            if read_after >= cdn {
                 read_after = c.max(needed);
             }
         }
@@ -509,4 +513,32 @@ pub fn table(t: &Tuning) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spare_servers_pass_php_fpm_checks() {
+        for mc in 1..=600 {
+            let (start, min, max) = spare_servers(mc);
+            assert!(
+                min >= 1 && min <= start && start <= max && max <= mc,
+                "{mc}"
+            );
+        }
+        assert_eq!(spare_servers(10), (3, 2, 5));
+        assert_eq!(spare_servers(160), (24, 16, 32));
+    }
+
+    #[test]
+    fn pm_mode_rule() {
+        assert_eq!(pm_mode("dynamic", 3, 2), "ondemand");
+        assert_eq!(pm_mode("dynamic", 4, 3), "dynamic");
+        assert_eq!(pm_mode("static", 40, 3), "dynamic");
+        assert_eq!(pm_mode("static", 40, 1), "static");
+        assert_eq!(pm_mode("dynamic", 40, 4), "ondemand");
+        assert_eq!(pm_mode("ondemand", 40, 2), "ondemand");
+    }
 }

@@ -533,6 +533,64 @@ mod tests {
     }
 
     #[test]
+    fn measured_pools_share_by_workers_seen_and_idle_ones_fall_back() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/stacks/multipool");
+        let stack = crate::stack::discover::load(&crate::stack::discover::Inputs {
+            paths: vec![dir],
+            ..Default::default()
+        })
+        .expect("fixture");
+        let fact = |v: u64| {
+            Some(super::super::host::Fact {
+                value: v,
+                source: FactSource::Measured,
+            })
+        };
+        let host = Host {
+            ram: fact(4 << 30),
+            cpus: Some(super::super::host::Fact {
+                value: 4,
+                source: FactSource::Measured,
+            }),
+            worker_mem: None,
+            reserve: None,
+            db_mem: fact(512 << 20),
+        };
+        let w = |count, mb: u64| PoolWorkers {
+            count,
+            pss_max: mb << 20,
+            pss_avg: mb << 20,
+            hwm_max: mb << 20,
+            pss_peak_max: mb << 20,
+        };
+        let mut measured = BTreeMap::new();
+        measured.insert("shop".to_string(), w(8, 150));
+        measured.insert("blog".to_string(), w(4, 60));
+        // One idle staging worker: low confidence, the estimate is used.
+        measured.insert("staging".to_string(), w(1, 6));
+        let t = tune(&stack, &host, &Settings::default(), &measured).expect("tuning");
+        assert_eq!(t.share_basis, ShareBasis::WorkersSeen);
+        let pool = |n: &str| t.pools.iter().find(|p| p.pool == n).expect("pool");
+        assert_eq!(pool("shop").worker_mem, 150 << 20);
+        assert_eq!(pool("shop").worker_mem_source, "measured");
+        assert!(pool("staging").low_confidence);
+        assert_eq!(pool("staging").worker_mem, 64 << 20);
+        assert_eq!(pool("staging").worker_mem_source, "assumed");
+        assert_eq!(t.budget_lines[2].source, "measured");
+        let demand: u64 = t
+            .pools
+            .iter()
+            .map(|p| p.max_children_after * p.worker_mem)
+            .sum();
+        assert!(demand <= t.budget);
+        assert!(pool("shop").max_children_after > pool("blog").max_children_after);
+        let text = table(&t);
+        assert!(text.contains("low confidence → estimate"), "{text}");
+        assert!(text.contains("workers seen running"), "{text}");
+    }
+
+    #[test]
     fn pm_mode_rule() {
         assert_eq!(pm_mode("dynamic", 3, 2), "ondemand");
         assert_eq!(pm_mode("dynamic", 4, 3), "dynamic");

@@ -187,6 +187,9 @@ pub struct TuneArgs {
     /// Settings file (default: wpstack.toml found upward from PATH).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// What sits in front of nginx (the timeout chain stays below its origin timeout).
+    #[arg(long)]
+    pub cdn: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -506,6 +509,7 @@ fn tune(a: &TuneArgs) -> Result<i32, String> {
     check_like.host = a.host.clone();
     check_like.profile = a.profile.clone();
     check_like.config = a.config.clone();
+    check_like.cdn = a.cdn.clone();
     let (settings, configured) = settings_for(&check_like)?;
     let given = a.host.facts();
     let host = host::resolve(&given, &configured, true);
@@ -533,7 +537,8 @@ fn tune(a: &TuneArgs) -> Result<i32, String> {
         diff.extend(apply::unified_diff(&src.display, &src.bytes, new));
     }
     if a.format == "json" {
-        let v = serde_json::json!({"tuning": t, "diff": String::from_utf8_lossy(&diff)});
+        let v =
+            serde_json::json!({"version": 1, "tuning": t, "diff": String::from_utf8_lossy(&diff)});
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     } else {
         print!("{}", crate::tune::run::table(&t));

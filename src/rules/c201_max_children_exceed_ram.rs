@@ -72,6 +72,7 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
             {
                 edits.push(e);
                 changes.push(format!("{} {cur} → {}", pl.name, p.recommended));
+                edits.extend(spare_edits(stack, pl, p.recommended));
             }
         }
     }
@@ -113,4 +114,35 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
         }));
     }
     out.push(f);
+}
+
+/// A dynamic pool whose spare servers would no longer fit under the new
+/// pm.max_children gets the tuner's consistent set, so php-fpm still starts.
+fn spare_edits(
+    stack: &crate::stack::Stack,
+    pool: &crate::stack::Pool,
+    children: u64,
+) -> Vec<crate::fix::Edit> {
+    let value = |k: &str| {
+        pool.settings
+            .get(k)
+            .and_then(|v| v.value.trim().parse::<u64>().ok())
+    };
+    if pool.settings.get("pm").map(|v| v.value.trim()) != Some("dynamic") {
+        return Vec::new();
+    }
+    let keys = [
+        "pm.start_servers",
+        "pm.min_spare_servers",
+        "pm.max_spare_servers",
+    ];
+    if keys.iter().all(|k| value(k).is_none_or(|v| v <= children)) {
+        return Vec::new();
+    }
+    let (start, min, max) = crate::tune::run::spare_servers(children);
+    keys.iter()
+        .zip([start, min, max])
+        .filter(|(k, v)| value(k) != Some(*v))
+        .filter_map(|(k, v)| edit::pool_set(stack, pool, k, &v.to_string()))
+        .collect()
 }

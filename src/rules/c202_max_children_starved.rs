@@ -37,9 +37,8 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
         let Some(mc) = pool.settings.get("pm.max_children") else {
             continue;
         };
-        let new = allowed
-            .min((4 * cpus.value as u64).max(2 * cpus.value as u64))
-            .max(cur + 1);
+        // The tuner's value: the pool's share of the memory budget and of the CPU cap.
+        let new = allowed.max(cur + 1);
         let fix = edit::pool_set(stack, pool, "pm.max_children", &new.to_string()).map(|e| {
             let m = format!("set pm.max_children = {new}");
             if p.worker_source == FactSource::Assumed {
@@ -65,7 +64,6 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
         for a in plan.assumptions() {
             f = f.assume(a);
         }
-        f = f.assume(format!("{} CPUs ({})", cpus.value, cpus.source.as_str()));
         out.push(f);
     }
 }

@@ -7,14 +7,49 @@ use crate::rules::util;
 use crate::settings::Settings;
 use crate::stack::{PoolId, Stack};
 
+/// Every pool keeps at least this many children: WordPress requests itself
+/// (wp-cron, the block editor's REST calls, Site Health loopbacks), and with one worker
+/// that request waits for the very worker that sent it until a timeout ends both.
+pub const MIN_CHILDREN: u64 = 2;
+
+/// Children per CPU the host runs at most, across all pools. A WordPress request spends
+/// most of its time waiting on MySQL, Redis and remote APIs; measured WordPress pages
+/// use the CPU for roughly a tenth to a quarter of their wall time, so 4–10 workers per
+/// CPU keep the CPUs busy. Beyond 8 per CPU extra workers only queue for CPU while
+/// each holds its memory, and a spike then slows every request instead of queueing
+/// the excess in nginx/the listen backlog.
+pub const CHILDREN_PER_CPU: u64 = 8;
+
+/// What a pool's share of the budget rests on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShareBasis {
+    /// Workers seen running per pool (measured on this host).
+    WorkersSeen,
+    /// Nothing measured: the pools' current pm.max_children stand in for their traffic.
+    CurrentMaxChildren,
+}
+
 #[derive(Debug, Clone)]
 pub struct PoolPlan {
     pub pool: PoolId,
     pub max_children: Option<u64>,
     pub worker_mem: u64,
     pub worker_source: FactSource,
+    /// Measured workers that read low (idle or freshly recycled): the estimate was used.
+    pub low_confidence: bool,
+    /// Workers seen running (0 when nothing was measured).
+    pub workers_seen: usize,
+    /// Largest PSS / VmHWM seen (0 when nothing was measured).
+    pub pss_peak: u64,
     /// memory_limit in bytes (None when unlimited or unknown).
     pub memory_limit: Option<u64>,
+    /// The pool's weight in the shared budget before its memory cost (see `ShareBasis`).
+    pub share: u64,
+    /// Children the memory budget allows this pool (shared by weight).
+    pub by_memory: u64,
+    /// Children the CPU cap allows this pool (shared by weight), when CPUs are known.
+    pub by_cpu: Option<u64>,
     /// What this pool may have under the shared budget.
     pub recommended: u64,
 }
@@ -28,6 +63,13 @@ pub struct Plan {
     pub db_source: FactSource,
     pub opcache: u64,
     pub budget: u64,
+    pub cpus: Option<Fact<usize>>,
+    /// CHILDREN_PER_CPU × CPUs, for all pools together.
+    pub cpu_cap: Option<u64>,
+    pub share_basis: ShareBasis,
+    /// The current pm.max_children were kept: they fit both caps and each is within
+    /// a tenth (at least one child) of its share, so the tuner does not churn them.
+    pub kept_current: bool,
     pub pools: Vec<PoolPlan>,
 }
 
@@ -70,6 +112,13 @@ impl Plan {
         } else {
             a.push("no database/cache memory counted (give --db-mem or [host] db-mem if they share this host)".into());
         }
+        if let (Some(c), Some(cap)) = (self.cpus, self.cpu_cap) {
+            a.push(format!(
+                "{} CPUs ({}): at most {cap} PHP workers in all, {CHILDREN_PER_CPU} per CPU (more only queue for the CPU)",
+                c.value,
+                c.source.as_str()
+            ));
+        }
         for p in &self.pools {
             if p.worker_source == FactSource::Assumed {
                 a.push(format!(
@@ -111,8 +160,54 @@ pub fn plan(stack: &Stack, host: &Host, settings: &Settings) -> Option<Plan> {
     plan_measured(stack, host, settings, &Default::default())
 }
 
+/// Share `capacity` among pools whose child costs `cost[i]` by weight `cost[i] ×
+/// share[i]`: pool i gets `capacity × share[i] / Σ cost × share` children, never fewer
+/// than `min` (pools held at the minimum leave the rest to the others; water-filling).
+/// All shares zero counts as equal shares.
+pub fn allocate(capacity: u64, cost: &[u64], share: &[u64], min: u64) -> Vec<u64> {
+    let n = cost.len();
+    let equal = share.iter().all(|s| *s == 0);
+    let share_of = |i: usize| if equal { 1 } else { share[i] } as u128;
+    let mut at_min = vec![false; n];
+    loop {
+        let reserved: u128 = (0..n)
+            .filter(|i| at_min[*i])
+            .map(|i| cost[i] as u128 * min as u128)
+            .sum();
+        let left = (capacity as u128).saturating_sub(reserved);
+        let weight: u128 = (0..n)
+            .filter(|i| !at_min[*i])
+            .map(|i| cost[i].max(1) as u128 * share_of(i))
+            .sum();
+        let mut out = vec![min; n];
+        let mut changed = false;
+        let free: Vec<usize> = (0..n).filter(|i| !at_min[*i]).collect();
+        for i in free {
+            let ideal = (left * share_of(i))
+                .checked_div(weight)
+                .map_or(0, |v| v as u64);
+            if ideal < min {
+                at_min[i] = true;
+                changed = true;
+            } else {
+                out[i] = ideal;
+            }
+        }
+        if !changed {
+            return out;
+        }
+    }
+}
+
 /// The plan with worker memory measured per pool (`wpstack tune` on the host): a
 /// pool's measured peak replaces the estimate unless given on the command line.
+///
+/// Pools share one budget. Each pool's weight is its cost (worker memory) × its share
+/// of the traffic: the workers seen running when measured on this host, else (pre-deploy,
+/// nothing measured) its current pm.max_children as the operator's own statement of how
+/// busy it is. Memory gives `budget × share / Σ cost × share` children; when the CPUs
+/// are known, `CHILDREN_PER_CPU × CPUs` is shared the same way by share alone; a pool
+/// gets the smaller, and never fewer than `MIN_CHILDREN`.
 pub fn plan_measured(
     stack: &Stack,
     host: &Host,
@@ -134,6 +229,15 @@ pub fn plan_measured(
     };
     let opcache = opcache_bytes(stack);
     let budget = ram.value.saturating_sub(reserve + db_mem + opcache);
+    let share_basis = if stack
+        .pools
+        .iter()
+        .any(|p| measured.get(&p.name).is_some_and(|w| w.count > 0))
+    {
+        ShareBasis::WorkersSeen
+    } else {
+        ShareBasis::CurrentMaxChildren
+    };
     let mut pools: Vec<PoolPlan> = stack
         .pools
         .iter()
@@ -148,7 +252,8 @@ pub fn plan_measured(
                 .map(|m| util::ini_bytes(&m))
                 .filter(|v| *v > 0)
                 .map(|v| v as u64);
-            let seen = measured.get(&p.name).filter(|w| !w.low_confidence());
+            let workers = measured.get(&p.name);
+            let seen = workers.filter(|w| !w.low_confidence());
             let (mut worker_mem, worker_source) = match (host.worker_mem, seen) {
                 (Some(w), _) => (w.value, w.source),
                 (None, Some(w)) => (w.peak(), FactSource::Measured),
@@ -157,26 +262,55 @@ pub fn plan_measured(
             if let Some(ml) = memory_limit {
                 worker_mem = worker_mem.min(ml);
             }
+            let share = match share_basis {
+                ShareBasis::WorkersSeen => workers.map_or(0, |w| w.count as u64),
+                ShareBasis::CurrentMaxChildren => max_children.unwrap_or(1).max(1),
+            };
             PoolPlan {
                 pool: id,
                 max_children,
                 worker_mem: worker_mem.max(1),
                 worker_source,
+                low_confidence: workers.is_some_and(|w| w.low_confidence()),
+                workers_seen: workers.map_or(0, |w| w.count),
+                pss_peak: workers.map_or(0, |w| w.peak()),
                 memory_limit,
+                share,
+                by_memory: 0,
+                by_cpu: None,
                 recommended: 0,
             }
         })
         .collect();
-    // Share the budget by each pool's current weight (its max_children × worker memory).
-    let total_weight: u64 = pools
+    let cost: Vec<u64> = pools.iter().map(|p| p.worker_mem).collect();
+    let shares: Vec<u64> = pools.iter().map(|p| p.share).collect();
+    let by_memory = allocate(budget, &cost, &shares, MIN_CHILDREN);
+    let cpu_cap = host.cpus.map(|c| CHILDREN_PER_CPU * c.value.max(1) as u64);
+    let by_cpu = cpu_cap.map(|cap| allocate(cap, &vec![1; pools.len()], &shares, MIN_CHILDREN));
+    for (i, p) in pools.iter_mut().enumerate() {
+        p.by_memory = by_memory[i];
+        p.by_cpu = by_cpu.as_ref().map(|v| v[i]);
+        p.recommended = p.by_memory.min(p.by_cpu.unwrap_or(u64::MAX));
+    }
+    // Keep the current values when they already fit and are close to the shares: a
+    // tuned stack stays as it is (tune after tune --apply proposes nothing).
+    let close = pools.iter().all(|p| {
+        p.max_children.is_some_and(|c| {
+            c >= MIN_CHILDREN && c.abs_diff(p.recommended) <= (p.recommended / 10).max(1)
+        })
+    });
+    let mem: u64 = pools
         .iter()
-        .map(|p| p.max_children.unwrap_or(1).max(1) * p.worker_mem)
-        .sum::<u64>()
-        .max(1);
-    for p in &mut pools {
-        let w = p.max_children.unwrap_or(1).max(1) * p.worker_mem;
-        let share = (budget as u128 * w as u128 / total_weight as u128) as u64;
-        p.recommended = (share / p.worker_mem).max(2);
+        .map(|p| p.max_children.unwrap_or(0) * p.worker_mem)
+        .sum();
+    let children: u64 = pools.iter().map(|p| p.max_children.unwrap_or(0)).sum();
+    let differs = pools.iter().any(|p| p.max_children != Some(p.recommended));
+    let kept_current =
+        differs && close && mem <= budget && cpu_cap.is_none_or(|cap| children <= cap);
+    if kept_current {
+        for p in &mut pools {
+            p.recommended = p.max_children.unwrap_or(p.recommended);
+        }
     }
     Some(Plan {
         ram,
@@ -186,6 +320,152 @@ pub fn plan_measured(
         db_source,
         opcache,
         budget,
+        cpus: host.cpus,
+        cpu_cap,
+        share_basis,
+        kept_current,
         pools,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::host::Fact;
+    use super::super::workers::PoolWorkers;
+    use super::*;
+    use std::collections::BTreeMap;
+
+    const M: u64 = 1 << 20;
+
+    #[test]
+    fn allocate_shares_by_weight_with_a_floor() {
+        // Equal costs: children follow the shares.
+        assert_eq!(allocate(100, &[1, 1], &[3, 1], 2), vec![75, 25]);
+        // A pool whose share is under the floor gets the floor; the rest is shared.
+        assert_eq!(allocate(16, &[1, 1, 1], &[50, 20, 1], 2), vec![10, 4, 2]);
+        // Costs: a pool twice as expensive gets half the children for the same share.
+        assert_eq!(allocate(120, &[2, 1], &[1, 1], 1), vec![40, 40]);
+        // No shares at all: equal shares.
+        assert_eq!(allocate(12, &[1, 1, 1], &[0, 0, 0], 2), vec![4, 4, 4]);
+        // Not even the floor fits: everyone gets the floor (the table shows the excess).
+        assert_eq!(allocate(3, &[1, 1, 1], &[5, 1, 1], 2), vec![2, 2, 2]);
+    }
+
+    fn multipool() -> Stack {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/stacks/multipool");
+        crate::stack::discover::load(&crate::stack::discover::Inputs {
+            paths: vec![dir],
+            ..Default::default()
+        })
+        .expect("multipool fixture")
+    }
+
+    fn given(v: u64) -> Option<Fact<u64>> {
+        Some(Fact {
+            value: v,
+            source: FactSource::Given,
+        })
+    }
+
+    /// The README's comparison ("How tune compares"): the same host facts through the
+    /// per-pool calculator and through the plan. `cargo test --lib readme_comparison
+    /// -- --nocapture` prints the table the README shows.
+    #[test]
+    fn readme_comparison() {
+        let stack = multipool();
+        let host = Host {
+            ram: given(8 << 30),
+            cpus: Some(Fact {
+                value: 8,
+                source: FactSource::Given,
+            }),
+            worker_mem: None,
+            reserve: given(1 << 30),
+            db_mem: given(1 << 30),
+        };
+        // (pool, workers seen, PSS peak, RSS) as `tune` would read them on the host.
+        let seen = [
+            ("shop", 12, 180 * M, 230 * M),
+            ("blog", 6, 70 * M, 120 * M),
+            ("staging", 2, 40 * M, 90 * M),
+        ];
+        let measure = |use_rss: bool| -> BTreeMap<String, PoolWorkers> {
+            seen.iter()
+                .map(|(name, count, pss, rss)| {
+                    let m = if use_rss { *rss } else { *pss };
+                    (
+                        name.to_string(),
+                        PoolWorkers {
+                            count: *count,
+                            pss_max: m,
+                            pss_avg: m * 9 / 10,
+                            hwm_max: *rss,
+                            pss_peak_max: m,
+                        },
+                    )
+                })
+                .collect()
+        };
+        let settings = Settings::default();
+        let plan = plan_measured(&stack, &host, &settings, &measure(false)).expect("plan");
+        // The same shared budget sized by RSS: what measuring PSS adds on its own.
+        let by_rss = plan_measured(&stack, &host, &settings, &measure(true)).expect("plan");
+        assert_eq!(plan.budget, (8192 - 1024 - 1024 - 128) * M);
+        assert_eq!(plan.share_basis, ShareBasis::WorkersSeen);
+        println!(
+            "| pool | workers seen | RSS | PSS peak | calculator: (RAM − reserve) / RSS, per pool | shared budget, sized by RSS | wpstack: shared budget, sized by PSS |"
+        );
+        println!("|---|---|---|---|---|---|---|");
+        let (mut calc_children, mut calc_mem, mut ours_children, mut ours_mem) = (0, 0, 0, 0);
+        let (mut rss_children, mut rss_mem) = (0, 0);
+        for (name, count, pss, rss) in seen {
+            let p = plan
+                .pools
+                .iter()
+                .find(|p| stack.pools[p.pool].name == name)
+                .expect("pool");
+            assert_eq!(p.worker_mem, pss);
+            assert_eq!(p.worker_source, FactSource::Measured);
+            let r = by_rss
+                .pools
+                .iter()
+                .find(|p| stack.pools[p.pool].name == name)
+                .expect("pool")
+                .recommended;
+            rss_children += r;
+            rss_mem += r * rss;
+            let calc = ((8u64 << 30) - (1 << 30)) / rss;
+            calc_children += calc;
+            calc_mem += calc * rss;
+            ours_children += p.recommended;
+            ours_mem += p.recommended * pss;
+            println!(
+                "| {name} | {count} | {} | {} | {calc} ({}) | {r} ({}) | {} ({}) |",
+                util::human_bytes(rss),
+                util::human_bytes(pss),
+                util::human_bytes(calc * rss),
+                util::human_bytes(r * rss),
+                p.recommended,
+                util::human_bytes(p.recommended * pss),
+            );
+        }
+        println!(
+            "| **all pools** | | | | **{calc_children} ({})** | **{rss_children} ({})** | **{ours_children} ({})** |",
+            util::human_bytes(calc_mem),
+            util::human_bytes(rss_mem),
+            util::human_bytes(ours_mem)
+        );
+        println!(
+            "budget {} (8G − 1G reserve − 1G database − 128M opcache); CPU cap {:?}",
+            util::human_bytes(plan.budget),
+            plan.cpu_cap
+        );
+        // The calculator's pools together ask for far more than the machine has;
+        // the plan's fit the budget that is left after the database and opcache.
+        assert!(calc_mem > 2 * (8u64 << 30));
+        assert!(ours_mem <= plan.budget);
+        assert!(rss_mem <= plan.budget && rss_children < ours_children);
+        assert!(ours_children <= plan.cpu_cap.unwrap_or(u64::MAX));
+    }
 }

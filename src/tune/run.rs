@@ -1,46 +1,127 @@
-//! `wpstack tune`: the capacity computation as a table, and the pm.* values that
-//! follow from it as the same span edits fixes use (a reviewable diff).
+//! `wpstack tune`: the capacity computation as a table, and the pm.* values and the
+//! timeout chain that follow from it as the same span edits fixes use (a reviewable
+//! diff).
+//!
+//! What it decides, per pool (the numbers come from `capacity::plan_measured`):
+//! - `pm.max_children`: the pool's share of the one memory budget and of the CPU cap.
+//! - `pm`: `ondemand` for small pools (≤ 3 children, or any pool once there are 4 or
+//!   more: idle sites then hold no workers), `dynamic` otherwise; a pool already on
+//!   `ondemand` stays there, and a lone `static` pool stays static (it has the machine).
+//! - `dynamic` spare servers: min = children/4, max = children/2, start between them —
+//!   within php-fpm's checks (0 < min ≤ start ≤ max ≤ max_children).
+//! - `pm.max_requests` 500 where it is 0 (C204), `listen.backlog` 511 where it is set
+//!   below max_children or 128 (U004).
+//! - the timeout chain `max_execution_time < request_terminate_timeout ≤
+//!   fastcgi_read_timeout (< CDN origin timeout)`: only inverted or unbounded links
+//!   change, to the values T101/T102/T103/T105 ask for.
 
-use super::capacity::{self, Plan};
+use super::capacity::{self, Plan, ShareBasis, CHILDREN_PER_CPU};
 use super::host::{FactSource, Host};
 use super::workers::PoolWorkers;
 use crate::fix::{edit, Edit};
-use crate::rules::util::human_bytes;
+use crate::rules::util::{self, human_bytes};
 use crate::settings::Settings;
 use crate::stack::Stack;
 use std::collections::BTreeMap;
+
+/// A number and where it came from.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BudgetLine {
+    pub what: &'static str,
+    pub bytes: u64,
+    /// given | configured | measured | assumed | computed
+    pub source: &'static str,
+    pub note: String,
+}
 
 /// One pool's line of the table.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct PoolLine {
     pub pool: String,
-    pub pm: String,
+    pub pm_before: String,
+    pub pm_after: String,
     pub workers_seen: usize,
+    /// Largest PSS/VmHWM of the workers seen (None: nothing measured).
+    pub pss_peak: Option<u64>,
+    /// Workers were seen but read low: the estimate is used instead.
+    pub low_confidence: bool,
     pub worker_mem: u64,
     pub worker_mem_source: &'static str,
+    pub memory_limit: Option<u64>,
+    pub share: u64,
+    pub children_by_memory: u64,
+    pub children_by_cpu: Option<u64>,
     pub max_children_before: Option<u64>,
     pub max_children_after: u64,
+    /// (start, min, max) spare servers when the pool ends up `dynamic`.
+    pub spare_servers: Option<[u64; 3]>,
+    pub max_requests_after: Option<u64>,
+    pub listen_backlog_after: Option<u64>,
+}
+
+/// One link from a PHP location to a pool: seconds, 0 = unbounded.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ChainLine {
+    pub site: String,
+    pub pool: String,
+    pub max_execution_time: [u64; 2],
+    pub request_terminate_timeout: [u64; 2],
+    pub fastcgi_read_timeout: [u64; 2],
+    pub cdn_origin_timeout: Option<u64>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Tuning {
     pub ram: u64,
     pub ram_source: &'static str,
-    pub reserve: u64,
-    pub db_mem: u64,
-    pub opcache: u64,
+    pub budget_lines: Vec<BudgetLine>,
     pub budget: u64,
+    pub cpus: Option<usize>,
+    pub cpus_source: Option<&'static str>,
+    /// All pools together at most this many children (CHILDREN_PER_CPU × CPUs).
+    pub cpu_cap: Option<u64>,
+    pub share_basis: ShareBasis,
+    pub kept_current: bool,
     pub pools: Vec<PoolLine>,
+    pub timeout_chain: Vec<ChainLine>,
     #[serde(skip)]
     pub edits: Vec<Edit>,
 }
 
-/// A consistent dynamic set for `mc` children (php-fpm's checks hold).
+fn source(s: FactSource) -> &'static str {
+    match s {
+        FactSource::Given => "given",
+        FactSource::Configured => "configured",
+        FactSource::Measured => "measured",
+        FactSource::Assumed => "assumed",
+    }
+}
+
+/// A consistent dynamic set for `mc` children: (start, min, max) with
+/// 0 < min ≤ start ≤ max ≤ mc, as php-fpm's fpm_conf.c demands. A quarter and a half
+/// of the children, but no more than 16 and 32 idle workers: php-fpm spawns up to
+/// pm.max_spawn_rate (32) a second when a burst comes, so a big pool need not keep
+/// its memory busy with idle workers.
 pub fn spare_servers(mc: u64) -> (u64, u64, u64) {
-    let min = (mc / 4).max(1);
-    let max = (mc / 2).max(min + 1).min(mc.max(min + 1));
+    let mc = mc.max(1);
+    let min = (mc / 4).clamp(1, 16);
+    let max = (mc / 2).clamp(min, 32).min(mc);
     let start = min + (max - min) / 2;
     (start, min, max)
+}
+
+/// The pm mode for a pool that gets `children`, among `pools` pools.
+pub fn pm_mode(before: &str, children: u64, pools: usize) -> &'static str {
+    match before {
+        "ondemand" => "ondemand",
+        "static" if pools == 1 => "static",
+        _ if pools >= 4 || children <= 3 => "ondemand",
+        _ => "dynamic",
+    }
+}
+
+fn text(v: Option<&crate::stack::Sourced<String>>) -> Option<String> {
+    v.map(|s| s.value.trim().to_string())
 }
 
 pub fn tune(
@@ -52,14 +133,15 @@ pub fn tune(
     let plan: Plan = capacity::plan_measured(stack, host, settings, measured)?;
     let mut edits = Vec::new();
     let mut pools = Vec::new();
+    let n_pools = plan.pools.len();
     for p in &plan.pools {
         let pool = &stack.pools[p.pool];
-        let pm = pool
-            .settings
-            .get("pm")
-            .map(|v| v.value.trim().to_string())
-            .unwrap_or_default();
+        let pm_before = text(pool.settings.get("pm")).unwrap_or_else(|| "dynamic".into());
         let after = p.recommended;
+        let pm_after = pm_mode(&pm_before, after, n_pools);
+        if pm_after != pm_before {
+            edits.extend(edit::pool_set(stack, pool, "pm", pm_after));
+        }
         if p.max_children != Some(after) {
             edits.extend(edit::pool_set(
                 stack,
@@ -68,92 +150,453 @@ pub fn tune(
                 &after.to_string(),
             ));
         }
-        if pm == "dynamic" {
+        let mut spare = None;
+        if pm_after == "dynamic" {
             let (start, min, max) = spare_servers(after);
+            spare = Some([start, min, max]);
             for (k, v) in [
                 ("pm.start_servers", start),
                 ("pm.min_spare_servers", min),
                 ("pm.max_spare_servers", max),
             ] {
-                if pool.settings.get(k).map(|s| s.value.trim().to_string()) != Some(v.to_string()) {
+                if text(pool.settings.get(k)) != Some(v.to_string()) {
                     edits.extend(edit::pool_set(stack, pool, k, &v.to_string()));
                 }
             }
         }
+        let mut max_requests_after = None;
         if pool
             .setting("pm.max_requests")
             .is_some_and(|m| m.value.trim() == "0")
         {
+            max_requests_after = Some(500);
             edits.extend(edit::pool_set(stack, pool, "pm.max_requests", "500"));
+        }
+        let mut listen_backlog_after = None;
+        if let Some(b) = pool
+            .settings
+            .get("listen.backlog")
+            .and_then(|b| b.value.trim().parse::<i64>().ok())
+        {
+            let min = settings.thresholds.backlog_min as i64;
+            if b >= 0 && (b < min || b < after as i64) {
+                let v = 511.max(after);
+                listen_backlog_after = Some(v);
+                edits.extend(edit::pool_set(
+                    stack,
+                    pool,
+                    "listen.backlog",
+                    &v.to_string(),
+                ));
+            }
         }
         pools.push(PoolLine {
             pool: pool.name.clone(),
-            pm,
-            workers_seen: measured.get(&pool.name).map(|w| w.count).unwrap_or(0),
+            pm_before,
+            pm_after: pm_after.to_string(),
+            workers_seen: p.workers_seen,
+            pss_peak: (p.workers_seen > 0).then_some(p.pss_peak),
+            low_confidence: p.low_confidence,
             worker_mem: p.worker_mem,
-            worker_mem_source: match p.worker_source {
-                FactSource::Measured => "measured (PSS/VmHWM peak)",
-                s => s.as_str(),
-            },
+            worker_mem_source: source(p.worker_source),
+            memory_limit: p.memory_limit,
+            share: p.share,
+            children_by_memory: p.by_memory,
+            children_by_cpu: p.by_cpu,
             max_children_before: p.max_children,
             max_children_after: after,
+            spare_servers: spare,
+            max_requests_after,
+            listen_backlog_after,
         });
     }
+    let timeout_chain = chain(stack, settings, &mut edits);
+    // One edit per place: a pool or location reached twice asks for the same change.
+    // Several keys inserted at the end of the same pool are one insertion (the
+    // merge refuses two edits at one point), in the order they were decided.
+    let mut unique: Vec<Edit> = Vec::new();
+    for e in edits {
+        if unique.contains(&e) {
+            continue;
+        }
+        let is_insert = e.range.start == e.range.end;
+        match unique
+            .iter_mut()
+            .find(|u| is_insert && u.file == e.file && u.range == e.range)
+        {
+            Some(u) => u.replacement.extend_from_slice(&e.replacement),
+            None => unique.push(e),
+        }
+    }
+    let mut budget_lines = vec![BudgetLine {
+        what: "RAM",
+        bytes: plan.ram.value,
+        source: source(plan.ram.source),
+        note: match plan.ram.source {
+            FactSource::Measured => "physical RAM or the cgroup limit, the smaller".into(),
+            _ => String::new(),
+        },
+    }];
+    budget_lines.push(BudgetLine {
+        what: "OS reserve",
+        bytes: plan.reserve,
+        source: source(plan.reserve_source),
+        note: match plan.reserve_source {
+            FactSource::Assumed => "max(512M, 10 % of RAM)".into(),
+            _ => String::new(),
+        },
+    });
+    budget_lines.push(BudgetLine {
+        what: "database/cache",
+        bytes: plan.db_mem,
+        source: source(plan.db_source),
+        note: match plan.db_source {
+            FactSource::Assumed => "none counted: give --db-mem if they share this host".into(),
+            FactSource::Measured => "RSS of mysqld/mariadbd/redis-server/memcached".into(),
+            _ => String::new(),
+        },
+    });
+    budget_lines.push(BudgetLine {
+        what: "opcache",
+        bytes: plan.opcache,
+        source: "configured",
+        note: "opcache.memory_consumption, shared: counted once".into(),
+    });
     Some(Tuning {
         ram: plan.ram.value,
-        ram_source: plan.ram.source.as_str(),
-        reserve: plan.reserve,
-        db_mem: plan.db_mem,
-        opcache: plan.opcache,
+        ram_source: source(plan.ram.source),
+        budget_lines,
         budget: plan.budget,
+        cpus: plan.cpus.map(|c| c.value),
+        cpus_source: plan.cpus.map(|c| source(c.source)),
+        cpu_cap: plan.cpu_cap,
+        share_basis: plan.share_basis,
+        kept_current: plan.kept_current,
         pools,
-        edits,
+        timeout_chain,
+        edits: unique,
     })
+}
+
+/// The timeout chain per PHP location and pool it reaches: one consistent set of
+/// values, changed only where a link is inverted or unbounded.
+fn chain(stack: &Stack, settings: &Settings, edits: &mut Vec<Edit>) -> Vec<ChainLine> {
+    let cdn = settings.cdn.origin_timeout().map(|(s, _)| s);
+    // The most nginx may wait below the CDN (T105 keeps 5 s of room).
+    let ceiling = cdn.map(|c| c.saturating_sub(5).max(2));
+    // Shortest fastcgi_read_timeout reaching each pool (T103's fallback).
+    let mut read_by_pool: BTreeMap<usize, u64> = BTreeMap::new();
+    for (n, _, l) in stack.php_locations() {
+        if let Some(v) = n
+            .effective_value(l.scope, "fastcgi_read_timeout")
+            .and_then(|v| util::nginx_seconds(&v))
+        {
+            for p in &l.pools {
+                let e = read_by_pool.entry(*p).or_insert(v);
+                *e = (*e).min(v);
+            }
+        }
+    }
+    // Per pool: (met before, met after, rtt before, rtt after).
+    let mut per_pool: BTreeMap<usize, [u64; 4]> = BTreeMap::new();
+    for (id, pool) in stack.pools.iter().enumerate() {
+        let met = pool
+            .php("max_execution_time")
+            .and_then(|m| util::php_seconds(&m))
+            .unwrap_or(0)
+            .max(0) as u64;
+        let rtt = pool
+            .setting("request_terminate_timeout")
+            .and_then(|r| util::fpm_seconds(&r))
+            .unwrap_or(0);
+        let mut rtt_after = match (met, rtt) {
+            (m, r) if m > 0 && (r == 0 || r <= m) => m + 10, // T102, T103
+            (0, 0) => read_by_pool.get(&id).copied().unwrap_or(60), // T103
+            (_, r) => r,
+        };
+        let mut met_after = met;
+        if let Some(c) = ceiling {
+            if rtt_after > c {
+                rtt_after = c;
+            }
+            if met_after >= rtt_after {
+                let gap = if rtt_after > 20 {
+                    10
+                } else {
+                    (rtt_after / 4).max(1)
+                };
+                met_after = rtt_after - gap;
+            }
+        }
+        if rtt_after != rtt {
+            edits.extend(edit::pool_set(
+                stack,
+                pool,
+                "request_terminate_timeout",
+                &format!("{rtt_after}s"),
+            ));
+        }
+        if met_after != met {
+            edits.extend(edit::pool_set(
+                stack,
+                pool,
+                "php_admin_value[max_execution_time]",
+                &met_after.to_string(),
+            ));
+        }
+        per_pool.insert(id, [met, met_after, rtt, rtt_after]);
+    }
+    let mut lines = Vec::new();
+    for (n, site, loc) in stack.php_locations() {
+        let Some(read) = n
+            .effective_value(loc.scope, "fastcgi_read_timeout")
+            .and_then(|v| util::nginx_seconds(&v))
+        else {
+            continue;
+        };
+        let needed = loc
+            .pools
+            .iter()
+            .filter_map(|p| per_pool.get(p))
+            .map(|[_, met, _, rtt]| if *rtt > 0 { *rtt } else { *met })
+            .max()
+            .unwrap_or(0);
+        let mut read_after = read.max(needed);
+        if let (Some(c), Some(cdn)) = (ceiling, cdn) {
+            // The CDN must give up last: strictly above nginx.
+            if read_after >= cdn {
+                read_after = c.max(needed);
+            }
+        }
+        if read_after != read {
+            edits.extend(edit::nginx_set(
+                stack,
+                n,
+                loc.scope,
+                "fastcgi_read_timeout",
+                &format!("{read_after}s"),
+            ));
+        }
+        for p in &loc.pools {
+            let Some([met, met_after, rtt, rtt_after]) = per_pool.get(p) else {
+                continue;
+            };
+            lines.push(ChainLine {
+                site: site.name(),
+                pool: stack.pools[*p].name.clone(),
+                max_execution_time: [*met, *met_after],
+                request_terminate_timeout: [*rtt, *rtt_after],
+                fastcgi_read_timeout: [read, read_after],
+                cdn_origin_timeout: cdn,
+            });
+        }
+    }
+    lines
+}
+
+fn change(v: Option<u64>, after: u64) -> String {
+    match v {
+        Some(b) if b == after => b.to_string(),
+        Some(b) => format!("{b} → {after}"),
+        None => format!("unset → {after}"),
+    }
+}
+
+fn secs(pair: [u64; 2]) -> String {
+    let s = |v: u64| {
+        if v == 0 {
+            "0 (unbounded)".to_string()
+        } else {
+            format!("{v}s")
+        }
+    };
+    if pair[0] == pair[1] {
+        s(pair[0])
+    } else {
+        format!("{} → {}", s(pair[0]), s(pair[1]))
+    }
 }
 
 /// The table people read before the diff.
 pub fn table(t: &Tuning) -> String {
-    let mut out = String::new();
-    out.push_str(&format!(
-        "RAM                {:>8}  ({})\n",
-        human_bytes(t.ram),
-        t.ram_source
-    ));
-    out.push_str(&format!(
-        "- OS reserve       {:>8}\n",
-        human_bytes(t.reserve)
-    ));
-    out.push_str(&format!(
-        "- database/cache   {:>8}\n",
-        human_bytes(t.db_mem)
-    ));
-    out.push_str(&format!(
-        "- opcache          {:>8}\n",
-        human_bytes(t.opcache)
-    ));
-    out.push_str(&format!(
-        "= budget for PHP   {:>8}\n\n",
-        human_bytes(t.budget)
-    ));
-    out.push_str(&format!(
-        "{:<20} {:<9} {:>7} {:>10}  {:<28} {:>16}\n",
-        "pool", "pm", "workers", "per worker", "from", "max_children"
-    ));
-    for p in &t.pools {
-        let before = p
-            .max_children_before
-            .map(|v| v.to_string())
-            .unwrap_or_else(|| "unset".into());
+    let mut out = String::from("Budget for PHP workers\n");
+    for (i, b) in t.budget_lines.iter().enumerate() {
+        let sign = if i == 0 { " " } else { "−" };
+        let note = if b.note.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", b.note)
+        };
         out.push_str(&format!(
-            "{:<20} {:<9} {:>7} {:>10}  {:<28} {:>7} → {:<6}\n",
-            p.pool,
-            p.pm,
-            p.workers_seen,
-            human_bytes(p.worker_mem),
-            p.worker_mem_source,
-            before,
-            p.max_children_after
+            "  {sign} {:<16} {:>8}  {}{note}\n",
+            b.what,
+            human_bytes(b.bytes),
+            b.source
         ));
     }
+    out.push_str(&format!(
+        "  = {:<16} {:>8}  shared by all pools\n",
+        "budget",
+        human_bytes(t.budget)
+    ));
+    if let (Some(c), Some(src), Some(cap)) = (t.cpus, t.cpus_source, t.cpu_cap) {
+        out.push_str(&format!(
+            "    {:<16} {:>8}  {src}: at most {cap} children in all ({CHILDREN_PER_CPU} per CPU)\n",
+            "CPUs", c
+        ));
+    }
+    out.push('\n');
+    out.push_str(match t.share_basis {
+        ShareBasis::WorkersSeen => {
+            "Pools: each one's share = worker memory × workers seen running\n"
+        }
+        ShareBasis::CurrentMaxChildren => {
+            "Pools: nothing measured, so each one's share = worker memory × its current pm.max_children\n"
+        }
+    });
+    out.push_str(&format!(
+        "  {:<12} {:<20} {:>7}  {:<26} {:<20} {:>10}  {:<10}\n",
+        "pool", "pm", "workers", "PSS peak", "per worker", "by mem/CPU", "max_children"
+    ));
+    for p in &t.pools {
+        let pm = if p.pm_before == p.pm_after {
+            p.pm_after.clone()
+        } else {
+            format!("{} → {}", p.pm_before, p.pm_after)
+        };
+        let pss = match (p.pss_peak, p.low_confidence) {
+            (None, _) => "-".to_string(),
+            (Some(v), true) => format!("{} low confidence → estimate", human_bytes(v)),
+            (Some(v), false) => human_bytes(v),
+        };
+        let per = format!("{} {}", human_bytes(p.worker_mem), p.worker_mem_source);
+        let by = format!(
+            "{}/{}",
+            p.children_by_memory,
+            p.children_by_cpu
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| "-".into())
+        );
+        out.push_str(&format!(
+            "  {:<12} {:<20} {:>7}  {:<26} {:<20} {:>10}  {}\n",
+            p.pool,
+            pm,
+            p.workers_seen,
+            pss,
+            per,
+            by,
+            change(p.max_children_before, p.max_children_after)
+        ));
+    }
+    if t.kept_current {
+        out.push_str(
+            "  (the current pm.max_children fit and are within a tenth of their shares: kept)\n",
+        );
+    }
+    if !t.timeout_chain.is_empty() {
+        out.push_str(
+            "\nTimeout chain: max_execution_time < request_terminate_timeout ≤ fastcgi_read_timeout",
+        );
+        if let Some(c) = t.timeout_chain.first().and_then(|c| c.cdn_origin_timeout) {
+            out.push_str(&format!(" < CDN {c}s"));
+        }
+        out.push('\n');
+        for c in &t.timeout_chain {
+            out.push_str(&format!(
+                "  {} → {}: {} < {} ≤ {}\n",
+                c.site,
+                c.pool,
+                secs(c.max_execution_time),
+                secs(c.request_terminate_timeout),
+                secs(c.fastcgi_read_timeout)
+            ));
+        }
+    }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spare_servers_pass_php_fpm_checks() {
+        for mc in 1..=600 {
+            let (start, min, max) = spare_servers(mc);
+            assert!(
+                min >= 1 && min <= start && start <= max && max <= mc,
+                "{mc}"
+            );
+        }
+        assert_eq!(spare_servers(10), (3, 2, 5));
+        assert_eq!(spare_servers(160), (24, 16, 32));
+    }
+
+    #[test]
+    fn measured_pools_share_by_workers_seen_and_idle_ones_fall_back() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/stacks/multipool");
+        let stack = crate::stack::discover::load(&crate::stack::discover::Inputs {
+            paths: vec![dir],
+            ..Default::default()
+        })
+        .expect("fixture");
+        let fact = |v: u64| {
+            Some(super::super::host::Fact {
+                value: v,
+                source: FactSource::Measured,
+            })
+        };
+        let host = Host {
+            ram: fact(4 << 30),
+            cpus: Some(super::super::host::Fact {
+                value: 4,
+                source: FactSource::Measured,
+            }),
+            worker_mem: None,
+            reserve: None,
+            db_mem: fact(512 << 20),
+        };
+        let w = |count, mb: u64| PoolWorkers {
+            count,
+            pss_max: mb << 20,
+            pss_avg: mb << 20,
+            hwm_max: mb << 20,
+            pss_peak_max: mb << 20,
+        };
+        let mut measured = BTreeMap::new();
+        measured.insert("shop".to_string(), w(8, 150));
+        measured.insert("blog".to_string(), w(4, 60));
+        // One idle staging worker: low confidence, the estimate is used.
+        measured.insert("staging".to_string(), w(1, 6));
+        let t = tune(&stack, &host, &Settings::default(), &measured).expect("tuning");
+        assert_eq!(t.share_basis, ShareBasis::WorkersSeen);
+        let pool = |n: &str| t.pools.iter().find(|p| p.pool == n).expect("pool");
+        assert_eq!(pool("shop").worker_mem, 150 << 20);
+        assert_eq!(pool("shop").worker_mem_source, "measured");
+        assert!(pool("staging").low_confidence);
+        assert_eq!(pool("staging").worker_mem, 64 << 20);
+        assert_eq!(pool("staging").worker_mem_source, "assumed");
+        assert_eq!(t.budget_lines[2].source, "measured");
+        let demand: u64 = t
+            .pools
+            .iter()
+            .map(|p| p.max_children_after * p.worker_mem)
+            .sum();
+        assert!(demand <= t.budget);
+        assert!(pool("shop").max_children_after > pool("blog").max_children_after);
+        let text = table(&t);
+        assert!(text.contains("low confidence → estimate"), "{text}");
+        assert!(text.contains("workers seen running"), "{text}");
+    }
+
+    #[test]
+    fn pm_mode_rule() {
+        assert_eq!(pm_mode("dynamic", 3, 2), "ondemand");
+        assert_eq!(pm_mode("dynamic", 4, 3), "dynamic");
+        assert_eq!(pm_mode("static", 40, 3), "dynamic");
+        assert_eq!(pm_mode("static", 40, 1), "static");
+        assert_eq!(pm_mode("dynamic", 40, 4), "ondemand");
+        assert_eq!(pm_mode("ondemand", 40, 2), "ondemand");
+    }
 }

@@ -15,13 +15,17 @@ pub struct PoolWorkers {
     pub pss_avg: u64,
     /// Largest VmHWM (peak RSS) among the workers, bytes.
     pub hwm_max: u64,
+    /// Largest PSS a worker had at its peak: its PSS now plus what it freed since its
+    /// RSS peak (VmHWM − Rss). VmHWM alone counts the shared opcache and library pages
+    /// in full in every worker; this counts them once, divided, as PSS does.
+    pub pss_peak_max: u64,
 }
 
 impl PoolWorkers {
-    /// What to size for: the larger of the observed PSS peak and the peak RSS, which
-    /// also counts memory a worker used and freed since it started.
+    /// What to size for: the largest PSS seen, or larger when a worker's VmHWM shows
+    /// it used (and freed) more since it started: PSS + (VmHWM − Rss).
     pub fn peak(&self) -> u64 {
-        self.pss_max.max(self.hwm_max)
+        self.pss_max.max(self.pss_peak_max)
     }
     /// Idle or freshly recycled workers read low: below this the estimate is used.
     pub fn low_confidence(&self) -> bool {
@@ -68,14 +72,18 @@ pub fn measure(proc_root: &Path) -> BTreeMap<String, PoolWorkers> {
             .ok()
             .and_then(|t| kb_field(&t, "Pss:"))
             .unwrap_or(0);
+        let rollup = std::fs::read_to_string(dir.join("smaps_rollup")).unwrap_or_default();
+        let rss = kb_field(&rollup, "Rss:").unwrap_or(0);
         let hwm = std::fs::read_to_string(dir.join("status"))
             .ok()
             .and_then(|t| kb_field(&t, "VmHWM:"))
             .unwrap_or(0);
+        let freed = if rss > 0 { hwm.saturating_sub(rss) } else { 0 };
         let w = out.entry(pool.clone()).or_default();
         w.count += 1;
         w.pss_max = w.pss_max.max(pss);
         w.hwm_max = w.hwm_max.max(hwm);
+        w.pss_peak_max = w.pss_peak_max.max(pss + freed);
         *sums.entry(pool).or_default() += pss;
     }
     for (pool, w) in out.iter_mut() {
@@ -92,12 +100,14 @@ mod tests {
     fn reads_pss_and_hwm_per_pool_from_a_proc_tree() {
         let d = tempfile::tempdir().unwrap();
         let mk = |pid: &str, cmd: &[u8], pss_kb: u64, hwm_kb: u64| {
+            // Rss: the PSS plus 20 MB of shared pages counted in full.
+            let rss_kb = pss_kb + 20_000;
             let p = d.path().join(pid);
             std::fs::create_dir_all(&p).unwrap();
             std::fs::write(p.join("cmdline"), cmd).unwrap();
             std::fs::write(
                 p.join("smaps_rollup"),
-                format!("Rss: 1 kB\nPss:  {pss_kb} kB\n"),
+                format!("Rss: {rss_kb} kB\nPss:  {pss_kb} kB\n"),
             )
             .unwrap();
             std::fs::write(
@@ -116,16 +126,19 @@ mod tests {
             "101",
             b"php-fpm: pool www                    \0",
             40_000,
-            52_000,
+            60_000,
         );
-        mk("102", b"php-fpm: pool www\0", 30_000, 41_000);
+        mk("102", b"php-fpm: pool www\0", 30_000, 61_000);
         mk("103", b"php-fpm: pool shop\0", 4_000, 4_100);
         mk("self", b"php-fpm: pool www\0", 1, 1);
         let m = measure(d.path());
         assert_eq!(m.len(), 2);
         assert_eq!(m["www"].count, 2);
         assert_eq!(m["www"].pss_max, 40_000 * 1024);
-        assert_eq!(m["www"].peak(), 52_000 * 1024);
+        // 101 is at its peak (VmHWM = Rss 60 000): its peak PSS is its PSS now, 40 000;
+        // 102 is at Rss 50 000 after a VmHWM of 61 000: PSS 30 000 + 11 000 freed.
+        assert_eq!(m["www"].peak(), 41_000 * 1024);
+        assert_eq!(m["www"].hwm_max, 61_000 * 1024);
         assert_eq!(m["www"].pss_avg, 35_000 * 1024);
         assert!(m["shop"].low_confidence());
     }

@@ -128,8 +128,17 @@ pub fn ini_replace_value(stack: &Stack, entry: Place, value: &str) -> Option<Edi
     Some(Edit::replace(entry.file, span, value.to_string()))
 }
 
-/// Insert `key = value` into a pool section after its last entry (or after the
-/// section header), in the file's `key = value` spacing.
+/// The family of a pool key, to place a new key next to its relatives: `pm` for
+/// `pm.max_requests`, `request` for `request_terminate_timeout`, `php` for
+/// `php_admin_value[...]`.
+fn key_family(key: &str) -> &str {
+    key.split(['.', '[', '_']).next().unwrap_or(key)
+}
+
+/// Insert `key = value` into a pool section: after the last entry of the same family
+/// (`pm.max_requests` after the other `pm.*` lines), else after the section's last
+/// entry (or its header), with that line's indentation and the file's `key = value`
+/// spacing.
 pub fn pool_insert(
     stack: &Stack,
     pool: &crate::stack::Pool,
@@ -140,30 +149,45 @@ pub fn pool_insert(
     let src = stack.sources.get(file);
     let nl = eol(src);
     let f = stack.syntax_ini(file)?;
-    // Last entry of this pool's section in its own file.
+    let family = key_family(key);
     let mut in_pool = false;
-    let mut after: Option<usize> = None;
+    // (end of the line to insert after, its indentation)
+    let mut after: Option<(usize, &[u8])> = None;
+    let mut after_related: Option<(usize, &[u8])> = None;
     let mut spaced = true;
     for line in &f.lines {
         match &line.kind {
             crate::syntax::ini::LineKind::Section(s) => {
                 in_pool = s.name.trim() == pool.name;
                 if in_pool && after.is_none() {
-                    after = Some(line.span.end);
+                    after = Some((line.span.end, b""));
                 }
             }
             crate::syntax::ini::LineKind::Entry(e) if in_pool => {
-                after = Some(line.span.end);
+                let indent = &src.bytes[line.span.start..e.key.span.start.max(line.span.start)];
+                let indent: &[u8] = if indent.iter().all(|b| *b == b' ' || *b == b'\t') {
+                    indent
+                } else {
+                    b""
+                };
+                after = Some((line.span.end, indent));
+                if key_family(&e.key.name).eq_ignore_ascii_case(family) {
+                    after_related = Some((line.span.end, indent));
+                }
                 let between = &src.bytes[e.key.span.end..e.value.span.start.max(e.key.span.end)];
                 spaced = between.starts_with(b" ");
             }
             _ => {}
         }
     }
-    let at = after?;
+    let (at, indent) = after_related.or(after)?;
     let needs_nl = at > 0 && src.bytes.get(at - 1) != Some(&b'\n');
     let sep = if spaced { " = " } else { "=" };
-    let text = format!("{}{key}{sep}{value}{nl}", if needs_nl { nl } else { "" });
+    let text = format!(
+        "{}{}{key}{sep}{value}{nl}",
+        if needs_nl { nl } else { "" },
+        String::from_utf8_lossy(indent)
+    );
     Some(Edit::insert(file, at, text))
 }
 

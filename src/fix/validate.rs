@@ -104,6 +104,12 @@ fn indent(m: &str) -> String {
         .join("\n")
 }
 
+fn program_name(bin: &Path, default: &str) -> String {
+    bin.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| default.into())
+}
+
 /// Look for a program in PATH, then /usr/sbin and /sbin.
 fn search_dirs() -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
@@ -172,6 +178,15 @@ pub fn validate(
             }
         }
     };
+    if stack.nginx.is_empty() && stack.fpm.is_empty() {
+        v.checks.push(Check {
+            program: String::new(),
+            target: String::new(),
+            verdict: Verdict::Skipped(
+                "no nginx or php-fpm configuration among the files: nothing for nginx -t / php-fpm -t to test".into(),
+            ),
+        });
+    }
     if !stack.nginx.is_empty() {
         let bin = opts.nginx_bin.clone().or_else(find_nginx);
         for n in &stack.nginx {
@@ -186,7 +201,7 @@ pub fn validate(
             };
             let verdict = differential(|which| run_nginx(stack, n, bin, &contents(which)));
             v.checks.push(Check {
-                program: "nginx -t".into(),
+                program: format!("{} -t", program_name(bin, "nginx")),
                 target,
                 verdict,
             });
@@ -213,10 +228,7 @@ pub fn validate(
             });
             continue;
         };
-        let name = bin
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "php-fpm".into());
+        let name = program_name(&bin, "php-fpm");
         let verdict = differential(|which| run_fpm(stack, f, &bin, &contents(which)));
         v.checks.push(Check {
             program: format!("{name} -t"),
@@ -406,13 +418,20 @@ impl Outputs<'_> {
     }
 }
 
+/// A value naming a file the program creates at `-t` (not `off`, `stderr`, syslog…).
+/// An absolute path whose directory does not exist here is left as written: the
+/// program fails on it as it would at start-up, and creates nothing there.
 fn is_file_target(v: &str) -> bool {
-    !(v.is_empty()
+    let special = v.is_empty()
         || v == "off"
         || v == "stderr"
-        || v.contains('$')
         || v.starts_with("syslog:")
-        || v.starts_with("memory:"))
+        || v.starts_with("memory:");
+    let missing_dir = v.starts_with('/')
+        && Path::new(v)
+            .parent()
+            .is_some_and(|d| !d.as_os_str().is_empty() && !d.is_dir());
+    !special && !missing_dir
 }
 
 fn run_nginx(
@@ -443,10 +462,13 @@ fn run_nginx(
             let value = arg.text();
             let new = match name.as_str() {
                 "include" => Some(sb.map(&map.resolve(&value, &prefix))),
-                "pid" | "lock_file" | "error_log" | "access_log" if is_file_target(&value) => {
+                "pid" | "lock_file" | "error_log" | "access_log"
+                    if !value.contains('$') && is_file_target(&value) =>
+                {
                     Some(outs.file(&value, "logs"))
                 }
                 n if (n.ends_with("_temp_path") || n.ends_with("_cache_path"))
+                    && !value.contains('$')
                     && is_file_target(&value) =>
                 {
                     Some(outs.file(&value, "var"))

@@ -278,6 +278,85 @@ fn the_real_programs_validate_the_fixed_broken_stack() {
     }
 }
 
+#[test]
+fn a_change_the_real_nginx_rejects_is_refused_and_nothing_is_written() {
+    use wpstack::fix::{run, validate};
+    let Some(nginx) = oracle("nginx") else {
+        return;
+    };
+    let d = broken_copy();
+    let conf = d.path().join("etc/nginx/nginx.conf");
+    let old = std::fs::read(&conf).expect("read");
+    // Our parser takes any word; nginx wants a number here.
+    let new = String::from_utf8_lossy(&old)
+        .replace("worker_connections 768;", "worker_connections 768x;")
+        .into_bytes();
+    assert_ne!(old, new);
+    let stack = wpstack::stack::discover::load(&wpstack::stack::discover::Inputs {
+        paths: vec![d.path().to_path_buf()],
+        ..Default::default()
+    })
+    .expect("load");
+    let mut changes = BTreeMap::new();
+    changes.insert(
+        conf.clone(),
+        ("etc/nginx/nginx.conf".to_string(), old.clone(), new),
+    );
+    // A private temp dir: the sandboxes must be gone afterwards.
+    let before = snapshot(d.path());
+    let opts = run::CommitOptions {
+        backup: true,
+        validate: Some(validate::Options {
+            nginx_bin: Some(nginx),
+            fpm_bin: Some(PathBuf::from("/bin/true")),
+        }),
+    };
+    let err = run::commit(&stack, &changes, &opts, &run::RealIo).expect_err("rejected");
+    println!("{err}");
+    assert!(
+        err.contains("nginx -t rejects the fixed etc/nginx/nginx.conf (the original passes)"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "nginx: [emerg] invalid number \"768x\" in {}:8",
+            conf.display()
+        )),
+        "{err}"
+    );
+    assert!(err.ends_with("nothing was written"), "{err}");
+    assert!(
+        snapshot(d.path()) == before,
+        "files changed after a rejection"
+    );
+}
+
+#[test]
+fn validation_leaves_nothing_behind_in_the_temp_dir() {
+    let (Some(nginx), Some(fpm)) = (oracle("nginx"), oracle("php-fpm8.2")) else {
+        return;
+    };
+    let d = broken_copy();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = wpstack()
+        .args(["check", "--fix", "--exit-zero", "--nginx-bin"])
+        .arg(&nginx)
+        .arg("--fpm-bin")
+        .arg(&fpm)
+        .arg(d.path())
+        .env("TMPDIR", tmp.path())
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("validation: nginx -t accepts"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(tmp.path())
+        .expect("dir")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert!(left.is_empty(), "sandboxes left behind: {left:?}");
+}
+
 // ---- every fixable rule -------------------------------------------------------------
 
 #[derive(Debug)]

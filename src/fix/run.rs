@@ -317,6 +317,21 @@ pub fn write_atomic(
     new: &[u8],
     backup: bool,
 ) -> Result<Option<PathBuf>, String> {
+    // sites-enabled/x -> ../sites-available/x: write the file the link points to, so
+    // the link stays a link (a rename over it would replace it with a plain file).
+    let resolved;
+    let path = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => {
+            resolved = std::fs::canonicalize(path).map_err(|e| {
+                format!(
+                    "cannot follow the symlink: {}",
+                    crate::source::io_reason(&e)
+                )
+            })?;
+            resolved.as_path()
+        }
+        _ => path,
+    };
     let changed = "it changed on disk since wpstack read it (another editor or deploy?); not written, run again";
     let now = io.read(path).map_err(|e| {
         format!(
@@ -545,6 +560,36 @@ mod tests {
                 "a.conf",
                 "b.conf"
             ]
+        );
+    }
+
+    #[test]
+    fn keeps_the_owner_and_writes_through_a_symlink() {
+        use std::os::unix::fs::MetadataExt;
+        let (d, changes) = setup(&["site.conf"]);
+        let target = d.path().join("site.conf");
+        // As root (CI, containers) the owner can be given away and must come back.
+        let root = std::os::unix::fs::chown(&target, Some(65534), Some(65534)).is_ok();
+        let enabled = d.path().join("enabled");
+        std::fs::create_dir(&enabled).expect("mkdir");
+        let link = enabled.join("site.conf");
+        std::os::unix::fs::symlink(&target, &link).expect("symlink");
+        let (shown, old, new) = changes.get(&target).cloned().expect("change");
+        let mut via_link = BTreeMap::new();
+        via_link.insert(link.clone(), (shown, old, new.clone()));
+        commit(&Stack::default(), &via_link, &opts(), &RealIo).expect("commit");
+        assert!(std::fs::symlink_metadata(&link)
+            .expect("meta")
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read(&target).expect("read"), new);
+        if root {
+            let m = std::fs::metadata(&target).expect("meta");
+            assert_eq!((m.uid(), m.gid()), (65534, 65534));
+        }
+        assert_eq!(
+            listing(d.path()),
+            [".site.conf.wpstack.bak", "enabled", "site.conf"]
         );
     }
 

@@ -181,13 +181,14 @@ pub struct CheckArgs {
     /// Print every available fix (safe and unsafe) as one unified diff; change nothing.
     #[arg(long, conflicts_with = "fix")]
     pub diff: bool,
-    /// Apply the safe fixes (atomic writes, FILE.wpstack.bak backups), then report what remains.
+    /// Apply the safe fixes (checked by nginx -t / php-fpm -t on a sandboxed copy, atomic
+    /// writes, hidden .FILE.wpstack.bak backups), then report what remains.
     #[arg(long)]
     pub fix: bool,
     /// With --fix: apply unsafe fixes too (those resting on estimates).
     #[arg(long = "unsafe-fixes")]
     pub unsafe_fixes: bool,
-    /// With --fix: do not leave FILE.wpstack.bak.
+    /// With --fix: do not leave .FILE.wpstack.bak.
     #[arg(long = "no-backup")]
     pub no_backup: bool,
     #[command(flatten)]

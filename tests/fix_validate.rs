@@ -222,6 +222,21 @@ fn without_the_programs_validation_says_it_was_skipped() {
         .expect("run");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("skipped (--no-validate)"), "{err}");
+    // A program named on the command line that is not there is a usage error.
+    let d = broken_copy();
+    let before = snapshot(d.path());
+    let out = wpstack()
+        .args(["check", "--fix", "--nginx-bin", "/nonexistent/nginx"])
+        .arg(d.path())
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--nginx-bin /nonexistent/nginx: no such file"),
+        "{err}"
+    );
+    assert!(snapshot(d.path()) == before);
 }
 
 #[test]
@@ -443,6 +458,8 @@ fn every_fixable_rule_fixes_without_new_errors_touching_only_its_lines_and_valid
     let mut fixed = 0;
     let mut by_nginx = 0;
     let mut by_fpm = 0;
+    let mut needing = 0;
+    let mut inconclusive = 0;
     let mut failures = Vec::new();
     let fixable = rules::ALL
         .iter()
@@ -568,28 +585,42 @@ fn every_fixable_rule_fixes_without_new_errors_touching_only_its_lines_and_valid
             } else if err.contains(&format!("validation inconclusive: {prog} -t")) {
                 "inconclusive"
             } else {
-                "not run"
+                "not needed"
             }
         };
         let (vn, vf) = (verdict("nginx"), verdict("php-fpm8.2"));
-        let has = |kind: &str| old.keys().any(|p| p.to_string_lossy().ends_with(kind));
-        if nginx.is_some() && has("nginx.conf") && vn == "not run"
-            || fpm.is_some() && has("php-fpm.conf") && vf == "not run"
+        // The programs run for the instances whose files the fix changed.
+        let changed = |ends: &[&str]| {
+            old.iter().any(|(p, b)| {
+                new.get(p) != Some(b) && ends.iter().any(|e| p.to_string_lossy().ends_with(e))
+            })
+        };
+        let nginx_changed = changed(&["nginx.conf"]);
+        let fpm_changed = changed(&["php-fpm.conf", ".ini", "pool.d/legacy.conf"]);
+        if nginx.is_some() && nginx_changed && vn == "not needed"
+            || fpm.is_some() && fpm_changed && vf == "not needed"
+            || !nginx_changed && vn != "not needed"
+            || !fpm_changed && vf != "not needed"
         {
-            failures.push(format!("{}: validation did not run:\n{err}", rule.code));
+            failures.push(format!(
+                "{}: validation did not run for exactly the programs whose files changed (nginx {nginx_changed}, php-fpm {fpm_changed}):\n{err}",
+                rule.code
+            ));
         }
-        if vn == "not run" && vf == "not run" {
+        if vn == "not needed" && vf == "not needed" {
             assert!(
                 err.contains("nothing for nginx -t / php-fpm -t to test"),
                 "{err}"
             );
             println!(
-                "{}: no nginx or php-fpm file in its example: nothing to validate",
+                "{}: its fix changes no nginx or php-fpm file: nothing to validate",
                 rule.code
             );
             fixed += 1;
             continue;
         }
+        needing += 1;
+        inconclusive += usize::from(vn == "inconclusive" || vf == "inconclusive");
         by_nginx += usize::from(vn == "passed");
         by_fpm += usize::from(vf == "passed");
         if vn == "inconclusive" || vf == "inconclusive" {
@@ -609,7 +640,7 @@ fn every_fixable_rule_fixes_without_new_errors_touching_only_its_lines_and_valid
         fixed += 1;
     }
     println!(
-        "fixable rules: {fixed} of {fixable} fixed, validated by nginx -t: {by_nginx}, php-fpm -t: {by_fpm}"
+        "fixable rules: {fixed} of {fixable} fixed, validated by nginx -t: {by_nginx}, php-fpm -t: {by_fpm} ({needing} fixes change nginx/php-fpm/php.ini files; inconclusive: {inconclusive})"
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

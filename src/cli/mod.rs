@@ -94,14 +94,22 @@ pub struct ValidateArgs {
 }
 
 impl ValidateArgs {
-    fn commit_options(&self, backup: bool) -> crate::fix::run::CommitOptions {
-        crate::fix::run::CommitOptions {
+    fn commit_options(&self, backup: bool) -> Result<crate::fix::run::CommitOptions, String> {
+        for (flag, bin) in [
+            ("--nginx-bin", &self.nginx_bin),
+            ("--fpm-bin", &self.fpm_bin),
+        ] {
+            if let Some(b) = bin.as_ref().filter(|b| !b.is_file()) {
+                return Err(format!("{flag} {}: no such file", b.display()));
+            }
+        }
+        Ok(crate::fix::run::CommitOptions {
             backup,
             validate: (!self.no_validate).then(|| crate::fix::validate::Options {
                 nginx_bin: self.nginx_bin.clone(),
                 fpm_bin: self.fpm_bin.clone(),
             }),
-        }
+        })
     }
 }
 
@@ -503,7 +511,7 @@ fn fix(a: &CheckArgs, settings: &Settings, host: &host::Host) -> Result<i32, Str
         return Ok(if d.is_empty() { EXIT_OK } else { EXIT_FINDINGS });
     }
     if !outcome.changes.is_empty() {
-        let opts = a.validate.commit_options(!a.no_backup);
+        let opts = a.validate.commit_options(!a.no_backup)?;
         let report = fixrun::commit(&outcome.stack, &outcome.changes, &opts, &fixrun::RealIo)?;
         for line in fixrun::describe(&report, "fixed", opts.validate.is_some()) {
             eprintln!("wpstack: {line}");
@@ -581,7 +589,7 @@ fn tune(a: &TuneArgs) -> Result<i32, String> {
     if a.apply {
         let changes = fixrun::changes_of(&stack.sources, &pass.files);
         if !changes.is_empty() {
-            let opts = a.validate.commit_options(!a.no_backup);
+            let opts = a.validate.commit_options(!a.no_backup)?;
             let report = fixrun::commit(&stack, &changes, &opts, &fixrun::RealIo)?;
             for line in fixrun::describe(&report, "tuned", opts.validate.is_some()) {
                 eprintln!("wpstack: {line}");

@@ -159,9 +159,10 @@ pub fn find_nginx() -> Option<PathBuf> {
     find_program("nginx")
 }
 
-/// Validate `changes` (path → (display, old, new)) of `stack` with the real programs.
-/// nginx runs for each nginx instance and php-fpm for each php-fpm instance of the
-/// stack, changed or not: a fix in php.ini or a pool can break the start-up of either.
+/// Validate `changes` (path → (display, old, new)) of `stack` with the real programs:
+/// nginx -t for each nginx instance one of whose files changed, php-fpm -t for each
+/// php-fpm instance whose configuration, php.ini or scan dir changed (php-fpm reads
+/// php.ini at start-up, so a php.ini fix can break it). Untouched instances are not run.
 pub fn validate(
     stack: &Stack,
     changes: &BTreeMap<PathBuf, (String, Vec<u8>, Vec<u8>)>,
@@ -178,19 +179,43 @@ pub fn validate(
             }
         }
     };
-    if stack.nginx.is_empty() && stack.fpm.is_empty() {
+    // An instance is tested when the changes touch one of its files (php.ini and its
+    // scan dir count for php-fpm): a fix to wp-config.php alone needs neither program.
+    let touches = |ids: &mut dyn Iterator<Item = &FileId>| {
+        for id in ids {
+            if changes.contains_key(&stack.sources.get(*id).path) {
+                return true;
+            }
+        }
+        false
+    };
+    let nginx_touched = stack.nginx.iter().any(|n| touches(&mut n.files.iter()));
+    let fpm_touched = stack.fpm.iter().any(|f| {
+        touches(
+            &mut f
+                .files
+                .iter()
+                .chain(f.php_ini.iter())
+                .chain(f.scan_dir.iter()),
+        )
+    });
+    if !nginx_touched && !fpm_touched {
         v.checks.push(Check {
             program: String::new(),
             target: String::new(),
             verdict: Verdict::Skipped(
-                "no nginx or php-fpm configuration among the files: nothing for nginx -t / php-fpm -t to test".into(),
+                "no nginx or php-fpm file changed: nothing for nginx -t / php-fpm -t to test"
+                    .into(),
             ),
         });
     }
-    if !stack.nginx.is_empty() {
+    if nginx_touched {
         let bin = opts.nginx_bin.clone().or_else(find_nginx);
         for n in &stack.nginx {
             let target = stack.sources.get(n.main).display.clone();
+            if !touches(&mut n.files.iter()) {
+                continue;
+            }
             let Some(bin) = &bin else {
                 v.checks.push(Check {
                     program: "nginx -t".into(),
@@ -208,6 +233,15 @@ pub fn validate(
         }
     }
     for f in &stack.fpm {
+        if !touches(
+            &mut f
+                .files
+                .iter()
+                .chain(f.php_ini.iter())
+                .chain(f.scan_dir.iter()),
+        ) {
+            continue;
+        }
         let target = match f.main {
             Some(m) => stack.sources.get(m).display.clone(),
             None => f

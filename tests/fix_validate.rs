@@ -347,6 +347,47 @@ fn a_change_the_real_nginx_rejects_is_refused_and_nothing_is_written() {
 }
 
 #[test]
+fn a_copy_without_nginx_s_stock_files_is_validated_with_this_machine_s() {
+    use wpstack::fix::validate::{self, Verdict};
+    let Some(nginx) = oracle("nginx") else {
+        return;
+    };
+    if !Path::new("/etc/nginx/mime.types").is_file() {
+        println!("skipped: no /etc/nginx/mime.types here");
+        return;
+    }
+    let d = support::write_tree(&[(
+        "nginx.conf",
+        "events {}\nhttp {\n    include mime.types;\n    server {\n        listen 8080;\n    }\n}\n",
+    )]);
+    let conf = d.path().join("nginx.conf");
+    let stack = wpstack::stack::discover::load(&wpstack::stack::discover::Inputs {
+        paths: vec![d.path().to_path_buf()],
+        ..Default::default()
+    })
+    .expect("load");
+    let old = std::fs::read(&conf).expect("read");
+    let new = String::from_utf8_lossy(&old)
+        .replace(
+            "listen 8080;",
+            "listen 8080;\n        client_max_body_size 64m;",
+        )
+        .into_bytes();
+    let mut changes = BTreeMap::new();
+    changes.insert(conf, ("nginx.conf".to_string(), old, new));
+    let v = validate::validate(
+        &stack,
+        &changes,
+        &validate::Options {
+            nginx_bin: Some(nginx),
+            fpm_bin: None,
+        },
+    );
+    assert_eq!(v.checks.len(), 1, "{v:?}");
+    assert_eq!(v.checks[0].verdict, Verdict::Passed, "{v:?}");
+}
+
+#[test]
 fn validation_leaves_nothing_behind_in_the_temp_dir() {
     let (Some(nginx), Some(fpm)) = (oracle("nginx"), oracle("php-fpm8.2")) else {
         return;

@@ -468,6 +468,27 @@ fn is_file_target(v: &str) -> bool {
     !special && !missing_dir
 }
 
+/// nginx's stock files, which copied config directories often leave out.
+const STOCK: &[&str] = &[
+    "mime.types",
+    "fastcgi_params",
+    "fastcgi.conf",
+    "scgi_params",
+    "uwsgi_params",
+    "koi-utf",
+    "koi-win",
+    "win-utf",
+];
+
+/// This machine's `/etc/nginx/NAME` for a relative include of a stock file.
+fn system_stand_in(written: &str) -> Option<PathBuf> {
+    if !STOCK.contains(&written) {
+        return None;
+    }
+    let p = Path::new("/etc/nginx").join(written);
+    p.is_file().then_some(p)
+}
+
 fn run_nginx(
     stack: &Stack,
     n: &crate::stack::Nginx,
@@ -495,7 +516,16 @@ fn run_nginx(
             let Some(arg) = d.args.first() else { continue };
             let value = arg.text();
             let new = match name.as_str() {
-                "include" => Some(sb.map(&map.resolve(&value, &prefix))),
+                "include" => {
+                    let real = map.resolve(&value, &prefix);
+                    let glob = value.contains(['*', '?', '[']);
+                    match system_stand_in(&value) {
+                        // A copied directory without nginx's stock files (mime.types,
+                        // fastcgi_params): this machine's copy stands in, read only.
+                        Some(sys) if !glob && !real.exists() => Some(sys),
+                        _ => Some(sb.map(&real)),
+                    }
+                }
                 "pid" | "lock_file" | "error_log" | "access_log"
                     if !value.contains('$') && is_file_target(&value) =>
                 {

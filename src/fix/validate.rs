@@ -468,6 +468,16 @@ fn is_file_target(v: &str) -> bool {
     !special && !missing_dir
 }
 
+/// nginx's compiled-in prefix (`nginx -V`: `--prefix=/usr/share/nginx`).
+fn compiled_prefix(bin: &Path) -> Option<PathBuf> {
+    let mut cmd = Command::new(bin);
+    cmd.arg("-V");
+    let (_, out) = run(cmd, bin).ok()?;
+    out.split_whitespace()
+        .find_map(|w| w.strip_prefix("--prefix="))
+        .map(PathBuf::from)
+}
+
 /// nginx's stock files, which copied config directories often leave out.
 const STOCK: &[&str] = &[
     "mime.types",
@@ -506,6 +516,15 @@ fn run_nginx(
         sb: &sb,
         seen: HashMap::new(),
     };
+    let needs_prefix = n.files.iter().any(|id| {
+        let b = content(*id);
+        b.windows(11).any(|w| w == b"load_module")
+    });
+    let compiled = if needs_prefix {
+        compiled_prefix(bin)
+    } else {
+        None
+    };
     for id in &n.files {
         let src = stack.sources.get(*id);
         let bytes = content(*id);
@@ -525,6 +544,10 @@ fn run_nginx(
                         Some(sys) if !glob && !real.exists() => Some(sys),
                         _ => Some(sb.map(&real)),
                     }
+                }
+                "load_module" if !value.starts_with('/') => {
+                    // Relative to nginx's compiled prefix, not to the sandbox's -p.
+                    compiled.as_ref().map(|c| c.join(&value))
                 }
                 "pid" | "lock_file" | "error_log" | "access_log"
                     if !value.contains('$') && is_file_target(&value) =>

@@ -79,6 +79,40 @@ impl InputArgs {
     }
 }
 
+/// Validation of written changes by the real programs (`check --fix`, `tune --apply`).
+#[derive(Args, Debug, Clone, Default)]
+pub struct ValidateArgs {
+    /// nginx to run `-t` with (default: nginx on PATH, /usr/sbin, /sbin).
+    #[arg(long = "nginx-bin", value_name = "FILE")]
+    pub nginx_bin: Option<PathBuf>,
+    /// php-fpm to run `-t` with (default: php-fpmX.Y for the stack's PHP, php-fpm, php-fpm*).
+    #[arg(long = "fpm-bin", value_name = "FILE")]
+    pub fpm_bin: Option<PathBuf>,
+    /// Write without running nginx -t / php-fpm -t on a sandboxed copy first.
+    #[arg(long = "no-validate")]
+    pub no_validate: bool,
+}
+
+impl ValidateArgs {
+    fn commit_options(&self, backup: bool) -> Result<crate::fix::run::CommitOptions, String> {
+        for (flag, bin) in [
+            ("--nginx-bin", &self.nginx_bin),
+            ("--fpm-bin", &self.fpm_bin),
+        ] {
+            if let Some(b) = bin.as_ref().filter(|b| !b.is_file()) {
+                return Err(format!("{flag} {}: no such file", b.display()));
+            }
+        }
+        Ok(crate::fix::run::CommitOptions {
+            backup,
+            validate: (!self.no_validate).then(|| crate::fix::validate::Options {
+                nginx_bin: self.nginx_bin.clone(),
+                fpm_bin: self.fpm_bin.clone(),
+            }),
+        })
+    }
+}
+
 /// Host facts that replace measured ones (pre-deploy checks).
 #[derive(Args, Debug, Clone, Default)]
 pub struct HostArgs {
@@ -155,15 +189,18 @@ pub struct CheckArgs {
     /// Print every available fix (safe and unsafe) as one unified diff; change nothing.
     #[arg(long, conflicts_with = "fix")]
     pub diff: bool,
-    /// Apply the safe fixes (atomic writes, FILE.wpstack.bak backups), then report what remains.
+    /// Apply the safe fixes (checked by nginx -t / php-fpm -t on a sandboxed copy, atomic
+    /// writes, hidden .FILE.wpstack.bak backups), then report what remains.
     #[arg(long)]
     pub fix: bool,
     /// With --fix: apply unsafe fixes too (those resting on estimates).
     #[arg(long = "unsafe-fixes")]
     pub unsafe_fixes: bool,
-    /// With --fix: do not leave FILE.wpstack.bak.
+    /// With --fix: do not leave .FILE.wpstack.bak.
     #[arg(long = "no-backup")]
     pub no_backup: bool,
+    #[command(flatten)]
+    pub validate: ValidateArgs,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -181,6 +218,8 @@ pub struct TuneArgs {
     /// With --apply: no backups.
     #[arg(long = "no-backup")]
     pub no_backup: bool,
+    #[command(flatten)]
+    pub validate: ValidateArgs,
     /// Thresholds and estimates for this kind of site.
     #[arg(long, value_parser = ["wordpress", "woocommerce"])]
     pub profile: Option<String>,
@@ -327,6 +366,7 @@ impl CheckArgs {
             fix: false,
             unsafe_fixes: false,
             no_backup: false,
+            validate: ValidateArgs::default(),
         }
     }
 }
@@ -473,11 +513,13 @@ fn fix(a: &CheckArgs, settings: &Settings, host: &host::Host) -> Result<i32, Str
         let _ = out.write_all(&d);
         return Ok(if d.is_empty() { EXIT_OK } else { EXIT_FINDINGS });
     }
-    let written = fixrun::write(&outcome, !a.no_backup)?;
-    for w in &written {
-        eprintln!("wpstack: fixed {w}");
+    if !outcome.changes.is_empty() {
+        let opts = a.validate.commit_options(!a.no_backup)?;
+        let report = fixrun::commit(&outcome.stack, &outcome.changes, &opts, &fixrun::RealIo)?;
+        for line in fixrun::describe(&report, "fixed", opts.validate.is_some()) {
+            eprintln!("wpstack: {line}");
+        }
     }
-    eprintln!("wpstack: validation with nginx -t / php-fpm -t was skipped (not yet implemented)");
     let findings = outcome.remaining;
     let summary = Summary::from_findings(&findings, outcome.stack.files.len());
     let out = report::render(
@@ -550,11 +592,13 @@ fn tune(a: &TuneArgs) -> Result<i32, String> {
         }
     }
     if a.apply {
-        for (id, new) in &pass.files {
-            let src = stack.sources.get(*id);
-            fixrun::write_one(&src.path, &src.bytes, new, !a.no_backup)
-                .map_err(|e| format!("{}: {e}", src.display))?;
-            eprintln!("wpstack: tuned {}", src.display);
+        let changes = fixrun::changes_of(&stack.sources, &pass.files);
+        if !changes.is_empty() {
+            let opts = a.validate.commit_options(!a.no_backup)?;
+            let report = fixrun::commit(&stack, &changes, &opts, &fixrun::RealIo)?;
+            for line in fixrun::describe(&report, "tuned", opts.validate.is_some()) {
+                eprintln!("wpstack: {line}");
+            }
         }
     }
     Ok(EXIT_OK)

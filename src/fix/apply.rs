@@ -44,10 +44,16 @@ pub fn apply<'a>(
     for fix in fixes {
         let mut own: Vec<&Edit> = Vec::new();
         let clash = fix.edits.iter().any(|e| {
-            let c = accepted
-                .iter()
-                .chain(own.iter())
-                .any(|a| overlaps(a, e) && !(a.range == e.range && a.replacement == e.replacement));
+            let same = |a: &&Edit| a.range == e.range && a.replacement == e.replacement;
+            // Within one fix, insertions at one point keep the fix's order (T107 inserts
+            // `slowlog` and `request_slowlog_timeout` after the pool's last line).
+            let both_inserts_here = |a: &&Edit| {
+                a.file == e.file && a.range.is_empty() && e.range.is_empty() && a.range == e.range
+            };
+            let c = accepted.iter().any(|a| overlaps(a, e) && !same(a))
+                || own
+                    .iter()
+                    .any(|a| overlaps(a, e) && !same(a) && !both_inserts_here(a));
             own.push(e);
             c
         });
@@ -134,6 +140,20 @@ mod tests {
         assert_eq!(pass.applied, 2);
         assert_eq!(pass.postponed, 1);
         assert_eq!(pass.files[&f], b"ABC def GHI\n");
+    }
+
+    #[test]
+    fn one_fix_may_insert_twice_at_one_point_in_its_own_order() {
+        let mut sm = SourceMap::new();
+        let f = sm.add(SourceFile::new("x", "x", b"[www]\n".to_vec()));
+        let one = Fix::safe(
+            "one",
+            vec![Edit::insert(f, 6, "a = 1\n"), Edit::insert(f, 6, "b = 2\n")],
+        );
+        let other = Fix::safe("other", vec![Edit::insert(f, 6, "c = 3\n")]);
+        let pass = apply(&sm, [&one, &other], Applicability::Safe);
+        assert_eq!((pass.applied, pass.postponed), (1, 1));
+        assert_eq!(pass.files[&f], b"[www]\na = 1\nb = 2\n");
     }
 
     #[test]

@@ -66,3 +66,4 @@ impl Fix {
 pub mod apply;
 pub mod edit;
 pub mod run;
+pub mod validate;

@@ -38,12 +38,8 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
         }
         let mut edits = Vec::new();
         if slowlog.is_none() {
-            edits.extend(edit::pool_insert(
-                stack,
-                pool,
-                "slowlog",
-                "/var/log/php-fpm/$pool.slow.log",
-            ));
+            let path = slowlog_path(stack, pool);
+            edits.extend(edit::pool_insert(stack, pool, "slowlog", &path));
         }
         if rst_s == 0 {
             edits.extend(edit::pool_set(
@@ -66,4 +62,29 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
             .with_fix((!edits.is_empty()).then(|| Fix::safe("log requests slower than 10 s with their PHP backtrace", edits))),
         );
     }
+}
+
+/// Where the slowlog goes: next to the instance's absolute `error_log`
+/// (`/var/log/php8.2-fpm.log` → `/var/log/php8.2-fpm.$pool.slow.log`, Debian's layout),
+/// else in `/var/log`, which exists everywhere: php-fpm refuses to start when the
+/// slowlog's directory is missing (`Unable to create or open slowlog`).
+fn slowlog_path(stack: &crate::stack::Stack, pool: &crate::stack::Pool) -> String {
+    let error_log = stack
+        .fpm
+        .get(pool.fpm)
+        .and_then(|f| f.global.get("error_log"))
+        .map(|v| v.value.clone())
+        .filter(|v| v.starts_with('/') && !v.contains('$'));
+    if let Some(log) = error_log {
+        let p = std::path::Path::new(&log);
+        if let (Some(dir), Some(stem)) = (p.parent(), p.file_stem()) {
+            return format!(
+                "{}/{}.$pool.slow.log",
+                dir.display(),
+                stem.to_string_lossy()
+            )
+            .replace("//", "/");
+        }
+    }
+    "/var/log/php-fpm.$pool.slow.log".into()
 }

@@ -283,6 +283,7 @@ pub fn load(inputs: &Inputs) -> Result<Stack, ReadError> {
     );
     lap("wp-config");
     link::link_pools(&mut stack);
+    stack.root = root.clone();
 
     if stack.pools.is_empty() && !stack.nginx.is_empty() {
         stack.notes.push(
@@ -317,7 +318,7 @@ fn set_displays(stack: &mut Stack, base: &Path) {
     }
 }
 
-fn nginx_path_map(main: &Path, root: Option<&Path>) -> PathMap {
+pub(crate) fn nginx_path_map(main: &Path, root: Option<&Path>) -> PathMap {
     let dir = main.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut map = PathMap {
         root: root.map(Path::to_path_buf),
@@ -464,7 +465,7 @@ fn copied_fpm_prefix(pattern: &str, map: &PathMap, bases: &[PathBuf]) -> Option<
     Some(main_dir.join(after).to_string_lossy().into_owned())
 }
 
-fn fpm_path_map(main_dir: &Path, root: Option<&Path>) -> PathMap {
+pub(crate) fn fpm_path_map(main_dir: &Path, root: Option<&Path>) -> PathMap {
     let mut map = PathMap {
         root: root.map(Path::to_path_buf),
         aliases: Vec::new(),
@@ -484,7 +485,7 @@ fn fpm_path_map(main_dir: &Path, root: Option<&Path>) -> PathMap {
 /// The directories a relative `include=` may be relative to: php-fpm resolves it
 /// against its install prefix (`/usr/local` when php-fpm.conf is `/usr/local/etc/`),
 /// and configs are commonly written relative to their own directory.
-fn fpm_bases(main_dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn fpm_bases(main_dir: &Path) -> Vec<PathBuf> {
     let mut bases = Vec::new();
     if main_dir.file_name().is_some_and(|n| n == "etc") {
         if let Some(p) = main_dir.parent() {
@@ -493,6 +494,29 @@ fn fpm_bases(main_dir: &Path) -> Vec<PathBuf> {
     }
     bases.push(main_dir.to_path_buf());
     bases
+}
+
+/// Where php-fpm's `include=PATTERN` in an instance whose main file is in `main_dir`
+/// points, as `read_fpm_tree` resolves it (the first base where it matches, else the
+/// first candidate); a glob stays a glob.
+pub(crate) fn fpm_include_target(pattern: &str, main_dir: &Path, root: Option<&Path>) -> PathBuf {
+    let map = fpm_path_map(main_dir, root);
+    let bases = fpm_bases(main_dir);
+    let pattern = copied_fpm_prefix(pattern, &map, &bases).unwrap_or_else(|| pattern.to_string());
+    let candidates: Vec<PathBuf> = bases.iter().map(|b| map.resolve(&pattern, b)).collect();
+    let is_glob = pattern.contains(['*', '?', '[']);
+    candidates
+        .iter()
+        .find(|c| {
+            if is_glob {
+                !super::load::expand_glob(c).is_empty()
+            } else {
+                c.exists()
+            }
+        })
+        .or(candidates.first())
+        .cloned()
+        .unwrap_or_else(|| PathBuf::from(pattern))
 }
 
 fn find_php_ini(dir: &Path) -> Option<PathBuf> {

@@ -143,6 +143,9 @@ pub struct Stack {
     /// Things the model could not know, said once (e.g. "no php-fpm configuration found:
     /// pool-dependent rules were skipped").
     pub notes: Vec<String>,
+    /// The copied filesystem root absolute paths inside configs were resolved against
+    /// (`--root`, or a PATH holding `etc/`), so the fixer's validation maps them the same way.
+    pub root: Option<std::path::PathBuf>,
 }
 
 impl Stack {

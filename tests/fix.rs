@@ -63,6 +63,8 @@ fn diff_is_a_patch_git_and_patch_accept_and_changes_nothing() {
         "{text}"
     );
     assert!(!text.contains("correct-horse-battery-staple"));
+    // The golden diff: reviewed once, then any change to a fix shows up here.
+    insta::assert_snapshot!("broken_diff", text);
     assert_eq!(
         std::fs::read(d.path().join("etc/nginx/nginx.conf")).expect("read"),
         before

@@ -259,6 +259,16 @@ pub fn pick_master(masters: &[FpmMaster], conf: Option<&Path>) -> Option<FpmMast
     }
 }
 
+/// The master running exactly `conf` (by real path), if one runs under `proc_root`:
+/// then the stack being tuned is live on this host, whatever facts were given.
+pub fn stack_master(proc_root: &Path, conf: &Path) -> Option<FpmMaster> {
+    let real = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let want = real(conf);
+    fpm_masters(proc_root)
+        .into_iter()
+        .find(|m| real(&m.conf) == want)
+}
+
 fn status_kb(text: &str, field: &str) -> Option<u64> {
     text.lines()
         .find(|l| l.starts_with(field))?

@@ -1,0 +1,424 @@
+//! The tuner against real php-fpm 8.2 masters in temp dirs: worker memory measured
+//! from /proc agrees with /proc itself and tells a 40 MB pool from a 4 MB one, and
+//! `tune --apply --reload` reloads a real master (and rolls back a change it
+//! rejects). Every master is stopped by PID when its test ends, also on failure;
+//! every wait is bounded; sockets are unix sockets in the temp dir.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// One test at a time: their memory readings and reload timings must not depend on
+/// another php-fpm starting next to them.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn read_pid(path: &Path) -> Option<u32> {
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+fn cmdline(pid: u32) -> String {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
+        .unwrap_or_default()
+}
+
+/// The master of `conf` if `pid` is one (never signal anything else).
+fn is_our_master(pid: u32, conf: &Path) -> bool {
+    let c = cmdline(pid);
+    c.starts_with("php-fpm") && c.contains("master process") && c.contains(&*conf.to_string_lossy())
+}
+
+fn kill(pid: u32, sig: rustix::process::Signal) {
+    if let Some(p) = rustix::process::Pid::from_raw(pid as i32) {
+        let _ = rustix::process::kill_process(p, sig);
+    }
+}
+
+/// A php-fpm master started by this test (or restarted for it by wpstack): stopped
+/// on drop, found by its pid file and checked to run this test's config.
+struct Fpm {
+    dir: tempfile::TempDir,
+    conf: PathBuf,
+    child: Option<std::process::Child>,
+}
+
+impl Fpm {
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+    fn pid_file(&self) -> PathBuf {
+        self.path().join("php-fpm.pid")
+    }
+    /// The live master, by its pid file.
+    fn master(&self) -> Option<u32> {
+        read_pid(&self.pid_file()).filter(|p| is_our_master(*p, &self.conf))
+    }
+    /// Wait (bounded) until the master runs and every socket accepts.
+    fn wait_ready(&self, socks: &[&str]) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if self.master().is_some()
+                && socks
+                    .iter()
+                    .all(|s| UnixStream::connect(self.path().join(s)).is_ok())
+            {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+}
+
+impl Drop for Fpm {
+    fn drop(&mut self) {
+        use rustix::process::Signal;
+        let mut pids: Vec<u32> = self.master().into_iter().collect();
+        if let Some(c) = &self.child {
+            if !pids.contains(&c.id()) && is_our_master(c.id(), &self.conf) {
+                pids.push(c.id());
+            }
+        }
+        for &p in &pids {
+            kill(p, Signal::TERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline && pids.iter().any(|p| is_our_master(*p, &self.conf)) {
+            if let Some(c) = &mut self.child {
+                let _ = c.try_wait();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        for &p in &pids {
+            if is_our_master(p, &self.conf) {
+                kill(p, Signal::KILL);
+            }
+        }
+        if let Some(c) = &mut self.child {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// A unique pool-name prefix per test process and test.
+fn unique(tag: &str) -> String {
+    format!("{tag}{}", std::process::id())
+}
+
+/// Write php-fpm.conf with `pools` ([name, extra lines]) on unix sockets NAME.sock in
+/// a temp dir, and start it (`daemonize`: the master forks away and is followed by its
+/// pid file, as under an init script; else it stays the test's child, as with -F).
+fn start(pools: &[(&str, &str)], daemonize: bool) -> Fpm {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().to_path_buf();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    std::fs::create_dir_all(d.join("www")).expect("mkdir");
+    // Allocate and touch MB megabytes (str_repeat writes every byte).
+    for (name, mb) in [("big.php", 40), ("small.php", 4), ("index.php", 0)] {
+        std::fs::write(
+            d.join("www").join(name),
+            format!("<?php $s = str_repeat('x', {mb} * 1024 * 1024); echo 'ok ', strlen($s);\n"),
+        )
+        .expect("script");
+    }
+    let mut conf = format!(
+        "[global]\npid = {d}/php-fpm.pid\nerror_log = {d}/php-fpm.log\ndaemonize = {dm}\n",
+        d = d.display(),
+        dm = if daemonize { "yes" } else { "no" }
+    );
+    for (name, extra) in pools {
+        conf.push_str(&format!(
+            "\n[{name}]\nlisten = {d}/{name}.sock\nlisten.mode = 0666\npm = static\npm.max_children = 2\npm.max_requests = 500\n{extra}",
+            d = d.display()
+        ));
+    }
+    let conf_path = d.join("php-fpm.conf");
+    std::fs::write(&conf_path, conf).expect("conf");
+    let mut cmd = Command::new("php-fpm8.2");
+    cmd.arg("-R")
+        .arg("-y")
+        .arg(&conf_path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut fpm = Fpm {
+        dir,
+        conf: conf_path,
+        child: None,
+    };
+    if daemonize {
+        // The starting process exits once the master is up.
+        let status = cmd.status().expect("start php-fpm");
+        assert!(status.success(), "php-fpm did not start: {}", log(&fpm));
+    } else {
+        fpm.child = Some(cmd.spawn().expect("start php-fpm"));
+    }
+    let socks: Vec<String> = pools.iter().map(|(n, _)| format!("{n}.sock")).collect();
+    let socks: Vec<&str> = socks.iter().map(String::as_str).collect();
+    assert!(fpm.wait_ready(&socks), "php-fpm not ready: {}", log(&fpm));
+    fpm
+}
+
+fn log(fpm: &Fpm) -> String {
+    std::fs::read_to_string(fpm.path().join("php-fpm.log")).unwrap_or_default()
+}
+
+/// One FastCGI name-value pair.
+fn fcgi_pair(out: &mut Vec<u8>, k: &str, v: &str) {
+    for len in [k.len(), v.len()] {
+        if len < 128 {
+            out.push(len as u8);
+        } else {
+            out.extend_from_slice(&((len as u32) | 0x8000_0000).to_be_bytes());
+        }
+    }
+    out.extend_from_slice(k.as_bytes());
+    out.extend_from_slice(v.as_bytes());
+}
+
+fn fcgi_record(out: &mut Vec<u8>, kind: u8, body: &[u8]) {
+    out.extend_from_slice(&[1, kind, 0, 1]);
+    out.extend_from_slice(&(body.len() as u16).to_be_bytes());
+    out.extend_from_slice(&[0, 0]);
+    out.extend_from_slice(body);
+}
+
+/// Run a script through a pool's socket with a minimal FastCGI client: its stdout.
+fn fcgi_get(sock: &Path, script: &Path) -> Result<String, String> {
+    let mut s = UnixStream::connect(sock).map_err(|e| format!("connect: {e}"))?;
+    s.set_read_timeout(Some(Duration::from_secs(15)))
+        .map_err(|e| e.to_string())?;
+    let mut params = Vec::new();
+    let file = script.to_string_lossy();
+    for (k, v) in [
+        ("SCRIPT_FILENAME", file.as_ref()),
+        ("SCRIPT_NAME", "/x.php"),
+        ("REQUEST_METHOD", "GET"),
+        ("QUERY_STRING", ""),
+        ("SERVER_PROTOCOL", "HTTP/1.1"),
+        ("GATEWAY_INTERFACE", "CGI/1.1"),
+    ] {
+        fcgi_pair(&mut params, k, v);
+    }
+    let mut req = Vec::new();
+    // BEGIN_REQUEST: role responder, no keep-alive.
+    fcgi_record(&mut req, 1, &[0, 1, 0, 0, 0, 0, 0, 0]);
+    fcgi_record(&mut req, 4, &params);
+    fcgi_record(&mut req, 4, &[]);
+    fcgi_record(&mut req, 5, &[]);
+    s.write_all(&req).map_err(|e| format!("write: {e}"))?;
+    let mut out = Vec::new();
+    let mut resp = Vec::new();
+    s.take(64 << 20)
+        .read_to_end(&mut resp)
+        .map_err(|e| format!("read: {e}"))?;
+    let mut at = 0;
+    while at + 8 <= resp.len() {
+        let kind = resp[at + 1];
+        let len = u16::from_be_bytes([resp[at + 4], resp[at + 5]]) as usize;
+        let pad = resp[at + 6] as usize;
+        let body = resp.get(at + 8..at + 8 + len).unwrap_or(&[]);
+        if kind == 6 {
+            out.extend_from_slice(body);
+        }
+        at += 8 + len + pad;
+    }
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// Pss (smaps_rollup) and VmHWM (status) of a pid, bytes, read here.
+fn own_reading(pid: u32) -> (u64, u64) {
+    let field = |file: &str, key: &str| -> u64 {
+        std::fs::read_to_string(format!("/proc/{pid}/{file}"))
+            .unwrap_or_default()
+            .lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+            .unwrap_or(0)
+            * 1024
+    };
+    (field("smaps_rollup", "Pss:"), field("status", "VmHWM:"))
+}
+
+fn children_of(master: u32) -> Vec<u32> {
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut out: Vec<u32> = rd
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/status"))
+                .unwrap_or_default()
+                .lines()
+                .any(|l| {
+                    l.starts_with("PPid:")
+                        && l.split_whitespace().nth(1) == Some(&master.to_string())
+                })
+        })
+        .collect();
+    out.sort_unstable();
+    out
+}
+
+const MIB: u64 = 1 << 20;
+
+#[test]
+fn worker_memory_agrees_with_proc_and_tells_a_40mb_pool_from_a_4mb_one() {
+    if !support::have_program("php-fpm8.2") {
+        return;
+    }
+    let _one = serial();
+    let big = unique("big");
+    let small = unique("small");
+    let tiny = unique("tiny");
+    let idle = unique("idle");
+    let fpm = start(&[(&big, ""), (&small, ""), (&tiny, ""), (&idle, "")], false);
+    let d = fpm.path().to_path_buf();
+    // A few requests each: both workers of a pool are likely to serve one; the peak
+    // is what counts either way.
+    for _ in 0..6 {
+        let out = fcgi_get(&d.join(format!("{big}.sock")), &d.join("www/big.php")).expect("big");
+        assert!(out.contains("ok 41943040"), "{out}");
+        let out =
+            fcgi_get(&d.join(format!("{small}.sock")), &d.join("www/small.php")).expect("small");
+        assert!(out.contains("ok 4194304"), "{out}");
+        let out =
+            fcgi_get(&d.join(format!("{tiny}.sock")), &d.join("www/index.php")).expect("tiny");
+        assert!(out.contains("ok 0"), "{out}");
+    }
+    let master = fpm.master().expect("master");
+    // A worker frees the script's memory after it has sent the response: wait
+    // (bounded) until the readings stop moving before comparing them.
+    let kids = children_of(master);
+    let mut last: Vec<(u64, u64)> = Vec::new();
+    for _ in 0..50 {
+        let now: Vec<(u64, u64)> = kids.iter().map(|p| own_reading(*p)).collect();
+        if now == last {
+            break;
+        }
+        last = now;
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let m = wpstack::tune::workers::measure_of(Path::new("/proc"), Some(master));
+    let all = wpstack::tune::workers::measure(Path::new("/proc"));
+    let (b, s) = (&m[&big], &m[&small]);
+    assert_eq!(
+        all[&big].pids, b.pids,
+        "filtering by master changes nothing here"
+    );
+    assert_eq!((b.count, s.count), (2, 2));
+    let mut every: Vec<u32> = m.values().flat_map(|w| w.pids.clone()).collect();
+    every.sort_unstable();
+    assert_eq!(every, kids, "the tuner's workers are the master's children");
+    // The tuner's numbers against this test's own reading of the same pids. PSS moves
+    // a little (shared pages are re-divided as others map them): 1 MiB of tolerance;
+    // VmHWM of an idle worker does not move.
+    for (name, w) in [
+        (&big, b),
+        (&small, s),
+        (&tiny, &m[&tiny]),
+        (&idle, &m[&idle]),
+    ] {
+        let own: Vec<(u64, u64)> = w.pids.iter().map(|p| own_reading(*p)).collect();
+        let pss_max = own.iter().map(|o| o.0).max().unwrap_or(0);
+        let hwm_max = own.iter().map(|o| o.1).max().unwrap_or(0);
+        assert!(
+            w.pss_max.abs_diff(pss_max) <= MIB / 4,
+            "{name}: PSS tuner {} vs /proc {pss_max}",
+            w.pss_max
+        );
+        assert_eq!(w.hwm_max, hwm_max, "{name}: VmHWM");
+        println!(
+            "tune_live: pool {name}: {} workers, PSS max {:.1} MiB avg {:.1} MiB, VmHWM max {:.1} MiB, peak {:.1} MiB, master RssAnon {:.1} MiB, low confidence: {}",
+            w.count,
+            w.pss_max as f64 / MIB as f64,
+            w.pss_avg as f64 / MIB as f64,
+            w.hwm_max as f64 / MIB as f64,
+            w.peak() as f64 / MIB as f64,
+            w.baseline as f64 / MIB as f64,
+            w.low_confidence()
+        );
+    }
+    assert!(
+        b.peak() >= s.peak() + 30 * MIB,
+        "big peak {} vs small peak {}",
+        b.peak(),
+        s.peak()
+    );
+    assert!(!b.low_confidence() && !s.low_confidence());
+    assert!(
+        m[&idle].low_confidence(),
+        "workers that served nothing read low"
+    );
+
+    // `wpstack tune` on this host, RAM given: the stack's master runs here, so its
+    // workers are measured and each pool is sized by its own peak.
+    let out = assert_cmd::Command::cargo_bin("wpstack")
+        .expect("bin")
+        .args(["tune", "--ram", "2G", "--format", "json"])
+        .arg(&d)
+        .output()
+        .expect("run wpstack");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let line = |pool: &str| -> serde_json::Value {
+        v["tuning"]["pools"]
+            .as_array()
+            .and_then(|a| a.iter().find(|p| p["pool"] == pool).cloned())
+            .unwrap_or_else(|| panic!("{pool} not in {v}"))
+    };
+    let (bl, sl) = (line(&big), line(&small));
+    println!("tune_live: tune --ram 2G: {bl}\ntune_live: tune --ram 2G: {sl}");
+    for l in [&bl, &sl] {
+        assert_eq!(l["workers_seen"], 2, "{l}");
+        assert!(
+            l["worker_mem_source"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("measured")),
+            "{l}"
+        );
+    }
+    let (bm, sm) = (
+        bl["worker_mem"].as_u64().unwrap_or(0),
+        sl["worker_mem"].as_u64().unwrap_or(0),
+    );
+    assert_eq!(
+        bm,
+        b.peak().min(128 * MIB),
+        "big: worker memory is its peak"
+    );
+    assert_eq!(
+        sm,
+        s.peak().min(128 * MIB),
+        "small: worker memory is its peak"
+    );
+    assert!(bm >= sm + 30 * MIB);
+    // Both pools had 2 children: the budget is shared by each pool's weight
+    // (max_children × worker memory), so the big pool gets the larger share.
+    let (ba, sa) = (
+        bl["max_children_after"].as_u64().unwrap_or(0),
+        sl["max_children_after"].as_u64().unwrap_or(0),
+    );
+    assert!(
+        ba * bm > sa * sm,
+        "big pool's share {ba} × {bm} vs small's {sa} × {sm}"
+    );
+}

@@ -422,3 +422,168 @@ fn worker_memory_agrees_with_proc_and_tells_a_40mb_pool_from_a_4mb_one() {
         "big pool's share {ba} × {bm} vs small's {sa} × {sm}"
     );
 }
+
+fn pool_workers(master: u32, pool: &str) -> usize {
+    children_of(master)
+        .into_iter()
+        .filter(|p| cmdline(*p).trim() == format!("php-fpm: pool {pool}"))
+        .count()
+}
+
+fn serves(fpm: &Fpm, pool: &str) -> Result<String, String> {
+    fcgi_get(
+        &fpm.path().join(format!("{pool}.sock")),
+        &fpm.path().join("www/index.php"),
+    )
+}
+
+#[test]
+fn apply_reload_reloads_a_real_master_and_the_new_pools_serve() {
+    if !support::have_program("php-fpm8.2") {
+        return;
+    }
+    let _one = serial();
+    let (a, b) = (unique("ra"), unique("rb"));
+    // Daemonized, as under an init script: the reload re-executes the master, which
+    // forks again: the pid changes and is followed through the pid file.
+    let fpm = start(&[(&a, ""), (&b, "")], true);
+    let before = fpm.master().expect("master");
+    let out = assert_cmd::Command::cargo_bin("wpstack")
+        .expect("bin")
+        .args(["tune", "--ram", "1G", "--apply", "--reload"])
+        .arg(fpm.path())
+        .output()
+        .expect("run wpstack");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("tune_live: tune --apply --reload said:\n{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}\n{}", log(&fpm));
+    assert!(stderr.contains("reloaded: master pid"), "{stderr}");
+    let after = fpm.master().expect("a live master after the reload");
+    let conf = std::fs::read_to_string(&fpm.conf).expect("conf");
+    let want: Vec<usize> = conf
+        .lines()
+        .filter_map(|l| l.strip_prefix("pm.max_children = ")?.trim().parse().ok())
+        .collect();
+    assert_eq!(want.len(), 2, "{conf}");
+    assert!(
+        want.iter().all(|n| *n != 2),
+        "tune changed max_children: {conf}"
+    );
+    // The reloaded master runs the new numbers: its static pools have that many
+    // workers (bounded wait: they are forked just after the sockets are back).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline
+        && (pool_workers(after, &a) != want[0] || pool_workers(after, &b) != want[1])
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        (pool_workers(after, &a), pool_workers(after, &b)),
+        (want[0], want[1])
+    );
+    for pool in [&a, &b] {
+        let got = serves(&fpm, pool).expect("serves after reload");
+        assert!(got.contains("ok 0"), "{got}");
+    }
+    println!("tune_live: reload ok: master pid {before} → {after}, max_children 2 → {want:?}");
+}
+
+#[test]
+fn a_change_the_master_rejects_is_rolled_back_and_the_master_serves_again() {
+    if !support::have_program("php-fpm8.2") {
+        return;
+    }
+    let _one = serial();
+    for daemonize in [false, true] {
+        let (a, b) = (
+            unique(if daemonize { "xa" } else { "ya" }),
+            unique(if daemonize { "xb" } else { "yb" }),
+        );
+        let fpm = start(&[(&a, ""), (&b, "")], daemonize);
+        let before = fpm.master().expect("master");
+        let stack = wpstack::stack::discover::load(&wpstack::stack::discover::Inputs {
+            paths: vec![fpm.path().to_path_buf()],
+            ..Default::default()
+        })
+        .expect("load");
+        let id = stack.sources.find(&fpm.conf).expect("conf loaded");
+        let old = stack.sources.get(id).bytes.clone();
+        // `php-fpm -t` accepts a listen path in a directory that does not exist; the
+        // master finds out when it binds, on the reload.
+        let text = String::from_utf8_lossy(&old).into_owned();
+        let sock = format!("{}/{b}.sock", fpm.path().display());
+        let bad = format!("{}/nodir/{b}.sock", fpm.path().display());
+        assert!(text.contains(&sock));
+        let new = text.replace(&sock, &bad).into_bytes();
+        let t = Command::new("php-fpm8.2")
+            .args(["-t", "-R", "-y"])
+            .arg(&fpm.conf)
+            .stdin(Stdio::null())
+            .output()
+            .expect("php-fpm -t");
+        assert!(t.status.success(), "php-fpm -t");
+        wpstack::fix::run::write_one(&fpm.conf, &old, &new, false).expect("write");
+        let t = Command::new("php-fpm8.2")
+            .args(["-t", "-R", "-y"])
+            .arg(&fpm.conf)
+            .stdin(Stdio::null())
+            .output()
+            .expect("php-fpm -t");
+        println!(
+            "tune_live: php-fpm -t on the bad listen: exit {:?}",
+            t.status.code()
+        );
+        let changed = vec![wpstack::tune::reload::Changed {
+            id,
+            path: fpm.conf.clone(),
+            display: "php-fpm.conf".into(),
+            old: old.clone(),
+            new: new.clone(),
+        }];
+        let got = wpstack::tune::reload::reload(&stack, &changed, &Default::default());
+        let err = got.expect_err("the master rejects the change");
+        println!("tune_live: daemonize={daemonize}: {err}");
+        assert!(err.contains("rolled back"), "{err}");
+        assert!(
+            err.contains("unable to bind listening socket"),
+            "php-fpm's own reason is quoted: {err}"
+        );
+        assert_eq!(
+            std::fs::read(&fpm.conf).expect("conf"),
+            old,
+            "old bytes back"
+        );
+        assert!(err.contains("on the old config"), "{err}");
+        let after = fpm.master().expect("a master runs again");
+        for pool in [&a, &b] {
+            let got = serves(&fpm, pool).expect("serves after the rollback");
+            assert!(got.contains("ok 0"), "{got}\n{}", log(&fpm));
+        }
+        println!("tune_live: daemonize={daemonize}: master pid {before} → {after} after rollback");
+    }
+}
+
+#[test]
+fn reload_needs_apply_and_a_pid_file() {
+    let out = assert_cmd::Command::cargo_bin("wpstack")
+        .expect("bin")
+        .args(["tune", "--ram", "1G", "--reload", "."])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let d = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        d.path().join("php-fpm.conf"),
+        "[global]\nerror_log = /dev/null\n\n[www]\nlisten = /tmp/nowhere.sock\npm = static\npm.max_children = 2\n",
+    )
+    .expect("conf");
+    let out = assert_cmd::Command::cargo_bin("wpstack")
+        .expect("bin")
+        .args(["tune", "--ram", "1G", "--apply", "--reload", "--no-backup"])
+        .arg(d.path())
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("sets no `pid =`"), "{stderr}");
+}

@@ -181,6 +181,14 @@ pub struct TuneArgs {
     /// With --apply: no backups.
     #[arg(long = "no-backup")]
     pub no_backup: bool,
+    /// With --apply: reload php-fpm (SIGUSR2 to the master in php-fpm.conf's pid file)
+    /// and nginx when its files changed, check the master and every pool's socket
+    /// are back, and restore the old files (and reload again) if not.
+    #[arg(long, requires = "apply")]
+    pub reload: bool,
+    /// The nginx binary `--reload` runs (`nginx -s reload -c MAIN`).
+    #[arg(long = "nginx-bin", value_name = "FILE", default_value = "nginx")]
+    pub nginx_bin: PathBuf,
     /// Thresholds and estimates for this kind of site.
     #[arg(long, value_parser = ["wordpress", "woocommerce"])]
     pub profile: Option<String>,
@@ -571,6 +579,29 @@ fn tune(a: &TuneArgs) -> Result<i32, String> {
             fixrun::write_one(&src.path, &src.bytes, new, !a.no_backup)
                 .map_err(|e| format!("{}: {e}", src.display))?;
             eprintln!("wpstack: tuned {}", src.display);
+        }
+        if a.reload {
+            let changed: Vec<crate::tune::reload::Changed> = pass
+                .files
+                .iter()
+                .map(|(id, new)| {
+                    let src = stack.sources.get(*id);
+                    crate::tune::reload::Changed {
+                        id: *id,
+                        path: src.path.clone(),
+                        display: src.display.clone(),
+                        old: src.bytes.clone(),
+                        new: new.clone(),
+                    }
+                })
+                .collect();
+            let opts = crate::tune::reload::Options {
+                nginx_bin: a.nginx_bin.clone(),
+                ..Default::default()
+            };
+            for line in crate::tune::reload::reload(&stack, &changed, &opts)? {
+                eprintln!("wpstack: {line}");
+            }
         }
     }
     Ok(EXIT_OK)

@@ -587,3 +587,121 @@ fn reload_needs_apply_and_a_pid_file() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("sets no `pid =`"), "{stderr}");
 }
+
+/// nginx started by a test: stopped (SIGTERM, then SIGKILL) by its pid on drop.
+struct Nginx(std::process::Child);
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        kill(self.0.id(), rustix::process::Signal::TERM);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn http_get(port: u16, path: &str) -> String {
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return String::new();
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+    let _ = write!(s, "GET {path} HTTP/1.0\r\nHost: lab.test\r\n\r\n");
+    let mut out = String::new();
+    let _ = s.take(1 << 20).read_to_string(&mut out);
+    out
+}
+
+#[test]
+fn nginx_files_changed_reload_nginx_and_a_rejected_one_is_rolled_back() {
+    if !support::have_program("php-fpm8.2") || !support::have_program("nginx") {
+        return;
+    }
+    let _one = serial();
+    let pool = unique("ng");
+    let fpm = start(&[(&pool, "")], false);
+    let d = fpm.path().to_path_buf();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port");
+    for sub in ["logs", "tmp"] {
+        std::fs::create_dir_all(d.join(sub)).expect("mkdir");
+    }
+    let conf = format!(
+        "worker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/logs/nginx-error.log error;\nevents {{ worker_connections 64; }}\nhttp {{\n    access_log off;\n    client_body_temp_path {d}/tmp/body;\n    fastcgi_temp_path {d}/tmp/fastcgi;\n    proxy_temp_path {d}/tmp/proxy;\n    uwsgi_temp_path {d}/tmp/uwsgi;\n    scgi_temp_path {d}/tmp/scgi;\n    server {{\n        listen 127.0.0.1:{port};\n        root {d}/www;\n        location ~ \\.php$ {{\n            fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;\n            fastcgi_param REQUEST_METHOD $request_method;\n            fastcgi_pass unix:{d}/{pool}.sock;\n            fastcgi_read_timeout 60s;\n        }}\n    }}\n}}\n",
+        d = d.display()
+    );
+    let nginx_conf = d.join("nginx.conf");
+    std::fs::write(&nginx_conf, &conf).expect("nginx.conf");
+    let child = Command::new("nginx")
+        .arg("-p")
+        .arg(&d)
+        .arg("-c")
+        .arg(&nginx_conf)
+        .args(["-g", "daemon off;"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start nginx");
+    let nginx = Nginx(child);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline && !http_get(port, "/index.php").contains("ok 0") {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(http_get(port, "/index.php").contains("200 OK"));
+    let load = || {
+        wpstack::stack::discover::load(&wpstack::stack::discover::Inputs {
+            paths: vec![d.clone()],
+            ..Default::default()
+        })
+        .expect("load")
+    };
+    // A good nginx change (a longer read timeout): nginx reloads (same master).
+    let stack = load();
+    let id = stack.sources.find(&nginx_conf).expect("nginx.conf loaded");
+    let good = conf.replace("fastcgi_read_timeout 60s;", "fastcgi_read_timeout 90s;");
+    wpstack::fix::run::write_one(&nginx_conf, conf.as_bytes(), good.as_bytes(), false)
+        .expect("write");
+    let changed = |old: &str, new: &str| {
+        vec![wpstack::tune::reload::Changed {
+            id,
+            path: nginx_conf.clone(),
+            display: "nginx.conf".into(),
+            old: old.as_bytes().to_vec(),
+            new: new.as_bytes().to_vec(),
+        }]
+    };
+    let said = wpstack::tune::reload::reload(&stack, &changed(&conf, &good), &Default::default())
+        .expect("reload");
+    println!("tune_live: {}", said.join("; "));
+    assert!(said.iter().any(|l| l.contains("nginx")), "{said:?}");
+    assert!(
+        said.iter().all(|l| !l.contains("php-fpm")),
+        "php-fpm is left alone: {said:?}"
+    );
+    assert_eq!(read_pid(&d.join("nginx.pid")), Some(nginx.0.id()));
+    assert!(http_get(port, "/index.php").contains("ok 0"));
+    // A change nginx rejects: rolled back, nginx serves on.
+    let stack = load();
+    let bad = good.replace(
+        "fastcgi_read_timeout 90s;",
+        "fastcgi_read_timeout 90s;\n            no_such_directive on;",
+    );
+    wpstack::fix::run::write_one(&nginx_conf, good.as_bytes(), bad.as_bytes(), false)
+        .expect("write");
+    let err = wpstack::tune::reload::reload(&stack, &changed(&good, &bad), &Default::default())
+        .expect_err("nginx rejects it");
+    println!("tune_live: {err}");
+    assert!(err.contains("unknown directive"), "{err}");
+    assert_eq!(std::fs::read_to_string(&nginx_conf).expect("read"), good);
+    assert_eq!(read_pid(&d.join("nginx.pid")), Some(nginx.0.id()));
+    assert!(http_get(port, "/index.php").contains("ok 0"));
+    drop(nginx);
+}

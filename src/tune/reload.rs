@@ -146,6 +146,29 @@ struct FpmTarget {
     endpoints: Vec<(String, Endpoint)>,
     /// php-fpm's error_log (absolute), where a failed reload says why.
     error_log: Option<PathBuf>,
+    /// The systemd unit the master runs in (`php8.2-fpm.service`), which must
+    /// restart it: a master started by hand would run outside the unit.
+    unit: Option<String>,
+}
+
+/// The systemd service a process belongs to, from its /proc/PID/cgroup text.
+pub fn systemd_unit(proc_cgroup: &str) -> Option<String> {
+    proc_cgroup.lines().find_map(|line| {
+        let mut parts = line.splitn(3, ':');
+        let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
+        if !(controllers.is_empty() || controllers == "name=systemd") {
+            return None;
+        }
+        // A user's session (user.slice, user@0.service) is not the service's unit:
+        // restarting it would end the user's processes.
+        let path = path.trim();
+        if path.starts_with("/user.slice") {
+            return None;
+        }
+        path.rsplit('/')
+            .find(|c| c.ends_with(".service") && !c.starts_with("user@"))
+            .map(str::to_string)
+    })
 }
 
 impl FpmTarget {
@@ -233,6 +256,9 @@ fn fpm_targets(
                 .get("error_log")
                 .map(|v| PathBuf::from(v.value.trim()))
                 .filter(|p| p.is_absolute()),
+            unit: std::fs::read_to_string(proc_root.join(pid.to_string()).join("cgroup"))
+                .ok()
+                .and_then(|t| systemd_unit(&t)),
         });
     }
     Ok(out)
@@ -297,11 +323,28 @@ fn reload_fpm(t: &FpmTarget, proc_root: &Path, timeout: Duration) -> Result<u32,
     wait_back(t, proc_root, timeout)
 }
 
-/// Start a master that died on a reload again: its binary, `--fpm-config CONF`
-/// (and `--allow-to-run-as-root` when it ran so). Its other start options (a `-p`
-/// prefix, `-c` php.ini) are not known after php-fpm rewrote its title.
+/// Start a master that died on a reload again: with `systemctl restart UNIT` when
+/// systemd runs it, else its binary with `--fpm-config CONF` (and
+/// `--allow-to-run-as-root` when it ran so). Other start options (a `-p` prefix, `-c`
+/// php.ini) are not known once php-fpm has rewritten its title.
 fn restart_fpm(t: &FpmTarget, proc_root: &Path, timeout: Duration) -> Result<u32, String> {
     use std::os::unix::process::CommandExt;
+    let fresh = FpmTarget {
+        pid: 0,
+        workers: Vec::new(),
+        ..t.clone()
+    };
+    if let Some(unit) = &t.unit {
+        let ok = std::process::Command::new("systemctl")
+            .args(["restart", unit])
+            .stdin(std::process::Stdio::null())
+            .status()
+            .map_err(|e| format!("cannot run systemctl restart {unit}: {e}"))?;
+        if !ok.success() {
+            return Err(format!("systemctl restart {unit} failed ({ok})"));
+        }
+        return wait_back(&fresh, proc_root, timeout);
+    }
     let exe = t
         .exe
         .clone()
@@ -320,15 +363,7 @@ fn restart_fpm(t: &FpmTarget, proc_root: &Path, timeout: Duration) -> Result<u32
         .map_err(|e| format!("cannot start {}: {e}", exe.display()))?;
     // A daemonizing php-fpm exits once its master is up; one with daemonize = no is
     // the master and keeps running on its own.
-    let up = wait_back(
-        &FpmTarget {
-            pid: 0,
-            workers: Vec::new(),
-            ..t.clone()
-        },
-        proc_root,
-        timeout,
-    );
+    let up = wait_back(&fresh, proc_root, timeout);
     let _ = child.try_wait();
     up
 }
@@ -484,5 +519,24 @@ mod tests {
         );
         assert_eq!(endpoint("[::]:9000"), Endpoint::Tcp("[::1]:9000".into()));
         assert_eq!(endpoint("[::1]:9000"), Endpoint::Tcp("[::1]:9000".into()));
+    }
+
+    #[test]
+    fn systemd_unit_of_a_master() {
+        assert_eq!(
+            systemd_unit("0::/system.slice/php8.2-fpm.service\n").as_deref(),
+            Some("php8.2-fpm.service")
+        );
+        assert_eq!(
+            systemd_unit("4:memory:/x\n1:name=systemd:/system.slice/php-fpm.service\n0::/\n")
+                .as_deref(),
+            Some("php-fpm.service")
+        );
+        // A container or a shell: no unit, the master is restarted by hand.
+        assert_eq!(systemd_unit("0::/\n4:memory:/process_api/c3bd\n"), None);
+        assert_eq!(
+            systemd_unit("0::/user.slice/user-0.slice/session-3.scope\n"),
+            None
+        );
     }
 }

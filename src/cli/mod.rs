@@ -220,6 +220,12 @@ pub struct TuneArgs {
     pub no_backup: bool,
     #[command(flatten)]
     pub validate: ValidateArgs,
+    /// With --apply: reload php-fpm (SIGUSR2 to the master in php-fpm.conf's pid file)
+    /// and nginx when its files changed (`nginx -s reload -c MAIN`, the --nginx-bin
+    /// above), check the master and every pool's socket are back, and restore the old
+    /// files (and reload again) if not.
+    #[arg(long, requires = "apply")]
+    pub reload: bool,
     /// Thresholds and estimates for this kind of site.
     #[arg(long, value_parser = ["wordpress", "woocommerce"])]
     pub profile: Option<String>,
@@ -554,20 +560,38 @@ fn tune(a: &TuneArgs) -> Result<i32, String> {
     check_like.cdn = a.cdn.clone();
     let (settings, configured) = settings_for(&check_like)?;
     let given = a.host.facts();
-    let host = host::resolve(&given, &configured, true);
-    // Pre-deploy (facts given): nothing of this machine is measured.
-    let measured = if given.ram.is_none() && configured.ram.is_none() && given.worker_mem.is_none()
-    {
-        crate::tune::workers::measure(std::path::Path::new("/proc"))
-    } else {
-        Default::default()
-    };
     let stack = discover::load(&a.input.inputs()).map_err(|e| e.to_string())?;
     if stack.pools.is_empty() {
         return Err(
             "no php-fpm pools found: nothing to tune (pass the php-fpm directory or --fpm)".into(),
         );
     }
+    let fpm_conf = stack
+        .fpm
+        .iter()
+        .find_map(|f| f.main)
+        .map(|id| stack.sources.get(id).path.clone());
+    let host = host::resolve_probe(
+        &given,
+        &configured,
+        Some(host::Probe::live(fpm_conf.clone())),
+    );
+    // Workers are measured when this host is the one tuned (no facts given), or when
+    // the stack's own php-fpm master runs here: its workers are this stack's, also
+    // with --ram given. Only that master's workers count when it is found.
+    let proc_root = std::path::Path::new("/proc");
+    let master = fpm_conf
+        .as_deref()
+        .and_then(|c| host::stack_master(proc_root, c));
+    let measured = if given.worker_mem.is_some() {
+        Default::default()
+    } else if let Some(m) = &master {
+        crate::tune::workers::measure_of(proc_root, Some(m.pid))
+    } else if given.ram.is_none() && configured.ram.is_none() {
+        crate::tune::workers::measure(proc_root)
+    } else {
+        Default::default()
+    };
     let Some(t) = crate::tune::run::tune(&stack, &host, &settings, &measured) else {
         return Err("the host's RAM is unknown: give --ram".into());
     };
@@ -579,11 +603,18 @@ fn tune(a: &TuneArgs) -> Result<i32, String> {
         diff.extend(apply::unified_diff(&src.display, &src.bytes, new));
     }
     if a.format == "json" {
-        let v =
-            serde_json::json!({"version": 1, "tuning": t, "diff": String::from_utf8_lossy(&diff)});
+        let v = serde_json::json!({
+            "version": 1,
+            "tuning": t,
+            "measured": host.measured_notes(),
+            "diff": String::from_utf8_lossy(&diff),
+        });
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     } else {
         print!("{}", crate::tune::run::table(&t));
+        for note in host.measured_notes() {
+            println!("{note}");
+        }
         println!();
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(&diff);
@@ -597,6 +628,34 @@ fn tune(a: &TuneArgs) -> Result<i32, String> {
             let opts = a.validate.commit_options(!a.no_backup)?;
             let report = fixrun::commit(&stack, &changes, &opts, &fixrun::RealIo)?;
             for line in fixrun::describe(&report, "tuned", opts.validate.is_some()) {
+                eprintln!("wpstack: {line}");
+            }
+        }
+        if a.reload {
+            let changed: Vec<crate::tune::reload::Changed> = pass
+                .files
+                .iter()
+                .map(|(id, new)| {
+                    let src = stack.sources.get(*id);
+                    crate::tune::reload::Changed {
+                        id: *id,
+                        path: src.path.clone(),
+                        display: src.display.clone(),
+                        old: src.bytes.clone(),
+                        new: new.clone(),
+                    }
+                })
+                .collect();
+            let opts = crate::tune::reload::Options {
+                nginx_bin: a
+                    .validate
+                    .nginx_bin
+                    .clone()
+                    .or_else(crate::fix::validate::find_nginx)
+                    .unwrap_or_else(|| PathBuf::from("nginx")),
+                ..Default::default()
+            };
+            for line in crate::tune::reload::reload(&stack, &changed, &opts)? {
                 eprintln!("wpstack: {line}");
             }
         }

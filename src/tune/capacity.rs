@@ -383,6 +383,7 @@ mod tests {
             worker_mem: None,
             reserve: given(1 << 30),
             db_mem: given(1 << 30),
+            ..Default::default()
         };
         // (pool, workers seen, PSS peak, RSS) as `tune` would read them on the host.
         let seen = [
@@ -402,6 +403,7 @@ mod tests {
                             pss_avg: m * 9 / 10,
                             hwm_max: *rss,
                             pss_peak_max: m,
+                            ..Default::default()
                         },
                     )
                 })

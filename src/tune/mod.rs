@@ -2,5 +2,6 @@
 
 pub mod capacity;
 pub mod host;
+pub mod reload;
 pub mod run;
 pub mod workers;

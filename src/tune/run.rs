@@ -556,6 +556,7 @@ mod tests {
             worker_mem: None,
             reserve: None,
             db_mem: fact(512 << 20),
+            ..Default::default()
         };
         let w = |count, mb: u64| PoolWorkers {
             count,
@@ -563,6 +564,7 @@ mod tests {
             pss_avg: mb << 20,
             hwm_max: mb << 20,
             pss_peak_max: mb << 20,
+            ..Default::default()
         };
         let mut measured = BTreeMap::new();
         measured.insert("shop".to_string(), w(8, 150));

@@ -19,6 +19,11 @@ pub struct PoolWorkers {
     /// RSS peak (VmHWM − Rss). VmHWM alone counts the shared opcache and library pages
     /// in full in every worker; this counts them once, divided, as PSS does.
     pub pss_peak_max: u64,
+    /// The workers' pids, ascending.
+    pub pids: Vec<u32>,
+    /// `RssAnon` of the master the workers were forked from (what a worker carries
+    /// from the fork before its first request), bytes; 0 when the master was not read.
+    pub baseline: u64,
 }
 
 impl PoolWorkers {
@@ -27,9 +32,30 @@ impl PoolWorkers {
     pub fn peak(&self) -> u64 {
         self.pss_max.max(self.pss_peak_max)
     }
-    /// Idle or freshly recycled workers read low: below this the estimate is used.
+    /// Idle or freshly recycled workers read low, and then the estimate is used.
+    ///
+    /// A worker frees a script's large allocations when the request ends (PHP's
+    /// allocator unmaps chunks of 2 MiB and more), so between requests its PSS is
+    /// back near the size it was forked at, busy or not: PSS alone cannot tell a
+    /// busy pool from an idle one (measured on php-fpm 8.2: 1.3 MiB after 40 MB,
+    /// 4 MB and no-allocation scripts alike). The peak can (`VmHWM` keeps the
+    /// high-water mark): a worker forked and never used peaks at the master's
+    /// anonymous memory plus the ~1.5 MiB of code it faults in (5.6 MiB against the
+    /// master's 4.0 MiB `RssAnon`), one that ran even a trivial script at several MiB
+    /// more (8.6 MiB; 12.5 MiB for 4 MB, 48.5 MiB for 40 MB). So: low confidence when
+    /// no worker's peak is 3 MiB above the master's `RssAnon`; the number of workers
+    /// does not matter (one busy worker is a measurement). Without the master, a
+    /// peak under 8 MiB counts as idle.
     pub fn low_confidence(&self) -> bool {
-        self.count < 2 || self.pss_max < (8 << 20)
+        if self.count == 0 {
+            return true;
+        }
+        let floor = if self.baseline > 0 {
+            self.baseline + (3 << 20)
+        } else {
+            8 << 20
+        };
+        self.hwm_max < floor
     }
 }
 
@@ -53,6 +79,39 @@ pub fn pool_of(cmdline: &[u8]) -> Option<String> {
 
 /// Scan a /proc tree (the real one, or a fixture) for php-fpm workers by pool.
 pub fn measure(proc_root: &Path) -> BTreeMap<String, PoolWorkers> {
+    measure_of(proc_root, None)
+}
+
+/// Like [`measure`], only the workers of one master (their `PPid`) when given: the
+/// pools of another php-fpm on the host may share a name (`www`).
+pub fn measure_of(proc_root: &Path, master: Option<u32>) -> BTreeMap<String, PoolWorkers> {
+    let mut out = scan(proc_root, master);
+    let read_status =
+        |pid: u32| std::fs::read_to_string(proc_root.join(pid.to_string()).join("status"));
+    for w in out.values_mut() {
+        // The master they were forked from: the given one, or their common parent.
+        let parent = master.or_else(|| {
+            let first = *w.pids.first()?;
+            read_status(first).ok().and_then(|t| ppid(&t))
+        });
+        if let Some(status) = parent.and_then(|p| read_status(p).ok()) {
+            w.baseline = kb_field(&status, "RssAnon:").unwrap_or(0);
+        }
+    }
+    out
+}
+
+fn ppid(status: &str) -> Option<u32> {
+    status
+        .lines()
+        .find(|l| l.starts_with("PPid:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+fn scan(proc_root: &Path, master: Option<u32>) -> BTreeMap<String, PoolWorkers> {
     let mut out: BTreeMap<String, PoolWorkers> = BTreeMap::new();
     let mut sums: BTreeMap<String, u64> = BTreeMap::new();
     let Ok(rd) = std::fs::read_dir(proc_root) else {
@@ -68,19 +127,21 @@ pub fn measure(proc_root: &Path) -> BTreeMap<String, PoolWorkers> {
             continue;
         };
         let Some(pool) = pool_of(&cmd) else { continue };
-        let pss = std::fs::read_to_string(dir.join("smaps_rollup"))
-            .ok()
-            .and_then(|t| kb_field(&t, "Pss:"))
-            .unwrap_or(0);
+        let Ok(pid) = name.to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let status = std::fs::read_to_string(dir.join("status")).unwrap_or_default();
+        if master.is_some() && ppid(&status) != master {
+            continue;
+        }
         let rollup = std::fs::read_to_string(dir.join("smaps_rollup")).unwrap_or_default();
+        let pss = kb_field(&rollup, "Pss:").unwrap_or(0);
         let rss = kb_field(&rollup, "Rss:").unwrap_or(0);
-        let hwm = std::fs::read_to_string(dir.join("status"))
-            .ok()
-            .and_then(|t| kb_field(&t, "VmHWM:"))
-            .unwrap_or(0);
+        let hwm = kb_field(&status, "VmHWM:").unwrap_or(0);
         let freed = if rss > 0 { hwm.saturating_sub(rss) } else { 0 };
         let w = out.entry(pool.clone()).or_default();
         w.count += 1;
+        w.pids.push(pid);
         w.pss_max = w.pss_max.max(pss);
         w.hwm_max = w.hwm_max.max(hwm);
         w.pss_peak_max = w.pss_peak_max.max(pss + freed);
@@ -88,6 +149,7 @@ pub fn measure(proc_root: &Path) -> BTreeMap<String, PoolWorkers> {
     }
     for (pool, w) in out.iter_mut() {
         w.pss_avg = sums.get(pool).copied().unwrap_or(0) / w.count.max(1) as u64;
+        w.pids.sort_unstable();
     }
     out
 }
@@ -141,5 +203,63 @@ mod tests {
         assert_eq!(m["www"].hwm_max, 61_000 * 1024);
         assert_eq!(m["www"].pss_avg, 35_000 * 1024);
         assert!(m["shop"].low_confidence());
+    }
+
+    #[test]
+    fn measure_of_keeps_one_masters_workers_and_judges_by_the_peak() {
+        let d = tempfile::tempdir().unwrap();
+        let mk = |pid: u32, ppid: u32, cmd: &[u8], pss_kb: u64, hwm_kb: u64, anon_kb: u64| {
+            let p = d.path().join(pid.to_string());
+            std::fs::create_dir_all(&p).unwrap();
+            std::fs::write(p.join("cmdline"), cmd).unwrap();
+            // At rest: Rss is the PSS plus 6.7 MB of shared pages counted in full.
+            let rss_kb = pss_kb + 6_700;
+            std::fs::write(
+                p.join("smaps_rollup"),
+                format!("Rss: {rss_kb} kB\nPss: {pss_kb} kB\n"),
+            )
+            .unwrap();
+            std::fs::write(
+                p.join("status"),
+                format!("PPid:\t{ppid}\nVmHWM:\t{hwm_kb} kB\nRssAnon:\t{anon_kb} kB\n"),
+            )
+            .unwrap();
+        };
+        mk(
+            10,
+            1,
+            b"php-fpm: master process (/a/php-fpm.conf)\0",
+            1200,
+            20_000,
+            4_100,
+        );
+        // Busy but small: PSS back to 1.3 MiB, the peak says what a request costs.
+        mk(11, 10, b"php-fpm: pool www\0", 1_300, 12_800, 4_100);
+        // One worker, idle since the fork.
+        mk(12, 10, b"php-fpm: pool idle\0", 700, 5_700, 4_100);
+        // Another master's pool of the same name.
+        mk(
+            20,
+            1,
+            b"php-fpm: master process (/b/php-fpm.conf)\0",
+            1200,
+            20_000,
+            4_100,
+        );
+        mk(21, 20, b"php-fpm: pool www\0", 90_000, 90_000, 4_100);
+        let m = measure_of(d.path(), Some(10));
+        assert_eq!(m["www"].pids, vec![11]);
+        assert_eq!(m["www"].baseline, 4_100 * 1024);
+        // PSS 1 300 now + (VmHWM 12 800 − Rss 8 000) freed since the peak.
+        assert_eq!(m["www"].peak(), 6_100 * 1024);
+        assert!(
+            !m["www"].low_confidence(),
+            "one busy worker is a measurement"
+        );
+        assert!(m["idle"].low_confidence());
+        let all = measure(d.path());
+        assert_eq!(all["www"].pids, vec![11, 21]);
+        // Without a master given, the baseline is the workers' parent.
+        assert_eq!(all["idle"].baseline, 4_100 * 1024);
     }
 }

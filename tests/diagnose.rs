@@ -101,3 +101,107 @@ fn with_no_log_the_configured_logs_are_read() {
         .stdout(predicates::str::contains("1× header-too-big [P402]"))
         .stderr(predicates::str::contains("reading"));
 }
+
+/// `wpstack diagnose --format json` on the given fixture logs: (signature, rule) → count,
+/// summed over upstreams and servers.
+fn counts(logs: &[&str]) -> std::collections::BTreeMap<(String, String), u64> {
+    let dir = fixtures().join("logs");
+    let out = Command::cargo_bin("wpstack")
+        .expect("bin")
+        .args(["diagnose", "--format", "json"])
+        .args(logs.iter().map(|l| dir.join(l)))
+        .output()
+        .expect("run");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let mut m = std::collections::BTreeMap::new();
+    for g in v["groups"].as_array().expect("groups") {
+        let key = (
+            g["signature"].as_str().unwrap_or("").to_string(),
+            g["rule"].as_str().unwrap_or("-").to_string(),
+        );
+        *m.entry(key).or_default() += g["count"].as_u64().unwrap_or(0);
+    }
+    m
+}
+
+fn pair(sig: &str, rule: &str) -> (String, String) {
+    (sig.to_string(), rule.to_string())
+}
+
+/// The lines the 502 lab captured (tests/lab.rs prints them as `lab raw:`), kept with
+/// their real text: U004's EAGAIN, T103's slowlog line and the 504 of the request queued
+/// behind the hung one, the kill after T103's fix, C202's full pool.
+#[test]
+fn lab_captured_lines_map_to_their_rules() {
+    let c = counts(&["lab-nginx-error.log", "lab-php-fpm.log"]);
+    assert_eq!(c.get(&pair("backlog-full", "U004")), Some(&2), "{c:?}");
+    assert_eq!(c.get(&pair("slow-request", "T103")), Some(&1), "{c:?}");
+    assert_eq!(c.get(&pair("max-children", "C202")), Some(&2), "{c:?}");
+    // After T103's fix php-fpm ends the hung request: the line T102's kills also give.
+    assert_eq!(
+        c.get(&pair("fpm-execution-timeout", "T102")),
+        Some(&2),
+        "{c:?}"
+    );
+    // The queued request's 504 reads like any nginx timeout: alone it names T101.
+    assert_eq!(c.get(&pair("upstream-timeout", "T101")), Some(&2), "{c:?}");
+    assert_eq!(c.values().sum::<u64>(), 9, "{c:?}");
+}
+
+/// A hand-made log mixing nginx and php-fpm lines with noise (start-up notices, a
+/// slowlog trace, buffering warnings, a deprecation passed through stderr): only the
+/// signatures count, each under its rule; `pm.max_children` (dynamic pools) and
+/// `max_children` (ondemand) are both C202.
+#[test]
+fn mixed_noise_counts_only_the_signatures() {
+    let c = counts(&["lab-mixed-noise.log"]);
+    let want: std::collections::BTreeMap<(String, String), u64> = [
+        (pair("backlog-full", "U004"), 2),
+        (pair("slow-request", "T103"), 1),
+        (pair("max-children", "C202"), 1),
+        (pair("upstream-timeout", "T101"), 1),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(c, want);
+}
+
+/// With the lab's U004 stack beside the logs, the EAGAIN group is explained by the
+/// finding on its listen.backlog line.
+#[test]
+fn backlog_lines_are_explained_by_the_backlog_setting() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path().display().to_string();
+    std::fs::write(
+        dir.path().join("nginx.conf"),
+        format!("events {{}}\nhttp {{\n    server {{\n        listen 80;\n        server_name lab.test;\n        root {d}/www;\n        location ~ \\.php$ {{\n            fastcgi_pass unix:{d}/php82.sock;\n        }}\n    }}\n}}\n"),
+    )
+    .expect("w");
+    std::fs::write(
+        dir.path().join("php-fpm.conf"),
+        format!("[global]\nerror_log = {d}/php-fpm.log\n\n[lab]\nlisten = {d}/php82.sock\nlisten.backlog = 1\npm = static\npm.max_children = 1\n"),
+    )
+    .expect("w");
+    let out = Command::cargo_bin("wpstack")
+        .expect("bin")
+        .args(["diagnose", "--format", "json", "--config-dir"])
+        .arg(dir.path())
+        .arg(fixtures().join("logs/lab-nginx-error.log"))
+        .output()
+        .expect("run");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let g = v["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .find(|g| g["signature"] == "backlog-full")
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        g["explained_by"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("U004 at php-fpm.conf:6"),
+        "{g:#}"
+    );
+}

@@ -79,6 +79,12 @@ pub const SIGNATURES: &[Signature] = &[
         meaning: "php-fpm killed a worker at request_terminate_timeout",
     },
     Signature {
+        id: "slow-request",
+        needles: &["executing too slow"],
+        rule: Some("T103"),
+        meaning: "a request ran past request_slowlog_timeout and still holds its worker (only request_terminate_timeout ends a request that waits on I/O)",
+    },
+    Signature {
         id: "header-too-big",
         needles: &["upstream sent too big header"],
         rule: Some("P402"),

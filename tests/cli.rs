@@ -472,3 +472,33 @@ fn tune_pre_deploy_sizes_pools_to_the_given_host() {
     assert!(text.contains("= budget "), "{text}");
     assert!(text.contains("+pm.max_children = "), "{text}");
 }
+
+#[test]
+fn a_pools_status_socket_is_a_socket_php_fpm_listens_on() {
+    // nginx serving php-fpm's status page from the pool's `pm.status_listen` socket
+    // reaches php-fpm: not U001 (found by the lab's T103 scenario).
+    let dir = write_tree(&[
+        (
+            "nginx.conf",
+            "events {}\nhttp {\n  server {\n    listen 80;\n    root /srv/www;\n    location ~ \\.php$ { fastcgi_pass unix:/run/php/www.sock; }\n    location = /fpm-status { fastcgi_pass unix:/run/php/www-status.sock; }\n  }\n}\n",
+        ),
+        (
+            "php-fpm.conf",
+            "[global]\npid = /run/php-fpm.pid\n[www]\nuser = www-data\nlisten = /run/php/www.sock\npm = static\npm.max_children = 4\npm.status_path = /fpm-status\npm.status_listen = /run/php/www-status.sock\n",
+        ),
+    ]);
+    let out = wpstack()
+        .args([
+            "check",
+            "--format",
+            "json",
+            "--exit-zero",
+            "--select",
+            "U001",
+        ])
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    let codes = support::finding_codes(&out.stdout);
+    assert!(codes.is_empty(), "{codes:?}");
+}

@@ -95,15 +95,23 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
     let mut sorted: Vec<(&str, usize)> = listen_text.iter().copied().zip(0..).collect();
     sorted.sort_unstable();
     let candidates = Candidates::new(&pools);
-    let unix: std::collections::HashSet<&str> = pools
+    // A pool's `pm.status_listen` is a second socket php-fpm listens on (for its
+    // status page): nginx passing to it reaches php-fpm too.
+    let status_listens: Vec<Listen> = stack
+        .pools
         .iter()
-        .filter_map(|(_, _, l)| match l {
+        .filter_map(|p| p.settings.get("pm.status_listen"))
+        .map(|v| link::parse_listen(&v.value))
+        .collect();
+    let listening = || pools.iter().map(|(_, _, l)| l).chain(&status_listens);
+    let unix: std::collections::HashSet<&str> = listening()
+        .filter_map(|l| match l {
             Listen::Unix(p) => Some(p.as_str()),
             _ => None,
         })
         .collect();
     let mut by_port: std::collections::HashMap<u16, Vec<&Listen>> = Default::default();
-    for (_, _, l) in &pools {
+    for l in listening() {
         if let Listen::Tcp { port, .. } = l {
             by_port.entry(*port).or_default().push(l);
         }

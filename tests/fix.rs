@@ -6,7 +6,7 @@ mod support;
 
 use assert_cmd::Command;
 use std::path::Path;
-use support::fixtures;
+use support::{fixtures, walk};
 
 fn broken_copy() -> tempfile::TempDir {
     let d = tempfile::tempdir().expect("tempdir");
@@ -223,16 +223,4 @@ fn fixed_stack_is_accepted_by_nginx_and_php_fpm() {
         .expect("php-fpm");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "php-fpm -t: {err}");
-}
-
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut v = Vec::new();
-    for e in std::fs::read_dir(dir).expect("dir").flatten() {
-        if e.path().is_dir() {
-            v.extend(walk(&e.path()));
-        } else {
-            v.push(e.path());
-        }
-    }
-    v
 }

@@ -11,26 +11,13 @@ use assert_cmd::Command;
 use oracle::oracle;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use support::fixtures;
+use support::{fixtures, walk};
 use wpstack::rules::{self, doc, Fixable};
 
 fn wpstack() -> Command {
     let mut c = Command::cargo_bin("wpstack").expect("bin");
     c.env("NO_COLOR", "1");
     c
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut v = Vec::new();
-    for e in std::fs::read_dir(dir).expect("dir").flatten() {
-        if e.path().is_dir() {
-            v.extend(walk(&e.path()));
-        } else {
-            v.push(e.path());
-        }
-    }
-    v.sort();
-    v
 }
 
 fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {

@@ -125,16 +125,6 @@ fn children_are_sane_for_every_host() {
     }
 }
 
-fn codes(report: &[u8]) -> Vec<String> {
-    let v: serde_json::Value = serde_json::from_slice(report).expect("json report");
-    v["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .filter_map(|f| f["code"].as_str().map(str::to_string))
-        .collect()
-}
-
 /// php-fpm's own `-t` on the pools of a tuned copy (its ini for the PHP side).
 fn php_fpm_accepts(root: &Path) {
     if !have_program("php-fpm8.2") {
@@ -200,7 +190,7 @@ fn apply_then_recheck(ram: &str, cpus: &str) {
         ])
         .output()
         .expect("run check");
-    let found = codes(&out.stdout);
+    let found = support::finding_codes(&out.stdout);
     for code in [
         "C201", "C202", "C204", "T101", "T102", "T103", "U004", "E006",
     ] {
@@ -269,7 +259,7 @@ fn cdn_bounds_the_timeout_chain() {
         ])
         .output()
         .expect("run check");
-    let found = codes(&out.stdout);
+    let found = support::finding_codes(&out.stdout);
     for code in ["T101", "T102", "T103", "T105"] {
         assert!(!found.iter().any(|c| c == code), "{code}: {found:?}");
     }

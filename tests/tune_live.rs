@@ -612,24 +612,6 @@ fn reload_needs_apply_and_a_pid_file() {
     assert!(stderr.contains("sets no `pid =`"), "{stderr}");
 }
 
-/// nginx started by a test: stopped (SIGTERM, then SIGKILL) by its pid on drop.
-struct Nginx(std::process::Child);
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        kill(self.0.id(), rustix::process::Signal::TERM);
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn http_get(port: u16, path: &str) -> String {
     let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
         return String::new();
@@ -674,7 +656,7 @@ fn nginx_files_changed_reload_nginx_and_a_rejected_one_is_rolled_back() {
         .stderr(Stdio::null())
         .spawn()
         .expect("start nginx");
-    let nginx = Nginx(child);
+    let nginx = support::Guard(child);
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline && !http_get(port, "/index.php").contains("ok 0") {
         std::thread::sleep(Duration::from_millis(50));

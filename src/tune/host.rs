@@ -269,16 +269,6 @@ pub fn stack_master(proc_root: &Path, conf: &Path) -> Option<FpmMaster> {
         .find(|m| real(&m.conf) == want)
 }
 
-fn status_kb(text: &str, field: &str) -> Option<u64> {
-    text.lines()
-        .find(|l| l.starts_with(field))?
-        .split_whitespace()
-        .nth(1)?
-        .parse::<u64>()
-        .ok()
-        .map(|kb| kb * 1024)
-}
-
 /// mysqld, mariadbd, redis-server, memcached … running under a /proc tree, by
 /// `comm` or the file name of `exe`, with their RSS.
 pub fn db_processes(proc_root: &Path) -> Vec<DbProcess> {
@@ -298,7 +288,7 @@ pub fn db_processes(proc_root: &Path) -> Vec<DbProcess> {
             Some(DbProcess {
                 pid,
                 name: name.to_string(),
-                rss: status_kb(&status, "VmRSS:").unwrap_or(0),
+                rss: super::workers::kb_field(&status, "VmRSS:").unwrap_or(0),
             })
         })
         .collect()

@@ -59,7 +59,8 @@ impl PoolWorkers {
     }
 }
 
-fn kb_field(text: &str, field: &str) -> Option<u64> {
+/// A `Name:   1234 kB` field of /proc's status or smaps_rollup, in bytes.
+pub(crate) fn kb_field(text: &str, field: &str) -> Option<u64> {
     text.lines()
         .find(|l| l.starts_with(field))?
         .split_whitespace()

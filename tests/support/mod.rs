@@ -91,3 +91,41 @@ pub fn finding_codes(json: &[u8]) -> Vec<String> {
         .filter_map(|f| f["code"].as_str().map(str::to_string))
         .collect()
 }
+
+/// Every file under `dir`, recursively, sorted.
+pub fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir(dir).expect("dir").flatten() {
+        if e.path().is_dir() {
+            v.extend(walk(&e.path()));
+        } else {
+            v.push(e.path());
+        }
+    }
+    v.sort();
+    v
+}
+
+/// A process a test started, stopped by its pid when dropped (also when the test
+/// fails): SIGTERM first, so nginx and php-fpm stop their workers (SIGKILL would
+/// orphan them, still listening), SIGKILL if it is not gone within 5 s.
+pub struct Guard(pub std::process::Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        use std::time::{Duration, Instant};
+        let _ = std::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(self.0.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -13,8 +13,8 @@ use std::io::Read;
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use support::Guard;
 use std::time::{Duration, Instant};
+use support::Guard;
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

@@ -15,10 +15,16 @@ crate::declare_rule!(
     check
 );
 
-/// Is this site a WordPress site? (a wp-config.php is linked to it, or its config
-/// names WordPress paths).
-pub fn is_wordpress(cx: &Context, ni: usize, si: usize, n: &Nginx, site: &Site) -> bool {
-    cx.stack.wp.iter().any(|w| w.sites.contains(&(ni, si)))
+/// Is this site a WordPress site? (a wp-config.php is linked to it — `linked` holds
+/// the (nginx, site) pairs that have one — or its config names WordPress paths).
+fn is_wordpress(
+    linked: &std::collections::HashSet<(usize, usize)>,
+    ni: usize,
+    si: usize,
+    n: &Nginx,
+    site: &Site,
+) -> bool {
+    linked.contains(&(ni, si))
         || site.locations.iter().any(|l| {
             l.pattern.contains("wp-")
                 || n.scope(l.scope).directives.iter().any(|d| {
@@ -33,9 +39,14 @@ const PROBE: &str = "/wp-content/uploads/2026/11/shell.php";
 
 fn check(cx: &Context, out: &mut Vec<Finding>) {
     let stack = cx.stack;
+    let linked: std::collections::HashSet<(usize, usize)> = stack
+        .wp
+        .iter()
+        .flat_map(|w| w.sites.iter().copied())
+        .collect();
     for (ni, n) in stack.nginx.iter().enumerate() {
         for (si, site) in n.sites.iter().enumerate() {
-            if !is_wordpress(cx, ni, si, n, site) {
+            if !is_wordpress(&linked, ni, si, n, site) {
                 continue;
             }
             let Some(loc) = nginx_match::location_for(n, site, PROBE) else {

@@ -678,7 +678,13 @@ fn wp_config_for_root(root_dir: &Path) -> Option<PathBuf> {
 /// `explicit`: the user named the wp-config.php files; site roots only link to them.
 fn load_wp(stack: &mut Stack, found: &Found, root: Option<&Path>, explicit: bool) {
     let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-    let named: Vec<PathBuf> = found.wp_configs.iter().map(|p| canon(p)).collect();
+    // Only to match site roots against the files the user named (a syscall per path
+    // component, so not for the thousands a walk finds).
+    let named: Vec<PathBuf> = if explicit {
+        found.wp_configs.iter().map(|p| canon(p)).collect()
+    } else {
+        Vec::new()
+    };
     let mut by_file: Vec<(PathBuf, Vec<(usize, usize)>)> = Vec::new();
     let mut index: HashMap<PathBuf, usize> = HashMap::new();
     for (ni, n) in stack.nginx.iter().enumerate() {

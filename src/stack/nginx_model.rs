@@ -71,6 +71,48 @@ pub struct Scope {
     pub directives: Vec<Dir>,
     pub children: Vec<ScopeId>,
     pub block: Option<BlockAt>,
+    /// Name → positions in `directives`, built for scopes with many directives (an
+    /// `http` block holding thousands of `server`s): a lookup there must not scan
+    /// them all, or every location's inherited value costs O(sites).
+    index: Option<HashMap<String, Vec<u32>>>,
+}
+
+/// Scopes with more directives than this get a name index.
+const INDEX_FROM: usize = 24;
+
+impl Scope {
+    fn build_index(&mut self) {
+        if self.directives.len() < INDEX_FROM {
+            return;
+        }
+        let mut index: HashMap<String, Vec<u32>> = HashMap::new();
+        for (i, d) in self.directives.iter().enumerate() {
+            index.entry(d.name.clone()).or_default().push(i as u32);
+        }
+        self.index = Some(index);
+    }
+
+    /// This scope's own directives called `name`, in file order.
+    pub fn named<'a>(&'a self, name: &str) -> Vec<&'a Dir> {
+        match &self.index {
+            Some(index) => index
+                .get(name)
+                .map(|is| is.iter().map(|i| &self.directives[*i as usize]).collect())
+                .unwrap_or_default(),
+            None => self.directives.iter().filter(|d| d.name == name).collect(),
+        }
+    }
+
+    /// The last of this scope's own directives called `name`.
+    pub fn last_named(&self, name: &str) -> Option<&Dir> {
+        match &self.index {
+            Some(index) => index
+                .get(name)
+                .and_then(|is| is.last())
+                .map(|i| &self.directives[*i as usize]),
+            None => self.directives.iter().rev().find(|d| d.name == name),
+        }
+    }
 }
 
 /// Where a `fastcgi_pass` sends requests.
@@ -229,24 +271,20 @@ impl Nginx {
 
     /// A scope's own directives with this name.
     pub fn own<'a>(&'a self, id: ScopeId, name: &'a str) -> impl Iterator<Item = &'a Dir> + 'a {
-        self.scopes[id]
-            .directives
-            .iter()
-            .filter(move |d| d.name == name)
+        self.scopes[id].named(name).into_iter()
     }
 
     /// The effective directive: the innermost scope that sets it wins (its last
     /// occurrence, as nginx keeps the last for most "set once" slots it tolerates).
     pub fn effective(&self, id: ScopeId, name: &str) -> Option<&Dir> {
-        self.chain(id)
-            .find_map(|s| s.directives.iter().rev().find(|d| d.name == name))
+        self.chain(id).find_map(|s| s.last_named(name))
     }
 
     /// Effective list directive: the innermost scope that sets any of them gives all of
     /// its own; outer ones are not merged in.
     pub fn effective_all(&self, id: ScopeId, name: &str) -> Vec<&Dir> {
         for s in self.chain(id) {
-            let own: Vec<&Dir> = s.directives.iter().filter(|d| d.name == name).collect();
+            let own = s.named(name);
             if !own.is_empty() {
                 return own;
             }
@@ -319,6 +357,7 @@ pub fn build(input: &NginxInput) -> Nginx {
             directives: Vec::new(),
             children: Vec::new(),
             block: None,
+            index: None,
         }],
         active: Vec::new(),
         files: vec![input.main],
@@ -328,7 +367,12 @@ pub fn build(input: &NginxInput) -> Nginx {
         b.active.push(input.main);
         b.walk(input.main, &f.items, 0, 0);
     }
-    let Builder { scopes, files, .. } = b;
+    let Builder {
+        mut scopes, files, ..
+    } = b;
+    for s in &mut scopes {
+        s.build_index();
+    }
     let mut n = Nginx {
         main: input.main,
         files,
@@ -416,6 +460,7 @@ impl Builder<'_> {
                     open: block.open,
                     close: block.close,
                 }),
+                index: None,
             });
             self.scopes[scope].children.push(id);
             if walk_body {

@@ -108,17 +108,6 @@ pub fn diff(outcome: &Outcome) -> Vec<u8> {
     out
 }
 
-/// Write every change atomically (see [`commit`]); no validation. Kept for callers
-/// that validated already.
-pub fn write(outcome: &Outcome, backup: bool) -> Result<Vec<String>, String> {
-    let opts = CommitOptions {
-        backup,
-        validate: None,
-    };
-    let report = commit(&outcome.stack, &outcome.changes, &opts, &RealIo)?;
-    Ok(report.written.into_iter().map(|w| w.display).collect())
-}
-
 /// The backup of `name`: `.name.wpstack.bak`, hidden so that the `include
 /// sites-enabled/*` and `include=pool.d/*.conf` globs of nginx and php-fpm (glob(3)
 /// skips dotfiles) never load the old copy next to the fixed one.
@@ -301,7 +290,7 @@ fn restore(
     }
 }
 
-/// Compatibility wrapper over [`write_atomic`] on the real file system.
+/// [`write_atomic`] on the real file system.
 pub fn write_one(path: &Path, expected_old: &[u8], new: &[u8], backup: bool) -> Result<(), String> {
     write_atomic(&RealIo, path, expected_old, new, backup).map(|_| ())
 }

@@ -203,7 +203,9 @@ pub fn cgroup_limit_at(fs_root: &Path, proc_cgroup: &str) -> Option<CgroupLimit>
     best
 }
 
-fn pids(proc_root: &Path) -> Vec<(u32, PathBuf)> {
+/// Every process under a /proc tree (the real one or a fixture): its pid and directory,
+/// in pid order.
+pub(crate) fn pids(proc_root: &Path) -> Vec<(u32, PathBuf)> {
     let Ok(rd) = std::fs::read_dir(proc_root) else {
         return Vec::new();
     };
@@ -246,12 +248,8 @@ pub fn fpm_masters(proc_root: &Path) -> Vec<FpmMaster> {
 /// and found, else the only master there is; with several masters and none matching,
 /// none (which one limits the stack is not known).
 pub fn pick_master(masters: &[FpmMaster], conf: Option<&Path>) -> Option<FpmMaster> {
-    if let Some(conf) = conf {
-        let real = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-        let want = real(conf);
-        if let Some(m) = masters.iter().find(|m| real(&m.conf) == want) {
-            return Some(m.clone());
-        }
+    if let Some(m) = conf.and_then(|c| masters.iter().find(|m| same_file(&m.conf, c))) {
+        return Some(m.clone());
     }
     match masters {
         [one] => Some(one.clone()),
@@ -262,11 +260,16 @@ pub fn pick_master(masters: &[FpmMaster], conf: Option<&Path>) -> Option<FpmMast
 /// The master running exactly `conf` (by real path), if one runs under `proc_root`:
 /// then the stack being tuned is live on this host, whatever facts were given.
 pub fn stack_master(proc_root: &Path, conf: &Path) -> Option<FpmMaster> {
-    let real = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-    let want = real(conf);
     fpm_masters(proc_root)
         .into_iter()
-        .find(|m| real(&m.conf) == want)
+        .find(|m| same_file(&m.conf, conf))
+}
+
+/// Two paths naming the same file (compared by real path, so a symlinked
+/// /etc/php/8.2/fpm still matches the master's title).
+fn same_file(a: &Path, b: &Path) -> bool {
+    let real = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    real(a) == real(b)
 }
 
 /// mysqld, mariadbd, redis-server, memcached … running under a /proc tree, by

@@ -108,16 +108,14 @@ fn is_master(proc_root: &Path, pid: u32) -> bool {
 }
 
 fn children(proc_root: &Path, pid: u32) -> Vec<u32> {
-    let Ok(rd) = std::fs::read_dir(proc_root) else {
-        return Vec::new();
-    };
-    let mut out: Vec<u32> = rd
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|c| status_field(proc_root, *c, "PPid:").as_deref() == Some(&pid.to_string()))
-        .collect();
-    out.sort_unstable();
-    out
+    super::host::pids(proc_root)
+        .into_iter()
+        .filter(|(_, dir)| {
+            std::fs::read_to_string(dir.join("status"))
+                .is_ok_and(|t| super::workers::ppid(&t) == Some(pid))
+        })
+        .map(|(c, _)| c)
+        .collect()
 }
 
 fn read_pid(path: &Path) -> Option<u32> {

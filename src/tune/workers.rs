@@ -102,7 +102,8 @@ pub fn measure_of(proc_root: &Path, master: Option<u32>) -> BTreeMap<String, Poo
     out
 }
 
-fn ppid(status: &str) -> Option<u32> {
+/// The parent pid from a /proc status text.
+pub(crate) fn ppid(status: &str) -> Option<u32> {
     status
         .lines()
         .find(|l| l.starts_with("PPid:"))?
@@ -115,22 +116,11 @@ fn ppid(status: &str) -> Option<u32> {
 fn scan(proc_root: &Path, master: Option<u32>) -> BTreeMap<String, PoolWorkers> {
     let mut out: BTreeMap<String, PoolWorkers> = BTreeMap::new();
     let mut sums: BTreeMap<String, u64> = BTreeMap::new();
-    let Ok(rd) = std::fs::read_dir(proc_root) else {
-        return out;
-    };
-    for e in rd.flatten() {
-        let name = e.file_name();
-        if !name.to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
-            continue;
-        }
-        let dir = e.path();
+    for (pid, dir) in super::host::pids(proc_root) {
         let Ok(cmd) = std::fs::read(dir.join("cmdline")) else {
             continue;
         };
         let Some(pool) = pool_of(&cmd) else { continue };
-        let Ok(pid) = name.to_string_lossy().parse::<u32>() else {
-            continue;
-        };
         let status = std::fs::read_to_string(dir.join("status")).unwrap_or_default();
         if master.is_some() && ppid(&status) != master {
             continue;

@@ -132,6 +132,9 @@ struct Found {
     truncated: bool,
 }
 
+/// Walk a PATH for the stack's files. A symlinked directory is not walked into (it may
+/// lead anywhere, loop, or show the same files twice; includes follow links properly),
+/// a symlinked file is taken by its name and read through the root when loaded.
 fn walk(dir: &Path, depth: usize, found: &mut Found, budget: &mut usize) {
     if depth > 10 {
         return;
@@ -154,8 +157,7 @@ fn walk(dir: &Path, depth: usize, found: &mut Found, budget: &mut usize) {
         let name = e.file_name().to_string_lossy().into_owned();
         let path = e.path();
         let Ok(ft) = e.file_type() else { continue };
-        let is_dir = ft.is_dir() || (ft.is_symlink() && path.is_dir());
-        if is_dir {
+        if ft.is_dir() {
             if !SKIP_DIRS.contains(&name.as_str()) {
                 walk(&path, depth + 1, found, budget);
             }
@@ -174,15 +176,33 @@ fn walk(dir: &Path, depth: usize, found: &mut Found, budget: &mut usize) {
     }
 }
 
-/// Read a file into the stack's source map (once per path).
-fn add_source(stack: &mut Stack, path: &Path) -> Result<FileId, ReadError> {
-    if let Some(id) = stack.sources.find(path) {
+/// Read a file into the stack's source map, once per real file: links are resolved
+/// inside the checked root (never onto this machine), and a file reached through two
+/// links is one file.
+pub(crate) fn add_source(stack: &mut Stack, path: &Path) -> Result<FileId, ReadError> {
+    let real = crate::files::real(stack.root.as_deref(), path)?;
+    if let Some(id) = stack.sources.find(&real) {
         return Ok(id);
     }
-    let bytes = read_config(path)?;
+    let bytes = read_config(&real)?;
     Ok(stack
         .sources
-        .add(SourceFile::new(path, path.display().to_string(), bytes)))
+        .add(SourceFile::new(&real, real.display().to_string(), bytes)))
+}
+
+/// The real path of `path` inside the stack's root, or `path` itself when it has none.
+fn real_or_same(stack: &Stack, path: &Path) -> PathBuf {
+    crate::files::real(stack.root.as_deref(), path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// `path` made absolute and free of links and `.`/`..` — what the user named, so its
+/// own links are followed — so that `.`, `./x`, `x/`, `$PWD/x` and a path through a
+/// symlink give the same run.
+fn absolute(path: &Path) -> Result<PathBuf, ReadError> {
+    std::fs::canonicalize(path).map_err(|e| ReadError {
+        path: path.to_path_buf(),
+        reason: crate::source::io_reason(&e),
+    })
 }
 
 fn parse_into(stack: &mut Stack, id: FileId, kind: FileKind) {
@@ -194,6 +214,15 @@ fn parse_into(stack: &mut Stack, id: FileId, kind: FileKind) {
 }
 
 fn unreadable(stack: &mut Stack, e: ReadError, place: Option<Place>) {
+    if let Some(root) = stack.root.as_deref() {
+        if crate::files::leaves_copy(Some(root), &e.path) {
+            let note = crate::files::leaves_copy_note(&e.path, root);
+            if !stack.notes.contains(&note) {
+                stack.notes.push(note);
+            }
+            return;
+        }
+    }
     stack.problems.push(LoadProblem {
         kind: ProblemKind::Unreadable,
         place,
@@ -207,34 +236,27 @@ pub fn load(inputs: &Inputs) -> Result<Stack, ReadError> {
     let mut stack = Stack::default();
     let mut found = Found::default();
     let mut base: Option<PathBuf> = None;
-    let mut root = inputs.root.clone();
+    let mut root = match &inputs.root {
+        Some(r) => Some(absolute(r)?),
+        None => None,
+    };
 
     if inputs.explicit() {
-        found.nginx_mains = inputs.nginx.clone();
-        found.fpm_mains = inputs.fpm.clone();
-        found.php_inis = inputs.php_ini.clone();
-        found.wp_configs = inputs.wp_config.clone();
-        for p in found
-            .nginx_mains
-            .iter()
-            .chain(&found.fpm_mains)
-            .chain(&found.php_inis)
-            .chain(&found.wp_configs)
-        {
-            std::fs::metadata(p).map_err(|e| ReadError {
-                path: p.clone(),
-                reason: crate::source::io_reason(&e),
-            })?;
-        }
+        let abs = |v: &[PathBuf]| v.iter().map(|p| absolute(p)).collect::<Result<Vec<_>, _>>();
+        found.nginx_mains = abs(&inputs.nginx)?;
+        found.fpm_mains = abs(&inputs.fpm)?;
+        found.php_inis = abs(&inputs.php_ini)?;
+        found.wp_configs = abs(&inputs.wp_config)?;
     }
     let paths = if inputs.paths.is_empty() && !inputs.explicit() {
         vec![PathBuf::from(".")]
     } else {
         inputs.paths.clone()
     };
-    for path in &paths {
+    for given in &paths {
+        let path = &absolute(given)?;
         let meta = std::fs::metadata(path).map_err(|e| ReadError {
-            path: path.clone(),
+            path: given.clone(),
             reason: crate::source::io_reason(&e),
         })?;
         if meta.is_dir() {
@@ -262,6 +284,8 @@ pub fn load(inputs: &Inputs) -> Result<Stack, ReadError> {
         ));
     }
 
+    stack.root = root.clone();
+    prefer_standard_mains(&mut found.nginx_mains, root.as_deref());
     let timings = std::env::var_os("WPSTACK_TIMINGS").is_some();
     let mut t = std::time::Instant::now();
     let mut lap = |what: &str| {
@@ -283,7 +307,6 @@ pub fn load(inputs: &Inputs) -> Result<Stack, ReadError> {
     );
     lap("wp-config");
     link::link_pools(&mut stack);
-    stack.root = root.clone();
 
     if stack.pools.is_empty() && !stack.nginx.is_empty() {
         stack.notes.push(
@@ -295,6 +318,22 @@ pub fn load(inputs: &Inputs) -> Result<Stack, ReadError> {
     }
     lap("link and display paths");
     Ok(stack)
+}
+
+/// nginx's own main file first (`ROOT/etc/nginx/nginx.conf` and the other standard
+/// places): a `nginx.conf` it includes (the linuxserver image's `/config/nginx/nginx.conf`)
+/// is then part of it, not a second nginx.
+fn prefer_standard_mains(mains: &mut [PathBuf], root: Option<&Path>) {
+    let standard = |p: &PathBuf| {
+        NGINX_PREFIXES.iter().any(|prefix| {
+            let main = Path::new(prefix).join("nginx.conf");
+            match root {
+                Some(r) => *p == crate::stack::load::resolve(&main.to_string_lossy(), r, Some(r)),
+                None => *p == main,
+            }
+        })
+    };
+    mains.sort_by_key(|p| !standard(p));
 }
 
 fn set_displays(stack: &mut Stack, base: &Path) {
@@ -338,7 +377,7 @@ pub(crate) fn nginx_path_map(main: &Path, root: Option<&Path>) -> PathMap {
 fn load_nginx(stack: &mut Stack, found: &Found, root: Option<&Path>) {
     // A main file included by another main is not a main.
     for main in &found.nginx_mains {
-        if stack.sources.find(main).is_some() {
+        if stack.sources.find(&real_or_same(stack, main)).is_some() {
             continue;
         }
         let prefix = main.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -351,6 +390,11 @@ fn load_nginx(stack: &mut Stack, found: &Found, root: Option<&Path>) {
             }
         };
         stack.problems.extend(tree.problems.iter().cloned());
+        for n in &tree.notes {
+            if !stack.notes.contains(n) {
+                stack.notes.push(n.clone());
+            }
+        }
         let files: HashMap<FileId, &crate::syntax::nginx::File> =
             tree.files.iter().map(|(id, f)| (*id, f)).collect();
         let model = nginx_model::build(&NginxInput {
@@ -419,8 +463,8 @@ fn read_fpm_tree(
         let mut matched: Vec<PathBuf> = Vec::new();
         for c in &candidates {
             if is_glob {
-                matched = super::load::expand_glob(c);
-            } else if c.exists() {
+                matched = map.glob(c);
+            } else if map.exists(c) || std::fs::symlink_metadata(c).is_ok() {
                 matched = vec![c.clone()];
             }
             if !matched.is_empty() {
@@ -509,9 +553,9 @@ pub(crate) fn fpm_include_target(pattern: &str, main_dir: &Path, root: Option<&P
         .iter()
         .find(|c| {
             if is_glob {
-                !super::load::expand_glob(c).is_empty()
+                !map.glob(c).is_empty()
             } else {
-                c.exists()
+                map.exists(c)
             }
         })
         .or(candidates.first())
@@ -519,10 +563,10 @@ pub(crate) fn fpm_include_target(pattern: &str, main_dir: &Path, root: Option<&P
         .unwrap_or_else(|| PathBuf::from(pattern))
 }
 
-fn find_php_ini(dir: &Path) -> Option<PathBuf> {
+fn find_php_ini(dir: &Path, root: Option<&Path>) -> Option<PathBuf> {
     [dir.join("php.ini"), dir.join("php").join("php.ini")]
         .into_iter()
-        .find(|p| p.is_file())
+        .find(|p| crate::files::resolve::is_file(root, p))
 }
 
 fn load_fpm(stack: &mut Stack, found: &Found, root: Option<&Path>, explicit_ini: &[PathBuf]) {
@@ -539,7 +583,7 @@ fn load_fpm(stack: &mut Stack, found: &Found, root: Option<&Path>, explicit_ini:
     // Pool files no php-fpm.conf included: one instance per directory.
     let mut loose: Vec<(PathBuf, Vec<PathBuf>)> = Vec::new();
     for p in &found.pool_files {
-        if stack.sources.find(p).is_some() {
+        if stack.sources.find(&real_or_same(stack, p)).is_some() {
             continue;
         }
         let dir = p.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -565,7 +609,10 @@ fn load_fpm(stack: &mut Stack, found: &Found, root: Option<&Path>, explicit_ini:
 
     let mut claimed_inis: BTreeSet<PathBuf> = BTreeSet::new();
     for (main, files, dir) in instances {
-        let php_ini = explicit_ini.first().cloned().or_else(|| find_php_ini(&dir));
+        let php_ini = explicit_ini
+            .first()
+            .cloned()
+            .or_else(|| find_php_ini(&dir, root));
         let mut ini = EffectiveIni::default();
         let mut php_ini_id = None;
         let mut scan_ids = Vec::new();
@@ -578,17 +625,15 @@ fn load_fpm(stack: &mut Stack, found: &Found, root: Option<&Path>, explicit_ini:
                     if let Some(f) = stack.syntax_ini(id) {
                         php_model::apply_ini_file(&mut ini, id, f, Via::PhpIni);
                     }
-                    let scan = path.parent().map(|p| p.join("conf.d"));
-                    let mut entries: Vec<PathBuf> = scan
-                        .and_then(|d| std::fs::read_dir(d).ok())
-                        .map(|rd| {
-                            rd.filter_map(Result::ok)
-                                .map(|e| e.path())
-                                .filter(|p| p.extension().is_some_and(|x| x == "ini"))
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    entries.sort();
+                    // PHP's scan dir: every `*.ini`, in bytewise order (links resolved
+                    // inside the root: Debian's conf.d links into mods-available).
+                    let entries: Vec<PathBuf> = path
+                        .parent()
+                        .map(|p| crate::files::resolve::list_dir(root, &p.join("conf.d")))
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter(|p| p.extension().is_some_and(|x| x == "ini"))
+                        .collect();
                     for e in entries {
                         match add_source(stack, &e) {
                             Ok(sid) => {
@@ -665,14 +710,15 @@ fn load_fpm(stack: &mut Stack, found: &Found, root: Option<&Path>, explicit_ini:
 
 /// wp-config.php for a site root: in the root, or one directory above it when that
 /// directory is not itself a WordPress install (wp-load.php's rule).
-fn wp_config_for_root(root_dir: &Path) -> Option<PathBuf> {
+fn wp_config_for_root(root_dir: &Path, root: Option<&Path>) -> Option<PathBuf> {
+    let is_file = |p: &Path| crate::files::resolve::is_file(root, p);
     let here = root_dir.join("wp-config.php");
-    if here.is_file() {
+    if is_file(&here) {
         return Some(here);
     }
     let parent = root_dir.parent()?;
     let above = parent.join("wp-config.php");
-    (above.is_file() && !parent.join("wp-settings.php").is_file()).then_some(above)
+    (is_file(&above) && !is_file(&parent.join("wp-settings.php"))).then_some(above)
 }
 
 /// `explicit`: the user named the wp-config.php files; site roots only link to them.
@@ -700,7 +746,7 @@ fn load_wp(stack: &mut Stack, found: &Found, root: Option<&Path>, explicit: bool
                 continue;
             }
             let dir = map.resolve(&r.value, &prefix);
-            if let Some(mut cfg) = wp_config_for_root(&dir) {
+            if let Some(mut cfg) = wp_config_for_root(&dir, root) {
                 if explicit {
                     match found
                         .wp_configs
@@ -712,6 +758,7 @@ fn load_wp(stack: &mut Stack, found: &Found, root: Option<&Path>, explicit: bool
                         None => continue,
                     }
                 }
+                let cfg = crate::files::real(root, &cfg).unwrap_or(cfg);
                 match index.get(&cfg) {
                     Some(i) => by_file[*i].1.push((ni, si)),
                     None => {
@@ -723,9 +770,10 @@ fn load_wp(stack: &mut Stack, found: &Found, root: Option<&Path>, explicit: bool
         }
     }
     for p in &found.wp_configs {
-        if !index.contains_key(p) {
+        let p = crate::files::real(root, p).unwrap_or_else(|_| p.clone());
+        if !index.contains_key(&p) {
             index.insert(p.clone(), by_file.len());
-            by_file.push((p.clone(), Vec::new()));
+            by_file.push((p, Vec::new()));
         }
     }
     for (path, sites) in by_file {

@@ -95,22 +95,20 @@ impl PathMap {
     }
 }
 
-/// Expand an include glob as glob(3) does for nginx and php-fpm: `*` and `?` never
-/// match a leading dot (so `.x.wpstack.bak` and editor swap files stay out), results
-/// sorted bytewise, directories left out.
+/// Expand an include glob as glob(3) does for nginx and php-fpm (see
+/// [`crate::files::glob`]), with no root: prefer [`PathMap::glob`], which stays inside
+/// the checked root.
 pub fn expand_glob(pattern: &Path) -> Vec<PathBuf> {
-    let opts = glob::MatchOptions {
-        case_sensitive: true,
-        require_literal_separator: true,
-        require_literal_leading_dot: true,
-    };
-    let mut v: Vec<PathBuf> = glob::glob_with(&pattern.to_string_lossy(), opts)
-        .map(|g| g.filter_map(Result::ok).filter(|p| !p.is_dir()).collect())
-        .unwrap_or_default();
-    v.sort_by(|a, b| {
-        a.as_os_str()
-            .as_encoded_bytes()
-            .cmp(b.as_os_str().as_encoded_bytes())
-    });
-    v
+    crate::files::glob::expand(None, pattern)
+}
+
+impl PathMap {
+    /// The files an include glob matches, every directory and link resolved inside the root.
+    pub fn glob(&self, pattern: &Path) -> Vec<PathBuf> {
+        crate::files::glob::expand(self.root.as_deref(), pattern)
+    }
+    /// Whether a file or directory is at `path`, links followed inside the root.
+    pub fn exists(&self, path: &Path) -> bool {
+        crate::files::resolve::exists(self.root.as_deref(), path)
+    }
 }

@@ -16,6 +16,8 @@ pub struct NginxTree {
     /// (file, span.start of an `include` directive) → the files it includes, in order.
     pub includes: HashMap<(FileId, usize), Vec<FileId>>,
     pub problems: Vec<LoadProblem>,
+    /// Things that could not be known (a link leading out of a copied tree).
+    pub notes: Vec<String>,
     /// Position in `files` of each file id.
     pos: HashMap<FileId, usize>,
 }
@@ -58,11 +60,11 @@ pub fn load(
     map: &PathMap,
     sources: &mut SourceMap,
 ) -> Result<NginxTree, ReadError> {
-    let bytes = read_config(main)?;
+    let (real, bytes) = crate::files::read(map.root.as_deref(), main)?;
     let parsed = nginx::parse(&bytes);
-    let id = match sources.find(main) {
+    let id = match sources.find(&real) {
         Some(id) => id,
-        None => sources.add(SourceFile::new(main, main.display().to_string(), bytes)),
+        None => sources.add(SourceFile::new(&real, real.display().to_string(), bytes)),
     };
     let mut l = Loader {
         prefix: prefix.to_path_buf(),
@@ -73,6 +75,7 @@ pub fn load(
             files: Vec::new(),
             includes: HashMap::new(),
             problems: Vec::new(),
+            notes: Vec::new(),
             pos: HashMap::new(),
         },
         active: vec![id],
@@ -117,13 +120,14 @@ impl Loader<'_> {
             let local = self.map.resolve(&pattern, &self.prefix);
             let is_glob = pattern.contains(['*', '?', '[']);
             let paths: Vec<PathBuf> = if is_glob {
-                super::load::expand_glob(&local)
+                self.map.glob(&local)
             } else {
                 vec![local.clone()]
             };
             let mut ids = Vec::new();
             for path in paths {
-                if !is_glob && !path.exists() {
+                let dangling_link = std::fs::symlink_metadata(&path).is_ok();
+                if !is_glob && !self.map.exists(&path) && !dangling_link {
                     let shown = if Path::new(&pattern).is_absolute() {
                         pattern.clone()
                     } else {
@@ -143,6 +147,27 @@ impl Loader<'_> {
                     });
                     continue;
                 }
+                // One file reached through two links is one file: key by the real path.
+                let root = self.map.root.as_deref();
+                let path = match crate::files::real(root, &path) {
+                    Ok(real) => real,
+                    Err(_) if crate::files::leaves_copy(root, &path) => {
+                        let note =
+                            crate::files::leaves_copy_note(&path, root.unwrap_or(Path::new("/")));
+                        if !self.tree.notes.contains(&note) {
+                            self.tree.notes.push(note);
+                        }
+                        continue;
+                    }
+                    Err(e) => {
+                        self.tree.problems.push(LoadProblem {
+                            kind: ProblemKind::Unreadable,
+                            place: Some(place),
+                            message: e.to_string(),
+                        });
+                        continue;
+                    }
+                };
                 if let Some(id) = self.sources.find(&path) {
                     if self.active.contains(&id) {
                         self.tree.problems.push(LoadProblem {

@@ -1,6 +1,7 @@
 //! Shared test helpers.
 #![allow(dead_code)]
 
+pub mod field;
 pub mod ini_corpus;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,64 @@
+//! Files and paths: the one layer that knows how the checked host's programs find
+//! their files. Resolution inside the checked root ([`resolve`]) and include globs on
+//! bytes ([`glob`]); everything above asks here instead of touching `std::fs`.
+
+pub mod glob;
+pub mod resolve;
+
+use crate::source::{read_config, ReadError};
+use std::path::{Path, PathBuf};
+
+/// Read the config file at `path` the way the checked host's program would reach it:
+/// symlinks resolved inside `root`. Returns the real path (the file a fix would
+/// change) and the bytes. A link that leads out of the copied tree is reported as
+/// such, never followed onto this machine.
+pub fn read(root: Option<&Path>, path: &Path) -> Result<(PathBuf, Vec<u8>), ReadError> {
+    let real = real(root, path)?;
+    let bytes = read_config(&real)?;
+    Ok((real, bytes))
+}
+
+/// The real path behind `path` inside `root`, or a reason worded for people.
+pub fn real(root: Option<&Path>, path: &Path) -> Result<PathBuf, ReadError> {
+    resolve::real_path(root, path).map_err(|why| ReadError {
+        path: path.to_path_buf(),
+        reason: match why {
+            resolve::Unresolved::Loop => "too many levels of symbolic links (a link loop)".into(),
+            resolve::Unresolved::Missing => match (root, std::fs::read_link(path)) {
+                (Some(r), Ok(target)) if path.starts_with(r) => format!(
+                    "a symbolic link to {}, which the copied tree does not have (links are followed inside {}, never onto this machine)",
+                    target.display(),
+                    r.display()
+                ),
+                _ => "no such file or directory".into(),
+            },
+        },
+    })
+}
+
+/// Whether `path` is a link (at any depth) that leads out of the copied tree `root`:
+/// what it names exists, if at all, only on the real host, so what it holds is
+/// unknown — not a missing file.
+pub fn leaves_copy(root: Option<&Path>, path: &Path) -> bool {
+    let Some(r) = root else { return false };
+    path.starts_with(r)
+        && resolve::real_path(root, path) == Err(resolve::Unresolved::Missing)
+        && (std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+            || path
+                .ancestors()
+                .skip(1)
+                .take_while(|a| a.starts_with(r))
+                .any(|a| std::fs::symlink_metadata(a).is_ok_and(|m| m.file_type().is_symlink())))
+}
+
+/// The note said when a link leads out of the copied tree.
+pub fn leaves_copy_note(path: &Path, root: &Path) -> String {
+    let target = std::fs::read_link(path)
+        .map(|t| format!(" to {}", t.display()))
+        .unwrap_or_default();
+    format!(
+        "{} is a link{target} that the copied tree does not have (links are followed inside {}, never onto this machine): what it holds on the real host is unknown and was not checked",
+        path.strip_prefix(root).map(|p| Path::new("/").join(p)).unwrap_or_else(|_| path.to_path_buf()).display(),
+        root.display()
+    )
+}

@@ -1,0 +1,259 @@
+//! Paths resolve the way the checked host's programs resolve them, inside the root being
+//! checked: the same run whatever spelling of a PATH is given, nothing of this machine
+//! read as part of a copy, and names that are not UTF-8 handled (issue 12 items 1–2,
+//! issue 13 item 9).
+
+mod support;
+
+use assert_cmd::Command;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use support::fixtures;
+
+fn wpstack() -> Command {
+    let mut c = Command::cargo_bin("wpstack").expect("binary");
+    c.env("NO_COLOR", "1").env_remove("WPSTACK_TIMINGS");
+    c
+}
+
+/// The findings of a JSON report as (code, file, line), sorted: what must not depend on
+/// how the PATH was spelled.
+fn findings(out: &[u8]) -> Vec<(String, String, u64)> {
+    let v: serde_json::Value = serde_json::from_slice(out).expect("json report");
+    let mut f: Vec<_> = v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            (
+                f["code"].as_str().unwrap_or("").to_string(),
+                f["file"].as_str().unwrap_or("").to_string(),
+                f["line"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    f.sort();
+    f
+}
+
+fn run_in(dir: &Path, args: &[&str]) -> Vec<(String, String, u64)> {
+    let out = wpstack()
+        .current_dir(dir)
+        .arg("check")
+        .args(["--format", "json", "--exit-zero"])
+        .args(args)
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "wpstack check {args:?} in {}: {}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    findings(&out.stdout)
+}
+
+#[test]
+fn every_spelling_of_a_path_gives_the_same_run() {
+    for name in ["broken", "healthy", "multipool", "model"] {
+        let stack = fixtures().join("stacks").join(name);
+        let abs = stack.canonicalize().unwrap();
+        let abs_s = abs.to_str().unwrap();
+        let parent = abs.parent().unwrap();
+        let link_dir = tempfile::tempdir().unwrap();
+        let link = link_dir.path().join("via-link");
+        std::os::unix::fs::symlink(&abs, &link).unwrap();
+
+        let want = run_in(parent, &[abs_s]);
+        assert!(!want.is_empty() || name == "healthy" || name == "model");
+        let spellings: Vec<(&Path, Vec<String>)> = vec![
+            (&abs, vec![".".into()]),
+            (&abs, vec!["./".into()]),
+            (&abs, vec![]),
+            (&abs, vec!["--root".into(), ".".into(), ".".into()]),
+            (parent, vec![format!("./{name}")]),
+            (parent, vec![format!("{name}/")]),
+            (parent, vec![format!("{name}/../{name}")]),
+            (parent, vec![link.to_str().unwrap().to_string()]),
+        ];
+        for (cwd, args) in spellings {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let got = run_in(cwd, &args);
+            assert_eq!(got, want, "{name}: `check {args:?}` in {}", cwd.display());
+        }
+        println!(
+            "paths: {name}: {} findings, the same for 9 spellings of its PATH",
+            want.len()
+        );
+    }
+}
+
+/// A copied tree whose links point at absolute paths: they are followed inside the
+/// copy, and a link to something the copy lacks reads nothing of this machine.
+#[test]
+fn absolute_links_resolve_inside_the_root_and_never_onto_this_machine() {
+    let outside = tempfile::tempdir().unwrap();
+    let outside = outside.path().canonicalize().unwrap();
+    // What this machine has and the copy must never show: a pool and an ini setting.
+    std::fs::create_dir_all(outside.join("pools")).unwrap();
+    std::fs::write(
+        outside.join("pools/intruder.conf"),
+        "[intruder]\nuser = x\ngroup = x\nlisten = /run/intruder.sock\npm = static\npm.max_children = 999\n",
+    )
+    .unwrap();
+    std::fs::write(outside.join("evil.ini"), "memory_limit = 1M\n").unwrap();
+
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().canonicalize().unwrap();
+    let w = |p: &str, c: &str| {
+        let p = root.join(p);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, c).unwrap();
+    };
+    w(
+        "etc/php/8.2/fpm/php-fpm.conf",
+        "[global]\npid = /run/php/php8.2-fpm.pid\ninclude=/etc/php/8.2/fpm/pool.d/*.conf\n",
+    );
+    w(
+        "etc/php/8.2/fpm/pool.d/www.conf",
+        "[www]\nuser = www-data\ngroup = www-data\nlisten = /run/php/php8.2-fpm.sock\nlisten.owner = www-data\nlisten.group = www-data\npm = ondemand\npm.max_children = 5\n",
+    );
+    w("etc/php/8.2/fpm/php.ini", "[PHP]\nmemory_limit = 256M\n");
+    w(
+        "etc/php/8.2/mods-available/opcache.ini",
+        "zend_extension=opcache.so\nopcache.memory_consumption=192\n",
+    );
+    std::fs::create_dir_all(root.join("etc/php/8.2/fpm/conf.d")).unwrap();
+    let link = |target: &Path, at: &str| std::os::unix::fs::symlink(target, root.join(at)).unwrap();
+    // Debian's phpenmod link: absolute, into the copy's mods-available.
+    link(
+        Path::new("/etc/php/8.2/mods-available/opcache.ini"),
+        "etc/php/8.2/fpm/conf.d/10-opcache.ini",
+    );
+    // Links whose absolute targets exist only on this machine (outside the copy).
+    link(
+        &outside.join("evil.ini"),
+        "etc/php/8.2/fpm/conf.d/20-evil.ini",
+    );
+    link(
+        &outside.join("pools/intruder.conf"),
+        "etc/php/8.2/fpm/pool.d/intruder.conf",
+    );
+    // A relative link climbing out of the root stops at the root, as in a chroot.
+    link(
+        Path::new("../../../../../../../../../../pools/intruder.conf"),
+        "etc/php/8.2/fpm/pool.d/climb.conf",
+    );
+
+    let out = wpstack()
+        .args(["dump", "--root"])
+        .arg(&root)
+        .arg(&root)
+        .output()
+        .unwrap();
+    let dump = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !dump.contains("/run/intruder.sock") && !dump.contains("999"),
+        "a pool of this machine was read: {dump}"
+    );
+    assert!(
+        !dump.contains("\"1M\""),
+        "an ini file of this machine was read"
+    );
+    assert!(
+        dump.contains("opcache.memory_consumption"),
+        "the copy's own link was not followed: {dump}"
+    );
+
+    let out = wpstack()
+        .args(["check", "--format", "json", "--exit-zero", "--root"])
+        .arg(&root)
+        .arg(&root)
+        .output()
+        .unwrap();
+    let json = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !json.contains("M303"),
+        "opcache behind the copy's link was not seen: {json}"
+    );
+    assert!(
+        !json.contains("E005"),
+        "a link out of the copy is unknown, not missing: {json}"
+    );
+    // The links that lead out of the copy are said, not silently skipped.
+    let out = wpstack()
+        .args(["check", "--exit-zero", "--root"])
+        .arg(&root)
+        .arg(&root)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for link in ["conf.d/20-evil.ini", "pool.d/intruder.conf"] {
+        assert!(
+            text.lines().any(|l| l.starts_with("note:")
+                && l.contains(link)
+                && l.contains("the copied tree does not have")),
+            "{link} not noted: {text}"
+        );
+    }
+}
+
+/// A name that is not UTF-8 in every directory an include globs: no panic, and the
+/// glob still matches the other files (issue 13 item 9).
+#[test]
+fn names_that_are_not_utf8_neither_panic_nor_empty_a_glob() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path();
+    support::copy_tree(&fixtures().join("stacks/healthy"), root);
+    let bad = std::ffi::OsStr::from_bytes(b"\xff");
+    for dir in [
+        "etc/nginx/sites-enabled",
+        "etc/php/8.2/fpm/pool.d",
+        "etc/php/8.2/fpm/conf.d",
+    ] {
+        let dir = root.join(dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(bad), "").unwrap();
+        std::fs::write(dir.join(std::ffi::OsStr::from_bytes(b"\xfe.conf")), "").unwrap();
+        std::fs::write(dir.join(std::ffi::OsStr::from_bytes(b"\xfe.ini")), "").unwrap();
+    }
+    for args in [
+        vec!["check", "--exit-zero", "--format", "json"],
+        vec!["dump"],
+        vec!["tune", "--ram", "4G", "--cpus", "2"],
+    ] {
+        let out = wpstack().args(&args).arg(root).output().unwrap();
+        assert_ne!(
+            out.status.code(),
+            Some(101),
+            "{args:?} panicked: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.status.code().is_some_and(|c| c <= 1),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = wpstack().args(["dump"]).arg(root).output().unwrap();
+    let dump = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        dump.contains("\"www\""),
+        "the pool glob matched nothing: {dump}"
+    );
+    let out = wpstack()
+        .args(["check", "--format", "json", "--exit-zero"])
+        .arg(root)
+        .output()
+        .unwrap();
+    let codes = support::finding_codes(&out.stdout);
+    assert!(
+        !codes.iter().any(|c| c == "E006" || c == "E005"),
+        "{codes:?}"
+    );
+}

@@ -502,3 +502,42 @@ fn a_pools_status_socket_is_a_socket_php_fpm_listens_on() {
     let codes = support::finding_codes(&out.stdout);
     assert!(codes.is_empty(), "{codes:?}");
 }
+
+#[test]
+fn no_color_is_accepted_by_every_subcommand() {
+    // Issue 12 item 14: `tune --no-color` was a usage error.
+    let healthy = support::fixtures().join("stacks/healthy");
+    let log = support::fixtures().join("logs/broken-nginx-error.log");
+    let runs: Vec<Vec<std::ffi::OsString>> = vec![
+        vec!["check".into(), healthy.clone().into()],
+        vec!["dump".into(), healthy.clone().into()],
+        vec![
+            "tune".into(),
+            "--ram".into(),
+            "4G".into(),
+            "--cpus".into(),
+            "2".into(),
+            healthy.clone().into(),
+        ],
+        vec!["diagnose".into(), log.into()],
+        vec!["rules".into()],
+        vec!["explain".into(), "U001".into()],
+    ];
+    for args in runs {
+        for before in [true, false] {
+            let mut c = wpstack();
+            if before {
+                c.arg("--no-color").args(&args);
+            } else {
+                c.args(&args).arg("--no-color");
+            }
+            let out = c.output().expect("run");
+            assert_ne!(
+                out.status.code(),
+                Some(2),
+                "{args:?} (--no-color first: {before}): {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}

@@ -257,3 +257,74 @@ fn names_that_are_not_utf8_neither_panic_nor_empty_a_glob() {
         "{codes:?}"
     );
 }
+
+/// `check /` on a live host starts from the programs' own places (nginx -V, the php-fpm
+/// masters, the standard paths) and never walks the disk (issue 12 item 13). Read
+/// only: it looks at this machine's real configs.
+#[test]
+fn a_live_host_is_read_from_the_programs_places_not_a_disk_walk() {
+    let out = wpstack().args(["dump", "/"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let files: Vec<String> = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().or(f.as_str()).unwrap_or("").to_string())
+        .collect();
+    for f in &files {
+        let ok = ["etc/", "usr/", "opt/"].iter().any(|p| f.starts_with(p)) || f.ends_with(".php");
+        assert!(
+            ok,
+            "`dump /` read {f}, which is none of the programs' places"
+        );
+    }
+    println!(
+        "paths: `dump /` read {} files, all from the programs' places",
+        files.len()
+    );
+}
+
+/// Files named with --nginx/--fpm/--php-ini/--wp-config on a copy are honoured as
+/// given, imply the copy's root, and replace discovery of their kind (issue 12 item 13).
+#[test]
+fn explicit_files_on_a_copy_are_honoured() {
+    let b = fixtures().join("stacks/broken").canonicalize().unwrap();
+    let s = |p: &str| b.join(p).to_str().unwrap().to_string();
+    let want = run_in(&b, &[b.to_str().unwrap()]);
+    let explicit = [
+        "--nginx",
+        &s("etc/nginx/nginx.conf"),
+        "--fpm",
+        &s("etc/php/8.2/fpm/php-fpm.conf"),
+        "--php-ini",
+        &s("etc/php/8.2/fpm/php.ini"),
+        "--wp-config",
+        &s("var/www/blog.example.com/wp-config.php"),
+        "--wp-config",
+        &s("var/www/shop.example.com/wp-config.php"),
+    ]
+    .map(str::to_string);
+    let args: Vec<&str> = explicit.iter().map(String::as_str).collect();
+    assert_eq!(run_in(&b, &args), want, "explicit files alone");
+    let mut with_path = args.clone();
+    with_path.push(b.to_str().unwrap());
+    assert_eq!(run_in(&b, &with_path), want, "explicit files and the PATH");
+    // A pool file named alone finds its php.ini beside pool.d.
+    let out = wpstack()
+        .args([
+            "check",
+            "--exit-zero",
+            "--fpm",
+            &s("etc/php/8.2/fpm/pool.d/www.conf"),
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("no php.ini found"), "{text}");
+    assert!(!text.contains("no php-fpm configuration found"), "{text}");
+}

@@ -23,6 +23,10 @@ pub mod dump;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// No colours (also when NO_COLOR is set or output is not a terminal). Accepted by
+    /// every subcommand, before or after its name.
+    #[arg(long = "no-color", global = true)]
+    pub no_color: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -180,8 +184,8 @@ pub struct CheckArgs {
     /// Settings file (default: wpstack.toml found upward from PATH).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// No colours (also when NO_COLOR is set or output is not a terminal).
-    #[arg(long = "no-color")]
+    /// Set from the global `--no-color`.
+    #[arg(skip)]
     pub no_color: bool,
     /// Print only findings, no summary.
     #[arg(short, long)]
@@ -291,7 +295,10 @@ pub fn main() -> i32 {
 
 pub fn run(cli: Cli) -> Result<i32, String> {
     match cli.command {
-        Command::Check(a) => check(&a),
+        Command::Check(mut a) => {
+            a.no_color |= cli.no_color;
+            check(&a)
+        }
         Command::Dump(a) => {
             let stack = discover::load(&a.input.inputs()).map_err(|e| e.to_string())?;
             let json = dump::dump(&stack, a.show_origin);

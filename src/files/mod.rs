@@ -3,6 +3,7 @@
 //! bytes ([`glob`]); everything above asks here instead of touching `std::fs`.
 
 pub mod glob;
+pub mod programs;
 pub mod resolve;
 
 use crate::source::{read_config, ReadError};

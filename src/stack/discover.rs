@@ -241,27 +241,48 @@ pub fn load(inputs: &Inputs) -> Result<Stack, ReadError> {
         None => None,
     };
 
-    if inputs.explicit() {
-        let abs = |v: &[PathBuf]| v.iter().map(|p| absolute(p)).collect::<Result<Vec<_>, _>>();
-        found.nginx_mains = abs(&inputs.nginx)?;
-        found.fpm_mains = abs(&inputs.fpm)?;
-        found.php_inis = abs(&inputs.php_ini)?;
-        found.wp_configs = abs(&inputs.wp_config)?;
+    let abs = |v: &[PathBuf]| v.iter().map(|p| absolute(p)).collect::<Result<Vec<_>, _>>();
+    let explicit = Found {
+        nginx_mains: abs(&inputs.nginx)?,
+        fpm_mains: abs(&inputs.fpm)?,
+        php_inis: abs(&inputs.php_ini)?,
+        wp_configs: abs(&inputs.wp_config)?,
+        ..Found::default()
+    };
+    if root.is_none() {
+        // A file or directory inside a copied tree (`COPY/etc/nginx`, `--fpm
+        // COPY/etc/php/8.2/fpm/php-fpm.conf`) implies the copy's root: its absolute
+        // paths and links mean the copy, never this machine's /etc.
+        let given = inputs.paths.iter().filter_map(|p| absolute(p).ok());
+        root = given
+            .chain(explicit.nginx_mains.iter().cloned())
+            .chain(explicit.fpm_mains.iter().cloned())
+            .chain(explicit.php_inis.iter().cloned())
+            .chain(explicit.wp_configs.iter().cloned())
+            .find_map(|p| implied_root(&p));
     }
     let paths = if inputs.paths.is_empty() && !inputs.explicit() {
-        vec![PathBuf::from(".")]
+        vec![PathBuf::from(if live_host_default() { "/" } else { "." })]
     } else {
         inputs.paths.clone()
     };
     for given in &paths {
         let path = &absolute(given)?;
+        if path == Path::new("/") && inputs.root.is_none() {
+            // A live host: start from the programs' own places, never walk the disk.
+            base.get_or_insert_with(|| path.clone());
+            let (nginx, fpm) = crate::files::programs::host_mains(path, true);
+            found.nginx_mains.extend(nginx);
+            found.fpm_mains.extend(fpm);
+            continue;
+        }
         let meta = std::fs::metadata(path).map_err(|e| ReadError {
             path: given.clone(),
             reason: crate::source::io_reason(&e),
         })?;
         if meta.is_dir() {
             base.get_or_insert_with(|| path.clone());
-            if root.is_none() && path.join("etc").is_dir() {
+            if root.is_none() && path != Path::new("/") && path.join("etc").is_dir() {
                 // A copied filesystem tree: /etc/... inside configs means PATH/etc/...
                 root = Some(path.clone());
             }
@@ -277,6 +298,20 @@ pub fn load(inputs: &Inputs) -> Result<Stack, ReadError> {
                 FileKind::WpConfig => found.wp_configs.push(path.clone()),
             }
         }
+    }
+    // Files named on the command line replace what discovery found of their kind.
+    if !explicit.nginx_mains.is_empty() {
+        found.nginx_mains = explicit.nginx_mains;
+    }
+    if !explicit.fpm_mains.is_empty() {
+        found.fpm_mains = explicit.fpm_mains;
+        found.pool_files.clear();
+    }
+    if !explicit.php_inis.is_empty() {
+        found.php_inis = explicit.php_inis;
+    }
+    if !explicit.wp_configs.is_empty() {
+        found.wp_configs = explicit.wp_configs;
     }
     if found.truncated {
         stack.notes.push(format!(
@@ -313,11 +348,36 @@ pub fn load(inputs: &Inputs) -> Result<Stack, ReadError> {
             "no php-fpm configuration found: rules that need the pool (U001, U002, T101…) were skipped; pass the php-fpm directory or --fpm".into(),
         );
     }
-    if let Some(b) = base {
+    // Files named alone are shown relative to the copy they imply.
+    if let Some(b) = base.or(root) {
         set_displays(&mut stack, &b);
     }
     lap("link and display paths");
     Ok(stack)
+}
+
+/// The copied root a path lies in: the parent of its nearest `etc` ancestor, when that
+/// is not this machine's `/` (a copy of a server's tree: `COPY/etc/nginx/...`).
+fn implied_root(path: &Path) -> Option<PathBuf> {
+    path.ancestors()
+        .find(|a| a.file_name().is_some_and(|n| n == "etc"))
+        .and_then(Path::parent)
+        .filter(|r| *r != Path::new("/"))
+        .map(Path::to_path_buf)
+}
+
+/// `wpstack check` with no PATH, run as root from `/` or root's home: the live host
+/// (`/`), not a walk of whatever directory the shell happens to be in. Elsewhere, and
+/// for other users, no PATH means the current directory, as in every linter.
+fn live_host_default() -> bool {
+    if !rustix::process::geteuid().is_root() {
+        return false;
+    }
+    let Ok(cwd) = std::env::current_dir() else {
+        return false;
+    };
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    cwd == Path::new("/") || cwd == Path::new("/root") || home.is_some_and(|h| h == cwd)
 }
 
 /// nginx's own main file first (`ROOT/etc/nginx/nginx.conf` and the other standard
@@ -577,7 +637,16 @@ fn load_fpm(stack: &mut Stack, found: &Found, root: Option<&Path>, explicit_ini:
         let mut files = Vec::new();
         read_fpm_tree(stack, main, &map, &fpm_bases(&dir), &mut files, 0, None);
         if !files.is_empty() {
-            instances.push((Some(main.clone()), files, dir));
+            // A pool file named alone (`--fpm pool.d/www.conf`): its php.ini is beside
+            // pool.d, as for pools found by a walk.
+            let in_pool_dir = dir
+                .file_name()
+                .is_some_and(|n| n == "pool.d" || n == "php-fpm.d");
+            let ini_dir = match dir.parent() {
+                Some(p) if in_pool_dir => p.to_path_buf(),
+                _ => dir,
+            };
+            instances.push((Some(main.clone()), files, ini_dir));
         }
     }
     // Pool files no php-fpm.conf included: one instance per directory.
@@ -642,6 +711,15 @@ fn load_fpm(stack: &mut Stack, found: &Found, root: Option<&Path>, explicit_ini:
                                     php_model::apply_ini_file(&mut ini, sid, f, Via::ScanDir);
                                 }
                                 scan_ids.push(sid);
+                            }
+                            // PHP skips a scan-dir entry it cannot stat (a
+                            // dangling link), silently.
+                            Err(err) if !crate::files::resolve::exists(root, &e) => {
+                                let note =
+                                    format!("{}: {} — PHP skips it", e.display(), err.reason);
+                                if !stack.notes.contains(&note) {
+                                    stack.notes.push(note);
+                                }
                             }
                             Err(err) => unreadable(stack, err, None),
                         }

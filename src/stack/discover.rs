@@ -165,7 +165,9 @@ fn walk(dir: &Path, depth: usize, found: &mut Found, budget: &mut usize) {
         }
         match name.as_str() {
             "nginx.conf" => found.nginx_mains.push(path),
-            "php-fpm.conf" => found.fpm_mains.push(path),
+            // RHEL's nginx has a `conf.d/php-fpm.conf` (its upstream block): a file
+            // in nginx's tree is nginx's, whatever its name.
+            "php-fpm.conf" if !in_nginx_tree(&path) => found.fpm_mains.push(path),
             "php.ini" => found.php_inis.push(path),
             "wp-config.php" => found.wp_configs.push(path),
             n if n.ends_with(".conf") && (dir_name == "pool.d" || dir_name == "php-fpm.d") => {
@@ -174,6 +176,11 @@ fn walk(dir: &Path, depth: usize, found: &mut Found, budget: &mut usize) {
             _ => {}
         }
     }
+}
+
+fn in_nginx_tree(path: &Path) -> bool {
+    path.parent()
+        .is_some_and(|p| p.components().any(|c| c.as_os_str() == "nginx"))
 }
 
 /// Read a file into the stack's source map, once per real file: links are resolved

@@ -42,6 +42,16 @@ impl NginxTree {
     }
 }
 
+/// Files nginx's packages ship unchanged that hold nothing a rule reads.
+const STOCK_FILES: &[&str] = &[
+    "mime.types",
+    "koi-utf",
+    "koi-win",
+    "win-utf",
+    "scgi_params",
+    "uwsgi_params",
+];
+
 struct Loader<'a> {
     prefix: PathBuf,
     map: &'a PathMap,
@@ -128,6 +138,28 @@ impl Loader<'_> {
             for path in paths {
                 let dangling_link = std::fs::symlink_metadata(&path).is_ok();
                 if !is_glob && !self.map.exists(&path) && !dangling_link {
+                    // A copy often leaves out the files nginx's package ships unchanged
+                    // (the bitnami image's mime.types): on the real host they are
+                    // there, and no rule reads them.
+                    let copy = self.map.root.is_some() || !self.map.aliases.is_empty();
+                    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                    if copy && STOCK_FILES.contains(&name) {
+                        let logical = match &self.map.root {
+                            Some(r) => path
+                                .strip_prefix(r)
+                                .map(|p| Path::new("/").join(p))
+                                .unwrap_or_else(|_| path.clone()),
+                            None => path.clone(),
+                        };
+                        let note = format!(
+                            "{} is not in the copy: taken to be nginx's stock {name}, which no rule reads",
+                            logical.display()
+                        );
+                        if !self.tree.notes.contains(&note) {
+                            self.tree.notes.push(note);
+                        }
+                        continue;
+                    }
                     let shown = if Path::new(&pattern).is_absolute() {
                         pattern.clone()
                     } else {

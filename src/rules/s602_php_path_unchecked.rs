@@ -38,6 +38,16 @@ fn checks_existence(n: &Nginx, loc: &Location) -> bool {
     tf || if_f
 }
 
+/// Whether a pool's `security.limit_extensions` lets php-fpm run a script whose name
+/// does not end in .php/.phar (an uploaded `evil.jpg` reached by path walking). Unset
+/// means php-fpm's default `.php .phar`, which refuses it; empty allows everything.
+fn runs_other_extensions(pool: &crate::stack::Pool) -> Option<String> {
+    let set = pool.settings.get("security.limit_extensions")?;
+    let exts: Vec<&str> = set.value.split_whitespace().collect();
+    let widened = exts.is_empty() || exts.iter().any(|e| *e != ".php" && *e != ".phar");
+    widened.then(|| set.value.trim().to_string())
+}
+
 fn check(cx: &Context, out: &mut Vec<Finding>) {
     let stack = cx.stack;
     for (n, site, loc) in stack.php_locations() {
@@ -72,6 +82,17 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
         if !fix_on {
             continue;
         }
+        // With php-fpm's default security.limit_extensions the walk back to an image
+        // is refused ("Access denied."): the check is then defence in depth, not an
+        // open door.
+        let widened: Vec<String> = loc
+            .pools
+            .iter()
+            .filter_map(|p| {
+                let pool = &stack.pools[*p];
+                runs_other_extensions(pool).map(|v| format!("pool {}: `{v}`", pool.name))
+            })
+            .collect();
         let own_tf = n.own(loc.scope, "try_files").next().is_some();
         let fix = edit::nginx_set(stack, n, loc.scope, "try_files", "$uri =404").map(|e| {
             if own_tf {
@@ -83,16 +104,29 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
                 Fix::safe("add `try_files $uri =404;` to the PHP location", vec![e])
             }
         });
-        let mut f = Finding::at(
-            &RULE,
-            loc.place,
-            format!(
-                "site {}: `location {} {}` passes every URI ending in .php to PHP without checking the file exists, and cgi.fix_pathinfo is 1 ({origin}): PHP walks /wp-content/uploads/evil.jpg/x.php back to evil.jpg and runs the image as PHP (only php-fpm's security.limit_extensions stands in the way)",
-                site.name(),
-                loc.modifier,
-                loc.pattern
-            ),
-        )
+        let head = format!(
+            "site {}: `location {} {}` passes URIs ending in .php to PHP without checking the file exists, and cgi.fix_pathinfo is 1 ({origin})",
+            site.name(),
+            loc.modifier,
+            loc.pattern
+        );
+        let mut f = if widened.is_empty() {
+            Finding::at(
+                &RULE,
+                loc.place,
+                format!("{head}: /wp-content/uploads/evil.jpg/x.php makes PHP walk back to evil.jpg, which php-fpm's security.limit_extensions (.php .phar) refuses to run today — the existence check keeps it so if that setting is ever widened, and spares PHP every request for a missing script"),
+            )
+            .severity(crate::finding::Severity::Info)
+        } else {
+            Finding::at(
+                &RULE,
+                loc.place,
+                format!(
+                    "{head}: PHP walks /wp-content/uploads/evil.jpg/x.php back to evil.jpg and runs the image as PHP, as security.limit_extensions allows ({})",
+                    widened.join("; ")
+                ),
+            )
+        }
         .related(pass.place, "passed to PHP here")
         .with_fix(fix);
         if let Some(a) = assume {

@@ -328,3 +328,44 @@ fn explicit_files_on_a_copy_are_honoured() {
     assert!(!text.contains("no php.ini found"), "{text}");
     assert!(!text.contains("no php-fpm configuration found"), "{text}");
 }
+
+/// `--diff` through a symlinked `sites-enabled` file names the real file, so `git apply`
+/// and `patch -p1` take the patch (issue 12 item 14).
+#[test]
+fn a_diff_through_a_symlinked_site_names_the_real_file() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().canonicalize().unwrap();
+    support::copy_tree(&fixtures().join("stacks/broken"), &root);
+    let avail = root.join("etc/nginx/sites-available");
+    std::fs::create_dir_all(&avail).unwrap();
+    for site in ["blog.example.com.conf", "shop.example.com.conf"] {
+        let enabled = root.join("etc/nginx/sites-enabled").join(site);
+        std::fs::rename(&enabled, avail.join(site)).unwrap();
+        std::os::unix::fs::symlink(Path::new("/etc/nginx/sites-available").join(site), &enabled)
+            .unwrap();
+    }
+    let out = wpstack()
+        .current_dir(&root)
+        .args(["check", "--diff", "."])
+        .output()
+        .unwrap();
+    let diff = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        diff.contains("+++ b/etc/nginx/sites-available/blog.example.com.conf"),
+        "{diff}"
+    );
+    assert!(!diff.contains("sites-enabled/"), "{diff}");
+    std::fs::write(root.join("fix.diff"), &diff).unwrap();
+    if support::have_program("patch") {
+        let ok = std::process::Command::new("patch")
+            .current_dir(&root)
+            .args(["-p1", "--dry-run", "-i", "fix.diff"])
+            .output()
+            .unwrap();
+        assert!(
+            ok.status.success(),
+            "{}",
+            String::from_utf8_lossy(&ok.stdout)
+        );
+    }
+}

@@ -39,11 +39,88 @@ fn confining_root<'a>(root: Option<&'a Path>, path: &Path) -> &'a Path {
 /// `path` must be absolute. A path outside `root` resolves against the host's `/`
 /// (a PATH the user named outside the copy).
 pub fn real_path(root: Option<&Path>, path: &Path) -> Result<PathBuf, Unresolved> {
+    // Most lookups are files in the same few directories (sites-enabled, pool.d,
+    // conf.d): resolve each directory once per run, then only the last component.
+    if let (Some(parent), Some(name)) = (path.parent(), path.file_name()) {
+        let cached = DIRS.with(|c| {
+            let c = c.borrow();
+            c.as_ref().map(|m| {
+                m.get(&(root.map(Path::to_path_buf), parent.to_path_buf()))
+                    .cloned()
+            })
+        });
+        match cached {
+            Some(Some(dir)) => return resolve_from(root, path, dir?, Path::new(name)),
+            Some(None) => {
+                let dir = resolve_from(
+                    root,
+                    parent,
+                    confining_root(root, parent).to_path_buf(),
+                    strip(root, parent),
+                );
+                DIRS.with(|c| {
+                    if let Some(m) = c.borrow_mut().as_mut() {
+                        m.insert(
+                            (root.map(Path::to_path_buf), parent.to_path_buf()),
+                            dir.clone(),
+                        );
+                    }
+                });
+                return resolve_from(root, path, dir?, Path::new(name));
+            }
+            None => {}
+        }
+    }
+    resolve_from(
+        root,
+        path,
+        confining_root(root, path).to_path_buf(),
+        strip(root, path),
+    )
+}
+
+type DirCache = std::collections::HashMap<(Option<PathBuf>, PathBuf), Result<PathBuf, Unresolved>>;
+
+thread_local! {
+    /// Resolved directories, kept only while [`with_dir_cache`] runs (one load of a
+    /// stack): directories do not change under a run, and nothing is kept between runs.
+    static DIRS: std::cell::RefCell<Option<DirCache>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Run `f` with directory resolutions cached (nested calls share the outer cache).
+pub fn with_dir_cache<T>(f: impl FnOnce() -> T) -> T {
+    let outer = DIRS.with(|c| {
+        let mut c = c.borrow_mut();
+        let had = c.is_some();
+        if !had {
+            *c = Some(DirCache::new());
+        }
+        had
+    });
+    let out = f();
+    if !outer {
+        DIRS.with(|c| *c.borrow_mut() = None);
+    }
+    out
+}
+
+fn strip<'a>(root: Option<&Path>, path: &'a Path) -> &'a Path {
     let base = confining_root(root, path);
-    let rel = path.strip_prefix(base).unwrap_or(path);
+    path.strip_prefix(base).unwrap_or(path)
+}
+
+/// Resolve `rel` starting from the already-real directory `start` (inside the root
+/// `path` is confined to).
+fn resolve_from(
+    root: Option<&Path>,
+    path: &Path,
+    start: PathBuf,
+    rel: &Path,
+) -> Result<PathBuf, Unresolved> {
+    let base = confining_root(root, path);
     let mut todo: Vec<OsString> = Vec::new();
     push_components(&mut todo, rel);
-    let mut out = base.to_path_buf();
+    let mut out = start;
     let mut links = 0;
     while let Some(c) = todo.pop() {
         if c == ".." {

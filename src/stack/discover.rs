@@ -240,6 +240,10 @@ fn unreadable(stack: &mut Stack, e: ReadError, place: Option<Place>) {
 /// Load the stack. `Err` only when an explicitly named file cannot be read or a PATH
 /// does not exist (usage errors, exit 2).
 pub fn load(inputs: &Inputs) -> Result<Stack, ReadError> {
+    crate::files::resolve::with_dir_cache(|| load_uncached(inputs))
+}
+
+fn load_uncached(inputs: &Inputs) -> Result<Stack, ReadError> {
     let mut stack = Stack::default();
     let mut found = Found::default();
     let mut base: Option<PathBuf> = None;

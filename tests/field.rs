@@ -18,7 +18,76 @@ enum Judged {
 
 /// (stack, code, file as shown, verdict, why). One row may cover several findings of
 /// one code in one file (one per site sharing an include, say).
-const VERDICTS: &[(&str, &str, &str, Judged, &str)] = &[];
+const VERDICTS: &[(&str, &str, &str, Judged, &str)] = {
+    use Judged::*;
+    &[
+        // Alpine 3.19 + linuxserver.io's nginx base image.
+        ("alpine-linuxserver-php82", "P402", "config/nginx/site-confs/default.conf", Debatable, "nginx's 4k default is enough for most WordPress pages; large-cookie sites (WooCommerce, multilingual) outgrow it, so a warning is cautious but defensible"),
+        ("alpine-linuxserver-php82", "S605", "config/www/wp-config.php", True, "the sample wp-config never sets DISALLOW_FILE_EDIT"),
+        ("alpine-linuxserver-php82", "S603", "config/www/wp-config.php", True, "the keys are still the sample's placeholders"),
+        ("alpine-linuxserver-php82", "C204", "etc/php82/php-fpm.d/www.conf", True, "php-src's www.conf leaves pm.max_requests at 0"),
+        ("alpine-linuxserver-php82", "P403", "etc/php82/php-fpm.d/www.conf", Debatable, "1000 is PHP's default; only large menus/variation forms hit it (info)"),
+        ("alpine-linuxserver-php82", "T103", "etc/php82/php-fpm.d/www.conf", True, "no request_terminate_timeout: a request stuck in I/O holds a worker forever"),
+        ("alpine-linuxserver-php82", "T107", "etc/php82/php-fpm.d/www.conf", True, "no slowlog configured"),
+        ("alpine-linuxserver-php82", "M303", "etc/php82/php.ini", True, "the image installs no php82-opcache (its package list has no opcache)"),
+        ("alpine-linuxserver-php82", "S604", "etc/php82/php.ini", True, "php.ini-production keeps expose_php = On"),
+        ("alpine-linuxserver-php82", "T106", "etc/php82/php.ini", Debatable, "default_socket_timeout equals nginx's 60 s: a 60 s API wait plus the rest of the page outlives nginx, but only just"),
+        // DDEV's web container (a local development environment).
+        ("ddev-nginx-fpm-php84", "P402", "etc/nginx/common.d/xhprof.conf", Debatable, "xhprof's UI location keeps nginx's 4k buffer"),
+        ("ddev-nginx-fpm-php84", "S602", "etc/nginx/common.d/xhprof.conf", Debatable, "info: limit_extensions still refuses the walk-back; the xhprof location has no existence check"),
+        ("ddev-nginx-fpm-php84", "T101", "etc/nginx/common.d/xhprof.conf", Debatable, "the xhprof UI location keeps nginx's 60 s while DDEV's max_execution_time is 600"),
+        ("ddev-nginx-fpm-php84", "D502", "etc/php/8.4/fpm/php.ini", Debatable, "display_errors is on by design in a development container; true of any host that copies it"),
+        ("ddev-nginx-fpm-php84", "T106", "etc/php/8.4/fpm/php.ini", Debatable, "equal to nginx's 60 s (see alpine)"),
+        ("ddev-nginx-fpm-php84", "T103", "etc/php/8.4/fpm/pool.d/www.conf", True, "no request_terminate_timeout"),
+        ("ddev-nginx-fpm-php84", "T107", "etc/php/8.4/fpm/pool.d/www.conf", True, "no slowlog"),
+        ("ddev-nginx-fpm-php84", "S605", "var/www/html/wp-config.php", True, "DISALLOW_FILE_EDIT is set nowhere"),
+        // Debian 12's own wordpress package with its example vhost.
+        ("debian12-wordpress-pkg", "P402", "etc/nginx/sites-available/wordpress", Debatable, "nginx's 4k default buffer"),
+        ("debian12-wordpress-pkg", "U001", "etc/nginx/sites-available/wordpress", True, "the package's example vhost passes to php7.0-fpm.sock on a host that runs php8.2-fpm: every PHP request is a 502"),
+        ("debian12-wordpress-pkg", "C204", "etc/php/8.2/fpm/pool.d/www.conf", True, "Debian's www.conf leaves pm.max_requests at 0"),
+        ("debian12-wordpress-pkg", "P403", "etc/php/8.2/fpm/pool.d/www.conf", Debatable, "PHP's default 1000 (info)"),
+        ("debian12-wordpress-pkg", "T103", "etc/php/8.2/fpm/pool.d/www.conf", True, "no request_terminate_timeout"),
+        ("debian12-wordpress-pkg", "T107", "etc/php/8.2/fpm/pool.d/www.conf", True, "no slowlog"),
+        ("debian12-wordpress-pkg", "U005", "etc/php/8.2/fpm/pool.d/www.conf", True, "no site reaches the www pool (the vhost points at php7.0)"),
+        ("debian12-wordpress-pkg", "S605", "usr/share/wordpress/wp-config.php", True, "neither wp-config.php nor /etc/wordpress/config-default.php sets DISALLOW_FILE_EDIT"),
+        ("debian12-wordpress-pkg", "S603", "etc/wordpress/config-default.php", True, "the package's example config keeps the placeholder keys"),
+        // HestiaCP: three domains of two users, each with its own pool.
+        ("hestiacp-debian12", "S602", "etc/nginx/conf.d/phpmyadmin.inc", Debatable, "info: phpMyAdmin's alias location has no existence check; limit_extensions still refuses the walk-back"),
+        ("hestiacp-debian12", "S602", "etc/nginx/conf.d/phppgadmin.inc", Debatable, "info: as phpmyadmin.inc"),
+        ("hestiacp-debian12", "T103", "etc/php/8.2/fpm/pool.d/blog.example.net.conf", True, "Hestia's pool template sets no request_terminate_timeout"),
+        ("hestiacp-debian12", "T107", "etc/php/8.2/fpm/pool.d/blog.example.net.conf", True, "no slowlog"),
+        ("hestiacp-debian12", "T103", "etc/php/8.2/fpm/pool.d/example.com.conf", True, "as above"),
+        ("hestiacp-debian12", "T107", "etc/php/8.2/fpm/pool.d/example.com.conf", True, "as above"),
+        ("hestiacp-debian12", "T103", "etc/php/8.2/fpm/pool.d/shop.example.org.conf", True, "as above"),
+        ("hestiacp-debian12", "T107", "etc/php/8.2/fpm/pool.d/shop.example.org.conf", True, "as above"),
+        ("hestiacp-debian12", "T103", "etc/php/8.2/fpm/pool.d/dummy.conf", True, "Hestia's www pool (its own panel) has none either"),
+        ("hestiacp-debian12", "T107", "etc/php/8.2/fpm/pool.d/dummy.conf", True, "as above"),
+        ("hestiacp-debian12", "S605", "home/admin/web/example.com/public_html/wp-config.php", True, "sample wp-config"),
+        ("hestiacp-debian12", "S603", "home/admin/web/example.com/public_html/wp-config.php", True, "placeholder keys"),
+        ("hestiacp-debian12", "S605", "home/alice/web/blog.example.net/public_html/wp-config.php", True, "sample wp-config"),
+        ("hestiacp-debian12", "S603", "home/alice/web/blog.example.net/public_html/wp-config.php", True, "placeholder keys"),
+        // Lando's WordPress recipe on the Docker official php image + bitnami nginx.
+        ("lando-wordpress-nginx", "S605", "app/wp-config.php", True, "sample wp-config"),
+        ("lando-wordpress-nginx", "S603", "app/wp-config.php", True, "placeholder keys"),
+        ("lando-wordpress-nginx", "S601", "opt/bitnami/nginx/conf/vhosts/lando.conf", True, "`location ~ \\.php$` with no uploads deny: an uploaded shell.php runs"),
+        ("lando-wordpress-nginx", "C204", "usr/local/etc/php-fpm.d/www.conf", True, "php-src's www.conf"),
+        ("lando-wordpress-nginx", "T103", "usr/local/etc/php-fpm.d/www.conf", True, "no request_terminate_timeout"),
+        ("lando-wordpress-nginx", "T107", "usr/local/etc/php-fpm.d/www.conf", True, "no slowlog"),
+        // Fedora/RHEL packaging defaults.
+        ("rhel-fedora-php82", "P401", "etc/nginx/default.d/php.conf", True, "client_max_body_size 1m under post_max_size 8M: uploads of 1–8 MB get nginx's 413"),
+        ("rhel-fedora-php82", "P402", "etc/nginx/default.d/php.conf", Debatable, "nginx's 4k default buffer"),
+        ("rhel-fedora-php82", "S601", "etc/nginx/default.d/php.conf", True, "Fedora's php.conf passes every .php (uploads included) to PHP"),
+        ("rhel-fedora-php82", "S602", "etc/nginx/default.d/php.conf", Debatable, "info: no existence check; limit_extensions refuses the walk-back"),
+        ("rhel-fedora-php82", "C204", "etc/php-fpm.d/www.conf", True, "pm.max_requests unset"),
+        ("rhel-fedora-php82", "P403", "etc/php-fpm.d/www.conf", Debatable, "PHP's default 1000 (info)"),
+        ("rhel-fedora-php82", "T103", "etc/php-fpm.d/www.conf", True, "no request_terminate_timeout"),
+        ("rhel-fedora-php82", "T107", "etc/php-fpm.d/www.conf", True, "request_slowlog_timeout is 0"),
+        ("rhel-fedora-php82", "S604", "etc/php.ini", True, "expose_php = On"),
+        ("rhel-fedora-php82", "T106", "etc/php.ini", Debatable, "equal to nginx's 60 s"),
+        ("rhel-fedora-php82", "S605", "usr/share/nginx/html/wp-config.php", True, "sample wp-config"),
+        ("rhel-fedora-php82", "S603", "usr/share/nginx/html/wp-config.php", True, "placeholder keys"),
+    ]
+};
 
 struct Run {
     files: u64,

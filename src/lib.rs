@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod diagnose;
 pub mod engine;
+pub mod files;
 pub mod finding;
 pub mod fix;
 pub mod report;

@@ -183,6 +183,9 @@ pub struct FileSettings {
     /// (key, value) threshold overrides, applied after the profile's defaults.
     pub thresholds: Vec<(String, u64)>,
     pub per_path_ignores: Vec<(String, Vec<String>)>,
+    /// `backup-dir` (or `backup_dir`): where `--fix` / `tune --apply` keep backups,
+    /// relative to the wpstack.toml's directory.
+    pub backup_dir: Option<PathBuf>,
 }
 
 /// Find wpstack.toml in `start` or its ancestors.
@@ -325,9 +328,14 @@ pub fn read_config(path: &Path) -> Result<FileSettings, String> {
                         .push((k.to_string(), list_of(v, &format!("per-path-ignores.{k}"))?));
                 }
             }
+            "backup-dir" | "backup_dir" => {
+                let s = str_of(item, key)?;
+                let base = path.parent().unwrap_or(Path::new("."));
+                fs.backup_dir = Some(base.join(s));
+            }
             other => {
                 return Err(format!(
-                    "{}: unknown key `{other}` (known: profile, cdn, fail-on, select, ignore, host, thresholds, per-path-ignores)",
+                    "{}: unknown key `{other}` (known: profile, cdn, fail-on, select, ignore, host, thresholds, per-path-ignores, backup-dir)",
                     path.display()
                 ))
             }

@@ -181,11 +181,31 @@ impl FpmTarget {
     }
 }
 
+/// The tree a stack was read from is this host's own `/` (not a copy): `--root /`,
+/// a PATH of `/`, or PATHs that hold no `etc/` (config directories of this host).
+fn on_this_host(stack: &Stack) -> bool {
+    stack
+        .root
+        .as_deref()
+        .is_none_or(|r| std::fs::canonicalize(r).is_ok_and(|c| c == Path::new("/")))
+}
+
+/// Two paths naming the same file (by real path).
+fn same_file(a: &Path, b: &Path) -> bool {
+    let real = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    real(a) == real(b)
+}
+
 fn fpm_targets(
     stack: &Stack,
     changed: &[Changed],
     proc_root: &Path,
 ) -> Result<Vec<FpmTarget>, String> {
+    let on_slash = stack
+        .root
+        .as_deref()
+        .and_then(|r| std::fs::canonicalize(r).ok())
+        .is_some_and(|c| c == Path::new("/"));
     let mut out = Vec::new();
     for f in &stack.fpm {
         let touched = changed.iter().any(|c| {
@@ -225,6 +245,20 @@ fn fpm_targets(
                     pid_file.display()
                 )
             })?;
+        // Only the master that runs this php-fpm.conf (its title names it) is ours to
+        // signal; on `/` the pid file named by the host's own config is trusted too.
+        let runs = std::fs::read(proc_root.join(pid.to_string()).join("cmdline"))
+            .ok()
+            .and_then(|c| super::host::master_conf(&c));
+        if !on_slash && !runs.as_deref().is_some_and(|r| same_file(r, &conf)) {
+            return Err(format!(
+                "cannot reload: the php-fpm master in {} (pid {pid}) runs {}, not {}: it is not signalled",
+                pid_file.display(),
+                runs.map(|r| r.display().to_string())
+                    .unwrap_or_else(|| "another config".into()),
+                conf.display()
+            ));
+        }
         let as_root = status_field(proc_root, pid, "Uid:").as_deref() == Some("0");
         let pools: Vec<&crate::stack::Pool> =
             f.pools.iter().filter_map(|p| stack.pools.get(*p)).collect();
@@ -403,19 +437,70 @@ fn reload_nginx(bin: &Path, conf: &Path) -> Result<(), String> {
     nginx(bin, &["-s", "reload"], conf)
 }
 
+/// What a reload will signal, found before anything is written.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    fpm: Vec<FpmTarget>,
+    nginx_confs: Vec<PathBuf>,
+}
+
+/// Find what `changed` (the files about to be written) belongs to and may be
+/// reloaded; refuse on a copy of a server (`--root DIR`, a PATH holding `etc/`): the
+/// php-fpm and nginx running here do not read those files, and their pid files name
+/// this host's masters. Call before writing: an error means nothing may be written.
+pub fn prepare(stack: &Stack, changed: &[Changed], opts: &Options) -> Result<Plan, String> {
+    if !changed.is_empty() && !on_this_host(stack) {
+        let root = stack
+            .root
+            .as_deref()
+            .map(|r| r.display().to_string())
+            .unwrap_or_default();
+        return Err(format!(
+            "--reload refused: {root} is a copy of a server, not this host's / — the php-fpm and nginx running here do not read its files (apply without --reload, or run on the host itself)"
+        ));
+    }
+    Ok(Plan {
+        fpm: fpm_targets(stack, changed, &opts.proc_root)?,
+        nginx_confs: nginx_mains(stack, changed),
+    })
+}
+
+/// [`prepare`] then [`run`] (the files are already written).
+pub fn reload(stack: &Stack, changed: &[Changed], opts: &Options) -> Result<Vec<String>, String> {
+    if changed.is_empty() {
+        return Ok(vec!["reload: nothing was written, nothing to reload".into()]);
+    }
+    match prepare(stack, changed, opts) {
+        Ok(plan) => run(&plan, changed, opts),
+        Err(e) => Err(format!("{e}{}", roll_back(changed))),
+    }
+}
+
+/// Put the old bytes back; say how it went.
+fn roll_back(changed: &[Changed]) -> String {
+    let mut lines = Vec::new();
+    for c in changed {
+        match crate::fix::run::write_one(&c.path, &c.new, &c.old, false) {
+            Ok(()) => lines.push(format!("restored {}", c.display)),
+            Err(e) => lines.push(format!("could not restore {}: {e}", c.display)),
+        }
+    }
+    format!("\n  {}", lines.join("\n  "))
+}
+
 /// Reload what the written files belong to and check it came back; on failure put
 /// the old bytes back, reload or restart, check again, and return the failure (with
 /// what the recovery did). The lines say what happened.
-pub fn reload(stack: &Stack, changed: &[Changed], opts: &Options) -> Result<Vec<String>, String> {
+pub fn run(plan: &Plan, changed: &[Changed], opts: &Options) -> Result<Vec<String>, String> {
     let mut said = Vec::new();
     if changed.is_empty() {
         said.push("reload: nothing was written, nothing to reload".into());
         return Ok(said);
     }
-    let fpm = fpm_targets(stack, changed, &opts.proc_root)?;
-    let nginx_confs = nginx_mains(stack, changed);
+    let fpm = &plan.fpm;
+    let nginx_confs = &plan.nginx_confs;
     let mut failure: Option<String> = None;
-    for t in &fpm {
+    for t in fpm {
         match reload_fpm(t, &opts.proc_root, opts.timeout) {
             Ok(pid) => {
                 let was = if pid == t.pid {
@@ -440,7 +525,7 @@ pub fn reload(stack: &Stack, changed: &[Changed], opts: &Options) -> Result<Vec<
         }
     }
     if failure.is_none() {
-        for conf in &nginx_confs {
+        for conf in nginx_confs {
             match reload_nginx(&opts.nginx_bin, conf) {
                 Ok(()) => said.push(format!("reload: nginx ({}) reloaded", conf.display())),
                 Err(e) => {
@@ -461,7 +546,7 @@ pub fn reload(stack: &Stack, changed: &[Changed], opts: &Options) -> Result<Vec<
             Err(e) => recovery.push(format!("could not restore {}: {e}", c.display)),
         }
     }
-    for t in &fpm {
+    for t in fpm {
         let live = read_pid(&t.pid_file).filter(|p| is_master(&opts.proc_root, *p));
         let back = match live {
             Some(pid) => {
@@ -483,7 +568,7 @@ pub fn reload(stack: &Stack, changed: &[Changed], opts: &Options) -> Result<Vec<
             )),
         }
     }
-    for conf in &nginx_confs {
+    for conf in nginx_confs {
         match reload_nginx(&opts.nginx_bin, conf) {
             Ok(()) => recovery.push(format!("nginx ({}) reloaded", conf.display())),
             Err(e) => recovery.push(format!("nginx: {e}")),

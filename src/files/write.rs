@@ -180,12 +180,53 @@ impl Scope {
         }
     }
 
+    fn allows(&self, real: &Path) -> bool {
+        self.allowed.iter().any(
+            |(p, dir)| {
+                if *dir {
+                    real.starts_with(p)
+                } else {
+                    real == p
+                }
+            },
+        )
+    }
+
     /// Resolve `path` inside the tree and check it may be written. The error is why
     /// it is left alone.
     pub fn target(&self, path: &Path) -> Result<Target, String> {
-        let real = self
-            .resolve(path)
-            .map_err(|e| format!("cannot resolve it: {}", reason(&e)))?;
+        let real = match self.resolve(path) {
+            Ok(r) => r,
+            Err(e) => {
+                let lexical = normalize(&absolute(path));
+                // Where the host's own resolution (the reader's) takes it.
+                if let Some(host) = canon(path).filter(|h| !self.allows(h)) {
+                    let how = if host == lexical {
+                        String::new()
+                    } else {
+                        format!(" through a link that leaves {}", self.root.display())
+                    };
+                    return Err(format!(
+                        "it is {}{how}, outside the PATHs given ({}); wpstack writes only under them",
+                        host.display(),
+                        self.describe()
+                    ));
+                }
+                return Err(if self.allows(&lexical) {
+                    format!(
+                        "cannot resolve it inside {}: {}",
+                        self.root.display(),
+                        reason(&e)
+                    )
+                } else {
+                    format!(
+                        "it is {}, outside the PATHs given ({}); wpstack writes only under them",
+                        lexical.display(),
+                        self.describe()
+                    )
+                });
+            }
+        };
         for (p, dir) in &self.allowed {
             let inside = if *dir {
                 real.starts_with(p)
@@ -259,6 +300,22 @@ impl Scope {
         }
         Ok(cur)
     }
+}
+
+/// `path` with `.` and `..` folded away lexically (for messages about paths that do
+/// not resolve).
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::from("/");
+    for c in path.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::Normal(n) => out.push(n),
+            _ => {}
+        }
+    }
+    out
 }
 
 fn libc_eloop() -> i32 {

@@ -624,3 +624,137 @@ fn a_reload_that_cannot_happen_restores_the_files_written() {
     assert!(err.contains("restored php-fpm.conf"), "{err}");
     assert_eq!(std::fs::read(&conf).expect("conf"), old, "old bytes back");
 }
+
+/// Places in the broken stack a tenant (or a careless deploy) may turn into a link.
+const SLOTS: &[&str] = &[
+    "etc/nginx/sites-enabled/blog.example.com.conf",
+    "etc/nginx/sites-enabled/shop.example.com.conf",
+    "etc/nginx/sites-enabled/extra.conf",
+    "etc/nginx/sites-enabled",
+    "etc/nginx/snippets/fastcgi-php.conf",
+    "etc/php/8.2/fpm/pool.d",
+    "etc/php/8.2/fpm/pool.d/shop.conf",
+    "etc/php/8.2/fpm/php.ini",
+    "etc/php/8.2/fpm/conf.d",
+    "var/www/blog.example.com",
+    "var/www/blog.example.com/wp-config.php",
+    "var/www/shop.example.com/wp-config.php",
+    "etc/nginx/sites-enabled/.blog.example.com.conf.wpstack.tmp",
+    "etc/nginx/sites-enabled/.blog.example.com.conf.wpstack.bak",
+    "var/www/blog.example.com/.wp-config.php.wpstack.tmp",
+    "var/backups",
+];
+
+/// Where a link points: `{out}` is the outside directory (absolute), `{tree}` the
+/// tree; relative ones are written as is.
+const TARGETS: &[&str] = &[
+    "{out}/blog.conf",
+    "{out}/pool.d",
+    "{out}/www",
+    "{out}/wp-config.php",
+    "{out}/sites",
+    "{out}",
+    "../../../../outside/blog.conf",
+    "../../../outside/pool.d",
+    "../../outside/www",
+    "/etc/nginx/sites-enabled/shop.example.com.conf",
+    "../sites-enabled/shop.example.com.conf",
+    "shop.example.com.conf",
+    "{tree}/var/www/shop.example.com",
+    "/nonexistent/dangling",
+    "dangling-relative",
+    "/dev/null",
+    "/dev/zero",
+];
+
+/// The outside directory: copies of fixable files a link may lead to.
+fn fill_outside(outside: &Path, tree: &Path) {
+    let f = support::fixtures().join("stacks/broken");
+    std::fs::create_dir_all(outside.join("pool.d")).expect("mkdir");
+    std::fs::create_dir_all(outside.join("www")).expect("mkdir");
+    std::fs::create_dir_all(outside.join("sites")).expect("mkdir");
+    let blog = f.join("etc/nginx/sites-enabled/blog.example.com.conf");
+    std::fs::copy(&blog, outside.join("blog.conf")).expect("copy");
+    std::fs::copy(&blog, outside.join("sites/blog.conf")).expect("copy");
+    std::fs::copy(
+        f.join("etc/php/8.2/fpm/pool.d/shop.conf"),
+        outside.join("pool.d/shop.conf"),
+    )
+    .expect("copy");
+    let wp = f.join("var/www/blog.example.com/wp-config.php");
+    std::fs::copy(&wp, outside.join("wp-config.php")).expect("copy");
+    std::fs::copy(&wp, outside.join("www/wp-config.php")).expect("copy");
+    let _ = tree;
+}
+
+fn plant(tree: &Path, outside: &Path, slot: &str, target: &str) {
+    let at = tree.join(slot);
+    match std::fs::symlink_metadata(&at) {
+        Ok(m) if m.is_dir() => std::fs::remove_dir_all(&at).expect("rm -r"),
+        Ok(_) => std::fs::remove_file(&at).expect("rm"),
+        Err(_) => {}
+    }
+    if let Some(p) = at.parent() {
+        if std::fs::create_dir_all(p).is_err() {
+            return; // its parent is now a link to a file, or dangling
+        }
+    }
+    let t = target
+        .replace("{out}", &outside.to_string_lossy())
+        .replace("{tree}", &tree.to_string_lossy());
+    let _ = symlink(t, &at);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+    /// Issue 13 item 11: random links (inside, outside, dangling, to devices) in a
+    /// tree; `--fix --unsafe-fixes` and `tune --apply` never change anything outside
+    /// it, and never replace a link.
+    #[test]
+    fn random_links_never_lead_a_write_outside_the_root(
+        ops in proptest::collection::vec((0..SLOTS.len(), 0..TARGETS.len()), 1..6)
+    ) {
+        let d = tempfile::tempdir().expect("tempdir");
+        let tree = d.path().join("tree");
+        let outside = d.path().join("outside");
+        std::fs::create_dir_all(&tree).expect("mkdir");
+        support::copy_tree(&support::fixtures().join("stacks/broken"), &tree);
+        fill_outside(&outside, &tree);
+        for (s, t) in &ops {
+            plant(&tree, &outside, SLOTS[*s], TARGETS[*t]);
+        }
+        let links = |dir: &Path| -> Vec<(PathBuf, Vec<u8>)> {
+            snapshot(dir)
+                .into_iter()
+                .filter(|(_, k, ..)| k == "link")
+                .map(|(p, _, t, ..)| (p, t))
+                .collect()
+        };
+        let before_out = snapshot(&outside);
+        let before_links = links(&tree);
+        let out = wpstack()
+            .args(["check", "--fix", "--unsafe-fixes", "--no-validate", "--exit-zero", "--ram", "2G", "--cpus", "2"])
+            .arg(&tree)
+            .timeout(std::time::Duration::from_secs(60))
+            .output()
+            .expect("run");
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        proptest::prop_assert!(out.status.code().is_some(), "killed: {err}");
+        proptest::prop_assert!(!err.contains("panicked"), "{err}");
+        let _ = wpstack()
+            .args(["tune", "--ram", "1G", "--cpus", "2", "--apply", "--no-validate"])
+            .arg(&tree)
+            .timeout(std::time::Duration::from_secs(60))
+            .output()
+            .expect("run");
+        proptest::prop_assert_eq!(snapshot(&outside), before_out, "{:?}\n{}", ops, err);
+        proptest::prop_assert_eq!(links(&tree), before_links, "{:?}\n{}", ops, err);
+        let dev = std::fs::metadata("/dev/null").expect("/dev/null");
+        proptest::prop_assert!(std::os::unix::fs::FileTypeExt::is_char_device(&dev.file_type()));
+        // Nothing new next to the tree either.
+        let mut top: Vec<_> = std::fs::read_dir(d.path()).expect("dir").flatten().map(|e| e.file_name()).collect();
+        top.sort();
+        proptest::prop_assert_eq!(top, vec![std::ffi::OsString::from("outside"), std::ffi::OsString::from("tree")]);
+    }
+}

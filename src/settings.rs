@@ -361,3 +361,24 @@ impl Thresholds {
         }
     }
 }
+
+#[cfg(test)]
+mod backup_dir_tests {
+    use super::*;
+
+    #[test]
+    fn backup_dir_is_read_relative_to_the_toml() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let p = d.path().join("wpstack.toml");
+        std::fs::write(&p, "backup-dir = \"bk\"\n").expect("write");
+        assert_eq!(
+            read_config(&p).expect("read").backup_dir,
+            Some(d.path().join("bk"))
+        );
+        std::fs::write(&p, "backup_dir = \"/var/backups/x\"\n").expect("write");
+        assert_eq!(
+            read_config(&p).expect("read").backup_dir,
+            Some(PathBuf::from("/var/backups/x"))
+        );
+    }
+}

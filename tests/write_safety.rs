@@ -758,3 +758,26 @@ proptest::proptest! {
         proptest::prop_assert_eq!(top, vec![std::ffi::OsString::from("outside"), std::ffi::OsString::from("tree")]);
     }
 }
+
+#[test]
+fn a_hard_linked_or_special_file_is_left_alone_and_the_rest_is_written() {
+    let (d, tree, _outside) = broken();
+    // A hard link: renaming a new file over one name would split them silently.
+    let shop = tree.join("etc/nginx/sites-enabled/shop.example.com.conf");
+    let twin = d.path().join("twin.conf");
+    std::fs::hard_link(&shop, &twin).expect("link");
+    let before = std::fs::read(&twin).expect("twin");
+    let (_, err) = fix(&[], &tree);
+    assert!(
+        err.contains("left alone: etc/nginx/sites-enabled/shop.example.com.conf"),
+        "{err}"
+    );
+    assert!(err.contains("hard links"), "{err}");
+    assert_eq!(std::fs::read(&twin).expect("twin"), before);
+    assert_eq!(std::fs::read(&shop).expect("shop"), before);
+    // The other files were fixed.
+    assert!(
+        err.contains("fixed etc/nginx/sites-enabled/blog.example.com.conf"),
+        "{err}"
+    );
+}

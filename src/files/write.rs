@@ -434,6 +434,13 @@ fn open_target(seam: &dyn Seam, real: &Path) -> Result<Opened, String> {
     Ok(Opened { dir, name, stat })
 }
 
+/// Whether `target` can be written at all: its directories walk without a link, it
+/// is a regular file with one hard link. The error says why not (the caller leaves
+/// it alone before validating or writing anything).
+pub fn preflight(target: &Target) -> Result<(), String> {
+    open_target(&Real, &target.real).map(|_| ())
+}
+
 /// Read at most `limit + 1` bytes of the target, through the held directory, and
 /// check it is still the file that was opened.
 fn read_back(o: &Opened, real: &Path, limit: usize) -> Result<Vec<u8>, String> {

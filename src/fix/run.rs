@@ -65,17 +65,19 @@ pub fn fixpoint(
         let mut changed = false;
         for (file, bytes) in pass.files {
             let src = stack.sources.get(file);
-            let allowed =
-                targets
-                    .entry(src.path.clone())
-                    .or_insert_with(|| match scope.target(&src.path) {
-                        Ok(t) if through_links(scope, &src.path) => Ok(t.display),
-                        Ok(_) => Ok(src.display.clone()),
-                        Err(why) => {
-                            left_alone.push(format!("{}: {why}", src.display));
-                            Err(())
-                        }
-                    });
+            let allowed = targets.entry(src.path.clone()).or_insert_with(|| {
+                match scope
+                    .target(&src.path)
+                    .and_then(|t| write::preflight(&t).map(|()| t))
+                {
+                    Ok(t) if through_links(scope, &src.path) => Ok(t.display),
+                    Ok(_) => Ok(src.display.clone()),
+                    Err(why) => {
+                        left_alone.push(format!("{}: {why}", src.display));
+                        Err(())
+                    }
+                }
+            });
             let Ok(shown) = allowed.clone() else {
                 continue;
             };
@@ -237,6 +239,10 @@ pub fn commit(
         match scope.target(path) {
             Err(why) => report.left_alone.push(format!("{shown}: {why}")),
             Ok(mut t) => {
+                if let Err(why) = write::preflight(&t) {
+                    report.left_alone.push(format!("{shown}: {why}"));
+                    continue;
+                }
                 if let Some(other) = set.iter().find(|c| c.target.real == t.real) {
                     report.left_alone.push(format!(
                         "{shown}: it is the same file as {}, changed once",

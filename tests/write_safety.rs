@@ -781,3 +781,46 @@ fn a_hard_linked_or_special_file_is_left_alone_and_the_rest_is_written() {
         "{err}"
     );
 }
+
+#[test]
+fn unprivileged_on_this_host_a_web_root_backup_goes_to_a_private_dir_under_path() {
+    if rustix::process::geteuid().is_root() {
+        // As root this host's /var/backups/wpstack would be used: not in a test.
+        println!("skipped: runs unprivileged only (the suite's nobody run)");
+        return;
+    }
+    let d = tempfile::tempdir().expect("tempdir");
+    let site = d.path().join("www/site");
+    std::fs::create_dir_all(&site).expect("mkdir");
+    let wp = site.join("wp-config.php");
+    std::fs::write(&wp, "<?php\n").expect("write");
+    std::fs::set_permissions(&wp, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+    let scope = Scope::new(&[d.path().to_path_buf()], None, None);
+    let target = scope.target(&wp).expect("inside");
+    let plan = write::BackupPlan {
+        enabled: true,
+        dir: None,
+        web_roots: vec![std::fs::canonicalize(&site).expect("canon")],
+    };
+    let bak = write::replace(
+        &write::Real,
+        &scope,
+        &target,
+        b"<?php\n",
+        b"<?php\n// x\n",
+        &plan,
+    )
+    .expect("written")
+    .expect("a backup");
+    println!("{}", bak.display());
+    let private = std::fs::canonicalize(d.path())
+        .expect("canon")
+        .join(".wpstack-backups");
+    assert_eq!(bak, private.join("www/site/wp-config.php.wpstack.bak"));
+    assert!(!bak.starts_with(std::fs::canonicalize(&site).expect("canon")));
+    assert_eq!(
+        std::fs::metadata(&private).expect("dir").mode() & 0o777,
+        0o700
+    );
+    assert_eq!(std::fs::metadata(&bak).expect("bak").mode() & 0o777, 0o640);
+}

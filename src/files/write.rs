@@ -572,13 +572,16 @@ fn write_backup(
     old: &[u8],
 ) -> Result<PathBuf, String> {
     let name = o.name.to_string_lossy().into_owned();
-    let inside = |base: &Path| -> PathBuf {
+    // The file's directory under a backup directory: by its path in the tree (or
+    // under `from`, the PATH a private fallback sits in).
+    let inside_from = |base: &Path, from: &Path| -> PathBuf {
         let rel = real
-            .strip_prefix(scope.tree_root())
+            .strip_prefix(from)
             .or_else(|_| real.strip_prefix("/"))
             .unwrap_or(real);
         base.join(rel.parent().unwrap_or(Path::new("")))
     };
+    let inside = |base: &Path| inside_from(base, scope.tree_root());
     let under_web_root = plan.web_roots.iter().any(|r| real.starts_with(r));
     let (dir_fd, dir_path, first): (Option<OwnedFd>, PathBuf, String) = if let Some(d) = &plan.dir {
         let d = absolute(d);
@@ -598,19 +601,18 @@ fn write_backup(
         )
     } else {
         let base = scope.tree_root().join("var/backups/wpstack");
-        let base = match private_dir(&base) {
-            Ok(_) => base,
+        let at = match private_dir(&base) {
+            Ok(_) => inside(&base),
             Err(e) if scope.is_copy() => return Err(e),
             Err(_) => {
-                let fallback = scope
+                let from = scope
                     .first_dir()
-                    .ok_or("no PATH to keep a private backup under")?
-                    .join(".wpstack-backups");
+                    .ok_or("no PATH to keep a private backup under")?;
+                let fallback = from.join(".wpstack-backups");
                 private_dir(&fallback)?;
-                fallback
+                inside_from(&fallback, from)
             }
         };
-        let at = inside(&base);
         (
             Some(walk_dir(&at, true).map_err(|e| format!("{}: {}", at.display(), reason(&e)))?),
             at,

@@ -824,3 +824,39 @@ fn unprivileged_on_this_host_a_web_root_backup_goes_to_a_private_dir_under_path(
     );
     assert_eq!(std::fs::metadata(&bak).expect("bak").mode() & 0o777, 0o640);
 }
+
+#[test]
+fn an_nginx_master_running_another_config_is_never_signalled() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let conf = d.path().join("nginx.conf");
+    let pid = 4_194_001u32;
+    std::fs::write(d.path().join("nginx.pid"), format!("{pid}\n")).expect("pid");
+    std::fs::write(
+        &conf,
+        format!(
+            "pid {}/nginx.pid;\nevents {{}}\nhttp {{\n    server {{\n        listen 8080;\n        fastcgi_read_timeout 60s;\n    }}\n}}\n",
+            d.path().display()
+        ),
+    )
+    .expect("conf");
+    let proc_root = d.path().join("proc");
+    std::fs::create_dir_all(proc_root.join(pid.to_string())).expect("mkdir");
+    std::fs::write(
+        proc_root.join(pid.to_string()).join("cmdline"),
+        "nginx: master process /usr/sbin/nginx -g daemon on; master_process on;\0",
+    )
+    .expect("cmdline");
+    let new = std::fs::read_to_string(&conf)
+        .expect("conf")
+        .replace("60s", "90s")
+        .into_bytes();
+    let (stack, changed) = changed_of(&conf, &new);
+    let opts = wpstack::tune::reload::Options {
+        proc_root,
+        ..Default::default()
+    };
+    let err = wpstack::tune::reload::prepare(&stack, &changed, &opts).expect_err("refused");
+    println!("{err}");
+    assert!(err.contains("runs nginx's default config"), "{err}");
+    assert!(err.contains("not signalled"), "{err}");
+}

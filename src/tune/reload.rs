@@ -409,6 +409,82 @@ fn nginx_mains(stack: &Stack, changed: &[Changed]) -> Vec<PathBuf> {
         .collect()
 }
 
+/// The config an nginx master's title names: `nginx: master process nginx -p P -c C`
+/// (nginx puts its argv in its title); `None` for a master started without `-c`.
+pub fn nginx_master_conf(cmdline: &[u8]) -> Option<PathBuf> {
+    let text = String::from_utf8_lossy(cmdline).replace('\0', " ");
+    let rest = text.trim().strip_prefix("nginx: master process")?;
+    let words: Vec<&str> = rest.split_whitespace().collect();
+    let arg = |flag: &str| {
+        words
+            .iter()
+            .position(|w| *w == flag)
+            .and_then(|i| words.get(i + 1))
+            .map(|w| PathBuf::from(*w))
+    };
+    let conf = arg("-c")?;
+    match (conf.is_absolute(), arg("-p")) {
+        (false, Some(prefix)) => Some(prefix.join(conf)),
+        _ => Some(conf),
+    }
+}
+
+/// Refuse to `nginx -s reload` a master that does not run `conf`: the one named by
+/// the config's `pid` (nginx's default /run/nginx.pid) must be an nginx master whose
+/// `-c` names this file — on `/`, the host's own pid file is trusted.
+fn check_nginx_master(
+    stack: &Stack,
+    conf: &Path,
+    proc_root: &Path,
+    on_slash: bool,
+) -> Result<(), String> {
+    let Some(n) = stack
+        .nginx
+        .iter()
+        .find(|n| stack.sources.get(n.main).path == conf)
+    else {
+        return Ok(());
+    };
+    let written = n
+        .own(0, "pid")
+        .last()
+        .and_then(|d| d.arg(0).map(str::to_string))
+        .unwrap_or_else(|| "/run/nginx.pid".into());
+    let pid_file = PathBuf::from(&written);
+    if !pid_file.is_absolute() && !on_slash {
+        return Err(format!(
+            "cannot reload nginx: `pid {written};` in {} is relative to nginx's prefix, which wpstack cannot know; give an absolute path",
+            conf.display()
+        ));
+    }
+    let title = read_pid(&pid_file).and_then(|pid| {
+        let cmd = std::fs::read(proc_root.join(pid.to_string()).join("cmdline")).ok()?;
+        String::from_utf8_lossy(&cmd)
+            .starts_with("nginx: master process")
+            .then_some((pid, cmd))
+    });
+    let Some((pid, cmd)) = title else {
+        return Err(format!(
+            "cannot reload nginx: no nginx master runs with pid file {} (is nginx running?)",
+            pid_file.display()
+        ));
+    };
+    if on_slash {
+        return Ok(());
+    }
+    match nginx_master_conf(&cmd) {
+        Some(c) if same_file(&c, conf) => Ok(()),
+        other => Err(format!(
+            "cannot reload nginx: the master in {} (pid {pid}) runs {}, not {}: it is not signalled",
+            pid_file.display(),
+            other
+                .map(|c| c.display().to_string())
+                .unwrap_or_else(|| "nginx's default config".into()),
+            conf.display()
+        )),
+    }
+}
+
 fn nginx(bin: &Path, args: &[&str], conf: &Path) -> Result<(), String> {
     let out = std::process::Command::new(bin)
         .args(args)
@@ -459,9 +535,18 @@ pub fn prepare(stack: &Stack, changed: &[Changed], opts: &Options) -> Result<Pla
             "--reload refused: {root} is a copy of a server, not this host's / — the php-fpm and nginx running here do not read its files (apply without --reload, or run on the host itself)"
         ));
     }
+    let on_slash = stack
+        .root
+        .as_deref()
+        .and_then(|r| std::fs::canonicalize(r).ok())
+        .is_some_and(|c| c == Path::new("/"));
+    let nginx_confs = nginx_mains(stack, changed);
+    for conf in &nginx_confs {
+        check_nginx_master(stack, conf, &opts.proc_root, on_slash)?;
+    }
     Ok(Plan {
         fpm: fpm_targets(stack, changed, &opts.proc_root)?,
-        nginx_confs: nginx_mains(stack, changed),
+        nginx_confs,
     })
 }
 
@@ -602,6 +687,29 @@ mod tests {
         );
         assert_eq!(endpoint("[::]:9000"), Endpoint::Tcp("[::1]:9000".into()));
         assert_eq!(endpoint("[::1]:9000"), Endpoint::Tcp("[::1]:9000".into()));
+    }
+
+    #[test]
+    fn the_config_an_nginx_master_runs() {
+        assert_eq!(
+            nginx_master_conf(
+                b"nginx: master process nginx -p /tmp/x -c /tmp/x/nginx.conf -g daemon off;\0\0"
+            ),
+            Some(PathBuf::from("/tmp/x/nginx.conf"))
+        );
+        assert_eq!(
+            nginx_master_conf(
+                b"nginx: master process /usr/sbin/nginx -p /srv/n -c conf/nginx.conf"
+            ),
+            Some(PathBuf::from("/srv/n/conf/nginx.conf"))
+        );
+        assert_eq!(
+            nginx_master_conf(
+                b"nginx: master process /usr/sbin/nginx -g daemon on; master_process on;"
+            ),
+            None
+        );
+        assert_eq!(nginx_master_conf(b"nginx: worker process"), None);
     }
 
     #[test]

@@ -239,7 +239,8 @@ pub struct TuneArgs {
     pub validate: ValidateArgs,
     /// With --apply: reload php-fpm (SIGUSR2 to the master in php-fpm.conf's pid file,
     /// only when that master's command line names this php-fpm.conf, or on /) and nginx
-    /// when its files changed (`nginx -s reload -c MAIN`, the --nginx-bin above), check
+    /// when its files changed (`nginx -s reload -c MAIN`, the --nginx-bin above; only
+    /// when the master in its pid file runs -c MAIN, or on /), check
     /// the master and every pool's socket are back, and restore the old files (and
     /// reload again) if not. Refused before anything is written on a copy (--root, a
     /// PATH holding etc/): the programs running here do not read it.

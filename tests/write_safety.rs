@@ -189,6 +189,11 @@ fn a_tenant_owned_pool_file_linked_to_etc_is_not_written_by_tune_apply() {
         .expect("run");
     let err = String::from_utf8_lossy(&out.stderr);
     println!("{err}");
+    assert!(
+        err.contains("left alone: etc/php/8.2/fpm/pool.d/shop.conf"),
+        "{err}"
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("pool.d/shop.conf"));
     assert_eq!(snapshot(&outside), before);
     assert!(
         std::fs::symlink_metadata(&pool)

@@ -642,11 +642,28 @@ fn tune(a: &TuneArgs) -> Result<i32, String> {
         return Err("the host's RAM is unknown: give --ram".into());
     };
     let fix = Fix::safe("tune", t.edits.clone());
-    let pass = apply::apply(&stack.sources, [&fix], crate::fix::Applicability::Safe);
+    let mut pass = apply::apply(&stack.sources, [&fix], crate::fix::Applicability::Safe);
+    // Only files under the PATHs given are changed (and shown), by their real names.
+    let scope = fixrun::scope_of(&a.input.inputs(), stack.root.as_deref());
+    let mut shown: std::collections::BTreeMap<crate::source::FileId, String> = Default::default();
+    pass.files.retain(|id, _| {
+        let src = stack.sources.get(*id);
+        match fixrun::shown_if_writable(&scope, &src.path, &src.display) {
+            Ok(s) => {
+                shown.insert(*id, s);
+                true
+            }
+            Err(why) => {
+                eprintln!("wpstack: left alone: {}: {why}", src.display);
+                false
+            }
+        }
+    });
     let mut diff = Vec::new();
     for (id, new) in &pass.files {
         let src = stack.sources.get(*id);
-        diff.extend(apply::unified_diff(&src.display, &src.bytes, new));
+        let name = shown.get(id).unwrap_or(&src.display);
+        diff.extend(apply::unified_diff(name, &src.bytes, new));
     }
     if a.format == "json" {
         let v = serde_json::json!({
@@ -712,9 +729,10 @@ fn tune(a: &TuneArgs) -> Result<i32, String> {
         };
         let mut written: Vec<(PathBuf, PathBuf)> = Vec::new();
         if !changes.is_empty() {
-            let scope = fixrun::scope_of(&a.input.inputs(), stack.root.as_deref());
             let configured = configured_backup_dir(a.config.as_ref(), &a.input.paths)?;
-            let opts = a.validate.commit_options(!a.no_backup, configured, scope)?;
+            let opts = a
+                .validate
+                .commit_options(!a.no_backup, configured, scope.clone())?;
             let report = fixrun::commit(&stack, &changes, &opts, &fixrun::RealIo)?;
             for line in fixrun::describe(&report, "tuned", opts.validate.is_some()) {
                 eprintln!("wpstack: {line}");

@@ -66,17 +66,9 @@ pub fn fixpoint(
         for (file, bytes) in pass.files {
             let src = stack.sources.get(file);
             let allowed = targets.entry(src.path.clone()).or_insert_with(|| {
-                match scope
-                    .target(&src.path)
-                    .and_then(|t| write::preflight(&t).map(|()| t))
-                {
-                    Ok(t) if through_links(scope, &src.path) => Ok(t.display),
-                    Ok(_) => Ok(src.display.clone()),
-                    Err(why) => {
-                        left_alone.push(format!("{}: {why}", src.display));
-                        Err(())
-                    }
-                }
+                shown_if_writable(scope, &src.path, &src.display).map_err(|why| {
+                    left_alone.push(format!("{}: {why}", src.display));
+                })
             });
             let Ok(shown) = allowed.clone() else {
                 continue;
@@ -276,6 +268,19 @@ pub fn commit(
     };
     report.written = write::write_set(io, &scope, &set, &plan)?;
     Ok(report)
+}
+
+/// How a file a fix or tune wants to change is named in diffs and messages — its real
+/// file relative to PATH when a link leads there, else `shown` — or why it is left
+/// alone (outside the PATHs given, not a regular file, a hard link …).
+pub fn shown_if_writable(scope: &Scope, path: &Path, shown: &str) -> Result<String, String> {
+    let t = scope.target(path)?;
+    write::preflight(&t)?;
+    Ok(if through_links(scope, path) {
+        t.display
+    } else {
+        shown.to_string()
+    })
 }
 
 /// Whether `path` reaches its file through a symlink (then the real file's name is

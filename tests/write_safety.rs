@@ -865,3 +865,49 @@ fn an_nginx_master_running_another_config_is_never_signalled() {
     assert!(err.contains("runs nginx's default config"), "{err}");
     assert!(err.contains("not signalled"), "{err}");
 }
+
+#[test]
+fn a_signal_that_fails_after_writing_restores_the_files() {
+    // Above Linux's PID_MAX_LIMIT: no real process can have it, so nothing is signalled.
+    let pid = 4_194_305u32;
+    let d = tempfile::tempdir().expect("tempdir");
+    let conf = d.path().join("php-fpm.conf");
+    let pid_file = d.path().join("php-fpm.pid");
+    std::fs::write(&pid_file, format!("{pid}\n")).expect("pid");
+    std::fs::write(
+        &conf,
+        format!(
+            "[global]\npid = {}\nerror_log = /dev/null\n\n[www]\nlisten = {}/www.sock\npm = static\npm.max_children = 2\n",
+            pid_file.display(),
+            d.path().display()
+        ),
+    )
+    .expect("conf");
+    let proc_root = d.path().join("proc");
+    let p = proc_root.join(pid.to_string());
+    std::fs::create_dir_all(&p).expect("mkdir");
+    std::fs::write(
+        p.join("cmdline"),
+        format!("php-fpm: master process ({})\0", conf.display()),
+    )
+    .expect("cmdline");
+    std::fs::write(p.join("status"), "State:\tS (sleeping)\nUid:\t0\t0\t0\t0\n").expect("status");
+    let old = std::fs::read(&conf).expect("conf");
+    let new = String::from_utf8_lossy(&old)
+        .replace("max_children = 2", "max_children = 3")
+        .into_bytes();
+    let (stack, changed) = changed_of(&conf, &new);
+    let opts = wpstack::tune::reload::Options {
+        proc_root,
+        timeout: std::time::Duration::from_millis(200),
+        ..Default::default()
+    };
+    let plan = wpstack::tune::reload::prepare(&stack, &changed, &opts).expect("our master");
+    write::write_one(&conf, &old, &new, false).expect("written");
+    let err = wpstack::tune::reload::run(&plan, &changed, &opts).expect_err("cannot signal");
+    println!("{err}");
+    assert!(err.contains("cannot signal pid"), "{err}");
+    assert!(err.contains("rolled back"), "{err}");
+    assert!(err.contains("restored php-fpm.conf"), "{err}");
+    assert_eq!(std::fs::read(&conf).expect("conf"), old, "old bytes back");
+}

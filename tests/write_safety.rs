@@ -911,3 +911,31 @@ fn a_signal_that_fails_after_writing_restores_the_files() {
     assert!(err.contains("restored php-fpm.conf"), "{err}");
     assert_eq!(std::fs::read(&conf).expect("conf"), old, "old bytes back");
 }
+
+#[test]
+fn a_backup_dir_under_a_web_root_is_refused_and_nothing_is_written() {
+    let (_d, tree, _outside) = broken();
+    let wp = tree.join("var/www/blog.example.com/wp-config.php");
+    let before = std::fs::read(&wp).expect("wp");
+    let out = wpstack()
+        .args([
+            "check",
+            "--fix",
+            "--no-validate",
+            "--exit-zero",
+            "--select",
+            "D501",
+        ])
+        .arg("--backup-dir")
+        .arg(tree.join("var/www/blog.example.com/bk"))
+        .arg(&tree)
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    println!("{err}");
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("nginx could serve the backups"), "{err}");
+    assert!(err.contains("nothing was written"), "{err}");
+    assert_eq!(std::fs::read(&wp).expect("wp"), before);
+    assert!(!tree.join("var/www/blog.example.com/bk").exists());
+}

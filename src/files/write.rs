@@ -585,6 +585,14 @@ fn write_backup(
     let under_web_root = plan.web_roots.iter().any(|r| real.starts_with(r));
     let (dir_fd, dir_path, first): (Option<OwnedFd>, PathBuf, String) = if let Some(d) = &plan.dir {
         let d = absolute(d);
+        let real_d = canon(&d).unwrap_or_else(|| normalize(&d));
+        if let Some(r) = plan.web_roots.iter().find(|r| real_d.starts_with(r)) {
+            return Err(format!(
+                "the backup directory {} is under the web root {}: nginx could serve the backups",
+                d.display(),
+                r.display()
+            ));
+        }
         let top = private_dir(&d)?;
         drop(top);
         let at = inside(&d);

@@ -896,6 +896,43 @@ mod tests {
         }
     }
 
+    struct FailBackup;
+    impl Seam for FailBackup {
+        fn at(&self, step: Step, _: &Path) -> std::io::Result<()> {
+            if step == Step::WriteBackup {
+                return Err(std::io::Error::from_raw_os_error(28));
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_backup_that_cannot_be_written_leaves_the_file_and_no_debris() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let p = d.path().join("x.conf");
+        std::fs::write(&p, "old").expect("write");
+        let scope = Scope::of_file(&p);
+        let t = scope.target(&p).expect("inside");
+        let e = replace(
+            &FailBackup,
+            &scope,
+            &t,
+            b"old",
+            b"new",
+            &BackupPlan::beside(),
+        )
+        .expect_err("fails");
+        assert!(e.contains("no space left on device"), "{e}");
+        assert!(e.contains("the file is untouched"), "{e}");
+        assert_eq!(std::fs::read(&p).expect("read"), b"old");
+        let names: Vec<_> = std::fs::read_dir(d.path())
+            .expect("dir")
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(names, [std::ffi::OsString::from("x.conf")]);
+    }
+
     #[test]
     fn a_link_loop_is_an_error_not_a_hang() {
         let d = tempfile::tempdir().expect("tempdir");

@@ -465,8 +465,13 @@ fn is_root() -> bool {
 /// Give `fd` the owner and mode of `st` (owner first: a chown clears set-id bits).
 /// Only root may give a file away; anyone else writes files they own anyway.
 fn copy_owner_mode(fd: &File, st: &rfs::Stat) -> std::io::Result<()> {
-    let uid = rustix::fs::Uid::from_raw(st.st_uid);
-    let gid = rustix::fs::Gid::from_raw(st.st_gid);
+    // (uid_t)-1 means "unchanged" to chown(2); no file has it.
+    let (Some(uid), Some(gid)) = (
+        (st.st_uid != u32::MAX).then(|| rustix::fs::Uid::from_raw(st.st_uid)),
+        (st.st_gid != u32::MAX).then(|| rustix::fs::Gid::from_raw(st.st_gid)),
+    ) else {
+        return rfs::fchmod(fd, Mode::from_raw_mode(st.st_mode & 0o7777)).map_err(io);
+    };
     match rfs::fchown(fd, Some(uid), Some(gid)) {
         Ok(()) => {}
         Err(e) if is_root() => return Err(io(e)),

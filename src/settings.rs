@@ -183,6 +183,9 @@ pub struct FileSettings {
     /// (key, value) threshold overrides, applied after the profile's defaults.
     pub thresholds: Vec<(String, u64)>,
     pub per_path_ignores: Vec<(String, Vec<String>)>,
+    /// `backup-dir` (or `backup_dir`): where `--fix` / `tune --apply` keep backups,
+    /// relative to the wpstack.toml's directory.
+    pub backup_dir: Option<PathBuf>,
 }
 
 /// Find wpstack.toml in `start` or its ancestors.
@@ -325,9 +328,14 @@ pub fn read_config(path: &Path) -> Result<FileSettings, String> {
                         .push((k.to_string(), list_of(v, &format!("per-path-ignores.{k}"))?));
                 }
             }
+            "backup-dir" | "backup_dir" => {
+                let s = str_of(item, key)?;
+                let base = path.parent().unwrap_or(Path::new("."));
+                fs.backup_dir = Some(base.join(s));
+            }
             other => {
                 return Err(format!(
-                    "{}: unknown key `{other}` (known: profile, cdn, fail-on, select, ignore, host, thresholds, per-path-ignores)",
+                    "{}: unknown key `{other}` (known: profile, cdn, fail-on, select, ignore, host, thresholds, per-path-ignores, backup-dir)",
                     path.display()
                 ))
             }
@@ -351,5 +359,26 @@ impl Thresholds {
             "opcache-files-min" => self.opcache_files_min = v,
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod backup_dir_tests {
+    use super::*;
+
+    #[test]
+    fn backup_dir_is_read_relative_to_the_toml() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let p = d.path().join("wpstack.toml");
+        std::fs::write(&p, "backup-dir = \"bk\"\n").expect("write");
+        assert_eq!(
+            read_config(&p).expect("read").backup_dir,
+            Some(d.path().join("bk"))
+        );
+        std::fs::write(&p, "backup_dir = \"/var/backups/x\"\n").expect("write");
+        assert_eq!(
+            read_config(&p).expect("read").backup_dir,
+            Some(PathBuf::from("/var/backups/x"))
+        );
     }
 }

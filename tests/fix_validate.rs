@@ -312,6 +312,7 @@ fn a_change_the_real_nginx_rejects_is_refused_and_nothing_is_written() {
             nginx_bin: Some(nginx),
             fpm_bin: Some(PathBuf::from("/bin/true")),
         }),
+        ..Default::default()
     };
     let err = run::commit(&stack, &changes, &opts, &run::RealIo).expect_err("rejected");
     println!("{err}");

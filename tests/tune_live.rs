@@ -610,6 +610,11 @@ fn reload_needs_apply_and_a_pid_file() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("sets no `pid =`"), "{stderr}");
+    // Settled before writing: the pools stay as they were.
+    assert!(stderr.contains("nothing was written"), "{stderr}");
+    assert!(std::fs::read_to_string(d.path().join("php-fpm.conf"))
+        .expect("conf")
+        .contains("pm.max_children = 2\n"));
 }
 
 fn http_get(port: u16, path: &str) -> String {

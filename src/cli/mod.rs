@@ -95,10 +95,22 @@ pub struct ValidateArgs {
     /// Write without running nginx -t / php-fpm -t on a sandboxed copy first.
     #[arg(long = "no-validate")]
     pub no_validate: bool,
+    /// Keep every backup under DIR (by the file's path) instead of the default places:
+    /// `.FILE.wpstack.bak` next to the file, or — for a file under a site's web root
+    /// (wp-config.php) — /var/backups/wpstack/PATH (inside the copy with --root; a
+    /// private .wpstack-backups/ under PATH when that cannot be made). Also
+    /// `backup-dir` in wpstack.toml.
+    #[arg(long = "backup-dir", value_name = "DIR")]
+    pub backup_dir: Option<PathBuf>,
 }
 
 impl ValidateArgs {
-    fn commit_options(&self, backup: bool) -> Result<crate::fix::run::CommitOptions, String> {
+    fn commit_options(
+        &self,
+        backup: bool,
+        configured_backup_dir: Option<PathBuf>,
+        scope: crate::files::write::Scope,
+    ) -> Result<crate::fix::run::CommitOptions, String> {
         for (flag, bin) in [
             ("--nginx-bin", &self.nginx_bin),
             ("--fpm-bin", &self.fpm_bin),
@@ -109,6 +121,8 @@ impl ValidateArgs {
         }
         Ok(crate::fix::run::CommitOptions {
             backup,
+            backup_dir: self.backup_dir.clone().or(configured_backup_dir),
+            scope: Some(scope),
             validate: (!self.no_validate).then(|| crate::fix::validate::Options {
                 nginx_bin: self.nginx_bin.clone(),
                 fpm_bin: self.fpm_bin.clone(),
@@ -194,13 +208,15 @@ pub struct CheckArgs {
     #[arg(long, conflicts_with = "fix")]
     pub diff: bool,
     /// Apply the safe fixes (checked by nginx -t / php-fpm -t on a sandboxed copy, atomic
-    /// writes, hidden .FILE.wpstack.bak backups), then report what remains.
+    /// writes that follow no link, owner and mode kept, private numbered backups: see
+    /// --backup-dir), then report what remains. Only files under the PATHs given (under
+    /// --root) are written; any other is left alone and named.
     #[arg(long)]
     pub fix: bool,
     /// With --fix: apply unsafe fixes too (those resting on estimates).
     #[arg(long = "unsafe-fixes")]
     pub unsafe_fixes: bool,
-    /// With --fix: do not leave .FILE.wpstack.bak.
+    /// With --fix: keep no backups.
     #[arg(long = "no-backup")]
     pub no_backup: bool,
     #[command(flatten)]
@@ -216,7 +232,8 @@ pub struct TuneArgs {
     /// text (table + diff) or json.
     #[arg(long, value_parser = ["text", "json"], default_value = "text")]
     pub format: String,
-    /// Write the changes (atomically, with hidden .FILE.wpstack.bak backups).
+    /// Write the changes as `check --fix` does (atomic, no link followed, only under
+    /// the PATHs given, private numbered backups: see --backup-dir).
     #[arg(long)]
     pub apply: bool,
     /// With --apply: no backups.
@@ -224,10 +241,13 @@ pub struct TuneArgs {
     pub no_backup: bool,
     #[command(flatten)]
     pub validate: ValidateArgs,
-    /// With --apply: reload php-fpm (SIGUSR2 to the master in php-fpm.conf's pid file)
-    /// and nginx when its files changed (`nginx -s reload -c MAIN`, the --nginx-bin
-    /// above), check the master and every pool's socket are back, and restore the old
-    /// files (and reload again) if not.
+    /// With --apply: reload php-fpm (SIGUSR2 to the master in php-fpm.conf's pid file,
+    /// only when that master's command line names this php-fpm.conf, or on /) and nginx
+    /// when its files changed (`nginx -s reload -c MAIN`, the --nginx-bin above; only
+    /// when the master in its pid file runs -c MAIN, or on /), check
+    /// the master and every pool's socket are back, and restore the old files (and
+    /// reload again) if not. Refused before anything is written on a copy (--root, a
+    /// PATH holding etc/): the programs running here do not read it.
     #[arg(long, requires = "apply")]
     pub reload: bool,
     /// Thresholds and estimates for this kind of site.
@@ -440,6 +460,26 @@ pub fn settings_for(a: &CheckArgs) -> Result<(Settings, HostFacts), String> {
     Ok((s, file.host))
 }
 
+/// `backup-dir` of the wpstack.toml `check`/`tune` use (the one given with --config,
+/// else found upward from the first PATH).
+fn configured_backup_dir(
+    config: Option<&PathBuf>,
+    paths: &[PathBuf],
+) -> Result<Option<PathBuf>, String> {
+    let cfg = config.cloned().or_else(|| {
+        settings::find_config(
+            paths
+                .first()
+                .map(PathBuf::as_path)
+                .unwrap_or(std::path::Path::new(".")),
+        )
+    });
+    match cfg {
+        Some(p) => Ok(settings::read_config(&p)?.backup_dir),
+        None => Ok(None),
+    }
+}
+
 fn check(a: &CheckArgs) -> Result<i32, String> {
     let (mut settings, configured_host) = settings_for(a)?;
     let given = a.host.facts();
@@ -514,6 +554,9 @@ fn fix(a: &CheckArgs, settings: &Settings, host: &host::Host) -> Result<i32, Str
     for r in &outcome.refused {
         eprintln!("wpstack: {r} does not parse: its fixes were not applied");
     }
+    for l in &outcome.left_alone {
+        eprintln!("wpstack: left alone: {l}");
+    }
     if !outcome.converged {
         eprintln!(
             "wpstack: fixes did not converge after {} passes; the diff shows the last state",
@@ -527,7 +570,10 @@ fn fix(a: &CheckArgs, settings: &Settings, host: &host::Host) -> Result<i32, Str
         return Ok(if d.is_empty() { EXIT_OK } else { EXIT_FINDINGS });
     }
     if !outcome.changes.is_empty() {
-        let opts = a.validate.commit_options(!a.no_backup)?;
+        let inputs = a.input.inputs();
+        let scope = fixrun::scope_of(&inputs, outcome.stack.root.as_deref());
+        let configured = configured_backup_dir(a.config.as_ref(), &a.input.paths)?;
+        let opts = a.validate.commit_options(!a.no_backup, configured, scope)?;
         let report = fixrun::commit(&outcome.stack, &outcome.changes, &opts, &fixrun::RealIo)?;
         for line in fixrun::describe(&report, "fixed", opts.validate.is_some()) {
             eprintln!("wpstack: {line}");
@@ -603,11 +649,28 @@ fn tune(a: &TuneArgs) -> Result<i32, String> {
         return Err("the host's RAM is unknown: give --ram".into());
     };
     let fix = Fix::safe("tune", t.edits.clone());
-    let pass = apply::apply(&stack.sources, [&fix], crate::fix::Applicability::Safe);
+    let mut pass = apply::apply(&stack.sources, [&fix], crate::fix::Applicability::Safe);
+    // Only files under the PATHs given are changed (and shown), by their real names.
+    let scope = fixrun::scope_of(&a.input.inputs(), stack.root.as_deref());
+    let mut shown: std::collections::BTreeMap<crate::source::FileId, String> = Default::default();
+    pass.files.retain(|id, _| {
+        let src = stack.sources.get(*id);
+        match fixrun::shown_if_writable(&scope, &src.path, &src.display) {
+            Ok(s) => {
+                shown.insert(*id, s);
+                true
+            }
+            Err(why) => {
+                eprintln!("wpstack: left alone: {}: {why}", src.display);
+                false
+            }
+        }
+    });
     let mut diff = Vec::new();
     for (id, new) in &pass.files {
         let src = stack.sources.get(*id);
-        diff.extend(apply::unified_diff(&src.display, &src.bytes, new));
+        let name = shown.get(id).unwrap_or(&src.display);
+        diff.extend(apply::unified_diff(name, &src.bytes, new));
     }
     if a.format == "json" {
         let v = serde_json::json!({
@@ -631,38 +694,69 @@ fn tune(a: &TuneArgs) -> Result<i32, String> {
     }
     if a.apply {
         let changes = fixrun::changes_of(&stack.sources, &pass.files);
+        let reload_opts = crate::tune::reload::Options {
+            nginx_bin: a
+                .validate
+                .nginx_bin
+                .clone()
+                .or_else(crate::fix::validate::find_nginx)
+                .unwrap_or_else(|| PathBuf::from("nginx")),
+            ..Default::default()
+        };
+        let changed_of = |paths: &[(PathBuf, PathBuf)]| -> Vec<crate::tune::reload::Changed> {
+            pass.files
+                .iter()
+                .filter_map(|(id, new)| {
+                    let src = stack.sources.get(*id);
+                    let real = if paths.is_empty() {
+                        src.path.clone()
+                    } else {
+                        paths.iter().find(|(from, _)| *from == src.path)?.1.clone()
+                    };
+                    Some(crate::tune::reload::Changed {
+                        id: *id,
+                        path: real,
+                        display: src.display.clone(),
+                        old: src.bytes.clone(),
+                        new: new.clone(),
+                    })
+                })
+                .filter(|c| c.old != c.new)
+                .collect()
+        };
+        // What --reload will signal is settled before anything is written: on a copy,
+        // or with no master of this config running, nothing is written.
+        let plan = if a.reload {
+            Some(
+                crate::tune::reload::prepare(&stack, &changed_of(&[]), &reload_opts)
+                    .map_err(|e| format!("{e}; nothing was written"))?,
+            )
+        } else {
+            None
+        };
+        let mut written: Vec<(PathBuf, PathBuf)> = Vec::new();
         if !changes.is_empty() {
-            let opts = a.validate.commit_options(!a.no_backup)?;
+            let configured = configured_backup_dir(a.config.as_ref(), &a.input.paths)?;
+            let opts = a
+                .validate
+                .commit_options(!a.no_backup, configured, scope.clone())?;
             let report = fixrun::commit(&stack, &changes, &opts, &fixrun::RealIo)?;
             for line in fixrun::describe(&report, "tuned", opts.validate.is_some()) {
                 eprintln!("wpstack: {line}");
             }
-        }
-        if a.reload {
-            let changed: Vec<crate::tune::reload::Changed> = pass
-                .files
+            written = report
+                .written
                 .iter()
-                .map(|(id, new)| {
-                    let src = stack.sources.get(*id);
-                    crate::tune::reload::Changed {
-                        id: *id,
-                        path: src.path.clone(),
-                        display: src.display.clone(),
-                        old: src.bytes.clone(),
-                        new: new.clone(),
-                    }
-                })
+                .map(|w| (w.from.clone(), w.path.clone()))
                 .collect();
-            let opts = crate::tune::reload::Options {
-                nginx_bin: a
-                    .validate
-                    .nginx_bin
-                    .clone()
-                    .or_else(crate::fix::validate::find_nginx)
-                    .unwrap_or_else(|| PathBuf::from("nginx")),
-                ..Default::default()
+        }
+        if let Some(plan) = plan {
+            let changed = if written.is_empty() {
+                Vec::new()
+            } else {
+                changed_of(&written)
             };
-            for line in crate::tune::reload::reload(&stack, &changed, &opts)? {
+            for line in crate::tune::reload::run(&plan, &changed, &reload_opts)? {
                 eprintln!("wpstack: {line}");
             }
         }

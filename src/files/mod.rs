@@ -1,10 +1,13 @@
 //! Files and paths: the one layer that knows how the checked host's programs find
-//! their files. Resolution inside the checked root ([`resolve`]) and include globs on
-//! bytes ([`glob`]); everything above asks here instead of touching `std::fs`.
+//! their files and the one place wpstack writes. Resolution inside the checked root
+//! ([`resolve`]), include globs on bytes ([`glob`]), the programs' own places on a live
+//! host ([`programs`]), and confined, link-safe writes and backups ([`write`]);
+//! everything above asks here instead of touching `std::fs`.
 
 pub mod glob;
 pub mod programs;
 pub mod resolve;
+pub mod write;
 
 use crate::source::{read_config, ReadError};
 use std::path::{Path, PathBuf};

@@ -8,13 +8,33 @@ use crate::source::{SourceFile, Span};
 use crate::stack::nginx_model::{Nginx, ScopeId};
 use crate::stack::Stack;
 
-/// The file's line ending.
+/// The file's line ending: CRLF when it has one, else LF, else a lone CR (old Mac
+/// files, which nginx and PHP's ini scanner read as lines too), else LF.
 pub fn eol(src: &SourceFile) -> &'static str {
     if src.bytes.windows(2).any(|w| w == b"\r\n") {
         "\r\n"
+    } else if src.bytes.contains(&b'\n') {
+        "\n"
+    } else if src.bytes.contains(&b'\r') {
+        "\r"
     } else {
         "\n"
     }
+}
+
+/// Whether the byte before `at` ends a line (or `at` is the start of the file).
+fn at_line_start(bytes: &[u8], at: usize) -> bool {
+    at == 0 || matches!(bytes.get(at - 1), Some(b'\n' | b'\r'))
+}
+
+/// A line inserted at `at`: it starts on a line of its own, and ends with the file's
+/// line ending unless it lands at the end of a file that has no final newline (the
+/// file keeps its final-newline state).
+fn line_at(bytes: &[u8], at: usize, nl: &str, line: &str) -> String {
+    let lead = if at_line_start(bytes, at) { "" } else { nl };
+    let at_end_unterminated = at >= bytes.len() && !at_line_start(bytes, bytes.len());
+    let tail = if at_end_unterminated { "" } else { nl };
+    format!("{lead}{line}{tail}")
 }
 
 /// Leading whitespace of the line holding `offset`.
@@ -181,14 +201,9 @@ pub fn pool_insert(
         }
     }
     let (at, indent) = after_related.or(after)?;
-    let needs_nl = at > 0 && src.bytes.get(at - 1) != Some(&b'\n');
     let sep = if spaced { " = " } else { "=" };
-    let text = format!(
-        "{}{}{key}{sep}{value}{nl}",
-        if needs_nl { nl } else { "" },
-        String::from_utf8_lossy(indent)
-    );
-    Some(Edit::insert(file, at, text))
+    let line = format!("{}{key}{sep}{value}", String::from_utf8_lossy(indent));
+    Some(Edit::insert(file, at, line_at(&src.bytes, at, nl, &line)))
 }
 
 /// Set a pool key: replace its value when the pool sets it, else insert it.
@@ -215,18 +230,15 @@ pub fn wp_define(
     let src = stack.sources.get(wp.file);
     let nl = eol(src);
     let syntax = stack.syntax_php(wp.file)?;
-    let line = format!("define( '{name}', {value} );{nl}");
-    match syntax.stop_editing_line(&src.bytes) {
-        Some(at) => Some(Edit::insert(wp.file, at, line)),
-        None => {
-            let needs_nl = !src.bytes.is_empty() && !src.bytes.ends_with(b"\n");
-            Some(Edit::insert(
-                wp.file,
-                src.bytes.len(),
-                format!("{}{line}", if needs_nl { nl } else { "" }),
-            ))
-        }
-    }
+    let line = format!("define( '{name}', {value} );");
+    let at = syntax
+        .stop_editing_line(&src.bytes)
+        .unwrap_or(src.bytes.len());
+    Some(Edit::insert(
+        wp.file,
+        at,
+        line_at(&src.bytes, at, nl, &line),
+    ))
 }
 
 /// The common pool fix: set `key = value` in the pool (replace or insert), safe.
@@ -238,4 +250,67 @@ pub fn pool_fix(
 ) -> Option<super::Fix> {
     pool_set(stack, pool, key, value)
         .map(|e| super::Fix::safe(format!("set {key} = {value}"), vec![e]))
+}
+
+#[cfg(test)]
+mod line_ending_tests {
+    use super::*;
+    use crate::stack::discover::{self, Inputs};
+
+    fn pool_stack(bytes: &[u8]) -> (tempfile::TempDir, Stack) {
+        let d = tempfile::tempdir().expect("tempdir");
+        let p = d.path().join("www.conf");
+        std::fs::write(&p, bytes).expect("write");
+        let stack = discover::load(&Inputs {
+            fpm: vec![p],
+            ..Default::default()
+        })
+        .expect("load");
+        (d, stack)
+    }
+
+    fn insert(bytes: &[u8]) -> Vec<u8> {
+        let (_d, stack) = pool_stack(bytes);
+        let pool = stack.pools.first().expect("a pool");
+        let e = pool_insert(&stack, pool, "pm.max_requests", "500").expect("edit");
+        let mut out = bytes.to_vec();
+        out.splice(e.range.start..e.range.end, e.replacement);
+        out
+    }
+
+    #[test]
+    fn an_inserted_key_follows_the_line_ending_and_the_final_newline() {
+        // LF, with a final newline.
+        assert_eq!(
+            insert(b"[www]\npm = static\npm.max_children = 5\n"),
+            b"[www]\npm = static\npm.max_children = 5\npm.max_requests = 500\n"
+        );
+        // CRLF.
+        assert_eq!(
+            insert(b"[www]\r\npm = static\r\n"),
+            b"[www]\r\npm = static\r\npm.max_requests = 500\r\n"
+        );
+        // No final newline: the file still has none.
+        assert_eq!(
+            insert(b"[www]\npm = static\npm.max_children = 5"),
+            b"[www]\npm = static\npm.max_children = 5\npm.max_requests = 500"
+        );
+        // Lone CR (php-fpm's ini scanner reads them as lines): no LF appears.
+        let cr = insert(b"[www]\rpm = static\rpm.max_children = 5\r");
+        assert!(!cr.contains(&b'\n'), "{:?}", String::from_utf8_lossy(&cr));
+        assert!(
+            String::from_utf8_lossy(&cr).contains("\rpm.max_requests = 500\r"),
+            "{:?}",
+            String::from_utf8_lossy(&cr)
+        );
+    }
+
+    #[test]
+    fn eol_of_each_style() {
+        let f = |b: &[u8]| eol(&SourceFile::new("x", "x", b.to_vec()));
+        assert_eq!(f(b"a\r\nb\r\n"), "\r\n");
+        assert_eq!(f(b"a\nb\n"), "\n");
+        assert_eq!(f(b"a\rb\r"), "\r");
+        assert_eq!(f(b"ab"), "\n");
+    }
 }

@@ -27,6 +27,9 @@ pub struct Outcome {
     pub stack: Stack,
     /// Files a fix wanted to touch but that do not parse: never written.
     pub refused: Vec<String>,
+    /// Files a fix wanted to touch outside the PATHs given (or reached through a
+    /// link out of them): "display: why"; never changed, not in the diff.
+    pub left_alone: Vec<String>,
 }
 
 pub fn fixpoint(
@@ -38,6 +41,10 @@ pub fn fixpoint(
     let mut overlay: HashMap<PathBuf, Vec<u8>> = HashMap::new();
     let mut displays: HashMap<PathBuf, String> = HashMap::new();
     let mut refused = Vec::new();
+    let mut left_alone: Vec<String> = Vec::new();
+    // path → where it may be written (its real file's display) or why not.
+    let mut targets: HashMap<PathBuf, Result<String, ()>> = HashMap::new();
+    let mut scope: Option<Scope> = None;
     let mut passes = 0;
     let mut converged = false;
     let (stack, findings) = loop {
@@ -54,9 +61,18 @@ pub fn fixpoint(
             findings.iter().filter_map(|f| f.fix.as_ref()),
             min,
         );
+        let scope = scope.get_or_insert_with(|| scope_of(inputs, stack.root.as_deref()));
         let mut changed = false;
         for (file, bytes) in pass.files {
             let src = stack.sources.get(file);
+            let allowed = targets.entry(src.path.clone()).or_insert_with(|| {
+                shown_if_writable(scope, &src.path, &src.display).map_err(|why| {
+                    left_alone.push(format!("{}: {why}", src.display));
+                })
+            });
+            let Ok(shown) = allowed.clone() else {
+                continue;
+            };
             let broken = stack
                 .file(file)
                 .is_some_and(|f| !f.syntax.errors().is_empty());
@@ -66,7 +82,7 @@ pub fn fixpoint(
                 }
                 continue;
             }
-            displays.insert(src.path.clone(), src.display.clone());
+            displays.insert(src.path.clone(), shown);
             if overlay.get(&src.path) != Some(&bytes) {
                 overlay.insert(src.path.clone(), bytes);
                 changed = true;
@@ -96,6 +112,7 @@ pub fn fixpoint(
         remaining: findings,
         stack,
         refused,
+        left_alone,
     })
 }
 
@@ -108,78 +125,45 @@ pub fn diff(outcome: &Outcome) -> Vec<u8> {
     out
 }
 
-/// The backup of `name`: `.name.wpstack.bak`, hidden so that the `include
-/// sites-enabled/*` and `include=pool.d/*.conf` globs of nginx and php-fpm (glob(3)
-/// skips dotfiles) never load the old copy next to the fixed one.
-pub fn backup_name(name: &str) -> String {
-    format!(".{name}.wpstack.bak")
-}
-
-/// The temp file a write goes through, in the same directory (so the rename is atomic).
-pub fn temp_name(name: &str) -> String {
-    format!(".{name}.wpstack.tmp")
-}
-
-/// The file operations a commit performs, so tests can make one fail (a full disk)
-/// or change a file behind our back (another editor) at the worst moment.
-pub trait FileIo {
-    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>>;
-    /// Create (or truncate) `path` and write `bytes` to it, synced.
-    fn write_new(&self, path: &Path, bytes: &[u8]) -> std::io::Result<()>;
-    /// Give `tmp` the mode and owner of `like`.
-    fn copy_mode_owner(&self, like: &Path, tmp: &Path) -> std::io::Result<()>;
-    fn rename(&self, from: &Path, to: &Path) -> std::io::Result<()>;
-    fn remove(&self, path: &Path) -> std::io::Result<()>;
-}
-
 /// The real file system.
-pub struct RealIo;
+pub use crate::files::write::Real as RealIo;
+/// The test seam of every write (see [`crate::files::write::Seam`]).
+pub use crate::files::write::Seam as FileIo;
+use crate::files::write::{self, BackupPlan, Change, Scope};
+pub use crate::files::write::{backup_name, temp_name, Written};
 
-impl FileIo for RealIo {
-    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
-        std::fs::read(path)
+/// Where `check --fix` / `tune --apply` may write: under `--root` when given, else
+/// under the PATHs given (`.` when none) and the files named with --nginx, --fpm,
+/// --php-ini, --wp-config; links resolve inside `tree_root` (the copy being checked).
+pub fn scope_of(inputs: &Inputs, tree_root: Option<&Path>) -> Scope {
+    let mut paths = inputs.paths.clone();
+    if paths.is_empty()
+        && inputs.nginx.is_empty()
+        && inputs.fpm.is_empty()
+        && inputs.php_ini.is_empty()
+        && inputs.wp_config.is_empty()
+    {
+        paths.push(PathBuf::from("."));
     }
-    fn write_new(&self, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-        use std::io::Write;
-        let mut f = std::fs::File::create(path)?;
-        f.write_all(bytes)?;
-        f.sync_all()
-    }
-    fn copy_mode_owner(&self, like: &Path, tmp: &Path) -> std::io::Result<()> {
-        let meta = std::fs::metadata(like)?;
-        std::fs::set_permissions(tmp, meta.permissions())?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::MetadataExt;
-            // Only root may give a file away; anyone else writes files they own anyway.
-            let _ = std::os::unix::fs::chown(tmp, Some(meta.uid()), Some(meta.gid()));
-        }
-        Ok(())
-    }
-    fn rename(&self, from: &Path, to: &Path) -> std::io::Result<()> {
-        std::fs::rename(from, to)
-    }
-    fn remove(&self, path: &Path) -> std::io::Result<()> {
-        std::fs::remove_file(path)
-    }
+    paths.extend(inputs.nginx.iter().cloned());
+    paths.extend(inputs.fpm.iter().cloned());
+    paths.extend(inputs.php_ini.iter().cloned());
+    paths.extend(inputs.wp_config.iter().cloned());
+    Scope::new(&paths, inputs.root.as_deref(), tree_root)
 }
 
 /// How to commit.
 #[derive(Debug, Clone, Default)]
 pub struct CommitOptions {
-    /// Leave `.NAME.wpstack.bak` next to each written file.
+    /// Keep a backup of each written file (see [`BackupPlan`] for where).
     pub backup: bool,
+    /// `--backup-dir` / `backup_dir`: every backup goes there.
+    pub backup_dir: Option<PathBuf>,
     /// Run nginx -t / php-fpm -t on a sandboxed copy first; `None`: do not.
     pub validate: Option<super::validate::Options>,
-}
-
-/// One file a commit wrote.
-#[derive(Debug, Clone)]
-pub struct Written {
-    pub path: PathBuf,
-    pub display: String,
-    /// The backup holding the bytes the file had before (None with `--no-backup`).
-    pub backup: Option<PathBuf>,
+    /// Where writes may go; `None`: the stack's tree (`--root`, a PATH holding
+    /// `etc/`), else each changed file's own directory.
+    pub scope: Option<Scope>,
 }
 
 /// What a commit did.
@@ -188,19 +172,25 @@ pub struct Report {
     pub written: Vec<Written>,
     /// What nginx -t / php-fpm -t said (empty when validation was not asked for).
     pub validation: super::validate::Validation,
+    /// Files a change was meant for but that are not written: "display: why".
+    pub left_alone: Vec<String>,
 }
 
 /// The one way `check --fix` and `tune --apply` change files:
 ///
 /// 1. every new content must parse (a fix that breaks a file is a bug: nothing is written);
-/// 2. validation by the real programs on a sandboxed copy: a rejection writes nothing;
-/// 3. each file is written atomically (temp file + rename, mode and owner kept), its
-///    bytes compared with what was read once more right before the rename;
-/// 4. all or nothing: when a write fails, the files already written get their old
+/// 2. each file is resolved inside the tree and must lie under the PATHs given; any
+///    other is left alone (and [`Report::left_alone`] says why);
+/// 3. validation by the real programs on a sandboxed copy: a rejection writes nothing;
+/// 4. each file is written by [`crate::files::write`] (no link followed, temp file +
+///    renameat, owner and mode kept, private non-clobbering backups), its bytes
+///    compared with what was read once more right before the rename;
+/// 5. all or nothing: when a write fails, the files already written get their old
 ///    bytes back.
 ///
 /// `changes`: path → (display, bytes read, new bytes). `stack`: the stack the changes
-/// belong to (the original or the fixed one: only its file list and kinds are used).
+/// belong to (the original or the fixed one: its file list, kinds, tree root and web
+/// roots are used).
 pub fn commit(
     stack: &Stack,
     changes: &BTreeMap<PathBuf, (String, Vec<u8>, Vec<u8>)>,
@@ -223,178 +213,97 @@ pub fn commit(
             }
         }
     }
+    let scope = match (&opts.scope, &stack.root) {
+        (Some(s), _) => s.clone(),
+        (None, Some(r)) => Scope::new(std::slice::from_ref(r), Some(r), Some(r)),
+        (None, None) => {
+            let dirs: Vec<PathBuf> = changes
+                .keys()
+                .filter_map(|p| p.parent().map(Path::to_path_buf))
+                .collect();
+            Scope::new(&dirs, None, None)
+        }
+    };
     let mut report = Report::default();
+    let mut kept: BTreeMap<PathBuf, (String, Vec<u8>, Vec<u8>)> = BTreeMap::new();
+    let mut set: Vec<Change> = Vec::new();
+    for (path, (shown, old, new)) in changes {
+        match scope.target(path) {
+            Err(why) => report.left_alone.push(format!("{shown}: {why}")),
+            Ok(mut t) => {
+                if let Err(why) = write::preflight(&t) {
+                    report.left_alone.push(format!("{shown}: {why}"));
+                    continue;
+                }
+                if let Some(other) = set.iter().find(|c| c.target.real == t.real) {
+                    report.left_alone.push(format!(
+                        "{shown}: it is the same file as {}, changed once",
+                        other.target.display
+                    ));
+                    continue;
+                }
+                if !through_links(&scope, path) {
+                    t.display = shown.clone();
+                }
+                kept.insert(path.clone(), (shown.clone(), old.clone(), new.clone()));
+                set.push(Change {
+                    path: path.clone(),
+                    target: t,
+                    old: old.clone(),
+                    new: new.clone(),
+                });
+            }
+        }
+    }
     if let Some(v) = &opts.validate {
-        report.validation = super::validate::validate(stack, changes, v);
+        report.validation = super::validate::validate(stack, &kept, v);
         if let Some(msg) = report.validation.rejection() {
             return Err(format!("{msg}\nnothing was written"));
         }
     }
-    for (path, (shown, old, new)) in changes {
-        match write_atomic(io, path, old, new, opts.backup) {
-            Ok(backup) => report.written.push(Written {
-                path: path.clone(),
-                display: shown.clone(),
-                backup,
-            }),
-            Err(e) => {
-                let mut msg = format!("{shown}: {e}");
-                if !report.written.is_empty() {
-                    msg.push_str(&restore(io, changes, &report.written));
-                } else {
-                    msg.push_str("; nothing was written");
-                }
-                return Err(msg);
-            }
-        }
-    }
+    let plan = BackupPlan {
+        enabled: opts.backup,
+        dir: opts.backup_dir.clone(),
+        web_roots: discover::web_roots(stack),
+    };
+    report.written = write::write_set(io, &scope, &set, &plan)?;
     Ok(report)
 }
 
-/// Put the old bytes back into files a failed commit already wrote; say how it went.
-fn restore(
-    io: &dyn FileIo,
-    changes: &BTreeMap<PathBuf, (String, Vec<u8>, Vec<u8>)>,
-    written: &[Written],
-) -> String {
-    let mut failed = Vec::new();
-    for w in written.iter().rev() {
-        let Some((_, old, new)) = changes.get(&w.path) else {
-            continue;
-        };
-        match write_atomic(io, &w.path, new, old, false) {
-            Ok(_) => {
-                if let Some(b) = &w.backup {
-                    let _ = io.remove(b);
-                }
-            }
-            Err(e) => failed.push(format!("{} ({e}; its backup is {})", w.display, {
-                w.backup
-                    .as_ref()
-                    .map(|b| b.display().to_string())
-                    .unwrap_or_else(|| "missing: --no-backup".into())
-            })),
-        }
-    }
-    let names: Vec<&str> = written.iter().map(|w| w.display.as_str()).collect();
-    if failed.is_empty() {
-        format!(
-            "; the files already written were restored ({}): nothing changed",
-            names.join(", ")
-        )
+/// How a file a fix or tune wants to change is named in diffs and messages — its real
+/// file relative to PATH when a link leads there, else `shown` — or why it is left
+/// alone (outside the PATHs given, not a regular file, a hard link …).
+pub fn shown_if_writable(scope: &Scope, path: &Path, shown: &str) -> Result<String, String> {
+    let t = scope.target(path)?;
+    write::preflight(&t)?;
+    Ok(if through_links(scope, path) {
+        t.display
     } else {
-        format!(
-            "; restoring the files already written failed for: {}",
-            failed.join(", ")
-        )
-    }
+        shown.to_string()
+    })
 }
 
-/// [`write_atomic`] on the real file system.
+/// Whether `path` reaches its file through a symlink (then the real file's name is
+/// shown, not the link's).
+fn through_links(scope: &Scope, path: &Path) -> bool {
+    let abs = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map(|d| d.join(path))
+            .unwrap_or_else(|_| path.to_path_buf())
+    };
+    scope.resolve(path).is_ok_and(|real| {
+        real != abs
+            && std::fs::canonicalize(abs.parent().unwrap_or(Path::new("/")))
+                .map(|d| d.join(abs.file_name().unwrap_or_default()))
+                .is_ok_and(|c| c != real)
+    })
+}
+
+/// [`crate::files::write::write_one`]: one file, confined to its directory.
 pub fn write_one(path: &Path, expected_old: &[u8], new: &[u8], backup: bool) -> Result<(), String> {
-    write_atomic(&RealIo, path, expected_old, new, backup).map(|_| ())
-}
-
-/// Write `new` to `path` through a temp file in the same directory and a rename; the
-/// file's mode and owner are kept. Refused when the file's bytes are not
-/// `expected_old`, checked when starting and again immediately before the rename.
-/// Returns the backup path when one was written.
-pub fn write_atomic(
-    io: &dyn FileIo,
-    path: &Path,
-    expected_old: &[u8],
-    new: &[u8],
-    backup: bool,
-) -> Result<Option<PathBuf>, String> {
-    // sites-enabled/x -> ../sites-available/x: write the file the link points to, so
-    // the link stays a link (a rename over it would replace it with a plain file).
-    let resolved;
-    let path = match std::fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => {
-            resolved = std::fs::canonicalize(path).map_err(|e| {
-                format!(
-                    "cannot follow the symlink: {}",
-                    crate::source::io_reason(&e)
-                )
-            })?;
-            resolved.as_path()
-        }
-        _ => path,
-    };
-    let changed = "it changed on disk since wpstack read it (another editor or deploy?); not written, run again";
-    let now = io.read(path).map_err(|e| {
-        format!(
-            "cannot read it back before writing: {}",
-            crate::source::io_reason(&e)
-        )
-    })?;
-    if now != expected_old {
-        return Err(changed.into());
-    }
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(temp_name(&name));
-    let bak = dir.join(backup_name(&name));
-    let cleanup = |wrote_backup: bool| {
-        let _ = io.remove(&tmp);
-        if wrote_backup {
-            let _ = io.remove(&bak);
-        }
-    };
-    if let Err(e) = io.write_new(&tmp, new) {
-        cleanup(false);
-        return Err(format!(
-            "cannot write the new contents ({}) in {}; the file is untouched",
-            crate::source::io_reason(&e),
-            dir.display()
-        ));
-    }
-    if let Err(e) = io.copy_mode_owner(path, &tmp) {
-        cleanup(false);
-        return Err(format!(
-            "cannot give the new file the old one's mode ({}); the file is untouched",
-            crate::source::io_reason(&e)
-        ));
-    }
-    if backup {
-        if let Err(e) = io.write_new(&bak, expected_old) {
-            cleanup(true);
-            return Err(format!(
-                "cannot write the backup {} ({}); the file is untouched",
-                bak.display(),
-                crate::source::io_reason(&e)
-            ));
-        }
-    }
-    // Last look: someone may have written the file while we prepared ours.
-    match io.read(path) {
-        Ok(now) if now == expected_old => {}
-        Ok(_) => {
-            cleanup(backup);
-            return Err(changed.into());
-        }
-        Err(e) => {
-            cleanup(backup);
-            return Err(format!(
-                "cannot read it back before the rename: {}",
-                crate::source::io_reason(&e)
-            ));
-        }
-    }
-    if let Err(e) = io.rename(&tmp, path) {
-        cleanup(backup);
-        return Err(format!(
-            "cannot replace it ({}); the file is untouched",
-            crate::source::io_reason(&e)
-        ));
-    }
-    Ok(backup.then_some(bak))
+    write::write_one(path, expected_old, new, backup)
 }
 
 /// The changes of one applied pass, as [`commit`] takes them.
@@ -425,15 +334,22 @@ pub fn describe(report: &Report, verb: &str, validated: bool) -> Vec<String> {
     }
     for w in &report.written {
         match &w.backup {
-            Some(b) => lines.push(format!(
-                "{verb} {} (backup: {})",
-                w.display,
-                b.file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default()
-            )),
+            Some(b) => {
+                // Next to the file: its name; elsewhere (a backup directory): the path.
+                let shown = if b.parent() == w.path.parent() {
+                    b.file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default()
+                } else {
+                    b.display().to_string()
+                };
+                lines.push(format!("{verb} {} (backup: {shown})", w.display))
+            }
             None => lines.push(format!("{verb} {}", w.display)),
         }
+    }
+    for l in &report.left_alone {
+        lines.push(format!("left alone: {l}"));
     }
     lines
 }
@@ -452,35 +368,25 @@ mod tests {
         writes: Cell<usize>,
     }
 
+    fn same(a: &Path, b: &Path) -> bool {
+        let c = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        c(a) == c(b)
+    }
+
     impl FileIo for Faulty {
-        fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
-            RealIo.read(path)
-        }
-        fn write_new(&self, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-            self.writes.set(self.writes.get() + 1);
-            let target = |p: &Path| {
-                path.parent() == p.parent()
-                    && p.file_name().is_some_and(|n| {
-                        path.file_name() == Some(temp_name(&n.to_string_lossy()).as_ref())
-                    })
-            };
-            if self.fail_on.as_deref().is_some_and(target) {
-                std::fs::write(path, &bytes[..bytes.len() / 2])?;
-                return Err(std::io::Error::from_raw_os_error(28));
+        fn at(&self, step: write::Step, target: &Path) -> std::io::Result<()> {
+            if step == write::Step::WriteTemp {
+                self.writes.set(self.writes.get() + 1);
+                if self.fail_on.as_deref().is_some_and(|f| same(f, target)) {
+                    return Err(std::io::Error::from_raw_os_error(28));
+                }
             }
-            if let Some(m) = self.meddle.as_deref().filter(|m| target(m)) {
-                std::fs::write(m, b"someone else's edit\n")?;
+            if step == write::Step::BeforeRename
+                && self.meddle.as_deref().is_some_and(|m| same(m, target))
+            {
+                std::fs::write(target, b"someone else's edit\n")?;
             }
-            RealIo.write_new(path, bytes)
-        }
-        fn copy_mode_owner(&self, like: &Path, tmp: &Path) -> std::io::Result<()> {
-            RealIo.copy_mode_owner(like, tmp)
-        }
-        fn rename(&self, from: &Path, to: &Path) -> std::io::Result<()> {
-            RealIo.rename(from, to)
-        }
-        fn remove(&self, path: &Path) -> std::io::Result<()> {
-            RealIo.remove(path)
+            Ok(())
         }
     }
 
@@ -518,7 +424,7 @@ mod tests {
     fn opts() -> CommitOptions {
         CommitOptions {
             backup: true,
-            validate: None,
+            ..Default::default()
         }
     }
 
@@ -566,7 +472,22 @@ mod tests {
         let (shown, old, new) = changes.get(&target).cloned().expect("change");
         let mut via_link = BTreeMap::new();
         via_link.insert(link.clone(), (shown, old, new.clone()));
-        commit(&Stack::default(), &via_link, &opts(), &RealIo).expect("commit");
+        // Confined to `enabled/` alone, the file behind the link is outside: left alone.
+        let r = commit(&Stack::default(), &via_link, &opts(), &RealIo).expect("commit");
+        assert!(r.written.is_empty());
+        assert!(
+            r.left_alone[0].contains("outside the PATHs given"),
+            "{:?}",
+            r.left_alone
+        );
+        assert_eq!(std::fs::read(&target).expect("read"), b"site.conf old\n");
+        let o = CommitOptions {
+            scope: Some(Scope::new(&[d.path().to_path_buf()], None, None)),
+            ..opts()
+        };
+        let r = commit(&Stack::default(), &via_link, &o, &RealIo).expect("commit");
+        // The real file is named, relative to the PATH.
+        assert_eq!(r.written[0].display, "site.conf");
         assert!(std::fs::symlink_metadata(&link)
             .expect("meta")
             .file_type()

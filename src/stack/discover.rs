@@ -879,3 +879,30 @@ fn load_wp(stack: &mut Stack, found: &Found, root: Option<&Path>, explicit: bool
         }
     }
 }
+
+/// The sites' web roots (nginx `root` of every server, resolved like the sites' own
+/// wp-config.php lookup, canonicalized; roots with variables are left out): where a
+/// backup must never land, since nginx may serve it.
+pub fn web_roots(stack: &Stack) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = Vec::new();
+    for n in &stack.nginx {
+        let main_path = stack.sources.get(n.main).path.clone();
+        let map = nginx_path_map(&main_path, stack.root.as_deref());
+        let prefix = main_path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        for s in &n.sites {
+            let Some(r) = &s.root else { continue };
+            if r.value.contains('$') {
+                continue;
+            }
+            let dir = map.resolve(&r.value, &prefix);
+            let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
+            if !out.contains(&dir) {
+                out.push(dir);
+            }
+        }
+    }
+    out
+}

@@ -181,11 +181,31 @@ impl FpmTarget {
     }
 }
 
+/// The tree a stack was read from is this host's own `/` (not a copy): `--root /`,
+/// a PATH of `/`, or PATHs that hold no `etc/` (config directories of this host).
+fn on_this_host(stack: &Stack) -> bool {
+    stack
+        .root
+        .as_deref()
+        .is_none_or(|r| std::fs::canonicalize(r).is_ok_and(|c| c == Path::new("/")))
+}
+
+/// Two paths naming the same file (by real path).
+fn same_file(a: &Path, b: &Path) -> bool {
+    let real = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    real(a) == real(b)
+}
+
 fn fpm_targets(
     stack: &Stack,
     changed: &[Changed],
     proc_root: &Path,
 ) -> Result<Vec<FpmTarget>, String> {
+    let on_slash = stack
+        .root
+        .as_deref()
+        .and_then(|r| std::fs::canonicalize(r).ok())
+        .is_some_and(|c| c == Path::new("/"));
     let mut out = Vec::new();
     for f in &stack.fpm {
         let touched = changed.iter().any(|c| {
@@ -225,6 +245,20 @@ fn fpm_targets(
                     pid_file.display()
                 )
             })?;
+        // Only the master that runs this php-fpm.conf (its title names it) is ours to
+        // signal; on `/` the pid file named by the host's own config is trusted too.
+        let runs = std::fs::read(proc_root.join(pid.to_string()).join("cmdline"))
+            .ok()
+            .and_then(|c| super::host::master_conf(&c));
+        if !on_slash && !runs.as_deref().is_some_and(|r| same_file(r, &conf)) {
+            return Err(format!(
+                "cannot reload: the php-fpm master in {} (pid {pid}) runs {}, not {}: it is not signalled",
+                pid_file.display(),
+                runs.map(|r| r.display().to_string())
+                    .unwrap_or_else(|| "another config".into()),
+                conf.display()
+            ));
+        }
         let as_root = status_field(proc_root, pid, "Uid:").as_deref() == Some("0");
         let pools: Vec<&crate::stack::Pool> =
             f.pools.iter().filter_map(|p| stack.pools.get(*p)).collect();
@@ -375,6 +409,82 @@ fn nginx_mains(stack: &Stack, changed: &[Changed]) -> Vec<PathBuf> {
         .collect()
 }
 
+/// The config an nginx master's title names: `nginx: master process nginx -p P -c C`
+/// (nginx puts its argv in its title); `None` for a master started without `-c`.
+pub fn nginx_master_conf(cmdline: &[u8]) -> Option<PathBuf> {
+    let text = String::from_utf8_lossy(cmdline).replace('\0', " ");
+    let rest = text.trim().strip_prefix("nginx: master process")?;
+    let words: Vec<&str> = rest.split_whitespace().collect();
+    let arg = |flag: &str| {
+        words
+            .iter()
+            .position(|w| *w == flag)
+            .and_then(|i| words.get(i + 1))
+            .map(|w| PathBuf::from(*w))
+    };
+    let conf = arg("-c")?;
+    match (conf.is_absolute(), arg("-p")) {
+        (false, Some(prefix)) => Some(prefix.join(conf)),
+        _ => Some(conf),
+    }
+}
+
+/// Refuse to `nginx -s reload` a master that does not run `conf`: the one named by
+/// the config's `pid` (nginx's default /run/nginx.pid) must be an nginx master whose
+/// `-c` names this file — on `/`, the host's own pid file is trusted.
+fn check_nginx_master(
+    stack: &Stack,
+    conf: &Path,
+    proc_root: &Path,
+    on_slash: bool,
+) -> Result<(), String> {
+    let Some(n) = stack
+        .nginx
+        .iter()
+        .find(|n| stack.sources.get(n.main).path == conf)
+    else {
+        return Ok(());
+    };
+    let written = n
+        .own(0, "pid")
+        .last()
+        .and_then(|d| d.arg(0).map(str::to_string))
+        .unwrap_or_else(|| "/run/nginx.pid".into());
+    let pid_file = PathBuf::from(&written);
+    if !pid_file.is_absolute() && !on_slash {
+        return Err(format!(
+            "cannot reload nginx: `pid {written};` in {} is relative to nginx's prefix, which wpstack cannot know; give an absolute path",
+            conf.display()
+        ));
+    }
+    let title = read_pid(&pid_file).and_then(|pid| {
+        let cmd = std::fs::read(proc_root.join(pid.to_string()).join("cmdline")).ok()?;
+        String::from_utf8_lossy(&cmd)
+            .starts_with("nginx: master process")
+            .then_some((pid, cmd))
+    });
+    let Some((pid, cmd)) = title else {
+        return Err(format!(
+            "cannot reload nginx: no nginx master runs with pid file {} (is nginx running?)",
+            pid_file.display()
+        ));
+    };
+    if on_slash {
+        return Ok(());
+    }
+    match nginx_master_conf(&cmd) {
+        Some(c) if same_file(&c, conf) => Ok(()),
+        other => Err(format!(
+            "cannot reload nginx: the master in {} (pid {pid}) runs {}, not {}: it is not signalled",
+            pid_file.display(),
+            other
+                .map(|c| c.display().to_string())
+                .unwrap_or_else(|| "nginx's default config".into()),
+            conf.display()
+        )),
+    }
+}
+
 fn nginx(bin: &Path, args: &[&str], conf: &Path) -> Result<(), String> {
     let out = std::process::Command::new(bin)
         .args(args)
@@ -403,19 +513,79 @@ fn reload_nginx(bin: &Path, conf: &Path) -> Result<(), String> {
     nginx(bin, &["-s", "reload"], conf)
 }
 
+/// What a reload will signal, found before anything is written.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    fpm: Vec<FpmTarget>,
+    nginx_confs: Vec<PathBuf>,
+}
+
+/// Find what `changed` (the files about to be written) belongs to and may be
+/// reloaded; refuse on a copy of a server (`--root DIR`, a PATH holding `etc/`): the
+/// php-fpm and nginx running here do not read those files, and their pid files name
+/// this host's masters. Call before writing: an error means nothing may be written.
+pub fn prepare(stack: &Stack, changed: &[Changed], opts: &Options) -> Result<Plan, String> {
+    if !changed.is_empty() && !on_this_host(stack) {
+        let root = stack
+            .root
+            .as_deref()
+            .map(|r| r.display().to_string())
+            .unwrap_or_default();
+        return Err(format!(
+            "--reload refused: {root} is a copy of a server, not this host's / — the php-fpm and nginx running here do not read its files (apply without --reload, or run on the host itself)"
+        ));
+    }
+    let on_slash = stack
+        .root
+        .as_deref()
+        .and_then(|r| std::fs::canonicalize(r).ok())
+        .is_some_and(|c| c == Path::new("/"));
+    let nginx_confs = nginx_mains(stack, changed);
+    for conf in &nginx_confs {
+        check_nginx_master(stack, conf, &opts.proc_root, on_slash)?;
+    }
+    Ok(Plan {
+        fpm: fpm_targets(stack, changed, &opts.proc_root)?,
+        nginx_confs,
+    })
+}
+
+/// [`prepare`] then [`run`] (the files are already written).
+pub fn reload(stack: &Stack, changed: &[Changed], opts: &Options) -> Result<Vec<String>, String> {
+    if changed.is_empty() {
+        return Ok(vec!["reload: nothing was written, nothing to reload".into()]);
+    }
+    match prepare(stack, changed, opts) {
+        Ok(plan) => run(&plan, changed, opts),
+        Err(e) => Err(format!("{e}{}", roll_back(changed))),
+    }
+}
+
+/// Put the old bytes back; say how it went.
+fn roll_back(changed: &[Changed]) -> String {
+    let mut lines = Vec::new();
+    for c in changed {
+        match crate::fix::run::write_one(&c.path, &c.new, &c.old, false) {
+            Ok(()) => lines.push(format!("restored {}", c.display)),
+            Err(e) => lines.push(format!("could not restore {}: {e}", c.display)),
+        }
+    }
+    format!("\n  {}", lines.join("\n  "))
+}
+
 /// Reload what the written files belong to and check it came back; on failure put
 /// the old bytes back, reload or restart, check again, and return the failure (with
 /// what the recovery did). The lines say what happened.
-pub fn reload(stack: &Stack, changed: &[Changed], opts: &Options) -> Result<Vec<String>, String> {
+pub fn run(plan: &Plan, changed: &[Changed], opts: &Options) -> Result<Vec<String>, String> {
     let mut said = Vec::new();
     if changed.is_empty() {
         said.push("reload: nothing was written, nothing to reload".into());
         return Ok(said);
     }
-    let fpm = fpm_targets(stack, changed, &opts.proc_root)?;
-    let nginx_confs = nginx_mains(stack, changed);
+    let fpm = &plan.fpm;
+    let nginx_confs = &plan.nginx_confs;
     let mut failure: Option<String> = None;
-    for t in &fpm {
+    for t in fpm {
         match reload_fpm(t, &opts.proc_root, opts.timeout) {
             Ok(pid) => {
                 let was = if pid == t.pid {
@@ -440,7 +610,7 @@ pub fn reload(stack: &Stack, changed: &[Changed], opts: &Options) -> Result<Vec<
         }
     }
     if failure.is_none() {
-        for conf in &nginx_confs {
+        for conf in nginx_confs {
             match reload_nginx(&opts.nginx_bin, conf) {
                 Ok(()) => said.push(format!("reload: nginx ({}) reloaded", conf.display())),
                 Err(e) => {
@@ -461,7 +631,7 @@ pub fn reload(stack: &Stack, changed: &[Changed], opts: &Options) -> Result<Vec<
             Err(e) => recovery.push(format!("could not restore {}: {e}", c.display)),
         }
     }
-    for t in &fpm {
+    for t in fpm {
         let live = read_pid(&t.pid_file).filter(|p| is_master(&opts.proc_root, *p));
         let back = match live {
             Some(pid) => {
@@ -483,7 +653,7 @@ pub fn reload(stack: &Stack, changed: &[Changed], opts: &Options) -> Result<Vec<
             )),
         }
     }
-    for conf in &nginx_confs {
+    for conf in nginx_confs {
         match reload_nginx(&opts.nginx_bin, conf) {
             Ok(()) => recovery.push(format!("nginx ({}) reloaded", conf.display())),
             Err(e) => recovery.push(format!("nginx: {e}")),
@@ -517,6 +687,29 @@ mod tests {
         );
         assert_eq!(endpoint("[::]:9000"), Endpoint::Tcp("[::1]:9000".into()));
         assert_eq!(endpoint("[::1]:9000"), Endpoint::Tcp("[::1]:9000".into()));
+    }
+
+    #[test]
+    fn the_config_an_nginx_master_runs() {
+        assert_eq!(
+            nginx_master_conf(
+                b"nginx: master process nginx -p /tmp/x -c /tmp/x/nginx.conf -g daemon off;\0\0"
+            ),
+            Some(PathBuf::from("/tmp/x/nginx.conf"))
+        );
+        assert_eq!(
+            nginx_master_conf(
+                b"nginx: master process /usr/sbin/nginx -p /srv/n -c conf/nginx.conf"
+            ),
+            Some(PathBuf::from("/srv/n/conf/nginx.conf"))
+        );
+        assert_eq!(
+            nginx_master_conf(
+                b"nginx: master process /usr/sbin/nginx -g daemon on; master_process on;"
+            ),
+            None
+        );
+        assert_eq!(nginx_master_conf(b"nginx: worker process"), None);
     }
 
     #[test]

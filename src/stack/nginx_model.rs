@@ -123,22 +123,33 @@ pub enum Target {
         host: String,
         port: u16,
     },
-    /// An `upstream` block, with its servers.
+    /// An `upstream` block, with its servers (each with the place of its address).
     Upstream {
         name: String,
         servers: Vec<(Target, Place)>,
     },
-    /// Built from a variable at run time (`fastcgi_pass $backend;`): cannot be followed.
+    /// Built from a variable at run time whose values are not known (`fastcgi_pass
+    /// $backend;` with no `map`/`set` giving it one): cannot be followed.
     Variable(String),
+    /// Built from a variable that `map` or `set` give a known set of values: each
+    /// request goes to one of them (no failover between them). The place of each
+    /// option is its value in the `map` entry or `set` directive.
+    Choice {
+        var: String,
+        options: Vec<(Target, Place)>,
+    },
     /// A name that is neither an upstream nor an address (U003).
     Undefined(String),
 }
 
 impl Target {
-    /// Leaf addresses (through an upstream's servers).
+    /// Leaf addresses (through an upstream's servers and a variable's values).
     pub fn addresses(&self) -> Vec<&Target> {
         match self {
             Target::Upstream { servers, .. } => servers.iter().map(|(t, _)| t).collect(),
+            Target::Choice { options, .. } => {
+                options.iter().flat_map(|(t, _)| t.addresses()).collect()
+            }
             t => vec![t],
         }
     }
@@ -154,6 +165,14 @@ impl Target {
             }
             Target::Upstream { name, .. } => format!("upstream {name}"),
             Target::Variable(v) => v.clone(),
+            Target::Choice { var, options } => format!(
+                "{var} ({})",
+                options
+                    .iter()
+                    .map(|(t, _)| t.describe())
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            ),
             Target::Undefined(n) => n.clone(),
         }
     }
@@ -172,11 +191,32 @@ pub struct Location {
     pub target: Option<Target>,
     /// Pools this location reaches (filled by linking).
     pub pools: Vec<super::PoolId>,
+    /// What the location serves (filled by linking): WordPress, or an endpoint
+    /// that runs no WordPress request.
+    pub role: Role,
+}
+
+/// What a PHP location serves. Timeout, buffer and body-size rules, their fixes and
+/// the tuner look only at `WordPress` locations: a status page or a health check
+/// answers in milliseconds and its settings say nothing about WordPress requests.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Role {
+    #[default]
+    WordPress,
+    /// php-fpm's `pm.status_path`/`ping.path` page or a health check; the text says
+    /// which ("php-fpm status page (pm.status_path of pool www)").
+    Probe(String),
+    /// Another application next to WordPress (phpMyAdmin, xhprof…), named.
+    OtherApp(String),
 }
 
 impl Location {
     pub fn is_regex(&self) -> bool {
         self.modifier == "~" || self.modifier == "~*"
+    }
+    /// Does this location run WordPress requests (not a probe or another app)?
+    pub fn runs_wordpress(&self) -> bool {
+        self.role == Role::WordPress
     }
 }
 
@@ -445,8 +485,10 @@ impl Builder<'_> {
                 "upstream" => ScopeKind::Upstream,
                 other => ScopeKind::Other(other.to_string()),
             };
-            let walk_body =
-                !matches!(kind, ScopeKind::Other(_)) || matches!(name.as_str(), "stream" | "mail");
+            // `map` bodies are walked too: their entries (`key value;`) are what a
+            // `fastcgi_pass $var;` can resolve to.
+            let walk_body = !matches!(kind, ScopeKind::Other(_))
+                || matches!(name.as_str(), "stream" | "mail" | "map");
             let id = self.scopes.len();
             self.scopes.push(Scope {
                 kind,
@@ -529,7 +571,7 @@ fn resolve_target(n: &Nginx, value: &str) -> Target {
                     host: addr.to_string(),
                     port: 80,
                 });
-                Some((t, d.place))
+                Some((t, d.arg_place(0)))
             })
             .collect();
         return Target::Upstream {
@@ -540,8 +582,119 @@ fn resolve_target(n: &Nginx, value: &str) -> Target {
     Target::Undefined(value.to_string())
 }
 
+/// The values `map` and `set` give each variable, read once for all locations.
+struct VarValues {
+    /// `$name` → (value, place of the value) from `map … $name { key value; }`.
+    maps: HashMap<String, Vec<(String, Place)>>,
+    /// `$name` → (server scope, value, place of the value) from `set $name value;`.
+    sets: HashMap<String, Vec<(Option<ScopeId>, String, Place)>>,
+}
+
+impl VarValues {
+    fn new(n: &Nginx) -> Self {
+        let mut v = VarValues {
+            maps: HashMap::new(),
+            sets: HashMap::new(),
+        };
+        for (id, s) in n.scopes.iter().enumerate() {
+            if s.kind == ScopeKind::Other("map".into()) {
+                let Some(dst) = s.args.get(1) else { continue };
+                let entries = v.maps.entry(var_name(dst)).or_default();
+                for d in &s.directives {
+                    if matches!(d.name.as_str(), "include" | "hostnames" | "volatile") {
+                        continue;
+                    }
+                    if let Some(val) = d.arg(0) {
+                        entries.push((val.to_string(), d.arg_place(0)));
+                    }
+                }
+                continue;
+            }
+            for d in s.named("set") {
+                let (Some(name), Some(val)) = (d.arg(0), d.arg(1)) else {
+                    continue;
+                };
+                v.sets.entry(var_name(name)).or_default().push((
+                    n.server_of(id),
+                    val.to_string(),
+                    d.arg_place(1),
+                ));
+            }
+        }
+        v
+    }
+
+    /// Every value `$name` can take in a location of `server`: the map's entries
+    /// (default included), and the `set`s of that server.
+    fn values(&self, name: &str, server: Option<ScopeId>) -> Vec<(&str, Place)> {
+        let mut out: Vec<(&str, Place)> = Vec::new();
+        for (val, place) in self.maps.get(name).into_iter().flatten() {
+            out.push((val, *place));
+        }
+        for (srv, val, place) in self.sets.get(name).into_iter().flatten() {
+            if *srv == server {
+                out.push((val, *place));
+            }
+        }
+        out
+    }
+}
+
+/// `$name` for `$name` and `${name}`.
+fn var_name(written: &str) -> String {
+    let inner = written.trim_start_matches('$');
+    let inner = inner
+        .strip_prefix('{')
+        .and_then(|i| i.strip_suffix('}'))
+        .unwrap_or(inner);
+    format!("${inner}")
+}
+
+/// The first variable in a value, as written (`$backend`, `${ver}`).
+fn first_var(value: &str) -> Option<&str> {
+    let start = value.find('$')?;
+    let rest = &value[start + 1..];
+    let len = if rest.starts_with('{') {
+        rest.find('}')? + 1
+    } else {
+        rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len())
+    };
+    (len > 0).then(|| &value[start..start + 1 + len])
+}
+
+/// Where a `fastcgi_pass` argument sends requests. A variable that `map`/`set` give
+/// known values becomes a `Choice` of each value's target (its first variable is
+/// substituted; a value still holding a variable stays unknown).
+fn resolve_pass(n: &Nginx, vars: &VarValues, value: &str, server: Option<ScopeId>) -> Target {
+    if !value.contains('$') {
+        return resolve_target(n, value);
+    }
+    let Some(written) = first_var(value) else {
+        return Target::Variable(value.to_string());
+    };
+    let var = var_name(written);
+    let mut options: Vec<(Target, Place)> = Vec::new();
+    for (val, place) in vars.values(&var, server) {
+        let text = value.replacen(written, val, 1);
+        let t = if text.contains('$') {
+            Target::Variable(text)
+        } else {
+            resolve_target(n, &text)
+        };
+        if !options.iter().any(|(o, _)| *o == t) {
+            options.push((t, place));
+        }
+    }
+    if options.is_empty() {
+        return Target::Variable(value.to_string());
+    }
+    Target::Choice { var, options }
+}
+
 fn collect_sites(n: &Nginx) -> Vec<Site> {
     let mut sites = Vec::new();
+    let vars = VarValues::new(n);
     for (sid, s) in n.scopes.iter().enumerate() {
         if s.kind != ScopeKind::Server {
             continue;
@@ -559,7 +712,7 @@ fn collect_sites(n: &Nginx) -> Vec<Site> {
             .effective(sid, "root")
             .map(|d| Sourced::at(d.value_text(), d.place));
         let mut locations = Vec::new();
-        collect_locations(n, sid, &mut locations, 0);
+        collect_locations(n, &vars, sid, &mut locations, 0);
         sites.push(Site {
             scope: sid,
             place: Place::new(block.file, block.directive),
@@ -572,7 +725,13 @@ fn collect_sites(n: &Nginx) -> Vec<Site> {
     sites
 }
 
-fn collect_locations(n: &Nginx, scope: ScopeId, out: &mut Vec<Location>, depth: usize) {
+fn collect_locations(
+    n: &Nginx,
+    vars: &VarValues,
+    scope: ScopeId,
+    out: &mut Vec<Location>,
+    depth: usize,
+) {
     if depth > MAX_DEPTH {
         return;
     }
@@ -607,7 +766,7 @@ fn collect_locations(n: &Nginx, scope: ScopeId, out: &mut Vec<Location>, depth: 
         let target = fastcgi_pass
             .as_ref()
             .and_then(|d| d.arg(0))
-            .map(|v| resolve_target(n, v));
+            .map(|v| resolve_pass(n, vars, v, n.server_of(child)));
         out.push(Location {
             scope: child,
             place: Place::new(block.file, block.directive),
@@ -616,8 +775,9 @@ fn collect_locations(n: &Nginx, scope: ScopeId, out: &mut Vec<Location>, depth: 
             fastcgi_pass,
             target,
             pools: Vec::new(),
+            role: Role::WordPress,
         });
-        collect_locations(n, child, out, depth + 1);
+        collect_locations(n, vars, child, out, depth + 1);
     }
 }
 

@@ -1,0 +1,384 @@
+//! nginx-side findings on real hosts' layouts (issue 12): variables in fastcgi_pass,
+//! multi-server upstreams (U007), status pages and health checks, config repos without
+//! nginx.conf, derived buffer sizes, and a file:line on every finding. Each tree is a
+//! small faithful rendering of a real layout, written by the test into a temp dir;
+//! the field corpus (../shared/corpus/field) is read in place when present.
+
+use std::path::Path;
+use wpstack::finding::Finding;
+use wpstack::settings::Settings;
+use wpstack::stack::discover::{self, Inputs};
+use wpstack::stack::Stack;
+use wpstack::tune::host;
+
+fn write(dir: &Path, files: &[(&str, &str)]) {
+    for (p, c) in files {
+        let path = dir.join(p);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, c).expect("write");
+    }
+}
+
+fn check_inputs(inputs: Inputs) -> (Stack, Vec<Finding>) {
+    let stack = discover::load(&inputs).expect("load");
+    let h = host::resolve(&Default::default(), &Default::default(), false);
+    let findings = wpstack::engine::run(&stack, &Settings::default(), &h);
+    (stack, findings)
+}
+
+fn check(dir: &Path) -> (Stack, Vec<Finding>) {
+    check_inputs(Inputs {
+        paths: vec![dir.to_path_buf()],
+        ..Default::default()
+    })
+}
+
+fn at(stack: &Stack, f: &Finding) -> String {
+    f.primary
+        .map(|p| {
+            let src = stack.sources.get(p.file);
+            format!("{}:{}", src.display, src.line_of(p.span.start))
+        })
+        .unwrap_or_else(|| "-".into())
+}
+
+fn list(stack: &Stack, fs: &[Finding]) -> String {
+    fs.iter()
+        .map(|f| format!("{} {}: {}", f.code, at(stack, f), f.message))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn codes_at<'a>(stack: &Stack, fs: &'a [Finding], code: &str) -> Vec<(String, &'a Finding)> {
+    fs.iter()
+        .filter(|f| f.code == code)
+        .map(|f| (at(stack, f), f))
+        .collect()
+}
+
+const POOL_82: &str =
+    "[global]\nerror_log = /var/log/php8.2-fpm.log\ninclude=/etc/php/8.2/fpm/pool.d/*.conf\n";
+const PHP_INI: &str = "[PHP]\nmax_execution_time = 30\nmemory_limit = 256M\ndisplay_errors = Off\nlog_errors = On\ncgi.fix_pathinfo = 1\ndefault_socket_timeout = 30\nexpose_php = Off\nmax_input_vars = 5000\npost_max_size = 64M\nupload_max_filesize = 64M\n";
+const WWW_82: &str = "[www]\nuser = www-data\ngroup = www-data\nlisten = /run/php/php8.2-fpm.sock\nlisten.owner = www-data\nlisten.group = www-data\npm = dynamic\npm.max_children = 10\npm.start_servers = 2\npm.min_spare_servers = 1\npm.max_spare_servers = 3\npm.max_requests = 500\nrequest_terminate_timeout = 60s\npm.status_path = /fpm-status\nping.path = /ping\n";
+const NGINX_MAIN: &str = "user www-data;\nevents {}\nhttp {\n    client_max_body_size 64m;\n    fastcgi_buffer_size 32k;\n    fastcgi_buffers 16 16k;\n    fastcgi_read_timeout 120s;\n    include /etc/nginx/conf.d/*.conf;\n    include /etc/nginx/sites-enabled/*;\n}\n";
+
+fn debian_host(dir: &Path, site: &str, extra: &[(&str, &str)]) {
+    write(
+        dir,
+        &[
+            ("etc/nginx/nginx.conf", NGINX_MAIN),
+            ("etc/nginx/sites-enabled/example.conf", site),
+            ("etc/php/8.2/fpm/php-fpm.conf", POOL_82),
+            ("etc/php/8.2/fpm/php.ini", PHP_INI),
+            ("etc/php/8.2/fpm/pool.d/www.conf", WWW_82),
+        ],
+    );
+    write(dir, extra);
+}
+
+/// Item 7: php-fpm's status and ping pages and health checks run no WordPress request:
+/// no T101/T103/T106/P402/S602 for them, and their short timeouts give no number to a
+/// fix. Modelled on DDEV's monitoring.conf (`location ~ ^/phpstatus$`) and the common
+/// `location = /fpm-status`, `= /ping`, `= /healthcheck` blocks.
+#[test]
+fn status_pages_and_health_checks_are_not_wordpress() {
+    let d = tempfile::tempdir().expect("tmp");
+    let site = r#"server {
+    listen 80;
+    server_name example.com;
+    root /var/www/html;
+    location / {
+        try_files $uri $uri/ /index.php?$args;
+    }
+    location ~ \.php$ {
+        try_files $uri =404;
+        include fastcgi_params;
+        fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
+        fastcgi_pass unix:/run/php/php8.2-fpm.sock;
+    }
+    location ~ ^/(fpm-status|ping)$ {
+        allow 127.0.0.1;
+        deny all;
+        fastcgi_read_timeout 5s;
+        fastcgi_buffer_size 4k;
+        include fastcgi_params;
+        fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
+        fastcgi_pass unix:/run/php/php8.2-fpm.sock;
+    }
+    location = /healthcheck {
+        access_log off;
+        fastcgi_read_timeout 2s;
+        client_max_body_size 1k;
+        include fastcgi_params;
+        fastcgi_param SCRIPT_FILENAME /var/www/health.php;
+        fastcgi_pass unix:/run/php/php8.2-fpm.sock;
+    }
+    location ~ ^/phpstatus$ {
+        allow all;
+        fastcgi_index index.php;
+        include fastcgi_params;
+        fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
+        fastcgi_pass unix:/run/php/php8.2-fpm.sock;
+    }
+}
+"#;
+    // A pool without request_terminate_timeout (T103's fix would take a read timeout).
+    let www = WWW_82.replace("request_terminate_timeout = 60s\n", "");
+    debian_host(
+        d.path(),
+        site,
+        &[
+            ("etc/php/8.2/fpm/pool.d/www.conf", www.as_str()),
+            (
+                "etc/nginx/fastcgi_params",
+                "fastcgi_param QUERY_STRING $query_string;\n",
+            ),
+        ],
+    );
+    let (stack, fs) = check(d.path());
+    let shown = list(&stack, &fs);
+    println!("{shown}");
+    let roles: Vec<String> = stack
+        .php_locations()
+        .map(|(_, _, l)| format!("{} {} -> {:?}", l.modifier, l.pattern, l.role))
+        .collect();
+    println!("{}", roles.join("\n"));
+    for code in ["T101", "T106", "P401", "P402", "S602"] {
+        assert!(
+            codes_at(&stack, &fs, code).is_empty(),
+            "{code} reported for a probe location:\n{shown}"
+        );
+    }
+    // T103 is still right for the pool (WordPress reaches it), but its fix takes the
+    // WordPress location's 120s, never the health check's 2s or the status page's 5s.
+    let t103 = codes_at(&stack, &fs, "T103");
+    assert_eq!(t103.len(), 1, "{shown}");
+    let fix = t103[0].1.fix.as_ref().expect("T103 fix");
+    let text: String = fix
+        .edits
+        .iter()
+        .map(|e| String::from_utf8_lossy(&e.replacement).into_owned())
+        .collect();
+    assert!(
+        text.contains("40s"),
+        "T103 fix from max_execution_time + 10: {text}"
+    );
+    assert!(!text.contains("= 5s") && !text.contains("= 2s"), "{text}");
+    let probes = stack
+        .php_locations()
+        .filter(|(_, _, l)| !l.runs_wordpress())
+        .count();
+    assert_eq!(probes, 3, "{}", roles.join("\n"));
+}
+
+/// Item 7: a pool that only a status page reaches gets no T103 (no WordPress request
+/// can hang in it), and the tuner's chain ignores the probe's timeout.
+#[test]
+fn pool_reached_only_by_a_status_page_has_no_t103() {
+    let d = tempfile::tempdir().expect("tmp");
+    let site = r#"server {
+    listen 80;
+    server_name example.com;
+    root /var/www/html;
+    location = /fpm-status {
+        allow 127.0.0.1;
+        deny all;
+        fastcgi_read_timeout 5s;
+        include fastcgi_params;
+        fastcgi_pass unix:/run/php/php8.2-fpm.sock;
+    }
+}
+"#;
+    let www = WWW_82.replace("request_terminate_timeout = 60s\n", "");
+    debian_host(
+        d.path(),
+        site,
+        &[
+            ("etc/php/8.2/fpm/pool.d/www.conf", www.as_str()),
+            (
+                "etc/nginx/fastcgi_params",
+                "fastcgi_param QUERY_STRING $query_string;\n",
+            ),
+        ],
+    );
+    let (stack, fs) = check(d.path());
+    let shown = list(&stack, &fs);
+    assert!(codes_at(&stack, &fs, "T103").is_empty(), "{shown}");
+    assert!(codes_at(&stack, &fs, "U005").is_empty(), "{shown}");
+}
+
+/// Item 6: WordOps-style upstreams listing sockets of PHP versions that are not
+/// installed. A dead server beside a live one is U007 (warning, fix removes the line);
+/// an upstream with no live server left is U001.
+#[test]
+fn multi_server_upstream_dead_server_is_u007_not_u001() {
+    let d = tempfile::tempdir().expect("tmp");
+    let upstreams = "upstream php74 {\n    least_conn;\n\n    server unix:/var/run/php/php74-fpm.sock;\n    server unix:/var/run/php/php74-two-fpm.sock;\n\n    keepalive 5;\n}\n\nupstream multiphp {\n    server unix:/var/run/php/php74-fpm.sock;\n    server unix:/run/php/php8.2-fpm.sock;\n    server unix:/var/run/php/php81-fpm.sock backup;\n    server unix:/var/run/php/php80-fpm.sock down;\n}\n";
+    let site = r#"server {
+    listen 80;
+    server_name example.com;
+    root /var/www/html;
+    location ~ \.php$ {
+        try_files $uri =404;
+        include fastcgi_params;
+        fastcgi_pass multiphp;
+    }
+}
+server {
+    listen 80;
+    server_name old.example.com;
+    root /var/www/old;
+    location ~ \.php$ {
+        try_files $uri =404;
+        include fastcgi_params;
+        fastcgi_pass php74;
+    }
+}
+"#;
+    debian_host(
+        d.path(),
+        site,
+        &[
+            ("etc/nginx/conf.d/upstream.conf", upstreams),
+            (
+                "etc/nginx/fastcgi_params",
+                "fastcgi_param QUERY_STRING $query_string;\n",
+            ),
+        ],
+    );
+    let (stack, fs) = check(d.path());
+    let shown = list(&stack, &fs);
+    println!("{shown}");
+    let u007: Vec<String> = codes_at(&stack, &fs, "U007")
+        .into_iter()
+        .map(|(a, _)| a)
+        .collect();
+    // php74-fpm.sock and php81 (backup) of multiphp; php80 is `down`: never used.
+    assert_eq!(
+        u007,
+        [
+            "etc/nginx/conf.d/upstream.conf:11",
+            "etc/nginx/conf.d/upstream.conf:13"
+        ],
+        "{shown}"
+    );
+    let u001: Vec<String> = codes_at(&stack, &fs, "U001")
+        .into_iter()
+        .map(|(a, _)| a)
+        .collect();
+    assert_eq!(
+        u001,
+        [
+            "etc/nginx/conf.d/upstream.conf:4",
+            "etc/nginx/conf.d/upstream.conf:5"
+        ],
+        "{shown}"
+    );
+    // The U007 fix removes the whole server line and nothing else.
+    let f = &codes_at(&stack, &fs, "U007")[0].1;
+    let fix = f.fix.as_ref().expect("U007 fix");
+    assert_eq!(fix.edits.len(), 1);
+    let e = &fix.edits[0];
+    let src = stack.sources.get(e.file);
+    let removed = String::from_utf8_lossy(&src.bytes[e.range.start..e.range.end]);
+    assert_eq!(removed, "    server unix:/var/run/php/php74-fpm.sock;\n");
+}
+
+/// Item 5: `fastcgi_pass $upstream;` with `map` (a guide's config mapping to a php7.4
+/// socket on a host that runs only 8.2) and with `set`: every value is linked, each
+/// dead one is its own U001 at the value, and dump shows the pools.
+#[test]
+fn variable_fastcgi_pass_resolves_map_and_set_values() {
+    let d = tempfile::tempdir().expect("tmp");
+    let maps = "map $http_host $php_upstream {\n    default unix:/run/php/php8.2-fpm.sock;\n    legacy.example.com unix:/run/php/php7.4-fpm.sock;\n}\n\nmap $http_host $php_version {\n    default 8.2;\n    ~^old\\. 7.4;\n}\n";
+    let site = r#"server {
+    listen 80;
+    server_name example.com legacy.example.com;
+    root /var/www/html;
+    location ~ \.php$ {
+        try_files $uri =404;
+        include fastcgi_params;
+        fastcgi_pass $php_upstream;
+    }
+}
+server {
+    listen 80;
+    server_name old.example.com;
+    root /var/www/old;
+    location ~ \.php$ {
+        try_files $uri =404;
+        include fastcgi_params;
+        fastcgi_pass unix:/run/php/php$php_version-fpm.sock;
+    }
+}
+server {
+    listen 80;
+    server_name set.example.com;
+    root /var/www/set;
+    set $backend unix:/run/php/php7.4-fpm.sock;
+    location ~ \.php$ {
+        try_files $uri =404;
+        include fastcgi_params;
+        fastcgi_pass $backend;
+    }
+}
+server {
+    listen 80;
+    server_name unknown.example.com;
+    root /var/www/unknown;
+    location ~ \.php$ {
+        try_files $uri =404;
+        include fastcgi_params;
+        fastcgi_pass $undefined_somewhere;
+    }
+}
+"#;
+    debian_host(
+        d.path(),
+        site,
+        &[
+            ("etc/nginx/conf.d/php-map.conf", maps),
+            (
+                "etc/nginx/fastcgi_params",
+                "fastcgi_param QUERY_STRING $query_string;\n",
+            ),
+        ],
+    );
+    let (stack, fs) = check(d.path());
+    let shown = list(&stack, &fs);
+    println!("{shown}");
+    let u001 = codes_at(&stack, &fs, "U001");
+    let places: Vec<&str> = u001.iter().map(|(a, _)| a.as_str()).collect();
+    assert_eq!(
+        places,
+        [
+            "etc/nginx/conf.d/php-map.conf:3",
+            "etc/nginx/conf.d/php-map.conf:8",
+            "etc/nginx/sites-enabled/example.conf:25"
+        ],
+        "{shown}"
+    );
+    // A map value that is the whole address is fixed in place; a substituted one is not.
+    let fix = u001[0].1.fix.as_ref().expect("fix for the map value");
+    assert_eq!(
+        String::from_utf8_lossy(&fix.edits[0].replacement),
+        "unix:/run/php/php8.2-fpm.sock"
+    );
+    assert!(u001[1].1.fix.is_none(), "{shown}");
+    // dump: the map's location reaches pool www; the unknown variable reaches nothing
+    // and says so.
+    let dump = wpstack::stack::dump::dump(&stack, false);
+    let sites = dump["nginx"][0]["sites"].as_array().expect("sites");
+    let first = &sites[0]["php_locations"][0];
+    assert_eq!(
+        first["pools"],
+        serde_json::json!(["www (php 8.2)"]),
+        "{first}"
+    );
+    assert!(first["target"]
+        .as_str()
+        .expect("target")
+        .contains("unix:/run/php/php7.4-fpm.sock"));
+    // U005 cannot know (a variable without values), so it stays silent.
+    assert!(codes_at(&stack, &fs, "U005").is_empty(), "{shown}");
+}

@@ -125,6 +125,9 @@ pub fn detect_kind(path: &Path, bytes: &[u8]) -> FileKind {
 #[derive(Debug, Default)]
 struct Found {
     nginx_mains: Vec<PathBuf>,
+    /// Files in `sites-enabled/`, `sites-available/` and nginx's `conf.d/`: linted as
+    /// fragments when no nginx.conf loads them and their prefix has none.
+    nginx_fragments: Vec<PathBuf>,
     fpm_mains: Vec<PathBuf>,
     pool_files: Vec<PathBuf>,
     php_inis: Vec<PathBuf>,
@@ -161,6 +164,13 @@ fn walk(dir: &Path, depth: usize, found: &mut Found, budget: &mut usize) {
             }
             continue;
         }
+        if is_site_dir(dir, &dir_name)
+            && !name.starts_with('.')
+            && !is_backup_name(&name)
+            && (dir_name != "conf.d" || name.ends_with(".conf"))
+        {
+            found.nginx_fragments.push(path.clone());
+        }
         match name.as_str() {
             "nginx.conf" => found.nginx_mains.push(path),
             "php-fpm.conf" => found.fpm_mains.push(path),
@@ -172,6 +182,79 @@ fn walk(dir: &Path, depth: usize, found: &mut Found, budget: &mut usize) {
             _ => {}
         }
     }
+}
+
+/// Is `dir` (named `dir_name`) one nginx reads site files from: `sites-enabled/`,
+/// `sites-available/`, or a `conf.d/` of nginx (its parent is called nginx or holds
+/// `sites-*`/`snippets`, unlike php's or MySQL's conf.d)?
+fn is_site_dir(dir: &Path, dir_name: &str) -> bool {
+    if dir_name.starts_with("sites-") {
+        return true;
+    }
+    if dir_name != "conf.d" {
+        return false;
+    }
+    let Some(parent) = dir.parent() else {
+        return false;
+    };
+    parent.file_name().is_some_and(|n| n == "nginx")
+        || ["sites-available", "sites-enabled", "snippets"]
+            .iter()
+            .any(|d| parent.join(d).is_dir())
+}
+
+/// Editor and package-manager leftovers next to site files.
+fn is_backup_name(name: &str) -> bool {
+    name.ends_with('~')
+        || [
+            ".bak",
+            ".swp",
+            ".orig",
+            ".save",
+            ".old",
+            ".rej",
+            ".disabled",
+        ]
+        .iter()
+        .any(|s| name.ends_with(s))
+        || name.contains(".dpkg-")
+        || name.contains(".rpmnew")
+        || name.contains(".rpmsave")
+}
+
+/// nginx's prefix for a file: the parent of `sites-*/` or `conf.d/` when the file is
+/// in one, else its own directory (where nginx.conf lives).
+pub(crate) fn nginx_prefix(file: &Path) -> PathBuf {
+    let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if name.starts_with("sites-") || name == "conf.d" {
+        if let Some(p) = dir.parent() {
+            return p.to_path_buf();
+        }
+    }
+    dir
+}
+
+/// A site file rather than a main configuration: `server` (or `upstream`, `map`,
+/// `location`) blocks at its top level and no `http`/`events` block.
+fn is_fragment(path: &Path) -> bool {
+    let Ok(bytes) = read_config(path) else {
+        return false;
+    };
+    let parsed = crate::syntax::nginx::parse(&bytes);
+    let mut site = false;
+    for d in crate::syntax::nginx::directives(&parsed.items) {
+        let name = d.name.text();
+        match name.as_str() {
+            "http" | "events" | "stream" | "mail" => return false,
+            "server" | "location" | "upstream" | "map" if d.block().is_some() => site = true,
+            _ => {}
+        }
+    }
+    site
 }
 
 /// Read a file into the stack's source map (once per path).
@@ -193,12 +276,11 @@ fn parse_into(stack: &mut Stack, id: FileId, kind: FileKind) {
     stack.add_file(StackFile { id, kind, syntax });
 }
 
+/// A file that cannot be read: at the directive that led to it, else at the file
+/// itself (line 1), so the finding always has a place.
 fn unreadable(stack: &mut Stack, e: ReadError, place: Option<Place>) {
-    stack.problems.push(LoadProblem {
-        kind: ProblemKind::Unreadable,
-        place,
-        message: e.to_string(),
-    });
+    let p = super::load::unreadable_problem(&mut stack.sources, &e, place);
+    stack.problems.push(p);
 }
 
 /// Load the stack. `Err` only when an explicitly named file cannot be read or a PATH
@@ -319,7 +401,7 @@ fn set_displays(stack: &mut Stack, base: &Path) {
 }
 
 pub(crate) fn nginx_path_map(main: &Path, root: Option<&Path>) -> PathMap {
-    let dir = main.parent().map(Path::to_path_buf).unwrap_or_default();
+    let dir = nginx_prefix(main);
     let mut map = PathMap {
         root: root.map(Path::to_path_buf),
         aliases: Vec::new(),
@@ -336,37 +418,120 @@ pub(crate) fn nginx_path_map(main: &Path, root: Option<&Path>) -> PathMap {
 }
 
 fn load_nginx(stack: &mut Stack, found: &Found, root: Option<&Path>) {
+    let mut fragments: Vec<PathBuf> = Vec::new();
     // A main file included by another main is not a main.
     for main in &found.nginx_mains {
         if stack.sources.find(main).is_some() {
             continue;
         }
+        if is_fragment(main) {
+            fragments.push(main.clone());
+            continue;
+        }
         let prefix = main.parent().map(Path::to_path_buf).unwrap_or_default();
         let map = nginx_path_map(main, root);
-        let tree = match nginx_load::load(main, &prefix, &map, &mut stack.sources) {
+        let mut tree = match nginx_load::load(main, &prefix, &map, &mut stack.sources) {
             Ok(t) => t,
             Err(e) => {
                 unreadable(stack, e, None);
                 continue;
             }
         };
-        stack.problems.extend(tree.problems.iter().cloned());
-        let files: HashMap<FileId, &crate::syntax::nginx::File> =
-            tree.files.iter().map(|(id, f)| (*id, f)).collect();
-        let model = nginx_model::build(&NginxInput {
-            main: tree.main,
-            files: &files,
-            includes: &tree.includes,
-        });
-        for (id, f) in tree.files {
-            stack.add_file(StackFile {
-                id,
-                kind: FileKind::Nginx,
-                syntax: Syntax::Nginx(f),
-            });
+        // A copy (--root, or a directory that is not nginx's own) often leaves out the
+        // package's stock files; on the host they are there, so their absence is a
+        // note, not "nginx will not start". On the live configuration it stays E005.
+        let live = root.is_none()
+            && std::fs::canonicalize(&prefix)
+                .is_ok_and(|p| NGINX_PREFIXES.iter().any(|n| p == Path::new(n)));
+        if !live {
+            let stock = nginx_load::take_missing_stock(&mut tree.problems);
+            if !stock.is_empty() {
+                stack.notes.push(format!(
+                    "nginx's stock files missing from the copy of {} were not read (the nginx package installs them): {}",
+                    prefix.display(),
+                    stock.join(", ")
+                ));
+            }
         }
-        stack.nginx.push(model);
+        add_nginx(stack, tree, &[]);
     }
+    // Site files no nginx.conf loaded, in a tree that has none for them.
+    for p in &found.nginx_fragments {
+        if stack.sources.find(p).is_some() || fragments.contains(p) {
+            continue;
+        }
+        if nginx_prefix(p).join("nginx.conf").is_file() {
+            continue;
+        }
+        fragments.push(p.clone());
+    }
+    let mut groups: Vec<(PathBuf, Vec<PathBuf>)> = Vec::new();
+    for f in fragments {
+        let prefix = nginx_prefix(&f);
+        match groups.iter_mut().find(|(p, _)| *p == prefix) {
+            Some((_, v)) => v.push(f),
+            None => groups.push((prefix, vec![f])),
+        }
+    }
+    let dir_of = |f: &Path| {
+        f.parent()
+            .and_then(Path::file_name)
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    for (prefix, mut files) in groups {
+        // nginx loads sites-enabled/, not sites-available/, when both are there; and
+        // Debian's nginx.conf includes conf.d/*.conf before sites-enabled/*.
+        if files.iter().any(|f| dir_of(f) == "sites-enabled") {
+            files.retain(|f| dir_of(f) != "sites-available");
+        }
+        files.sort_by_key(|f| dir_of(f) != "conf.d");
+        let map = nginx_path_map(&files[0], root);
+        let (tree, ids, stock) =
+            match nginx_load::load_fragments(&files, &prefix, &map, &mut stack.sources) {
+                Ok(t) => t,
+                Err(e) => {
+                    unreadable(stack, e, None);
+                    continue;
+                }
+            };
+        stack.notes.push(format!(
+            "no nginx.conf for {}: its {} site file(s) were linted inside an implied http {{}}, includes resolved against {}; what nginx.conf would set (user, http-level timeouts and buffers) is taken as nginx's defaults{}",
+            prefix.display(),
+            ids.len(),
+            prefix.display(),
+            if stock.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; nginx's stock files not in the tree were not read: {}",
+                    stock.join(", ")
+                )
+            }
+        ));
+        add_nginx(stack, tree, &ids);
+    }
+}
+
+/// Build the model of one loaded nginx tree and add it and its files to the stack.
+fn add_nginx(stack: &mut Stack, tree: nginx_load::NginxTree, fragments: &[FileId]) {
+    stack.problems.extend(tree.problems.iter().cloned());
+    let files: HashMap<FileId, &crate::syntax::nginx::File> =
+        tree.files.iter().map(|(id, f)| (*id, f)).collect();
+    let model = nginx_model::build(&NginxInput {
+        main: tree.main,
+        files: &files,
+        includes: &tree.includes,
+        fragments,
+    });
+    for (id, f) in tree.files {
+        stack.add_file(StackFile {
+            id,
+            kind: FileKind::Nginx,
+            syntax: Syntax::Nginx(f),
+        });
+    }
+    stack.nginx.push(model);
 }
 
 /// Read an fpm file and everything it `include=`s, in php-fpm's order.
@@ -618,6 +783,29 @@ fn load_fpm(stack: &mut Stack, found: &Found, root: Option<&Path>, explicit_ini:
                 .find(|p| p.name.eq_ignore_ascii_case(name))
                 .map(|p| p.place)
         });
+        // A problem of no one line (a required key missing, no pool at all) is shown at
+        // its pool's header, else at the top of php-fpm.conf (or the first pool file).
+        let anchor = main
+            .as_deref()
+            .and_then(|m| stack.sources.find(m))
+            .or(files.first().copied())
+            .map(|id| Place::new(id, crate::source::Span::empty(0)));
+        let mut problems = problems;
+        for p in &mut problems {
+            if p.place.is_none() {
+                p.place = p
+                    .pool
+                    .as_deref()
+                    .and_then(|n| {
+                        sections
+                            .pools
+                            .iter()
+                            .find(|x| x.name.eq_ignore_ascii_case(n))
+                    })
+                    .map(|x| x.place)
+                    .or(anchor);
+            }
+        }
         let mut pool_ids = Vec::new();
         if php_ini_id.is_none() && !sections.pools.is_empty() {
             let what = main
@@ -690,10 +878,7 @@ fn load_wp(stack: &mut Stack, found: &Found, root: Option<&Path>, explicit: bool
     for (ni, n) in stack.nginx.iter().enumerate() {
         let main_path = stack.sources.get(n.main).path.clone();
         let map = nginx_path_map(&main_path, root);
-        let prefix = main_path
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
+        let prefix = nginx_prefix(&main_path);
         for (si, s) in n.sites.iter().enumerate() {
             let Some(r) = &s.root else { continue };
             if r.value.contains('$') {

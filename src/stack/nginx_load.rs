@@ -83,6 +83,119 @@ pub fn load(
     Ok(l.tree)
 }
 
+/// nginx's own files, installed with the package and rarely kept in a config repo:
+/// a site fragment linted without its nginx.conf may include them.
+pub const STOCK_FILES: &[&str] = &[
+    "fastcgi_params",
+    "fastcgi.conf",
+    "mime.types",
+    "scgi_params",
+    "uwsgi_params",
+    "proxy_params",
+    "koi-utf",
+    "koi-win",
+    "win-utf",
+    "snippets/fastcgi-php.conf",
+    "snippets/snakeoil.conf",
+];
+
+/// Load site files that have no nginx.conf (a config repo's `sites-available/`, a
+/// control panel's per-domain file, one site file given alone) as fragments of one
+/// implied `http {}`: each is read and its includes resolved against `prefix` (the
+/// parent of `sites-*/` and `conf.d/`) as nginx would once its nginx.conf includes
+/// them. The first readable fragment is the tree's `main`. A missing include of one
+/// of nginx's stock files is not a problem here (the package installs them); the
+/// names are returned. Err when no fragment can be read (the first error).
+pub fn load_fragments(
+    paths: &[PathBuf],
+    prefix: &Path,
+    map: &PathMap,
+    sources: &mut SourceMap,
+) -> Result<(NginxTree, Vec<FileId>, Vec<String>), ReadError> {
+    let mut read: Vec<(FileId, nginx::File)> = Vec::new();
+    let mut first_err = None;
+    let mut unreadable = Vec::new();
+    for path in paths {
+        let bytes = match read_config(path) {
+            Ok(b) => b,
+            Err(e) => {
+                unreadable.push(e.clone());
+                first_err.get_or_insert(e);
+                continue;
+            }
+        };
+        let parsed = nginx::parse(&bytes);
+        let id = match sources.find(path) {
+            Some(id) => id,
+            None => sources.add(SourceFile::new(path, path.display().to_string(), bytes)),
+        };
+        if !read.iter().any(|(i, _)| *i == id) {
+            read.push((id, parsed));
+        }
+    }
+    let Some(main) = read.first().map(|(id, _)| *id) else {
+        return Err(first_err.unwrap_or_else(|| ReadError {
+            path: prefix.to_path_buf(),
+            reason: "no site file".into(),
+        }));
+    };
+    let mut ids: Vec<FileId> = Vec::new();
+    let mut l = Loader {
+        prefix: prefix.to_path_buf(),
+        map,
+        sources,
+        tree: NginxTree {
+            main,
+            files: Vec::new(),
+            includes: HashMap::new(),
+            problems: Vec::new(),
+            pos: HashMap::new(),
+        },
+        active: Vec::new(),
+    };
+    for (id, parsed) in read {
+        if l.tree.file(id).is_some() {
+            continue; // already included by an earlier fragment
+        }
+        ids.push(id);
+        let includes = collect_includes(&parsed.items, 0);
+        l.tree.push(id, parsed);
+        l.active = vec![id];
+        l.expand(id, includes, 1);
+    }
+    let stock = take_missing_stock(&mut l.tree.problems);
+    for e in &unreadable {
+        let p = super::load::unreadable_problem(l.sources, e, None);
+        l.tree.problems.push(p);
+    }
+    Ok((l.tree, ids, stock))
+}
+
+/// Remove the "include not found" problems of nginx's stock files (fastcgi_params,
+/// mime.types…) and return their names: for a copy of a configuration or a config
+/// repo, the package installs them on the host.
+pub fn take_missing_stock(problems: &mut Vec<LoadProblem>) -> Vec<String> {
+    let mut stock: Vec<String> = Vec::new();
+    problems.retain(|p| {
+        if p.kind != ProblemKind::IncludeNotFound {
+            return true;
+        }
+        match STOCK_FILES
+            .iter()
+            .find(|s| p.message.contains(&format!("/{s}\" failed")))
+        {
+            Some(s) => {
+                if !stock.iter().any(|x| x == s) {
+                    stock.push(s.to_string());
+                }
+                false
+            }
+            None => true,
+        }
+    });
+    stock
+}
+
 /// `include` directives anywhere in a file (span start, argument).
 fn collect_includes(items: &[Item], depth: usize) -> Vec<(usize, usize, String)> {
     let mut out = Vec::new();

@@ -258,6 +258,9 @@ pub struct Nginx {
     pub scopes: Vec<Scope>,
     pub sites: Vec<Site>,
     pub upstreams: Vec<Upstream>,
+    /// No nginx.conf: site files linted as fragments of an implied `http {}` (scope 1,
+    /// which has no block in any file). Main-context values (`user`) are unknown.
+    pub implied: bool,
 }
 
 /// Directives whose values are lists: inherited only when the child sets none of them.
@@ -384,6 +387,9 @@ pub struct NginxInput<'a> {
     pub files: &'a HashMap<FileId, &'a nginx::File>,
     /// (file, span.start of an `include` directive) → the files it includes, in order.
     pub includes: &'a HashMap<(FileId, usize), Vec<FileId>>,
+    /// Site files without an nginx.conf: walked, in order, inside an implied `http {}`
+    /// (then `main` is the first of them). Empty for a real nginx.conf.
+    pub fragments: &'a [FileId],
 }
 
 /// Build the model of one nginx instance.
@@ -403,9 +409,32 @@ pub fn build(input: &NginxInput) -> Nginx {
         files: vec![input.main],
         seen: std::iter::once(input.main).collect(),
     };
-    if let Some(f) = input.files.get(&input.main) {
-        b.active.push(input.main);
-        b.walk(input.main, &f.items, 0, 0);
+    if input.fragments.is_empty() {
+        if let Some(f) = input.files.get(&input.main) {
+            b.active.push(input.main);
+            b.walk(input.main, &f.items, 0, 0);
+        }
+    } else {
+        b.scopes.push(Scope {
+            kind: ScopeKind::Http,
+            parent: Some(0),
+            args: Vec::new(),
+            directives: Vec::new(),
+            children: Vec::new(),
+            block: None,
+            index: None,
+        });
+        b.scopes[0].children.push(1);
+        for &frag in input.fragments {
+            let Some(f) = input.files.get(&frag) else {
+                continue;
+            };
+            if b.seen.insert(frag) {
+                b.files.push(frag);
+            }
+            b.active = vec![frag];
+            b.walk(frag, &f.items, 1, 1);
+        }
     }
     let Builder {
         mut scopes, files, ..
@@ -419,6 +448,7 @@ pub fn build(input: &NginxInput) -> Nginx {
         scopes,
         sites: Vec::new(),
         upstreams: Vec::new(),
+        implied: !input.fragments.is_empty(),
     };
     n.upstreams = collect_upstreams(&n);
     n.sites = collect_sites(&n);

@@ -597,3 +597,30 @@ fn field_corpus_findings_have_places_and_no_known_false_ones() {
     }
     assert!(hosts > 0);
 }
+
+/// Item 14: dump shows fastcgi_busy_buffers_size as nginx derives it when unset:
+/// 2 × the larger of fastcgi_buffer_size and one fastcgi_buffers buffer (here
+/// 2 × max(32k, 16k) = 64k from http's settings), not a fixed 8k.
+#[test]
+fn dump_derives_busy_buffers_size_from_the_buffers() {
+    let d = tempfile::tempdir().expect("tmp");
+    let site = "server {\n    listen 80;\n    server_name example.com;\n    root /var/www/html;\n    location ~ \\.php$ {\n        try_files $uri =404;\n        fastcgi_pass unix:/run/php/php8.2-fpm.sock;\n    }\n    location ~ ^/big/.+\\.php$ {\n        try_files $uri =404;\n        fastcgi_buffers 8 128k;\n        fastcgi_pass unix:/run/php/php8.2-fpm.sock;\n    }\n}\n";
+    debian_host(d.path(), site, &[]);
+    let stack = discover::load(&Inputs {
+        paths: vec![d.path().to_path_buf()],
+        ..Default::default()
+    })
+    .expect("load");
+    let dump = wpstack::stack::dump::dump(&stack, true);
+    let locs = &dump["nginx"][0]["sites"][0]["php_locations"];
+    let busy = &locs[0]["effective"]["fastcgi_busy_buffers_size"];
+    assert_eq!(busy["value"], "64k", "{busy}");
+    assert!(busy["origin"]
+        .as_str()
+        .expect("origin")
+        .contains("2 × the larger of fastcgi_buffer_size and one fastcgi_buffers buffer"));
+    assert_eq!(
+        locs[1]["effective"]["fastcgi_busy_buffers_size"]["value"],
+        "256k"
+    );
+}

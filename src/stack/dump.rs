@@ -21,6 +21,7 @@ const LOCATION_KEYS: &[&str] = &[
     "fastcgi_buffer_size",
     "fastcgi_buffers",
     "fastcgi_busy_buffers_size",
+    "fastcgi_temp_file_write_size",
     "client_max_body_size",
     "fastcgi_param",
 ];

@@ -279,13 +279,24 @@ pub const ARRAY_DIRECTIVES: &[&str] = &[
     "error_log",
 ];
 
+/// A byte count as nginx writes sizes: `64k`, `1m`, or bytes.
+pub fn format_size(b: u64) -> String {
+    const K: u64 = 1024;
+    if b > 0 && b % (K * K) == 0 {
+        format!("{}m", b / (K * K))
+    } else if b > 0 && b % K == 0 {
+        format!("{}k", b / K)
+    } else {
+        b.to_string()
+    }
+}
+
 /// nginx's built-in default for directives rules care about (x86-64 Linux).
 pub fn default_value(name: &str) -> Option<&'static str> {
     Some(match name {
         "fastcgi_read_timeout" | "fastcgi_send_timeout" | "fastcgi_connect_timeout" => "60s",
         "fastcgi_buffer_size" => "4k",
         "fastcgi_buffers" => "8 4k",
-        "fastcgi_busy_buffers_size" => "8k",
         "client_max_body_size" => "1m",
         "client_body_timeout" | "client_header_timeout" | "send_timeout" => "60s",
         "keepalive_timeout" => "75s",
@@ -335,10 +346,29 @@ impl Nginx {
         Vec::new()
     }
 
-    /// Effective value with its origin, or nginx's default.
+    /// Effective value with its origin, or nginx's default. `fastcgi_busy_buffers_size`
+    /// and `fastcgi_temp_file_write_size`, when not set, are what nginx derives
+    /// (ngx_http_fastcgi_merge_loc_conf): twice the larger of the effective
+    /// `fastcgi_buffer_size` and one `fastcgi_buffers` buffer.
     pub fn effective_value(&self, id: ScopeId, name: &str) -> Option<Sourced<String>> {
         match self.effective(id, name) {
             Some(d) => Some(Sourced::at(d.value_text(), d.place)),
+            None if matches!(
+                name,
+                "fastcgi_busy_buffers_size" | "fastcgi_temp_file_write_size"
+            ) =>
+            {
+                let size = |v: &str| crate::syntax::units::nginx_size(v.trim()).ok();
+                let buffer = size(&self.effective_value(id, "fastcgi_buffer_size")?.value)?;
+                let bufs = self.effective_value(id, "fastcgi_buffers")?;
+                let one = size(bufs.value.split_whitespace().nth(1)?)?;
+                Some(Sourced {
+                    value: format_size(2 * buffer.max(one)),
+                    origin: Origin::Default(
+                        "nginx default: 2 × the larger of fastcgi_buffer_size and one fastcgi_buffers buffer",
+                    ),
+                })
+            }
             None => default_value(name).map(|v| Sourced {
                 value: v.to_string(),
                 origin: Origin::Default("nginx default"),
@@ -814,6 +844,59 @@ fn collect_locations(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn busy_buffers_derived_as_nginx_does() {
+        use crate::source::{SourceFile, SourceMap};
+        let text = "http {\n fastcgi_buffer_size 32k;\n server {\n  location / { fastcgi_buffers 16 16k; }\n  location /b { fastcgi_buffers 4 64k; }\n  location /c { fastcgi_busy_buffers_size 48k; }\n }\n}\n";
+        let mut sm = SourceMap::new();
+        let id = sm.add(SourceFile::new(
+            "n.conf",
+            "n.conf",
+            text.as_bytes().to_vec(),
+        ));
+        let parsed = nginx::parse(text.as_bytes());
+        let files: HashMap<FileId, &nginx::File> = [(id, &parsed)].into_iter().collect();
+        let n = build(&NginxInput {
+            main: id,
+            files: &files,
+            includes: &HashMap::new(),
+            fragments: &[],
+        });
+        let locs: Vec<ScopeId> = n
+            .scopes_of_kind(ScopeKind::Location)
+            .map(|(i, _)| i)
+            .collect();
+        let busy = |i: usize| {
+            n.effective_value(locs[i], "fastcgi_busy_buffers_size")
+                .unwrap()
+                .value
+        };
+        // 2 × max(32k, 16k), 2 × max(32k, 64k), the location's own 48k.
+        assert_eq!(busy(0), "64k");
+        assert_eq!(busy(1), "128k");
+        assert_eq!(busy(2), "48k");
+        // Nothing set: 2 × max(4k, 4k) = 8k (one page on x86-64).
+        let empty = build(&NginxInput {
+            main: id,
+            files: &HashMap::new(),
+            includes: &HashMap::new(),
+            fragments: &[],
+        });
+        assert_eq!(
+            empty
+                .effective_value(0, "fastcgi_busy_buffers_size")
+                .unwrap()
+                .value,
+            "8k"
+        );
+        assert_eq!(
+            n.effective_value(locs[0], "fastcgi_temp_file_write_size")
+                .unwrap()
+                .value,
+            "64k"
+        );
+    }
 
     #[test]
     fn addresses() {

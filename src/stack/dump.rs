@@ -268,6 +268,11 @@ fn dump_location(d: &D, n: &Nginx, l: &Location) -> Value {
         "fastcgi_pass": pass,
         "target": l.target.as_ref().map(|t| t.describe()),
         "pools": pools,
+        "serves": match &l.role {
+            super::nginx_model::Role::WordPress => "WordPress".to_string(),
+            super::nginx_model::Role::Probe(what) => what.clone(),
+            super::nginx_model::Role::OtherApp(app) => app.clone(),
+        },
         "effective": eff,
     })
 }

@@ -624,3 +624,38 @@ fn dump_derives_busy_buffers_size_from_the_buffers() {
         "256k"
     );
 }
+
+/// Item 13: a config repo with nginx.conf whose `include /etc/nginx/sites-enabled/*.conf`
+/// has no sites-enabled/ in the tree (the repo keeps sites-available/; the host makes
+/// the symlinks, as pothi's wordpress-nginx does): the available sites are read in
+/// its place, with a note, instead of a site-less check that finds nothing.
+#[test]
+fn repo_without_sites_enabled_reads_sites_available() {
+    let d = tempfile::tempdir().expect("tmp");
+    write(
+        d.path(),
+        &[
+            (
+                "nginx.conf",
+                "user www-data;\nevents {}\nhttp {\n    include /etc/nginx/sites-enabled/*.conf;\n}\n",
+            ),
+            ("sites-available/example.com.conf", REPO_SITE),
+            ("snippets/fastcgi-php.conf", SNIPPET_FASTCGI_PHP),
+        ],
+    );
+    let (stack, fs) = check(d.path());
+    let shown = list(&stack, &fs);
+    assert_eq!(stack.nginx.len(), 1);
+    assert!(!stack.nginx[0].implied);
+    let names: Vec<String> = stack.nginx[0].sites.iter().map(|s| s.name()).collect();
+    assert_eq!(names, ["example.com"], "{shown}");
+    assert!(
+        stack
+            .notes
+            .iter()
+            .any(|n| n.contains("sites-enabled is not in the tree")),
+        "{:?}",
+        stack.notes
+    );
+    assert!(codes_at(&stack, &fs, "E005").is_empty(), "{shown}");
+}

@@ -430,19 +430,20 @@ fn load_nginx(stack: &mut Stack, found: &Found, root: Option<&Path>) {
         }
         let prefix = main.parent().map(Path::to_path_buf).unwrap_or_default();
         let map = nginx_path_map(main, root);
-        let mut tree = match nginx_load::load(main, &prefix, &map, &mut stack.sources) {
-            Ok(t) => t,
-            Err(e) => {
-                unreadable(stack, e, None);
-                continue;
-            }
-        };
         // A copy (--root, or a directory that is not nginx's own) often leaves out the
         // package's stock files; on the host they are there, so their absence is a
         // note, not "nginx will not start". On the live configuration it stays E005.
         let live = root.is_none()
             && std::fs::canonicalize(&prefix)
                 .is_ok_and(|p| NGINX_PREFIXES.iter().any(|n| p == Path::new(n)));
+        let mut tree = match nginx_load::load_tree(main, &prefix, &map, &mut stack.sources, !live) {
+            Ok(t) => t,
+            Err(e) => {
+                unreadable(stack, e, None);
+                continue;
+            }
+        };
+        stack.notes.append(&mut tree.notes);
         if !live {
             let stock = nginx_load::take_missing_stock(&mut tree.problems);
             if !stock.is_empty() {

@@ -16,6 +16,9 @@ pub struct NginxTree {
     /// (file, span.start of an `include` directive) → the files it includes, in order.
     pub includes: HashMap<(FileId, usize), Vec<FileId>>,
     pub problems: Vec<LoadProblem>,
+    /// What the loader assumed, for the user (`sites-available/` read for a missing
+    /// `sites-enabled/`).
+    pub notes: Vec<String>,
     /// Position in `files` of each file id.
     pos: HashMap<FileId, usize>,
 }
@@ -47,6 +50,9 @@ struct Loader<'a> {
     tree: NginxTree,
     /// Files being expanded, for cycle detection.
     active: Vec<FileId>,
+    /// A copy or repo, not the live configuration: an include of `sites-enabled/…`
+    /// whose directory is not in the tree reads `sites-available/` instead.
+    copy: bool,
 }
 
 /// Load `main` and its includes. Relative include paths are relative to `prefix`
@@ -57,6 +63,20 @@ pub fn load(
     prefix: &Path,
     map: &PathMap,
     sources: &mut SourceMap,
+) -> Result<NginxTree, ReadError> {
+    load_tree(main, prefix, map, sources, false)
+}
+
+/// `load`, for a copy of a configuration or a config repo (`copy`): a config repo keeps
+/// its sites in `sites-available/` and no `sites-enabled/` (the symlinks are made on
+/// the host), so an include of `sites-enabled/*` whose directory is absent from the
+/// tree reads `sites-available/` the same way, and says so in `notes`.
+pub fn load_tree(
+    main: &Path,
+    prefix: &Path,
+    map: &PathMap,
+    sources: &mut SourceMap,
+    copy: bool,
 ) -> Result<NginxTree, ReadError> {
     let bytes = read_config(main)?;
     let parsed = nginx::parse(&bytes);
@@ -73,9 +93,11 @@ pub fn load(
             files: Vec::new(),
             includes: HashMap::new(),
             problems: Vec::new(),
+            notes: Vec::new(),
             pos: HashMap::new(),
         },
         active: vec![id],
+        copy,
     };
     let includes = collect_includes(&parsed.items, 0);
     l.tree.push(id, parsed);
@@ -149,9 +171,11 @@ pub fn load_fragments(
             files: Vec::new(),
             includes: HashMap::new(),
             problems: Vec::new(),
+            notes: Vec::new(),
             pos: HashMap::new(),
         },
         active: Vec::new(),
+        copy: true,
     };
     for (id, parsed) in read {
         if l.tree.file(id).is_some() {
@@ -196,6 +220,18 @@ pub fn take_missing_stock(problems: &mut Vec<LoadProblem>) -> Vec<String> {
     stock
 }
 
+/// For a glob under a `sites-enabled/` directory that does not exist, the same glob
+/// under its sibling `sites-available/` when that one does.
+fn available_for_enabled(glob: &Path) -> Option<PathBuf> {
+    let dir = glob.parent()?;
+    if dir.file_name()? != "sites-enabled" || dir.exists() {
+        return None;
+    }
+    let avail = dir.parent()?.join("sites-available");
+    let name = glob.file_name()?;
+    avail.is_dir().then(|| avail.join(name))
+}
+
 /// `include` directives anywhere in a file (span start, argument).
 fn collect_includes(items: &[Item], depth: usize) -> Vec<(usize, usize, String)> {
     let mut out = Vec::new();
@@ -229,11 +265,24 @@ impl Loader<'_> {
             }
             let local = self.map.resolve(&pattern, &self.prefix);
             let is_glob = pattern.contains(['*', '?', '[']);
-            let paths: Vec<PathBuf> = if is_glob {
+            let mut paths: Vec<PathBuf> = if is_glob {
                 super::load::expand_glob(&local)
             } else {
                 vec![local.clone()]
             };
+            if is_glob && paths.is_empty() && self.copy {
+                if let Some(avail) = available_for_enabled(&local) {
+                    paths = super::load::expand_glob(&avail);
+                    if !paths.is_empty() {
+                        self.tree.notes.push(format!(
+                            "{} is not in the tree: the {} file(s) matching {} were read in its place, as the host would enable them",
+                            local.parent().unwrap_or(&local).display(),
+                            paths.len(),
+                            avail.display()
+                        ));
+                    }
+                }
+            }
             let mut ids = Vec::new();
             for path in paths {
                 if !is_glob && !path.exists() {

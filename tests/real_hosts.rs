@@ -659,3 +659,56 @@ fn repo_without_sites_enabled_reads_sites_available() {
     );
     assert!(codes_at(&stack, &fs, "E005").is_empty(), "{shown}");
 }
+
+/// Item 7: with max_execution_time = 0 the T103 fix and the tuner take
+/// request_terminate_timeout from the read timeout of the locations reaching the pool —
+/// the WordPress location's 120s, never the health check's 2s (one real tree got
+/// `request_terminate_timeout = 5s` from a health check).
+#[test]
+fn health_check_timeout_gives_no_number_to_t103_or_tune() {
+    let d = tempfile::tempdir().expect("tmp");
+    let site = r#"server {
+    listen 80;
+    server_name example.com;
+    root /var/www/html;
+    location = /healthcheck {
+        fastcgi_read_timeout 2s;
+        fastcgi_param SCRIPT_FILENAME /var/www/health.php;
+        fastcgi_pass unix:/run/php/php8.2-fpm.sock;
+    }
+    location ~ \.php$ {
+        try_files $uri =404;
+        fastcgi_pass unix:/run/php/php8.2-fpm.sock;
+    }
+}
+"#;
+    let www = WWW_82.replace("request_terminate_timeout = 60s\n", "");
+    let ini = PHP_INI.replace("max_execution_time = 30", "max_execution_time = 0");
+    debian_host(
+        d.path(),
+        site,
+        &[
+            ("etc/php/8.2/fpm/pool.d/www.conf", www.as_str()),
+            ("etc/php/8.2/fpm/php.ini", ini.as_str()),
+        ],
+    );
+    let (stack, fs) = check(d.path());
+    let shown = list(&stack, &fs);
+    let t103 = codes_at(&stack, &fs, "T103");
+    assert_eq!(t103.len(), 1, "{shown}");
+    let fix = t103[0].1.fix.as_ref().expect("fix");
+    let text = String::from_utf8_lossy(&fix.edits[0].replacement).into_owned();
+    assert!(text.contains("120s"), "{text}");
+
+    let given = wpstack::settings::HostFacts {
+        ram: Some(4 << 30),
+        cpus: Some(2),
+        ..Default::default()
+    };
+    let h = host::resolve(&given, &Default::default(), false);
+    let t = wpstack::tune::run::tune(&stack, &h, &Settings::default(), &Default::default())
+        .expect("tuning");
+    assert_eq!(t.timeout_chain.len(), 1, "only the WordPress location");
+    assert_eq!(t.timeout_chain[0].request_terminate_timeout, [0, 120]);
+    assert_eq!(t.timeout_chain[0].fastcgi_read_timeout, [120, 120]);
+}

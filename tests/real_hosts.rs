@@ -712,3 +712,34 @@ fn health_check_timeout_gives_no_number_to_t103_or_tune() {
     assert_eq!(t.timeout_chain[0].request_terminate_timeout, [0, 120]);
     assert_eq!(t.timeout_chain[0].fastcgi_read_timeout, [120, 120]);
 }
+
+/// A main nginx.conf that another includes is not a second instance: linuxserver's
+/// /etc/nginx/nginx.conf is only `include /config/nginx/nginx.conf;`, and the walk
+/// meets /config first. Before, the site was loaded (and could be reported) twice.
+#[test]
+fn nginx_conf_included_by_another_is_one_instance() {
+    let d = tempfile::tempdir().expect("tmp");
+    write(
+        d.path(),
+        &[
+            ("etc/nginx/nginx.conf", "include /config/nginx/nginx.conf;\n"),
+            (
+                "config/nginx/nginx.conf",
+                "user abc;\nevents {}\nhttp {\n    include /config/nginx/site-confs/*.conf;\n}\n",
+            ),
+            (
+                "config/nginx/site-confs/default.conf",
+                "server {\n    listen 80 default_server;\n    server_name _;\n    root /config/www;\n    location ~ \\.php$ {\n        try_files $uri =404;\n        fastcgi_pass 127.0.0.1:9000;\n    }\n}\n",
+            ),
+        ],
+    );
+    let (stack, _) = check(d.path());
+    assert_eq!(stack.nginx.len(), 1);
+    let main = stack.sources.get(stack.nginx[0].main);
+    assert!(
+        main.path.ends_with("etc/nginx/nginx.conf"),
+        "{}",
+        main.display
+    );
+    assert_eq!(stack.nginx[0].sites.len(), 1);
+}

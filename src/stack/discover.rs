@@ -419,7 +419,7 @@ pub(crate) fn nginx_path_map(main: &Path, root: Option<&Path>) -> PathMap {
 
 fn load_nginx(stack: &mut Stack, found: &Found, root: Option<&Path>) {
     let mut fragments: Vec<PathBuf> = Vec::new();
-    // A main file included by another main is not a main.
+    let mut loaded: Vec<(nginx_load::NginxTree, Vec<String>)> = Vec::new();
     for main in &found.nginx_mains {
         if stack.sources.find(main).is_some() {
             continue;
@@ -443,17 +443,39 @@ fn load_nginx(stack: &mut Stack, found: &Found, root: Option<&Path>) {
                 continue;
             }
         };
-        stack.notes.append(&mut tree.notes);
+        let mut notes = std::mem::take(&mut tree.notes);
         if !live {
             let stock = nginx_load::take_missing_stock(&mut tree.problems);
             if !stock.is_empty() {
-                stack.notes.push(format!(
+                notes.push(format!(
                     "nginx's stock files missing from the copy of {} were not read (the nginx package installs them): {}",
                     prefix.display(),
                     stock.join(", ")
                 ));
             }
         }
+        loaded.push((tree, notes));
+    }
+    // A main file another main includes is not a main (linuxserver's
+    // /etc/nginx/nginx.conf only includes /config/nginx/nginx.conf, which the walk
+    // finds first): its sites would be counted, and reported, twice.
+    let included: Vec<bool> = loaded
+        .iter()
+        .enumerate()
+        .map(|(i, (t, _))| {
+            loaded.iter().enumerate().any(|(j, (o, _))| {
+                j != i
+                    && o.main != t.main
+                    && o.files.iter().any(|(id, _)| *id == t.main)
+                    && !t.files.iter().any(|(id, _)| *id == o.main)
+            })
+        })
+        .collect();
+    for ((tree, mut notes), inc) in loaded.into_iter().zip(included) {
+        if inc {
+            continue;
+        }
+        stack.notes.append(&mut notes);
         add_nginx(stack, tree, &[]);
     }
     // Site files no nginx.conf loaded, in a tree that has none for them.

@@ -743,3 +743,42 @@ fn nginx_conf_included_by_another_is_one_instance() {
     );
     assert_eq!(stack.nginx[0].sites.len(), 1);
 }
+
+/// RHEL/Fedora's nginx keeps `upstream php-fpm { server unix:/run/php-fpm/www.sock; }` in
+/// /etc/nginx/conf.d/php-fpm.conf. That nginx file is not a php-fpm main config: before,
+/// it was read as one and gave a false E006 "No pool defined" (with no place at all).
+#[test]
+fn rhel_nginx_conf_d_php_fpm_conf_is_not_php_fpm() {
+    let d = tempfile::tempdir().expect("tmp");
+    write(
+        d.path(),
+        &[
+            (
+                "etc/nginx/nginx.conf",
+                "user nginx;\nevents {}\nhttp {\n    include /etc/nginx/conf.d/*.conf;\n    server {\n        listen 80 default_server;\n        server_name _;\n        root /usr/share/nginx/html;\n        include /etc/nginx/default.d/*.conf;\n    }\n}\n",
+            ),
+            (
+                "etc/nginx/conf.d/php-fpm.conf",
+                "# PHP-FPM FastCGI server\n# network or unix domain socket configuration\n\nupstream php-fpm {\n        server unix:/run/php-fpm/www.sock;\n}\n",
+            ),
+            (
+                "etc/nginx/default.d/php.conf",
+                "location ~ \\.(php|phar)(/.*)?$ {\n    try_files $uri =404;\n    fastcgi_pass   php-fpm;\n}\n",
+            ),
+            (
+                "etc/php-fpm.conf",
+                "include=/etc/php-fpm.d/*.conf\n[global]\npid = /run/php-fpm/php-fpm.pid\nerror_log = /var/log/php-fpm/error.log\n",
+            ),
+            (
+                "etc/php-fpm.d/www.conf",
+                "[www]\nuser = apache\ngroup = apache\nlisten = /run/php-fpm/www.sock\nlisten.acl_users = apache,nginx\npm = dynamic\npm.max_children = 50\npm.start_servers = 5\npm.min_spare_servers = 5\npm.max_spare_servers = 35\n",
+            ),
+        ],
+    );
+    let (stack, fs) = check(d.path());
+    let shown = list(&stack, &fs);
+    assert!(codes_at(&stack, &fs, "E006").is_empty(), "{shown}");
+    assert!(codes_at(&stack, &fs, "U001").is_empty(), "{shown}");
+    assert_eq!(stack.fpm.len(), 1, "{shown}");
+    assert_eq!(stack.pools.len(), 1);
+}

@@ -173,7 +173,8 @@ fn walk(dir: &Path, depth: usize, found: &mut Found, budget: &mut usize) {
         }
         match name.as_str() {
             "nginx.conf" => found.nginx_mains.push(path),
-            "php-fpm.conf" => found.fpm_mains.push(path),
+            // RHEL's nginx keeps its `upstream php-fpm {}` in /etc/nginx/conf.d/php-fpm.conf.
+            "php-fpm.conf" if !is_site_dir(dir, &dir_name) => found.fpm_mains.push(path),
             "php.ini" => found.php_inis.push(path),
             "wp-config.php" => found.wp_configs.push(path),
             n if n.ends_with(".conf") && (dir_name == "pool.d" || dir_name == "php-fpm.d") => {
@@ -716,6 +717,12 @@ fn find_php_ini(dir: &Path) -> Option<PathBuf> {
 fn load_fpm(stack: &mut Stack, found: &Found, root: Option<&Path>, explicit_ini: &[PathBuf]) {
     let mut instances: Vec<(Option<PathBuf>, Vec<FileId>, PathBuf)> = Vec::new();
     for main in &found.fpm_mains {
+        // A file nginx already read (an nginx conf named php-fpm.conf) is not php-fpm's.
+        if let Some(id) = stack.sources.find(main) {
+            if stack.file(id).is_some_and(|f| f.kind == FileKind::Nginx) {
+                continue;
+            }
+        }
         let dir = main.parent().map(Path::to_path_buf).unwrap_or_default();
         let map = fpm_path_map(&dir, root);
         let mut files = Vec::new();

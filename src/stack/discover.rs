@@ -511,7 +511,7 @@ fn load_nginx(stack: &mut Stack, found: &Found, root: Option<&Path>) {
         }
         files.sort_by_key(|f| dir_of(f) != "conf.d");
         let map = nginx_path_map(&files[0], root);
-        let (tree, ids, stock) =
+        let (mut tree, ids, stock) =
             match nginx_load::load_fragments(&files, &prefix, &map, &mut stack.sources) {
                 Ok(t) => t,
                 Err(e) => {
@@ -533,6 +533,7 @@ fn load_nginx(stack: &mut Stack, found: &Found, root: Option<&Path>) {
                 )
             }
         ));
+        stack.notes.append(&mut tree.notes);
         add_nginx(stack, tree, &ids);
     }
 }

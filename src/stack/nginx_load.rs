@@ -220,6 +220,32 @@ pub fn take_missing_stock(problems: &mut Vec<LoadProblem>) -> Vec<String> {
     stock
 }
 
+impl Loader<'_> {
+    /// In a copy or repo, a file whose whole content is one path to an existing file is
+    /// a symbolic link that was checked out as a file (git with `core.symlinks=false`,
+    /// an archive that flattened links): `sites-enabled/x` holding
+    /// `/etc/nginx/sites-available/x`. nginx could never parse it as configuration, so
+    /// it is read as the link it stands for; the target resolves like any path here.
+    fn link_stub(&self, path: &Path, bytes: &[u8]) -> Option<PathBuf> {
+        if !self.copy || bytes.len() > 4096 {
+            return None;
+        }
+        let text = std::str::from_utf8(bytes).ok()?;
+        let text = text.strip_suffix('\n').unwrap_or(text);
+        if text.is_empty()
+            || !text.contains('/')
+            || text
+                .chars()
+                .any(|c| c.is_whitespace() || matches!(c, ';' | '{' | '}' | '#' | '$'))
+        {
+            return None;
+        }
+        let base = path.parent()?;
+        let target = self.map.resolve(text, base);
+        (target != path && target.is_file()).then_some(target)
+    }
+}
+
 /// For a glob under a `sites-enabled/` directory that does not exist, the same glob
 /// under its sibling `sites-available/` when that one does.
 fn available_for_enabled(glob: &Path) -> Option<PathBuf> {
@@ -323,7 +349,7 @@ impl Loader<'_> {
                         continue;
                     }
                 }
-                let bytes = match read_config(&path) {
+                let mut bytes = match read_config(&path) {
                     Ok(b) => b,
                     Err(e) => {
                         self.tree.problems.push(LoadProblem {
@@ -334,6 +360,29 @@ impl Loader<'_> {
                         continue;
                     }
                 };
+                let mut path = path;
+                if let Some(target) = self.link_stub(&path, &bytes) {
+                    if let Some(id) = self.sources.find(&target) {
+                        if self.active.contains(&id) {
+                            continue;
+                        }
+                        if !ids.contains(&id) {
+                            ids.push(id);
+                        }
+                        if self.tree.file(id).is_some() {
+                            continue;
+                        }
+                    }
+                    if let Ok(b) = read_config(&target) {
+                        self.tree.notes.push(format!(
+                            "{} holds only the path {} (a symbolic link checked out as a file, as git does with core.symlinks=false): read as a link to it",
+                            path.display(),
+                            String::from_utf8_lossy(&bytes).trim()
+                        ));
+                        bytes = b;
+                        path = target;
+                    }
+                }
                 let parsed = nginx::parse(&bytes);
                 let id = match self.sources.find(&path) {
                     Some(id) => id,

@@ -222,6 +222,7 @@ fn dump_nginx(d: &D, n: &Nginx) -> Value {
         .collect();
     json!({
         "main": d.stack.sources.get(n.main).display,
+        "implied_http": n.implied,
         "files": n.files.len(),
         "user": d.val(json!(format!("{} {}", user.value.0, user.value.1)), &user.origin),
         "upstreams": n.upstreams.iter().map(|u| json!({"name": u.name, "at": d.place(u.place)})).collect::<Vec<_>>(),

@@ -420,6 +420,7 @@ pub(crate) fn nginx_path_map(main: &Path, root: Option<&Path>) -> PathMap {
 
 fn load_nginx(stack: &mut Stack, found: &Found, root: Option<&Path>) {
     let mut fragments: Vec<PathBuf> = Vec::new();
+    let mut is_fragment_path: std::collections::HashSet<PathBuf> = Default::default();
     let mut loaded: Vec<(nginx_load::NginxTree, Vec<String>)> = Vec::new();
     for main in &found.nginx_mains {
         if stack.sources.find(main).is_some() {
@@ -427,6 +428,7 @@ fn load_nginx(stack: &mut Stack, found: &Found, root: Option<&Path>) {
         }
         if is_fragment(main) {
             fragments.push(main.clone());
+            is_fragment_path.insert(main.clone());
             continue;
         }
         let prefix = main.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -481,7 +483,7 @@ fn load_nginx(stack: &mut Stack, found: &Found, root: Option<&Path>) {
     }
     // Site files no nginx.conf loaded, in a tree that has none for them.
     for p in &found.nginx_fragments {
-        if stack.sources.find(p).is_some() || fragments.contains(p) {
+        if stack.sources.find(p).is_some() || is_fragment_path.contains(p) {
             continue;
         }
         if nginx_prefix(p).join("nginx.conf").is_file() {

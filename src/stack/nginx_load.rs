@@ -135,6 +135,7 @@ pub fn load_fragments(
     sources: &mut SourceMap,
 ) -> Result<(NginxTree, Vec<FileId>, Vec<String>), ReadError> {
     let mut read: Vec<(FileId, nginx::File)> = Vec::new();
+    let mut read_ids: std::collections::HashSet<FileId> = Default::default();
     let mut first_err = None;
     let mut unreadable = Vec::new();
     for path in paths {
@@ -151,7 +152,7 @@ pub fn load_fragments(
             Some(id) => id,
             None => sources.add(SourceFile::new(path, path.display().to_string(), bytes)),
         };
-        if !read.iter().any(|(i, _)| *i == id) {
+        if read_ids.insert(id) {
             read.push((id, parsed));
         }
     }

@@ -642,12 +642,16 @@ fn resolve_target(n: &Nginx, value: &str) -> Target {
     Target::Undefined(value.to_string())
 }
 
+/// A value a variable can take, with the place it is written.
+type Value = (String, Place);
+
 /// The values `map` and `set` give each variable, read once for all locations.
 struct VarValues {
     /// `$name` → (value, place of the value) from `map … $name { key value; }`.
     maps: HashMap<String, Vec<(String, Place)>>,
-    /// `$name` → (server scope, value, place of the value) from `set $name value;`.
-    sets: HashMap<String, Vec<(Option<ScopeId>, String, Place)>>,
+    /// (`$name`, server scope) → (value, place of the value) from `set $name value;`,
+    /// by server so that a host with a `set` in each of thousands of servers stays linear.
+    sets: HashMap<(String, Option<ScopeId>), Vec<Value>>,
 }
 
 impl VarValues {
@@ -674,11 +678,10 @@ impl VarValues {
                 let (Some(name), Some(val)) = (d.arg(0), d.arg(1)) else {
                     continue;
                 };
-                v.sets.entry(var_name(name)).or_default().push((
-                    n.server_of(id),
-                    val.to_string(),
-                    d.arg_place(1),
-                ));
+                v.sets
+                    .entry((var_name(name), n.server_of(id)))
+                    .or_default()
+                    .push((val.to_string(), d.arg_place(1)));
             }
         }
         v
@@ -691,10 +694,13 @@ impl VarValues {
         for (val, place) in self.maps.get(name).into_iter().flatten() {
             out.push((val, *place));
         }
-        for (srv, val, place) in self.sets.get(name).into_iter().flatten() {
-            if *srv == server {
-                out.push((val, *place));
-            }
+        for (val, place) in self
+            .sets
+            .get(&(name.to_string(), server))
+            .into_iter()
+            .flatten()
+        {
+            out.push((val, *place));
         }
         out
     }

@@ -850,3 +850,42 @@ fn symlink_checked_out_as_a_file_is_followed() {
         stack.notes
     );
 }
+
+/// Templates rendered at deploy time are not configuration: Trellis keeps
+/// `sites-available/wordpress-site.conf.j2`, serversideup's image renders
+/// `site-opts.d/http.conf` from `http.conf.template` at start. A config repo with them
+/// gets no E001 for Jinja syntax and no E005 for the rendered file (a note instead).
+#[test]
+fn templates_are_not_config_and_rendered_includes_are_not_missing() {
+    let d = tempfile::tempdir().expect("tmp");
+    write(
+        d.path(),
+        &[
+            (
+                "sites-available/wordpress-site.conf.j2",
+                "{% for site in sites %}\nserver {\n  server_name {{ site.name }};\n}\n{% endfor %}\n",
+            ),
+            (
+                "sites-available/ssl-off",
+                "# HTTP configuration\nserver {\n\tinclude /etc/nginx/site-opts.d/http.conf;\n}\n",
+            ),
+            (
+                "site-opts.d/http.conf.template",
+                "listen ${NGINX_HTTP_PORT};\nroot ${NGINX_WEBROOT};\n",
+            ),
+        ],
+    );
+    let (stack, fs) = check(d.path());
+    let shown = list(&stack, &fs);
+    assert!(codes_at(&stack, &fs, "E001").is_empty(), "{shown}");
+    assert!(codes_at(&stack, &fs, "E005").is_empty(), "{shown}");
+    assert_eq!(stack.nginx.len(), 1, "{shown}");
+    assert!(
+        stack
+            .notes
+            .iter()
+            .any(|n| n.contains("http.conf.template is: it is rendered at deploy time")),
+        "{:?}",
+        stack.notes
+    );
+}

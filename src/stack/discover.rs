@@ -167,6 +167,7 @@ fn walk(dir: &Path, depth: usize, found: &mut Found, budget: &mut usize) {
         if is_site_dir(dir, &dir_name)
             && !name.starts_with('.')
             && !is_backup_name(&name)
+            && !nginx_load::is_template_name(&name)
             && (dir_name != "conf.d" || name.ends_with(".conf"))
         {
             found.nginx_fragments.push(path.clone());

@@ -196,6 +196,38 @@ pub fn load_fragments(
     Ok((l.tree, ids, stock))
 }
 
+/// Suffixes of templates rendered into configuration at deploy time (Ansible's `.j2`,
+/// envsubst's `.template`, WordOps' `.mustache`…): such a file is not configuration
+/// itself, and a missing include that has one next to it is generated from it.
+pub const TEMPLATE_SUFFIXES: &[&str] = &[
+    ".template",
+    ".tmpl",
+    ".tpl",
+    ".j2",
+    ".jinja",
+    ".jinja2",
+    ".mustache",
+    ".erb",
+    ".sample",
+    ".example",
+    ".dist",
+    ".in",
+];
+
+/// Is this file name a template (see `TEMPLATE_SUFFIXES`)?
+pub fn is_template_name(name: &str) -> bool {
+    TEMPLATE_SUFFIXES.iter().any(|s| name.ends_with(s))
+}
+
+/// The template a missing file is rendered from, when one lies next to it.
+fn template_of(path: &Path) -> Option<PathBuf> {
+    let name = path.file_name()?.to_string_lossy().into_owned();
+    TEMPLATE_SUFFIXES
+        .iter()
+        .map(|s| path.with_file_name(format!("{name}{s}")))
+        .find(|t| t.is_file())
+}
+
 /// Remove the "include not found" problems of nginx's stock files (fastcgi_params,
 /// mime.types…) and return their names: for a copy of a configuration or a config
 /// repo, the package installs them on the host.
@@ -311,7 +343,25 @@ impl Loader<'_> {
                 }
             }
             let mut ids = Vec::new();
+            if self.copy {
+                // A stand-in sites-available/ may hold templates: they are no config.
+                paths.retain(|p| {
+                    !p.file_name()
+                        .is_some_and(|n| is_template_name(&n.to_string_lossy()))
+                        || !is_glob
+                });
+            }
             for path in paths {
+                if !is_glob && !path.exists() && self.copy {
+                    if let Some(t) = template_of(&path) {
+                        self.tree.notes.push(format!(
+                            "{} is not in the tree but {} is: it is rendered at deploy time, so its settings were not read",
+                            path.display(),
+                            t.display()
+                        ));
+                        continue;
+                    }
+                }
                 if !is_glob && !path.exists() {
                     let shown = if Path::new(&pattern).is_absolute() {
                         pattern.clone()

@@ -889,3 +889,27 @@ fn templates_are_not_config_and_rendered_includes_are_not_missing() {
         stack.notes
     );
 }
+
+/// A site file named nginx.conf (a panel's per-domain file) that the walk meets before
+/// the nginx.conf including it is part of that nginx, not also an implied instance.
+#[test]
+fn site_file_met_before_its_main_is_not_linted_twice() {
+    let d = tempfile::tempdir().expect("tmp");
+    write(
+        d.path(),
+        &[
+            (
+                "a/conf/web/example.com/nginx.conf",
+                "server {\n    listen 80;\n    server_name example.com;\n}\n",
+            ),
+            (
+                "etc/nginx/nginx.conf",
+                "user www-data;\nevents {}\nhttp {\n    include /a/conf/web/example.com/nginx.conf;\n}\n",
+            ),
+        ],
+    );
+    let (stack, fs) = check(d.path());
+    assert_eq!(stack.nginx.len(), 1, "{}", list(&stack, &fs));
+    assert!(!stack.nginx[0].implied);
+    assert_eq!(stack.nginx[0].sites.len(), 1);
+}

@@ -494,6 +494,15 @@ fn load_nginx(stack: &mut Stack, found: &Found, root: Option<&Path>) {
     }
     let mut groups: Vec<(PathBuf, Vec<PathBuf>)> = Vec::new();
     for f in fragments {
+        // A site file an nginx.conf found later in the walk includes is part of it.
+        if stack
+            .sources
+            .find(&f)
+            .and_then(|id| stack.file(id))
+            .is_some()
+        {
+            continue;
+        }
         let prefix = nginx_prefix(&f);
         match groups.iter_mut().find(|(p, _)| *p == prefix) {
             Some((_, v)) => v.push(f),

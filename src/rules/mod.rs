@@ -107,6 +107,7 @@ pub mod u002_socket_permission_denied;
 pub mod u003_upstream_undefined;
 pub mod u004_listen_backlog_too_small;
 pub mod u005_fpm_pool_unused;
+pub mod u007_upstream_server_missing;
 pub mod unused_suppression;
 pub mod util;
 
@@ -123,6 +124,7 @@ pub static ALL: &[&Rule] = &[
     &u003_upstream_undefined::RULE,
     &u004_listen_backlog_too_small::RULE,
     &u005_fpm_pool_unused::RULE,
+    &u007_upstream_server_missing::RULE,
     &t101_timeout_chain_inverted::RULE,
     &t102_terminate_before_execution::RULE,
     &t103_terminate_unbounded::RULE,

@@ -19,7 +19,7 @@ crate::declare_rule!(
 fn check(cx: &Context, out: &mut Vec<Finding>) {
     let stack = cx.stack;
     let mut seen = Vec::new();
-    for (n, site, loc) in stack.php_locations() {
+    for (n, site, loc) in stack.wp_php_locations() {
         let Some(cmbs) = n.effective_value(loc.scope, "client_max_body_size") else {
             continue;
         };

@@ -18,7 +18,7 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
     let stack = cx.stack;
     let min = cx.settings.thresholds.fastcgi_buffer_min;
     let mut seen = Vec::new();
-    for (n, site, loc) in stack.php_locations() {
+    for (n, site, loc) in stack.wp_php_locations() {
         let Some(bs) = n.effective_value(loc.scope, "fastcgi_buffer_size") else {
             continue;
         };

@@ -48,10 +48,47 @@ fn runs_other_extensions(pool: &crate::stack::Pool) -> Option<String> {
     widened.then(|| set.value.trim().to_string())
 }
 
+/// Can a URI like `/wp-content/uploads/…/evil.jpg/x.php` reach this regex location?
+/// Tried under `/`, the uploads directory, the regex's own literal start (`^/blog/`)
+/// and the paths of the prefix locations around it — so `location ~ ^/phpstatus$`,
+/// which no `.php` URI can match, is not reported.
+fn matches_php_path(n: &Nginx, loc: &Location) -> bool {
+    let mut prefixes: Vec<String> = vec!["/".into(), "/wp-content/uploads/2026/11/".into()];
+    if let Some(rest) = loc.pattern.strip_prefix("^/") {
+        let lit: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_' | '%'))
+            .collect();
+        if let Some(dir) = lit.rfind('/').map(|i| &lit[..=i]) {
+            prefixes.push(format!("/{dir}"));
+        }
+    }
+    let mut cur = n.scope(loc.scope).parent;
+    while let Some(c) = cur {
+        let s = n.scope(c);
+        if s.kind != ScopeKind::Location {
+            break;
+        }
+        if let Some(p) = s.args.last().filter(|p| p.starts_with('/')) {
+            prefixes.push(format!("{}/", p.trim_end_matches('/')));
+        }
+        cur = s.parent;
+    }
+    prefixes.iter().any(|p| {
+        crate::stack::nginx_match::regex_location_matches(loc, &format!("{p}evil.jpg/x.php"))
+            || crate::stack::nginx_match::regex_location_matches(
+                loc,
+                &format!("{p}wp-content/uploads/2026/11/evil.jpg/x.php"),
+            )
+    })
+}
+
 fn check(cx: &Context, out: &mut Vec<Finding>) {
     let stack = cx.stack;
-    for (n, site, loc) in stack.php_locations() {
-        if !loc.is_regex() || checks_existence(n, loc) {
+    // A status page, a health check or another application's location (phpMyAdmin
+    // under its own alias) cannot reach WordPress's uploads.
+    for (n, site, loc) in stack.wp_php_locations() {
+        if !loc.is_regex() || checks_existence(n, loc) || !matches_php_path(n, loc) {
             continue;
         }
         let Some(pass) = &loc.fastcgi_pass else {

@@ -17,8 +17,20 @@ crate::declare_rule!(
 fn check(cx: &Context, out: &mut Vec<Finding>) {
     let stack = cx.stack;
     // Shortest fastcgi_read_timeout of the locations reaching each pool, in one pass.
+    // Only locations that run WordPress count: a health check's short timeout must not
+    // become the pool's request_terminate_timeout.
     let mut read_by_pool: std::collections::HashMap<usize, u64> = Default::default();
-    for (n, _, l) in stack.php_locations() {
+    // Pools reached only by php-fpm's status/ping pages or health checks serve no
+    // request that could hang.
+    let mut wordpress_pools: std::collections::HashSet<usize> = Default::default();
+    let mut probe_pools: std::collections::HashSet<usize> = Default::default();
+    for (_, _, l) in stack.php_locations() {
+        match l.role {
+            crate::stack::Role::Probe(_) => probe_pools.extend(l.pools.iter().copied()),
+            _ => wordpress_pools.extend(l.pools.iter().copied()),
+        }
+    }
+    for (n, _, l) in stack.wp_php_locations() {
         let Some(v) = n
             .effective_value(l.scope, "fastcgi_read_timeout")
             .and_then(|v| util::nginx_seconds(&v))
@@ -35,6 +47,9 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
             continue;
         };
         if util::fpm_seconds(&rtt) != Some(0) {
+            continue;
+        }
+        if probe_pools.contains(&pid) && !wordpress_pools.contains(&pid) {
             continue;
         }
         let met = pool

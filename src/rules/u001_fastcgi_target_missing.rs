@@ -78,7 +78,13 @@ fn common_prefix(a: &str, b: &str) -> usize {
 }
 
 fn check(cx: &Context, out: &mut Vec<Finding>) {
-    let stack = cx.stack;
+    scan(cx.stack, false, out);
+}
+
+/// Judge every server a `fastcgi_pass` can reach: a dead one with nothing live left
+/// beside it is U001; a dead one in an upstream that still has a live server is U007
+/// (`upstream_servers`: report those instead).
+pub(crate) fn scan(stack: &crate::stack::Stack, upstream_servers: bool, out: &mut Vec<Finding>) {
     if !stack.has_fpm() {
         return;
     }
@@ -116,96 +122,212 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
             by_port.entry(*port).or_default().push(l);
         }
     }
-    for (_n, site, loc) in stack.php_locations() {
+    let reached = |addr: &Target| -> Option<bool> {
+        if !link::is_local(addr) {
+            return None; // another host, or a variable: cannot be known
+        }
+        Some(match addr {
+            Target::Unix(p) => unix.contains(link::normalize_path(p).as_str()),
+            Target::Tcp { port, .. } => by_port
+                .get(port)
+                .is_some_and(|ls| ls.iter().any(|l| link::reaches(addr, l) == Reach::Yes)),
+            _ => true,
+        })
+    };
+    let mut seen: std::collections::HashSet<crate::finding::Place> = Default::default();
+    for (n, site, loc) in stack.php_locations() {
         let (Some(pass), Some(target)) = (&loc.fastcgi_pass, &loc.target) else {
             continue;
         };
-        let servers: Vec<(Target, crate::finding::Place)> = match target {
-            Target::Upstream { servers, .. } => servers.clone(),
-            t => vec![(t.clone(), pass.arg_place(0))],
-        };
-        for (addr, addr_place) in servers {
-            if !link::is_local(&addr) {
-                continue;
-            }
-            let reached = match &addr {
-                Target::Unix(p) => unix.contains(link::normalize_path(p).as_str()),
-                Target::Tcp { port, .. } => by_port
-                    .get(port)
-                    .is_some_and(|ls| ls.iter().any(|l| link::reaches(&addr, l) == Reach::Yes)),
-                _ => true,
-            };
-            if reached {
-                continue;
-            }
-            // Name the likeliest pools (same kind, most similar address) rather than all.
-            let addr_text = addr.describe();
-            // The pools whose socket shares the longest prefix with it are next to it in
-            // sorted order: look at a few on each side instead of scoring every pool.
-            let target_path = addr_text.trim_start_matches("unix:");
-            let at = sorted.partition_point(|(l, _)| *l < target_path);
-            let mut scored: Vec<(usize, usize)> = sorted
-                [at.saturating_sub(3)..(at + 3).min(sorted.len())]
+        let mut routes = Vec::new();
+        push_routes(n, target, pass.arg_place(0), None, &mut routes);
+        // A map/set value can be rewritten only when it is the whole address.
+        let whole_var = pass.arg(0).is_some_and(|a| {
+            a.starts_with('$')
+                && a[1..]
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '{' | '}'))
+        });
+        for route in routes {
+            let states: Vec<(&Target, crate::finding::Place, Option<bool>)> = route
+                .servers
                 .iter()
-                .map(|(l, i)| (common_prefix(l, target_path), *i))
+                .map(|(t, p, _)| (t, *p, reached(t)))
                 .collect();
-            scored.sort_by_key(|(score, i)| (std::cmp::Reverse(*score), *i));
-            let nearest: Vec<&(usize, &Pool, Listen)> =
-                scored.iter().take(3).map(|(_, i)| &pools[*i]).collect();
-            let shown = 3;
-            let mut listening: Vec<String> = nearest
-                .iter()
-                .take(shown)
-                .map(|(_, p, _)| {
-                    format!(
-                        "{} (pool {})",
-                        p.listen().map(|l| l.value.clone()).unwrap_or_default(),
-                        p.name
-                    )
-                })
-                .collect();
-            if pools.len() > shown {
-                listening.push(format!("{} more", pools.len() - shown));
-            }
-            let errno = match addr {
-                Target::Unix(_) => "(2: No such file or directory)",
-                _ => "(111: Connection refused)",
-            };
-            let mut f = Finding::at(
+            let alive = states.iter().any(|(_, _, r)| *r != Some(false));
+            for (addr, addr_place, r) in &states {
+                if *r != Some(false) || !seen.insert(*addr_place) {
+                    continue;
+                }
+                if alive && route.upstream.is_some() != upstream_servers {
+                    continue;
+                }
+                if !alive && upstream_servers {
+                    continue;
+                }
+                if alive {
+                    if let Some(u) = &route.upstream {
+                        let directive = route
+                            .servers
+                            .iter()
+                            .find(|(_, p, _)| p == addr_place)
+                            .map(|(_, _, d)| *d)
+                            .unwrap_or(*addr_place);
+                        out.push(super::u007_upstream_server_missing::finding(
+                            stack,
+                            u,
+                            addr,
+                            *addr_place,
+                            directive,
+                            &states
+                                .iter()
+                                .filter(|(_, _, r)| *r != Some(false))
+                                .map(|(t, p, _)| (*t, *p))
+                                .collect::<Vec<_>>(),
+                            &site.name(),
+                        ));
+                    }
+                    continue;
+                }
+                let addr = (*addr).clone();
+                let addr_place = *addr_place;
+                let fixable = route.fixable || whole_var;
+                // Name the likeliest pools (same kind, most similar address) rather than all.
+                let addr_text = addr.describe();
+                // The pools whose socket shares the longest prefix with it are next to it in
+                // sorted order: look at a few on each side instead of scoring every pool.
+                let target_path = addr_text.trim_start_matches("unix:");
+                let at = sorted.partition_point(|(l, _)| *l < target_path);
+                let mut scored: Vec<(usize, usize)> = sorted
+                    [at.saturating_sub(3)..(at + 3).min(sorted.len())]
+                    .iter()
+                    .map(|(l, i)| (common_prefix(l, target_path), *i))
+                    .collect();
+                scored.sort_by_key(|(score, i)| (std::cmp::Reverse(*score), *i));
+                let nearest: Vec<&(usize, &Pool, Listen)> =
+                    scored.iter().take(3).map(|(_, i)| &pools[*i]).collect();
+                let shown = 3;
+                let mut listening: Vec<String> = nearest
+                    .iter()
+                    .take(shown)
+                    .map(|(_, p, _)| {
+                        format!(
+                            "{} (pool {})",
+                            p.listen().map(|l| l.value.clone()).unwrap_or_default(),
+                            p.name
+                        )
+                    })
+                    .collect();
+                if pools.len() > shown {
+                    listening.push(format!("{} more", pools.len() - shown));
+                }
+                let errno = match addr {
+                    Target::Unix(_) => "(2: No such file or directory)",
+                    _ => "(111: Connection refused)",
+                };
+                let mut f = Finding::at(
                 &RULE,
                 addr_place,
                 format!(
-                    "fastcgi_pass {} for site {} reaches no php-fpm pool (pools listen on {}): nginx logs `connect() to {} failed {errno} while connecting to upstream` and answers 502 for every PHP request",
-                    addr_text,
+                    "fastcgi_pass {} for site {} reaches no php-fpm pool (pools listen on {}): nginx logs `connect() to {} failed {errno} while connecting to upstream` and answers 502 for every PHP request{}",
+                    match &route.variable {
+                        Some(v) => format!("{v} = {addr_text}"),
+                        None => addr_text.clone(),
+                    },
                     site.name(),
                     if listening.is_empty() { "nothing".to_string() } else { listening.join(", ") },
                     addr_text,
+                    if route.variable.is_some() { " that takes this value" } else { "" },
                 ),
             );
-            for (_, p, _) in nearest.iter().take(shown) {
-                if let Some(l) = p.listen() {
-                    f = f.related_opt(l.place(), format!("pool {} listens on {}", p.name, l.value));
+                for (_, p, _) in nearest.iter().take(shown) {
+                    if let Some(l) = p.listen() {
+                        f = f.related_opt(
+                            l.place(),
+                            format!("pool {} listens on {}", p.name, l.value),
+                        );
+                    }
                 }
-            }
-            if let Some((_, p, l)) = candidates.candidate(&addr).map(|i| &pools[i]) {
-                let new = match l {
-                    Listen::Unix(path) => format!("unix:{path}"),
-                    Listen::Tcp { host, port } => format!(
-                        "{}:{port}",
-                        host.as_deref()
-                            .filter(|h| *h != "0.0.0.0")
-                            .unwrap_or("127.0.0.1")
-                    ),
-                    Listen::Invalid => String::new(),
-                };
-                if !new.is_empty() {
-                    f = f.with_fix(Some(Fix::safe(
-                        format!("point it at pool {} ({new})", p.name),
-                        vec![edit::nginx_replace_arg(stack, addr_place, &new)],
-                    )));
+                if let Some((_, p, l)) = candidates.candidate(&addr).map(|i| &pools[i]) {
+                    let new = match l {
+                        Listen::Unix(path) => format!("unix:{path}"),
+                        Listen::Tcp { host, port } => format!(
+                            "{}:{port}",
+                            host.as_deref()
+                                .filter(|h| *h != "0.0.0.0")
+                                .unwrap_or("127.0.0.1")
+                        ),
+                        Listen::Invalid => String::new(),
+                    };
+                    if !new.is_empty() && fixable {
+                        f = f.with_fix(Some(Fix::safe(
+                            format!("point it at pool {} ({new})", p.name),
+                            vec![edit::nginx_replace_arg(stack, addr_place, &new)],
+                        )));
+                    }
                 }
+                out.push(f);
             }
-            out.push(f);
         }
+    }
+}
+
+/// Servers nginx fails over between: one upstream's servers, or a single address.
+struct Route {
+    /// The upstream's name, when the servers are an upstream's.
+    upstream: Option<String>,
+    /// (address, place of the address, place of the whole `server` directive); servers
+    /// marked `down` are left out (nginx never uses them).
+    servers: Vec<(Target, crate::finding::Place, crate::finding::Place)>,
+    /// The address is written where a fix can rewrite it (not built from a variable).
+    fixable: bool,
+    /// The variable (`$php_upstream`) whose `map`/`set` value this is.
+    variable: Option<String>,
+}
+
+fn push_routes(
+    n: &crate::stack::Nginx,
+    target: &Target,
+    place: crate::finding::Place,
+    from_variable: Option<&str>,
+    out: &mut Vec<Route>,
+) {
+    match target {
+        Target::Upstream { name, servers } => {
+            let dirs: Vec<&crate::stack::Dir> = n
+                .upstreams
+                .iter()
+                .filter(|u| u.name == *name)
+                .flat_map(|u| n.own(u.scope, "server"))
+                .collect();
+            let servers = servers
+                .iter()
+                .filter_map(|(t, p)| {
+                    let d = dirs.iter().find(|d| d.arg_place(0) == *p);
+                    if d.is_some_and(|d| d.args.iter().any(|a| a == "down")) {
+                        return None;
+                    }
+                    Some((t.clone(), *p, d.map(|d| d.place).unwrap_or(*p)))
+                })
+                .collect();
+            out.push(Route {
+                upstream: Some(name.clone()),
+                servers,
+                fixable: true,
+                variable: None,
+            });
+        }
+        Target::Choice { var, options } => {
+            for (t, p) in options {
+                push_routes(n, t, *p, Some(var), out);
+            }
+        }
+        Target::Variable(_) | Target::Undefined(_) => {}
+        t => out.push(Route {
+            upstream: None,
+            servers: vec![(t.clone(), place, place)],
+            fixable: from_variable.is_none(),
+            variable: from_variable.map(str::to_string),
+        }),
     }
 }

@@ -125,6 +125,9 @@ pub fn detect_kind(path: &Path, bytes: &[u8]) -> FileKind {
 #[derive(Debug, Default)]
 struct Found {
     nginx_mains: Vec<PathBuf>,
+    /// Files in `sites-enabled/`, `sites-available/` and nginx's `conf.d/`: linted as
+    /// fragments when no nginx.conf loads them and their prefix has none.
+    nginx_fragments: Vec<PathBuf>,
     fpm_mains: Vec<PathBuf>,
     pool_files: Vec<PathBuf>,
     php_inis: Vec<PathBuf>,
@@ -163,11 +166,18 @@ fn walk(dir: &Path, depth: usize, found: &mut Found, budget: &mut usize) {
             }
             continue;
         }
+        if is_site_dir(dir, &dir_name)
+            && !name.starts_with('.')
+            && !is_backup_name(&name)
+            && !nginx_load::is_template_name(&name)
+            && (dir_name != "conf.d" || name.ends_with(".conf"))
+        {
+            found.nginx_fragments.push(path.clone());
+        }
         match name.as_str() {
             "nginx.conf" => found.nginx_mains.push(path),
-            // RHEL's nginx has a `conf.d/php-fpm.conf` (its upstream block): a file
-            // in nginx's tree is nginx's, whatever its name.
-            "php-fpm.conf" if !in_nginx_tree(&path) => found.fpm_mains.push(path),
+            // RHEL's nginx keeps its `upstream php-fpm {}` in /etc/nginx/conf.d/php-fpm.conf.
+            "php-fpm.conf" if !is_site_dir(dir, &dir_name) => found.fpm_mains.push(path),
             "php.ini" => found.php_inis.push(path),
             "wp-config.php" => found.wp_configs.push(path),
             n if n.ends_with(".conf") && (dir_name == "pool.d" || dir_name == "php-fpm.d") => {
@@ -178,9 +188,77 @@ fn walk(dir: &Path, depth: usize, found: &mut Found, budget: &mut usize) {
     }
 }
 
-fn in_nginx_tree(path: &Path) -> bool {
-    path.parent()
-        .is_some_and(|p| p.components().any(|c| c.as_os_str() == "nginx"))
+/// Is `dir` (named `dir_name`) one nginx reads site files from: `sites-enabled/`,
+/// `sites-available/`, or a `conf.d/` of nginx (its parent is called nginx or holds
+/// `sites-*`/`snippets`, unlike php's or MySQL's conf.d)?
+fn is_site_dir(dir: &Path, dir_name: &str) -> bool {
+    if dir_name.starts_with("sites-") {
+        return true;
+    }
+    if dir_name != "conf.d" {
+        return false;
+    }
+    let Some(parent) = dir.parent() else {
+        return false;
+    };
+    parent.file_name().is_some_and(|n| n == "nginx")
+        || ["sites-available", "sites-enabled", "snippets"]
+            .iter()
+            .any(|d| parent.join(d).is_dir())
+}
+
+/// Editor and package-manager leftovers next to site files.
+fn is_backup_name(name: &str) -> bool {
+    name.ends_with('~')
+        || [
+            ".bak",
+            ".swp",
+            ".orig",
+            ".save",
+            ".old",
+            ".rej",
+            ".disabled",
+        ]
+        .iter()
+        .any(|s| name.ends_with(s))
+        || name.contains(".dpkg-")
+        || name.contains(".rpmnew")
+        || name.contains(".rpmsave")
+}
+
+/// nginx's prefix for a file: the parent of `sites-*/` or `conf.d/` when the file is
+/// in one, else its own directory (where nginx.conf lives).
+pub(crate) fn nginx_prefix(file: &Path) -> PathBuf {
+    let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if name.starts_with("sites-") || name == "conf.d" {
+        if let Some(p) = dir.parent() {
+            return p.to_path_buf();
+        }
+    }
+    dir
+}
+
+/// A site file rather than a main configuration: `server` (or `upstream`, `map`,
+/// `location`) blocks at its top level and no `http`/`events` block.
+fn is_fragment(path: &Path, root: Option<&Path>) -> bool {
+    let Ok((_, bytes)) = crate::files::read(root, path) else {
+        return false;
+    };
+    let parsed = crate::syntax::nginx::parse(&bytes);
+    let mut site = false;
+    for d in crate::syntax::nginx::directives(&parsed.items) {
+        let name = d.name.text();
+        match name.as_str() {
+            "http" | "events" | "stream" | "mail" => return false,
+            "server" | "location" | "upstream" | "map" if d.block().is_some() => site = true,
+            _ => {}
+        }
+    }
+    site
 }
 
 /// Read a file into the stack's source map, once per real file: links are resolved
@@ -220,6 +298,8 @@ fn parse_into(stack: &mut Stack, id: FileId, kind: FileKind) {
     stack.add_file(StackFile { id, kind, syntax });
 }
 
+/// A file that cannot be read: at the directive that led to it, else at the file
+/// itself (line 1), so the finding always has a place.
 fn unreadable(stack: &mut Stack, e: ReadError, place: Option<Place>) {
     if let Some(root) = stack.root.as_deref() {
         if crate::files::leaves_copy(Some(root), &e.path) {
@@ -230,11 +310,8 @@ fn unreadable(stack: &mut Stack, e: ReadError, place: Option<Place>) {
             return;
         }
     }
-    stack.problems.push(LoadProblem {
-        kind: ProblemKind::Unreadable,
-        place,
-        message: e.to_string(),
-    });
+    let p = super::load::unreadable_problem(&mut stack.sources, &e, place);
+    stack.problems.push(p);
 }
 
 /// Load the stack. `Err` only when an explicitly named file cannot be read or a PATH
@@ -429,7 +506,7 @@ fn set_displays(stack: &mut Stack, base: &Path) {
 }
 
 pub(crate) fn nginx_path_map(main: &Path, root: Option<&Path>) -> PathMap {
-    let dir = main.parent().map(Path::to_path_buf).unwrap_or_default();
+    let dir = nginx_prefix(main);
     let mut map = PathMap {
         root: root.map(Path::to_path_buf),
         aliases: Vec::new(),
@@ -446,42 +523,155 @@ pub(crate) fn nginx_path_map(main: &Path, root: Option<&Path>) -> PathMap {
 }
 
 fn load_nginx(stack: &mut Stack, found: &Found, root: Option<&Path>) {
-    // A main file included by another main is not a main.
+    let mut fragments: Vec<PathBuf> = Vec::new();
+    let mut is_fragment_path: std::collections::HashSet<PathBuf> = Default::default();
+    let mut loaded: Vec<(nginx_load::NginxTree, Vec<String>)> = Vec::new();
     for main in &found.nginx_mains {
         if stack.sources.find(&real_or_same(stack, main)).is_some() {
             continue;
         }
+        if is_fragment(main, root) {
+            fragments.push(main.clone());
+            is_fragment_path.insert(main.clone());
+            continue;
+        }
         let prefix = main.parent().map(Path::to_path_buf).unwrap_or_default();
         let map = nginx_path_map(main, root);
-        let tree = match nginx_load::load(main, &prefix, &map, &mut stack.sources) {
+        // A copy (--root, or a directory that is not nginx's own) often leaves out the
+        // package's stock files; on the host they are there, so their absence is a
+        // note, not "nginx will not start". On the live configuration it stays E005.
+        let live = root.is_none()
+            && std::fs::canonicalize(&prefix)
+                .is_ok_and(|p| NGINX_PREFIXES.iter().any(|n| p == Path::new(n)));
+        let mut tree = match nginx_load::load_tree(main, &prefix, &map, &mut stack.sources, !live) {
             Ok(t) => t,
             Err(e) => {
                 unreadable(stack, e, None);
                 continue;
             }
         };
-        stack.problems.extend(tree.problems.iter().cloned());
-        for n in &tree.notes {
-            if !stack.notes.contains(n) {
-                stack.notes.push(n.clone());
+        let mut notes = std::mem::take(&mut tree.notes);
+        if !live {
+            let stock = nginx_load::take_missing_stock(&mut tree.problems);
+            if !stock.is_empty() {
+                notes.push(format!(
+                    "nginx's stock files missing from the copy of {} were not read (the nginx package installs them): {}",
+                    prefix.display(),
+                    stock.join(", ")
+                ));
             }
         }
-        let files: HashMap<FileId, &crate::syntax::nginx::File> =
-            tree.files.iter().map(|(id, f)| (*id, f)).collect();
-        let model = nginx_model::build(&NginxInput {
-            main: tree.main,
-            files: &files,
-            includes: &tree.includes,
-        });
-        for (id, f) in tree.files {
-            stack.add_file(StackFile {
-                id,
-                kind: FileKind::Nginx,
-                syntax: Syntax::Nginx(f),
-            });
-        }
-        stack.nginx.push(model);
+        loaded.push((tree, notes));
     }
+    // A main file another main includes is not a main (linuxserver's
+    // /etc/nginx/nginx.conf only includes /config/nginx/nginx.conf, which the walk
+    // finds first): its sites would be counted, and reported, twice.
+    let included: Vec<bool> = loaded
+        .iter()
+        .enumerate()
+        .map(|(i, (t, _))| {
+            loaded.iter().enumerate().any(|(j, (o, _))| {
+                j != i
+                    && o.main != t.main
+                    && o.files.iter().any(|(id, _)| *id == t.main)
+                    && !t.files.iter().any(|(id, _)| *id == o.main)
+            })
+        })
+        .collect();
+    for ((tree, mut notes), inc) in loaded.into_iter().zip(included) {
+        if inc {
+            continue;
+        }
+        stack.notes.append(&mut notes);
+        add_nginx(stack, tree, &[]);
+    }
+    // Site files no nginx.conf loaded, in a tree that has none for them.
+    for p in &found.nginx_fragments {
+        if stack.sources.find(p).is_some() || is_fragment_path.contains(p) {
+            continue;
+        }
+        if nginx_prefix(p).join("nginx.conf").is_file() {
+            continue;
+        }
+        fragments.push(p.clone());
+    }
+    let mut groups: Vec<(PathBuf, Vec<PathBuf>)> = Vec::new();
+    for f in fragments {
+        // A site file an nginx.conf found later in the walk includes is part of it.
+        if stack
+            .sources
+            .find(&f)
+            .and_then(|id| stack.file(id))
+            .is_some()
+        {
+            continue;
+        }
+        let prefix = nginx_prefix(&f);
+        match groups.iter_mut().find(|(p, _)| *p == prefix) {
+            Some((_, v)) => v.push(f),
+            None => groups.push((prefix, vec![f])),
+        }
+    }
+    let dir_of = |f: &Path| {
+        f.parent()
+            .and_then(Path::file_name)
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    for (prefix, mut files) in groups {
+        // nginx loads sites-enabled/, not sites-available/, when both are there; and
+        // Debian's nginx.conf includes conf.d/*.conf before sites-enabled/*.
+        if files.iter().any(|f| dir_of(f) == "sites-enabled") {
+            files.retain(|f| dir_of(f) != "sites-available");
+        }
+        files.sort_by_key(|f| dir_of(f) != "conf.d");
+        let map = nginx_path_map(&files[0], root);
+        let (mut tree, ids, stock) =
+            match nginx_load::load_fragments(&files, &prefix, &map, &mut stack.sources) {
+                Ok(t) => t,
+                Err(e) => {
+                    unreadable(stack, e, None);
+                    continue;
+                }
+            };
+        stack.notes.push(format!(
+            "no nginx.conf for {}: its {} site file(s) were linted inside an implied http {{}}, includes resolved against {}; what nginx.conf would set (user, http-level timeouts and buffers) is taken as nginx's defaults{}",
+            prefix.display(),
+            ids.len(),
+            prefix.display(),
+            if stock.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; nginx's stock files not in the tree were not read: {}",
+                    stock.join(", ")
+                )
+            }
+        ));
+        stack.notes.append(&mut tree.notes);
+        add_nginx(stack, tree, &ids);
+    }
+}
+
+/// Build the model of one loaded nginx tree and add it and its files to the stack.
+fn add_nginx(stack: &mut Stack, tree: nginx_load::NginxTree, fragments: &[FileId]) {
+    stack.problems.extend(tree.problems.iter().cloned());
+    let files: HashMap<FileId, &crate::syntax::nginx::File> =
+        tree.files.iter().map(|(id, f)| (*id, f)).collect();
+    let model = nginx_model::build(&NginxInput {
+        main: tree.main,
+        files: &files,
+        includes: &tree.includes,
+        fragments,
+    });
+    for (id, f) in tree.files {
+        stack.add_file(StackFile {
+            id,
+            kind: FileKind::Nginx,
+            syntax: Syntax::Nginx(f),
+        });
+    }
+    stack.nginx.push(model);
 }
 
 /// Read an fpm file and everything it `include=`s, in php-fpm's order.
@@ -643,6 +833,12 @@ fn find_php_ini(dir: &Path, root: Option<&Path>) -> Option<PathBuf> {
 fn load_fpm(stack: &mut Stack, found: &Found, root: Option<&Path>, explicit_ini: &[PathBuf]) {
     let mut instances: Vec<(Option<PathBuf>, Vec<FileId>, PathBuf)> = Vec::new();
     for main in &found.fpm_mains {
+        // A file nginx already read (an nginx conf named php-fpm.conf) is not php-fpm's.
+        if let Some(id) = stack.sources.find(main) {
+            if stack.file(id).is_some_and(|f| f.kind == FileKind::Nginx) {
+                continue;
+            }
+        }
         let dir = main.parent().map(Path::to_path_buf).unwrap_or_default();
         let map = fpm_path_map(&dir, root);
         let mut files = Vec::new();
@@ -752,6 +948,29 @@ fn load_fpm(stack: &mut Stack, found: &Found, root: Option<&Path>, explicit_ini:
                 .find(|p| p.name.eq_ignore_ascii_case(name))
                 .map(|p| p.place)
         });
+        // A problem of no one line (a required key missing, no pool at all) is shown at
+        // its pool's header, else at the top of php-fpm.conf (or the first pool file).
+        let anchor = main
+            .as_deref()
+            .and_then(|m| stack.sources.find(m))
+            .or(files.first().copied())
+            .map(|id| Place::new(id, crate::source::Span::empty(0)));
+        let mut problems = problems;
+        for p in &mut problems {
+            if p.place.is_none() {
+                p.place = p
+                    .pool
+                    .as_deref()
+                    .and_then(|n| {
+                        sections
+                            .pools
+                            .iter()
+                            .find(|x| x.name.eq_ignore_ascii_case(n))
+                    })
+                    .map(|x| x.place)
+                    .or(anchor);
+            }
+        }
         let mut pool_ids = Vec::new();
         if php_ini_id.is_none() && !sections.pools.is_empty() {
             let what = main
@@ -825,10 +1044,7 @@ fn load_wp(stack: &mut Stack, found: &Found, root: Option<&Path>, explicit: bool
     for (ni, n) in stack.nginx.iter().enumerate() {
         let main_path = stack.sources.get(n.main).path.clone();
         let map = nginx_path_map(&main_path, root);
-        let prefix = main_path
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
+        let prefix = nginx_prefix(&main_path);
         for (si, s) in n.sites.iter().enumerate() {
             let Some(r) = &s.root else { continue };
             if r.value.contains('$') {

@@ -21,6 +21,7 @@ const LOCATION_KEYS: &[&str] = &[
     "fastcgi_buffer_size",
     "fastcgi_buffers",
     "fastcgi_busy_buffers_size",
+    "fastcgi_temp_file_write_size",
     "client_max_body_size",
     "fastcgi_param",
 ];
@@ -221,6 +222,7 @@ fn dump_nginx(d: &D, n: &Nginx) -> Value {
         .collect();
     json!({
         "main": d.stack.sources.get(n.main).display,
+        "implied_http": n.implied,
         "files": n.files.len(),
         "user": d.val(json!(format!("{} {}", user.value.0, user.value.1)), &user.origin),
         "upstreams": n.upstreams.iter().map(|u| json!({"name": u.name, "at": d.place(u.place)})).collect::<Vec<_>>(),
@@ -267,6 +269,11 @@ fn dump_location(d: &D, n: &Nginx, l: &Location) -> Value {
         "fastcgi_pass": pass,
         "target": l.target.as_ref().map(|t| t.describe()),
         "pools": pools,
+        "serves": match &l.role {
+            super::nginx_model::Role::WordPress => "WordPress".to_string(),
+            super::nginx_model::Role::Probe(what) => what.clone(),
+            super::nginx_model::Role::OtherApp(app) => app.clone(),
+        },
         "effective": eff,
     })
 }

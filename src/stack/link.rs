@@ -161,6 +161,41 @@ pub fn link_pools(stack: &mut Stack) {
             }
         }
     }
+    classify_locations(stack);
+}
+
+/// Set each PHP location's `role` (WordPress, a probe, another application), knowing
+/// the `pm.status_path`/`ping.path` of the pools it reaches.
+fn classify_locations(stack: &mut Stack) {
+    let mut roles: Vec<(usize, usize, usize, super::nginx_model::Role)> = Vec::new();
+    for (ni, n) in stack.nginx.iter().enumerate() {
+        for (si, site) in n.sites.iter().enumerate() {
+            for (li, loc) in site.locations.iter().enumerate() {
+                if loc.fastcgi_pass.is_none() {
+                    continue;
+                }
+                let mut paths: Vec<(String, String)> = Vec::new();
+                for &p in &loc.pools {
+                    let pool = &stack.pools[p];
+                    for (key, page) in [("pm.status_path", "status"), ("ping.path", "ping")] {
+                        if let Some(v) = pool.settings.get(key) {
+                            paths.push((
+                                v.value.trim().to_string(),
+                                format!("php-fpm {page} page ({key} of pool {})", pool.name),
+                            ));
+                        }
+                    }
+                }
+                let role = super::nginx_match::role(n, site, loc, &paths);
+                if role != super::nginx_model::Role::WordPress {
+                    roles.push((ni, si, li, role));
+                }
+            }
+        }
+    }
+    for (ni, si, li, role) in roles {
+        stack.nginx[ni].sites[si].locations[li].role = role;
+    }
 }
 
 #[cfg(test)]

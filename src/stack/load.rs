@@ -25,6 +25,32 @@ pub struct LoadProblem {
     pub message: String,
 }
 
+/// A file that cannot be read, reported at the directive that led to it or, when
+/// nothing did (a file discovery found, a php.ini's scan dir), at the file itself: an
+/// empty placeholder source stands for it, so the finding still has a file:line
+/// (line 1), as ruff reports an unreadable file at the file.
+pub fn unreadable_problem(
+    sources: &mut crate::source::SourceMap,
+    e: &crate::source::ReadError,
+    from: Option<Place>,
+) -> LoadProblem {
+    let place = from.unwrap_or_else(|| {
+        let id = sources.find(&e.path).unwrap_or_else(|| {
+            sources.add(crate::source::SourceFile::new(
+                &e.path,
+                e.path.display().to_string(),
+                Vec::new(),
+            ))
+        });
+        Place::new(id, crate::source::Span::empty(0))
+    });
+    LoadProblem {
+        kind: ProblemKind::Unreadable,
+        place: Some(place),
+        message: e.to_string(),
+    }
+}
+
 /// Where a path written inside a config file really is on this machine.
 ///
 /// - relative paths are relative to `base` (nginx: its prefix = the directory of the

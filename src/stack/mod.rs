@@ -22,7 +22,7 @@ use crate::source::{FileId, SourceMap};
 use crate::syntax::{ini, nginx, php, SyntaxError};
 use load::LoadProblem;
 
-pub use nginx_model::{Dir, Location, Nginx, ScopeId, ScopeKind, Site, Target};
+pub use nginx_model::{Dir, Location, Nginx, Role, ScopeId, ScopeKind, Site, Target};
 pub use php_model::{Fpm, PhpSetting, Pool, PoolId, Via};
 pub use wp_model::{WpConfig, WpConst};
 
@@ -187,6 +187,12 @@ impl Stack {
                     .map(move |l| (n, s, l))
             })
         })
+    }
+    /// The PHP locations that run WordPress requests: not php-fpm's status/ping pages,
+    /// health checks or another application (phpMyAdmin, xhprof…). Timeout, buffer
+    /// and body-size rules and the tuner read these only.
+    pub fn wp_php_locations(&self) -> impl Iterator<Item = (&Nginx, &Site, &Location)> {
+        self.php_locations().filter(|(_, _, l)| l.runs_wordpress())
     }
     /// Whether any php-fpm configuration was found (pool rules are skipped otherwise).
     pub fn has_fpm(&self) -> bool {

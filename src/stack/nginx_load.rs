@@ -16,7 +16,8 @@ pub struct NginxTree {
     /// (file, span.start of an `include` directive) → the files it includes, in order.
     pub includes: HashMap<(FileId, usize), Vec<FileId>>,
     pub problems: Vec<LoadProblem>,
-    /// Things that could not be known (a link leading out of a copied tree).
+    /// What the loader assumed or could not know, for the user (`sites-available/` read
+    /// for a missing `sites-enabled/`, a link leading out of a copied tree).
     pub notes: Vec<String>,
     /// Position in `files` of each file id.
     pos: HashMap<FileId, usize>,
@@ -42,16 +43,6 @@ impl NginxTree {
     }
 }
 
-/// Files nginx's packages ship unchanged that hold nothing a rule reads.
-const STOCK_FILES: &[&str] = &[
-    "mime.types",
-    "koi-utf",
-    "koi-win",
-    "win-utf",
-    "scgi_params",
-    "uwsgi_params",
-];
-
 struct Loader<'a> {
     prefix: PathBuf,
     map: &'a PathMap,
@@ -59,6 +50,9 @@ struct Loader<'a> {
     tree: NginxTree,
     /// Files being expanded, for cycle detection.
     active: Vec<FileId>,
+    /// A copy or repo, not the live configuration: an include of `sites-enabled/…`
+    /// whose directory is not in the tree reads `sites-available/` instead.
+    copy: bool,
 }
 
 /// Load `main` and its includes. Relative include paths are relative to `prefix`
@@ -69,6 +63,20 @@ pub fn load(
     prefix: &Path,
     map: &PathMap,
     sources: &mut SourceMap,
+) -> Result<NginxTree, ReadError> {
+    load_tree(main, prefix, map, sources, false)
+}
+
+/// `load`, for a copy of a configuration or a config repo (`copy`): a config repo keeps
+/// its sites in `sites-available/` and no `sites-enabled/` (the symlinks are made on
+/// the host), so an include of `sites-enabled/*` whose directory is absent from the
+/// tree reads `sites-available/` the same way, and says so in `notes`.
+pub fn load_tree(
+    main: &Path,
+    prefix: &Path,
+    map: &PathMap,
+    sources: &mut SourceMap,
+    copy: bool,
 ) -> Result<NginxTree, ReadError> {
     let (real, bytes) = crate::files::read(map.root.as_deref(), main)?;
     let parsed = nginx::parse(&bytes);
@@ -89,11 +97,199 @@ pub fn load(
             pos: HashMap::new(),
         },
         active: vec![id],
+        copy,
     };
     let includes = collect_includes(&parsed.items, 0);
     l.tree.push(id, parsed);
     l.expand(id, includes, 1);
     Ok(l.tree)
+}
+
+/// nginx's own files, installed with the package and rarely kept in a config repo:
+/// a site fragment linted without its nginx.conf may include them.
+pub const STOCK_FILES: &[&str] = &[
+    "fastcgi_params",
+    "fastcgi.conf",
+    "mime.types",
+    "scgi_params",
+    "uwsgi_params",
+    "proxy_params",
+    "koi-utf",
+    "koi-win",
+    "win-utf",
+    "snippets/fastcgi-php.conf",
+    "snippets/snakeoil.conf",
+];
+
+/// Load site files that have no nginx.conf (a config repo's `sites-available/`, a
+/// control panel's per-domain file, one site file given alone) as fragments of one
+/// implied `http {}`: each is read and its includes resolved against `prefix` (the
+/// parent of `sites-*/` and `conf.d/`) as nginx would once its nginx.conf includes
+/// them. The first readable fragment is the tree's `main`. A missing include of one
+/// of nginx's stock files is not a problem here (the package installs them); the
+/// names are returned. Err when no fragment can be read (the first error).
+pub fn load_fragments(
+    paths: &[PathBuf],
+    prefix: &Path,
+    map: &PathMap,
+    sources: &mut SourceMap,
+) -> Result<(NginxTree, Vec<FileId>, Vec<String>), ReadError> {
+    let mut read: Vec<(FileId, nginx::File)> = Vec::new();
+    let mut read_ids: std::collections::HashSet<FileId> = Default::default();
+    let mut first_err = None;
+    let mut unreadable = Vec::new();
+    for path in paths {
+        let (path, bytes) = match crate::files::read(map.root.as_deref(), path) {
+            Ok(b) => b,
+            Err(e) => {
+                unreadable.push(e.clone());
+                first_err.get_or_insert(e);
+                continue;
+            }
+        };
+        let parsed = nginx::parse(&bytes);
+        let id = match sources.find(&path) {
+            Some(id) => id,
+            None => sources.add(SourceFile::new(&path, path.display().to_string(), bytes)),
+        };
+        if read_ids.insert(id) {
+            read.push((id, parsed));
+        }
+    }
+    let Some(main) = read.first().map(|(id, _)| *id) else {
+        return Err(first_err.unwrap_or_else(|| ReadError {
+            path: prefix.to_path_buf(),
+            reason: "no site file".into(),
+        }));
+    };
+    let mut ids: Vec<FileId> = Vec::new();
+    let mut l = Loader {
+        prefix: prefix.to_path_buf(),
+        map,
+        sources,
+        tree: NginxTree {
+            main,
+            files: Vec::new(),
+            includes: HashMap::new(),
+            problems: Vec::new(),
+            notes: Vec::new(),
+            pos: HashMap::new(),
+        },
+        active: Vec::new(),
+        copy: true,
+    };
+    for (id, parsed) in read {
+        if l.tree.file(id).is_some() {
+            continue; // already included by an earlier fragment
+        }
+        ids.push(id);
+        let includes = collect_includes(&parsed.items, 0);
+        l.tree.push(id, parsed);
+        l.active = vec![id];
+        l.expand(id, includes, 1);
+    }
+    let stock = take_missing_stock(&mut l.tree.problems);
+    for e in &unreadable {
+        let p = super::load::unreadable_problem(l.sources, e, None);
+        l.tree.problems.push(p);
+    }
+    Ok((l.tree, ids, stock))
+}
+
+/// Suffixes of templates rendered into configuration at deploy time (Ansible's `.j2`,
+/// envsubst's `.template`, WordOps' `.mustache`…): such a file is not configuration
+/// itself, and a missing include that has one next to it is generated from it.
+pub const TEMPLATE_SUFFIXES: &[&str] = &[
+    ".template",
+    ".tmpl",
+    ".tpl",
+    ".j2",
+    ".jinja",
+    ".jinja2",
+    ".mustache",
+    ".erb",
+    ".sample",
+    ".example",
+    ".dist",
+    ".in",
+];
+
+/// Is this file name a template (see `TEMPLATE_SUFFIXES`)?
+pub fn is_template_name(name: &str) -> bool {
+    TEMPLATE_SUFFIXES.iter().any(|s| name.ends_with(s))
+}
+
+/// The template a missing file is rendered from, when one lies next to it.
+fn template_of(path: &Path) -> Option<PathBuf> {
+    let name = path.file_name()?.to_string_lossy().into_owned();
+    TEMPLATE_SUFFIXES
+        .iter()
+        .map(|s| path.with_file_name(format!("{name}{s}")))
+        .find(|t| t.is_file())
+}
+
+/// Remove the "include not found" problems of nginx's stock files (fastcgi_params,
+/// mime.types…) and return their names: for a copy of a configuration or a config
+/// repo, the package installs them on the host.
+pub fn take_missing_stock(problems: &mut Vec<LoadProblem>) -> Vec<String> {
+    let mut stock: Vec<String> = Vec::new();
+    problems.retain(|p| {
+        if p.kind != ProblemKind::IncludeNotFound {
+            return true;
+        }
+        match STOCK_FILES
+            .iter()
+            .find(|s| p.message.contains(&format!("/{s}\" failed")))
+        {
+            Some(s) => {
+                if !stock.iter().any(|x| x == s) {
+                    stock.push(s.to_string());
+                }
+                false
+            }
+            None => true,
+        }
+    });
+    stock
+}
+
+impl Loader<'_> {
+    /// In a copy or repo, a file whose whole content is one path to an existing file is
+    /// a symbolic link that was checked out as a file (git with `core.symlinks=false`,
+    /// an archive that flattened links): `sites-enabled/x` holding
+    /// `/etc/nginx/sites-available/x`. nginx could never parse it as configuration, so
+    /// it is read as the link it stands for; the target resolves like any path here.
+    fn link_stub(&self, path: &Path, bytes: &[u8]) -> Option<PathBuf> {
+        if !self.copy || bytes.len() > 4096 {
+            return None;
+        }
+        let text = std::str::from_utf8(bytes).ok()?;
+        let text = text.strip_suffix('\n').unwrap_or(text);
+        if text.is_empty()
+            || !text.contains('/')
+            || text
+                .chars()
+                .any(|c| c.is_whitespace() || matches!(c, ';' | '{' | '}' | '#' | '$'))
+        {
+            return None;
+        }
+        let base = path.parent()?;
+        let target = self.map.resolve(text, base);
+        (target != path && crate::files::resolve::is_file(self.map.root.as_deref(), &target))
+            .then_some(target)
+    }
+}
+
+/// For a glob under a `sites-enabled/` directory that does not exist, the same glob
+/// under its sibling `sites-available/` when that one does.
+fn available_for_enabled(map: &PathMap, glob: &Path) -> Option<PathBuf> {
+    let dir = glob.parent()?;
+    if dir.file_name()? != "sites-enabled" || map.exists(dir) {
+        return None;
+    }
+    let avail = dir.parent()?.join("sites-available");
+    let name = glob.file_name()?;
+    crate::files::resolve::is_dir(map.root.as_deref(), &avail).then(|| avail.join(name))
 }
 
 /// `include` directives anywhere in a file (span start, argument).
@@ -129,37 +325,47 @@ impl Loader<'_> {
             }
             let local = self.map.resolve(&pattern, &self.prefix);
             let is_glob = pattern.contains(['*', '?', '[']);
-            let paths: Vec<PathBuf> = if is_glob {
+            let mut paths: Vec<PathBuf> = if is_glob {
                 self.map.glob(&local)
             } else {
                 vec![local.clone()]
             };
+            if is_glob && paths.is_empty() && self.copy {
+                if let Some(avail) = available_for_enabled(self.map, &local) {
+                    paths = self.map.glob(&avail);
+                    if !paths.is_empty() {
+                        self.tree.notes.push(format!(
+                            "{} is not in the tree: the {} file(s) matching {} were read in its place, as the host would enable them",
+                            local.parent().unwrap_or(&local).display(),
+                            paths.len(),
+                            avail.display()
+                        ));
+                    }
+                }
+            }
             let mut ids = Vec::new();
+            if self.copy {
+                // A stand-in sites-available/ may hold templates: they are no config.
+                paths.retain(|p| {
+                    !p.file_name()
+                        .is_some_and(|n| is_template_name(&n.to_string_lossy()))
+                        || !is_glob
+                });
+            }
             for path in paths {
-                let dangling_link = std::fs::symlink_metadata(&path).is_ok();
-                if !is_glob && !self.map.exists(&path) && !dangling_link {
-                    // A copy often leaves out the files nginx's package ships unchanged
-                    // (the bitnami image's mime.types): on the real host they are
-                    // there, and no rule reads them.
-                    let copy = self.map.root.is_some() || !self.map.aliases.is_empty();
-                    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-                    if copy && STOCK_FILES.contains(&name) {
-                        let logical = match &self.map.root {
-                            Some(r) => path
-                                .strip_prefix(r)
-                                .map(|p| Path::new("/").join(p))
-                                .unwrap_or_else(|_| path.clone()),
-                            None => path.clone(),
-                        };
-                        let note = format!(
-                            "{} is not in the copy: taken to be nginx's stock {name}, which no rule reads",
-                            logical.display()
-                        );
-                        if !self.tree.notes.contains(&note) {
-                            self.tree.notes.push(note);
-                        }
+                // A dangling link exists as a name: it is reported below, when it is read.
+                let present = self.map.exists(&path) || std::fs::symlink_metadata(&path).is_ok();
+                if !is_glob && !present && self.copy {
+                    if let Some(t) = template_of(&path) {
+                        self.tree.notes.push(format!(
+                            "{} is not in the tree but {} is: it is rendered at deploy time, so its settings were not read",
+                            path.display(),
+                            t.display()
+                        ));
                         continue;
                     }
+                }
+                if !is_glob && !present {
                     let shown = if Path::new(&pattern).is_absolute() {
                         pattern.clone()
                     } else {
@@ -218,7 +424,7 @@ impl Loader<'_> {
                         continue;
                     }
                 }
-                let bytes = match read_config(&path) {
+                let mut bytes = match read_config(&path) {
                     Ok(b) => b,
                     Err(e) => {
                         self.tree.problems.push(LoadProblem {
@@ -229,6 +435,29 @@ impl Loader<'_> {
                         continue;
                     }
                 };
+                let mut path = path;
+                if let Some(target) = self.link_stub(&path, &bytes) {
+                    if let Some(id) = self.sources.find(&target) {
+                        if self.active.contains(&id) {
+                            continue;
+                        }
+                        if !ids.contains(&id) {
+                            ids.push(id);
+                        }
+                        if self.tree.file(id).is_some() {
+                            continue;
+                        }
+                    }
+                    if let Ok((target, b)) = crate::files::read(self.map.root.as_deref(), &target) {
+                        self.tree.notes.push(format!(
+                            "{} holds only the path {} (a symbolic link checked out as a file, as git does with core.symlinks=false): read as a link to it",
+                            path.display(),
+                            String::from_utf8_lossy(&bytes).trim()
+                        ));
+                        bytes = b;
+                        path = target;
+                    }
+                }
                 let parsed = nginx::parse(&bytes);
                 let id = match self.sources.find(&path) {
                     Some(id) => id,

@@ -4,7 +4,7 @@
 //! order); else that prefix. PCRE patterns are matched with fancy-regex (look-arounds
 //! included); a pattern it cannot compile never matches.
 
-use super::nginx_model::{Location, Nginx, ScopeId, ScopeKind, Site};
+use super::nginx_model::{Location, Nginx, Role, ScopeId, ScopeKind, Site};
 
 thread_local! {
     /// Compiled location regexes: a host repeats the same few patterns thousands of times.
@@ -101,6 +101,151 @@ pub fn denies(n: &Nginx, loc: &Location) -> bool {
         .any(|d| matches!(d.arg(0), Some("403" | "404" | "444" | "410")));
     let internal = n.own(s, "internal").next().is_some();
     denied || returns || internal
+}
+
+/// Does a regex location's pattern match this URI (`~*` case-insensitively)?
+pub fn regex_location_matches(loc: &Location, uri: &str) -> bool {
+    loc.is_regex() && regex_matches(&loc.pattern, loc.modifier == "~*", uri)
+}
+
+/// Last path segments health checks and php-fpm's status/ping pages are served at
+/// (`/fpm-status`, `/ping`, `/healthcheck`…), compared lowercased.
+const PROBE_NAMES: &[&str] = &[
+    "status",
+    "fpm-status",
+    "fpm_status",
+    "fpmstatus",
+    "php-status",
+    "php_status",
+    "phpstatus",
+    "php-fpm-status",
+    "php-fpm_status",
+    "ping",
+    "fpm-ping",
+    "fpm_ping",
+    "php-ping",
+    "phpping",
+    "php-fpm-ping",
+    "health",
+    "healthz",
+    "healthcheck",
+    "health-check",
+    "health_check",
+    "livez",
+    "readyz",
+    "liveness",
+    "readiness",
+];
+
+/// URIs WordPress requests use; a probe location matches none of them.
+const WORDPRESS_URIS: &[&str] = &[
+    "/",
+    "/index.php",
+    "/wp-login.php",
+    "/wp-cron.php",
+    "/xmlrpc.php",
+    "/wp-admin/",
+    "/wp-admin/admin-ajax.php",
+    "/wp-admin/post.php",
+    "/hello-world/",
+    "/blog/index.php",
+    "/x.php",
+];
+
+/// Applications panels and dev tools install next to WordPress, recognised in a
+/// location's pattern, `alias` or location-level `root`.
+const OTHER_APPS: &[(&str, &str)] = &[
+    ("phpmyadmin", "phpMyAdmin"),
+    ("pma_alias", "phpMyAdmin"),
+    ("phppgadmin", "phpPgAdmin"),
+    ("pga_alias", "phpPgAdmin"),
+    ("adminer", "Adminer"),
+    ("xhprof", "xhprof"),
+    ("xhgui", "XHGui"),
+    ("roundcube", "Roundcube"),
+    ("webmail", "webmail"),
+    ("rainloop", "RainLoop"),
+    ("snappymail", "SnappyMail"),
+];
+
+fn probe_name(uri: &str) -> bool {
+    let last = uri.trim_end_matches('/').rsplit('/').next().unwrap_or("");
+    let last = last.to_ascii_lowercase();
+    let last = last.strip_suffix(".php").unwrap_or(&last);
+    PROBE_NAMES.contains(&last)
+}
+
+/// What a PHP location serves. `status_paths` are the reached pools' `pm.status_path`
+/// and `ping.path` values, each with its description ("php-fpm status page
+/// (pm.status_path of pool www)").
+///
+/// A probe: an exact or prefix location whose path is one of those pages or ends in a
+/// health-check name (`/fpm-status`, `/ping`, `/healthcheck`…), or a regex location
+/// that matches one of them and none of WordPress's own URIs. Another application:
+/// phpMyAdmin, Adminer, xhprof… named in the location's pattern (or an enclosing
+/// location's), its `alias`, or a `root` set inside a location.
+pub fn role(n: &Nginx, site: &Site, loc: &Location, status_paths: &[(String, String)]) -> Role {
+    let probe_of = |uri: &str| -> Option<String> {
+        let uri_t = uri.trim_end_matches('/');
+        if let Some((_, what)) = status_paths
+            .iter()
+            .find(|(p, _)| p.trim_end_matches('/') == uri_t && !uri_t.is_empty())
+        {
+            return Some(what.clone());
+        }
+        probe_name(uri).then(|| "health check".to_string())
+    };
+    if loc.is_regex() {
+        let mut candidates: Vec<(String, Option<String>)> = status_paths
+            .iter()
+            .map(|(p, w)| (p.clone(), Some(w.clone())))
+            .collect();
+        for name in PROBE_NAMES {
+            candidates.push((format!("/{name}"), None));
+        }
+        let hit = candidates
+            .iter()
+            .find(|(uri, _)| regex_location_matches(loc, uri));
+        if let Some((_, what)) = hit {
+            if !WORDPRESS_URIS
+                .iter()
+                .any(|u| regex_location_matches(loc, u))
+            {
+                return Role::Probe(what.clone().unwrap_or_else(|| "health check".into()));
+            }
+        }
+    } else if loc.pattern != "/" && !loc.pattern.starts_with('@') {
+        if let Some(what) = probe_of(&loc.pattern) {
+            return Role::Probe(what);
+        }
+    }
+    // Another application: the location's own and enclosing patterns, its alias, and
+    // a root set at location level.
+    let mut texts: Vec<String> = Vec::new();
+    let mut cur = Some(loc.scope);
+    while let Some(c) = cur {
+        let s = n.scope(c);
+        if s.kind == ScopeKind::Server {
+            break;
+        }
+        if s.kind == ScopeKind::Location {
+            texts.extend(s.args.iter().cloned());
+            for name in ["alias", "root"] {
+                if let Some(d) = s.last_named(name) {
+                    texts.push(d.value_text());
+                }
+            }
+        }
+        cur = s.parent;
+    }
+    let _ = site;
+    for t in &texts {
+        let t = t.to_ascii_lowercase();
+        if let Some((_, app)) = OTHER_APPS.iter().find(|(k, _)| t.contains(k)) {
+            return Role::OtherApp((*app).to_string());
+        }
+    }
+    Role::WordPress
 }
 
 #[cfg(test)]

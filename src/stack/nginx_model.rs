@@ -123,22 +123,33 @@ pub enum Target {
         host: String,
         port: u16,
     },
-    /// An `upstream` block, with its servers.
+    /// An `upstream` block, with its servers (each with the place of its address).
     Upstream {
         name: String,
         servers: Vec<(Target, Place)>,
     },
-    /// Built from a variable at run time (`fastcgi_pass $backend;`): cannot be followed.
+    /// Built from a variable at run time whose values are not known (`fastcgi_pass
+    /// $backend;` with no `map`/`set` giving it one): cannot be followed.
     Variable(String),
+    /// Built from a variable that `map` or `set` give a known set of values: each
+    /// request goes to one of them (no failover between them). The place of each
+    /// option is its value in the `map` entry or `set` directive.
+    Choice {
+        var: String,
+        options: Vec<(Target, Place)>,
+    },
     /// A name that is neither an upstream nor an address (U003).
     Undefined(String),
 }
 
 impl Target {
-    /// Leaf addresses (through an upstream's servers).
+    /// Leaf addresses (through an upstream's servers and a variable's values).
     pub fn addresses(&self) -> Vec<&Target> {
         match self {
             Target::Upstream { servers, .. } => servers.iter().map(|(t, _)| t).collect(),
+            Target::Choice { options, .. } => {
+                options.iter().flat_map(|(t, _)| t.addresses()).collect()
+            }
             t => vec![t],
         }
     }
@@ -154,6 +165,14 @@ impl Target {
             }
             Target::Upstream { name, .. } => format!("upstream {name}"),
             Target::Variable(v) => v.clone(),
+            Target::Choice { var, options } => format!(
+                "{var} ({})",
+                options
+                    .iter()
+                    .map(|(t, _)| t.describe())
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            ),
             Target::Undefined(n) => n.clone(),
         }
     }
@@ -172,11 +191,32 @@ pub struct Location {
     pub target: Option<Target>,
     /// Pools this location reaches (filled by linking).
     pub pools: Vec<super::PoolId>,
+    /// What the location serves (filled by linking): WordPress, or an endpoint
+    /// that runs no WordPress request.
+    pub role: Role,
+}
+
+/// What a PHP location serves. Timeout, buffer and body-size rules, their fixes and
+/// the tuner look only at `WordPress` locations: a status page or a health check
+/// answers in milliseconds and its settings say nothing about WordPress requests.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Role {
+    #[default]
+    WordPress,
+    /// php-fpm's `pm.status_path`/`ping.path` page or a health check; the text says
+    /// which ("php-fpm status page (pm.status_path of pool www)").
+    Probe(String),
+    /// Another application next to WordPress (phpMyAdmin, xhprof…), named.
+    OtherApp(String),
 }
 
 impl Location {
     pub fn is_regex(&self) -> bool {
         self.modifier == "~" || self.modifier == "~*"
+    }
+    /// Does this location run WordPress requests (not a probe or another app)?
+    pub fn runs_wordpress(&self) -> bool {
+        self.role == Role::WordPress
     }
 }
 
@@ -218,6 +258,9 @@ pub struct Nginx {
     pub scopes: Vec<Scope>,
     pub sites: Vec<Site>,
     pub upstreams: Vec<Upstream>,
+    /// No nginx.conf: site files linted as fragments of an implied `http {}` (scope 1,
+    /// which has no block in any file). Main-context values (`user`) are unknown.
+    pub implied: bool,
 }
 
 /// Directives whose values are lists: inherited only when the child sets none of them.
@@ -236,13 +279,24 @@ pub const ARRAY_DIRECTIVES: &[&str] = &[
     "error_log",
 ];
 
+/// A byte count as nginx writes sizes: `64k`, `1m`, or bytes.
+pub fn format_size(b: u64) -> String {
+    const K: u64 = 1024;
+    if b > 0 && b % (K * K) == 0 {
+        format!("{}m", b / (K * K))
+    } else if b > 0 && b % K == 0 {
+        format!("{}k", b / K)
+    } else {
+        b.to_string()
+    }
+}
+
 /// nginx's built-in default for directives rules care about (x86-64 Linux).
 pub fn default_value(name: &str) -> Option<&'static str> {
     Some(match name {
         "fastcgi_read_timeout" | "fastcgi_send_timeout" | "fastcgi_connect_timeout" => "60s",
         "fastcgi_buffer_size" => "4k",
         "fastcgi_buffers" => "8 4k",
-        "fastcgi_busy_buffers_size" => "8k",
         "client_max_body_size" => "1m",
         "client_body_timeout" | "client_header_timeout" | "send_timeout" => "60s",
         "keepalive_timeout" => "75s",
@@ -292,10 +346,29 @@ impl Nginx {
         Vec::new()
     }
 
-    /// Effective value with its origin, or nginx's default.
+    /// Effective value with its origin, or nginx's default. `fastcgi_busy_buffers_size`
+    /// and `fastcgi_temp_file_write_size`, when not set, are what nginx derives
+    /// (ngx_http_fastcgi_merge_loc_conf): twice the larger of the effective
+    /// `fastcgi_buffer_size` and one `fastcgi_buffers` buffer.
     pub fn effective_value(&self, id: ScopeId, name: &str) -> Option<Sourced<String>> {
         match self.effective(id, name) {
             Some(d) => Some(Sourced::at(d.value_text(), d.place)),
+            None if matches!(
+                name,
+                "fastcgi_busy_buffers_size" | "fastcgi_temp_file_write_size"
+            ) =>
+            {
+                let size = |v: &str| crate::syntax::units::nginx_size(v.trim()).ok();
+                let buffer = size(&self.effective_value(id, "fastcgi_buffer_size")?.value)?;
+                let bufs = self.effective_value(id, "fastcgi_buffers")?;
+                let one = size(bufs.value.split_whitespace().nth(1)?)?;
+                Some(Sourced {
+                    value: format_size(2 * buffer.max(one)),
+                    origin: Origin::Default(
+                        "nginx default: 2 × the larger of fastcgi_buffer_size and one fastcgi_buffers buffer",
+                    ),
+                })
+            }
             None => default_value(name).map(|v| Sourced {
                 value: v.to_string(),
                 origin: Origin::Default("nginx default"),
@@ -344,6 +417,9 @@ pub struct NginxInput<'a> {
     pub files: &'a HashMap<FileId, &'a nginx::File>,
     /// (file, span.start of an `include` directive) → the files it includes, in order.
     pub includes: &'a HashMap<(FileId, usize), Vec<FileId>>,
+    /// Site files without an nginx.conf: walked, in order, inside an implied `http {}`
+    /// (then `main` is the first of them). Empty for a real nginx.conf.
+    pub fragments: &'a [FileId],
 }
 
 /// Build the model of one nginx instance.
@@ -363,9 +439,32 @@ pub fn build(input: &NginxInput) -> Nginx {
         files: vec![input.main],
         seen: std::iter::once(input.main).collect(),
     };
-    if let Some(f) = input.files.get(&input.main) {
-        b.active.push(input.main);
-        b.walk(input.main, &f.items, 0, 0);
+    if input.fragments.is_empty() {
+        if let Some(f) = input.files.get(&input.main) {
+            b.active.push(input.main);
+            b.walk(input.main, &f.items, 0, 0);
+        }
+    } else {
+        b.scopes.push(Scope {
+            kind: ScopeKind::Http,
+            parent: Some(0),
+            args: Vec::new(),
+            directives: Vec::new(),
+            children: Vec::new(),
+            block: None,
+            index: None,
+        });
+        b.scopes[0].children.push(1);
+        for &frag in input.fragments {
+            let Some(f) = input.files.get(&frag) else {
+                continue;
+            };
+            if b.seen.insert(frag) {
+                b.files.push(frag);
+            }
+            b.active = vec![frag];
+            b.walk(frag, &f.items, 1, 1);
+        }
     }
     let Builder {
         mut scopes, files, ..
@@ -379,6 +478,7 @@ pub fn build(input: &NginxInput) -> Nginx {
         scopes,
         sites: Vec::new(),
         upstreams: Vec::new(),
+        implied: !input.fragments.is_empty(),
     };
     n.upstreams = collect_upstreams(&n);
     n.sites = collect_sites(&n);
@@ -445,8 +545,10 @@ impl Builder<'_> {
                 "upstream" => ScopeKind::Upstream,
                 other => ScopeKind::Other(other.to_string()),
             };
-            let walk_body =
-                !matches!(kind, ScopeKind::Other(_)) || matches!(name.as_str(), "stream" | "mail");
+            // `map` bodies are walked too: their entries (`key value;`) are what a
+            // `fastcgi_pass $var;` can resolve to.
+            let walk_body = !matches!(kind, ScopeKind::Other(_))
+                || matches!(name.as_str(), "stream" | "mail" | "map");
             let id = self.scopes.len();
             self.scopes.push(Scope {
                 kind,
@@ -529,7 +631,7 @@ fn resolve_target(n: &Nginx, value: &str) -> Target {
                     host: addr.to_string(),
                     port: 80,
                 });
-                Some((t, d.place))
+                Some((t, d.arg_place(0)))
             })
             .collect();
         return Target::Upstream {
@@ -540,8 +642,125 @@ fn resolve_target(n: &Nginx, value: &str) -> Target {
     Target::Undefined(value.to_string())
 }
 
+/// A value a variable can take, with the place it is written.
+type Value = (String, Place);
+
+/// The values `map` and `set` give each variable, read once for all locations.
+struct VarValues {
+    /// `$name` → (value, place of the value) from `map … $name { key value; }`.
+    maps: HashMap<String, Vec<(String, Place)>>,
+    /// (`$name`, server scope) → (value, place of the value) from `set $name value;`,
+    /// by server so that a host with a `set` in each of thousands of servers stays linear.
+    sets: HashMap<(String, Option<ScopeId>), Vec<Value>>,
+}
+
+impl VarValues {
+    fn new(n: &Nginx) -> Self {
+        let mut v = VarValues {
+            maps: HashMap::new(),
+            sets: HashMap::new(),
+        };
+        for (id, s) in n.scopes.iter().enumerate() {
+            if s.kind == ScopeKind::Other("map".into()) {
+                let Some(dst) = s.args.get(1) else { continue };
+                let entries = v.maps.entry(var_name(dst)).or_default();
+                for d in &s.directives {
+                    if matches!(d.name.as_str(), "include" | "hostnames" | "volatile") {
+                        continue;
+                    }
+                    if let Some(val) = d.arg(0) {
+                        entries.push((val.to_string(), d.arg_place(0)));
+                    }
+                }
+                continue;
+            }
+            for d in s.named("set") {
+                let (Some(name), Some(val)) = (d.arg(0), d.arg(1)) else {
+                    continue;
+                };
+                v.sets
+                    .entry((var_name(name), n.server_of(id)))
+                    .or_default()
+                    .push((val.to_string(), d.arg_place(1)));
+            }
+        }
+        v
+    }
+
+    /// Every value `$name` can take in a location of `server`: the map's entries
+    /// (default included), and the `set`s of that server.
+    fn values(&self, name: &str, server: Option<ScopeId>) -> Vec<(&str, Place)> {
+        let mut out: Vec<(&str, Place)> = Vec::new();
+        for (val, place) in self.maps.get(name).into_iter().flatten() {
+            out.push((val, *place));
+        }
+        for (val, place) in self
+            .sets
+            .get(&(name.to_string(), server))
+            .into_iter()
+            .flatten()
+        {
+            out.push((val, *place));
+        }
+        out
+    }
+}
+
+/// `$name` for `$name` and `${name}`.
+fn var_name(written: &str) -> String {
+    let inner = written.trim_start_matches('$');
+    let inner = inner
+        .strip_prefix('{')
+        .and_then(|i| i.strip_suffix('}'))
+        .unwrap_or(inner);
+    format!("${inner}")
+}
+
+/// The first variable in a value, as written (`$backend`, `${ver}`).
+fn first_var(value: &str) -> Option<&str> {
+    let start = value.find('$')?;
+    let rest = &value[start + 1..];
+    let len = if rest.starts_with('{') {
+        rest.find('}')? + 1
+    } else {
+        rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len())
+    };
+    (len > 0).then(|| &value[start..start + 1 + len])
+}
+
+/// Where a `fastcgi_pass` argument sends requests. A variable that `map`/`set` give
+/// known values becomes a `Choice` of each value's target (its first variable is
+/// substituted; a value still holding a variable stays unknown).
+fn resolve_pass(n: &Nginx, vars: &VarValues, value: &str, server: Option<ScopeId>) -> Target {
+    if !value.contains('$') {
+        return resolve_target(n, value);
+    }
+    let Some(written) = first_var(value) else {
+        return Target::Variable(value.to_string());
+    };
+    let var = var_name(written);
+    let mut options: Vec<(Target, Place)> = Vec::new();
+    for (val, place) in vars.values(&var, server) {
+        let text = value.replacen(written, val, 1);
+        let t = if text.contains('$') {
+            Target::Variable(text)
+        } else {
+            resolve_target(n, &text)
+        };
+        if !options.iter().any(|(o, _)| *o == t) {
+            options.push((t, place));
+        }
+    }
+    if options.is_empty() {
+        return Target::Variable(value.to_string());
+    }
+    Target::Choice { var, options }
+}
+
 fn collect_sites(n: &Nginx) -> Vec<Site> {
     let mut sites = Vec::new();
+    let vars = VarValues::new(n);
     for (sid, s) in n.scopes.iter().enumerate() {
         if s.kind != ScopeKind::Server {
             continue;
@@ -559,7 +778,7 @@ fn collect_sites(n: &Nginx) -> Vec<Site> {
             .effective(sid, "root")
             .map(|d| Sourced::at(d.value_text(), d.place));
         let mut locations = Vec::new();
-        collect_locations(n, sid, &mut locations, 0);
+        collect_locations(n, &vars, sid, &mut locations, 0);
         sites.push(Site {
             scope: sid,
             place: Place::new(block.file, block.directive),
@@ -572,7 +791,13 @@ fn collect_sites(n: &Nginx) -> Vec<Site> {
     sites
 }
 
-fn collect_locations(n: &Nginx, scope: ScopeId, out: &mut Vec<Location>, depth: usize) {
+fn collect_locations(
+    n: &Nginx,
+    vars: &VarValues,
+    scope: ScopeId,
+    out: &mut Vec<Location>,
+    depth: usize,
+) {
     if depth > MAX_DEPTH {
         return;
     }
@@ -607,7 +832,7 @@ fn collect_locations(n: &Nginx, scope: ScopeId, out: &mut Vec<Location>, depth: 
         let target = fastcgi_pass
             .as_ref()
             .and_then(|d| d.arg(0))
-            .map(|v| resolve_target(n, v));
+            .map(|v| resolve_pass(n, vars, v, n.server_of(child)));
         out.push(Location {
             scope: child,
             place: Place::new(block.file, block.directive),
@@ -616,14 +841,68 @@ fn collect_locations(n: &Nginx, scope: ScopeId, out: &mut Vec<Location>, depth: 
             fastcgi_pass,
             target,
             pools: Vec::new(),
+            role: Role::WordPress,
         });
-        collect_locations(n, child, out, depth + 1);
+        collect_locations(n, vars, child, out, depth + 1);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn busy_buffers_derived_as_nginx_does() {
+        use crate::source::{SourceFile, SourceMap};
+        let text = "http {\n fastcgi_buffer_size 32k;\n server {\n  location / { fastcgi_buffers 16 16k; }\n  location /b { fastcgi_buffers 4 64k; }\n  location /c { fastcgi_busy_buffers_size 48k; }\n }\n}\n";
+        let mut sm = SourceMap::new();
+        let id = sm.add(SourceFile::new(
+            "n.conf",
+            "n.conf",
+            text.as_bytes().to_vec(),
+        ));
+        let parsed = nginx::parse(text.as_bytes());
+        let files: HashMap<FileId, &nginx::File> = [(id, &parsed)].into_iter().collect();
+        let n = build(&NginxInput {
+            main: id,
+            files: &files,
+            includes: &HashMap::new(),
+            fragments: &[],
+        });
+        let locs: Vec<ScopeId> = n
+            .scopes_of_kind(ScopeKind::Location)
+            .map(|(i, _)| i)
+            .collect();
+        let busy = |i: usize| {
+            n.effective_value(locs[i], "fastcgi_busy_buffers_size")
+                .unwrap()
+                .value
+        };
+        // 2 × max(32k, 16k), 2 × max(32k, 64k), the location's own 48k.
+        assert_eq!(busy(0), "64k");
+        assert_eq!(busy(1), "128k");
+        assert_eq!(busy(2), "48k");
+        // Nothing set: 2 × max(4k, 4k) = 8k (one page on x86-64).
+        let empty = build(&NginxInput {
+            main: id,
+            files: &HashMap::new(),
+            includes: &HashMap::new(),
+            fragments: &[],
+        });
+        assert_eq!(
+            empty
+                .effective_value(0, "fastcgi_busy_buffers_size")
+                .unwrap()
+                .value,
+            "8k"
+        );
+        assert_eq!(
+            n.effective_value(locs[0], "fastcgi_temp_file_write_size")
+                .unwrap()
+                .value,
+            "64k"
+        );
+    }
 
     #[test]
     fn addresses() {

@@ -286,7 +286,7 @@ fn chain(stack: &Stack, settings: &Settings, edits: &mut Vec<Edit>) -> Vec<Chain
     let ceiling = cdn.map(|c| c.saturating_sub(5).max(2));
     // Shortest fastcgi_read_timeout reaching each pool (T103's fallback).
     let mut read_by_pool: BTreeMap<usize, u64> = BTreeMap::new();
-    for (n, _, l) in stack.php_locations() {
+    for (n, _, l) in stack.wp_php_locations() {
         if let Some(v) = n
             .effective_value(l.scope, "fastcgi_read_timeout")
             .and_then(|v| util::nginx_seconds(&v))
@@ -347,7 +347,7 @@ fn chain(stack: &Stack, settings: &Settings, edits: &mut Vec<Edit>) -> Vec<Chain
         per_pool.insert(id, [met, met_after, rtt, rtt_after]);
     }
     let mut lines = Vec::new();
-    for (n, site, loc) in stack.php_locations() {
+    for (n, site, loc) in stack.wp_php_locations() {
         let Some(read) = n
             .effective_value(loc.scope, "fastcgi_read_timeout")
             .and_then(|v| util::nginx_seconds(&v))

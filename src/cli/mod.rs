@@ -461,9 +461,10 @@ fn check(a: &CheckArgs) -> Result<i32, String> {
     );
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(out.as_bytes());
+    let red = report::redact::Redactor::new(&stack.sources);
     if a.format == Format::Text && !a.quiet {
         for n in &stack.notes {
-            let _ = writeln!(stdout, "note: {n}");
+            let _ = writeln!(stdout, "note: {}", red.text(n));
         }
     }
     drop(stdout);
@@ -482,7 +483,7 @@ fn check(a: &CheckArgs) -> Result<i32, String> {
         && (stack.files.iter().any(|f| !f.syntax.errors().is_empty()) || stack.files.is_empty())
     {
         for p in &stack.problems {
-            eprintln!("wpstack: error: {}", p.message);
+            eprintln!("wpstack: error: {}", red.text(&p.message));
         }
         return Ok(EXIT_ERROR);
     }
@@ -520,10 +521,12 @@ fn fix(a: &CheckArgs, settings: &Settings, host: &host::Host) -> Result<i32, Str
         return Ok(if d.is_empty() { EXIT_OK } else { EXIT_FINDINGS });
     }
     if !outcome.changes.is_empty() {
+        let red = report::redact::Redactor::new(&outcome.stack.sources);
         let opts = a.validate.commit_options(!a.no_backup)?;
-        let report = fixrun::commit(&outcome.stack, &outcome.changes, &opts, &fixrun::RealIo)?;
+        let report = fixrun::commit(&outcome.stack, &outcome.changes, &opts, &fixrun::RealIo)
+            .map_err(|e| red.text(&e))?;
         for line in fixrun::describe(&report, "fixed", opts.validate.is_some()) {
-            eprintln!("wpstack: {line}");
+            eprintln!("wpstack: {}", red.text(&line));
         }
     }
     let findings = outcome.remaining;
@@ -600,15 +603,18 @@ fn tune(a: &TuneArgs) -> Result<i32, String> {
     let mut diff = Vec::new();
     for (id, new) in &pass.files {
         let src = stack.sources.get(*id);
-        diff.extend(apply::unified_diff(&src.display, &src.bytes, new));
+        let kind = stack.file(*id).map(|f| f.kind);
+        diff.extend(apply::unified_diff(&src.display, kind, &src.bytes, new));
     }
+    let red = report::redact::Redactor::new(&stack.sources);
     if a.format == "json" {
-        let v = serde_json::json!({
+        let mut v = serde_json::json!({
             "version": 1,
             "tuning": t,
             "measured": host.measured_notes(),
             "diff": String::from_utf8_lossy(&diff),
         });
+        red.json(&mut v);
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     } else {
         print!("{}", crate::tune::run::table(&t));
@@ -626,9 +632,10 @@ fn tune(a: &TuneArgs) -> Result<i32, String> {
         let changes = fixrun::changes_of(&stack.sources, &pass.files);
         if !changes.is_empty() {
             let opts = a.validate.commit_options(!a.no_backup)?;
-            let report = fixrun::commit(&stack, &changes, &opts, &fixrun::RealIo)?;
+            let report = fixrun::commit(&stack, &changes, &opts, &fixrun::RealIo)
+                .map_err(|e| red.text(&e))?;
             for line in fixrun::describe(&report, "tuned", opts.validate.is_some()) {
-                eprintln!("wpstack: {line}");
+                eprintln!("wpstack: {}", red.text(&line));
             }
         }
         if a.reload {
@@ -655,8 +662,10 @@ fn tune(a: &TuneArgs) -> Result<i32, String> {
                     .unwrap_or_else(|| PathBuf::from("nginx")),
                 ..Default::default()
             };
-            for line in crate::tune::reload::reload(&stack, &changed, &opts)? {
-                eprintln!("wpstack: {line}");
+            for line in
+                crate::tune::reload::reload(&stack, &changed, &opts).map_err(|e| red.text(&e))?
+            {
+                eprintln!("wpstack: {}", red.text(&line));
             }
         }
     }

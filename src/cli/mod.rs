@@ -88,7 +88,10 @@ pub struct ValidateArgs {
     /// php-fpm to run `-t` with (default: php-fpmX.Y for the stack's PHP, php-fpm, php-fpm*).
     #[arg(long = "fpm-bin", value_name = "FILE")]
     pub fpm_bin: Option<PathBuf>,
-    /// Write without running nginx -t / php-fpm -t on a sandboxed copy first.
+    /// PHP CLI to run `-l` with on edited wp-config.php files (default: php on PATH).
+    #[arg(long = "php-bin", value_name = "FILE")]
+    pub php_bin: Option<PathBuf>,
+    /// Write without running nginx -t / php-fpm -t / php -l on a sandboxed copy first.
     #[arg(long = "no-validate")]
     pub no_validate: bool,
 }
@@ -98,6 +101,7 @@ impl ValidateArgs {
         for (flag, bin) in [
             ("--nginx-bin", &self.nginx_bin),
             ("--fpm-bin", &self.fpm_bin),
+            ("--php-bin", &self.php_bin),
         ] {
             if let Some(b) = bin.as_ref().filter(|b| !b.is_file()) {
                 return Err(format!("{flag} {}: no such file", b.display()));
@@ -108,6 +112,8 @@ impl ValidateArgs {
             validate: (!self.no_validate).then(|| crate::fix::validate::Options {
                 nginx_bin: self.nginx_bin.clone(),
                 fpm_bin: self.fpm_bin.clone(),
+                php_bin: self.php_bin.clone(),
+                timeout: None,
             }),
         })
     }

@@ -215,18 +215,34 @@ pub fn wp_define(
     let src = stack.sources.get(wp.file);
     let nl = eol(src);
     let syntax = stack.syntax_php(wp.file)?;
-    let line = format!("define( '{name}', {value} );{nl}");
-    match syntax.stop_editing_line(&src.bytes) {
-        Some(at) => Some(Edit::insert(wp.file, at, line)),
-        None => {
-            let needs_nl = !src.bytes.is_empty() && !src.bytes.ends_with(b"\n");
-            Some(Edit::insert(
-                wp.file,
-                src.bytes.len(),
-                format!("{}{line}", if needs_nl { nl } else { "" }),
-            ))
-        }
-    }
+    let line = format!("define( '{name}', {value} );");
+    let wanted = syntax
+        .stop_editing_line(&src.bytes)
+        .unwrap_or(src.bytes.len());
+    // Only on a statement boundary of the token stream: `define( 'A', 1 )\n/* That's
+    // all… */\n;` must not get the new line between the call and its `;`.
+    let (at, semicolon) = syntax.statement_boundary(&src.bytes, wanted);
+    let line_start = at == 0 || src.bytes.get(at - 1) == Some(&b'\n');
+    let text = if line_start {
+        format!("{}{line}{nl}", if semicolon { ";" } else { "" })
+    } else {
+        // Mid-line (after `;`, before `?>`, or at an end without a newline): on a line
+        // of its own.
+        let rest_blank = src.bytes[at..]
+            .iter()
+            .take_while(|b| **b != b'\n')
+            .all(|b| b.is_ascii_whitespace());
+        format!(
+            "{}{nl}{line}{}",
+            if semicolon { ";" } else { "" },
+            if rest_blank && at < src.bytes.len() {
+                ""
+            } else {
+                nl
+            }
+        )
+    };
+    Some(Edit::insert(wp.file, at, text))
 }
 
 /// The common pool fix: set `key = value` in the pool (replace or insert), safe.

@@ -487,9 +487,15 @@ fn install_cleanup() {
     });
 }
 
+/// Set once a signal asked us to stop: no sandbox is made after it.
+static STOPPING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn cleanup_all() {
     let items: Vec<Live> = match LIVE.lock() {
-        Ok(mut l) => std::mem::take(&mut *l),
+        Ok(mut l) => {
+            STOPPING.store(true, std::sync::atomic::Ordering::SeqCst);
+            std::mem::take(&mut *l)
+        }
         Err(_) => return,
     };
     for i in &items {
@@ -613,9 +619,21 @@ impl Sandbox {
                 N.fetch_add(1, Ordering::Relaxed)
             ));
             plain_path(&dir).map_err(|e| format!("no sandbox: {e} (set TMPDIR)"))?;
-            match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+            // Made and registered under the lock the signal handler takes: a sandbox
+            // either is cleaned up by it or is never made.
+            let mut registry = LIVE
+                .lock()
+                .map_err(|_| "no sandbox: the registry is poisoned".to_string())?;
+            if STOPPING.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err("stopping on a signal".into());
+            }
+            let made = std::fs::DirBuilder::new().mode(0o700).create(&dir);
+            if made.is_ok() {
+                registry.push(Live::Dir(dir.clone()));
+            }
+            drop(registry);
+            match made {
                 Ok(()) => {
-                    live(Live::Dir(dir.clone()), true);
                     let sb = Sandbox { dir, ids };
                     sb.own(&sb.dir).map_err(|e| {
                         format!("cannot give the sandbox to the unprivileged uid: {e}")
@@ -636,8 +654,12 @@ impl Sandbox {
     /// programs' uid.
     fn mkdir(&self, d: &Path) -> std::io::Result<()> {
         use std::os::unix::fs::DirBuilderExt;
-        if d.is_dir() || !d.starts_with(&self.dir) {
+        if d.is_dir() {
             return Ok(());
+        }
+        if d == self.dir || !d.starts_with(&self.dir) {
+            // Removed under us (a signal's cleanup): never made again.
+            return Err(std::io::Error::from(std::io::ErrorKind::NotFound));
         }
         if let Some(parent) = d.parent() {
             self.mkdir(parent)?;
@@ -794,6 +816,23 @@ fn is_file_target(v: &str) -> bool {
     !special && !missing_dir
 }
 
+/// `unshare` when this system lets an unprivileged user make a user and network
+/// namespace (probed once), else None.
+fn userns() -> Option<PathBuf> {
+    static CACHE: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    CACHE
+        .get_or_init(|| {
+            let unshare = find_program("unshare")?;
+            let mut cmd = Command::new(&unshare);
+            cmd.args(["--user", "--map-root-user", "--net", "--", "true"]);
+            match run(cmd, &unshare, None, None, Duration::from_secs(5)) {
+                Ok((true, _)) => Some(unshare),
+                _ => None,
+            }
+        })
+        .clone()
+}
+
 /// `nginx -V` (what it was built with), once per binary.
 fn nginx_v(bin: &Path, limit: Duration) -> String {
     static CACHE: std::sync::Mutex<Vec<(PathBuf, String)>> = std::sync::Mutex::new(Vec::new());
@@ -897,6 +936,14 @@ fn run_nginx(
         seen: HashMap::new(),
     };
     let built = nginx_v(bin, limit);
+    // Not root: `nginx -t` binds its ports (below 1024 only as root), so it runs in a
+    // user and network namespace of its own where the system allows one — root there,
+    // no clash with a live server. Only root is mapped in it, so `user` becomes root
+    // (nginx chowns its temp directories to that user).
+    let unshare = match sb.ids {
+        None if !rustix::process::geteuid().is_root() => userns(),
+        _ => None,
+    };
     let compiled = compiled_prefix(&built);
     let mut notes = Vec::new();
     // The http block: nginx's compiled-in temp paths not set there go into the sandbox.
@@ -922,6 +969,15 @@ fn run_nginx(
         let bytes = content(*id);
         let file = nginx::parse(&bytes);
         let mut edits = Vec::new();
+        if *id == n.main
+            && unshare.is_some()
+            && !n
+                .scopes
+                .iter()
+                .any(|s| s.kind == ScopeKind::Main && !s.named("user").is_empty())
+        {
+            edits.push((0, 0, "user root;\n".to_string()));
+        }
         if *id == n.main
             && !n
                 .scopes
@@ -984,6 +1040,11 @@ fn run_nginx(
                         }
                     }
                 }
+                "user" if unshare.is_some() => {
+                    let last = d.args.last().map_or(arg.span.end, |a| a.span.end);
+                    edits.push((arg.span.start, last, "root".to_string()));
+                    continue;
+                }
                 "perl_modules"
                 | "perl_require"
                 | "init_by_lua"
@@ -1033,7 +1094,18 @@ fn run_nginx(
         sb.write(&src.path, &splice(&bytes, edits))?;
     }
     let conf = sb.map(&main_path);
-    let mut cmd = Command::new(bin);
+    // `nginx -t` binds the ports it listens on. Not root: in a user and network
+    // namespace of its own where the system allows one (root there, ports below 1024
+    // bindable, no clash with the live server); as root: CAP_NET_BIND_SERVICE alone.
+    let mut cmd = match &unshare {
+        Some(unshare) => {
+            let mut c = Command::new(unshare);
+            c.args(["--user", "--map-root-user", "--net", "--"])
+                .arg(bin);
+            c
+        }
+        _ => Command::new(bin),
+    };
     cmd.arg("-t")
         .arg("-p")
         .arg(sb.dir.join("prefix"))
@@ -1350,6 +1422,9 @@ fn run(
         .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
     live(Live::Group(child.id() as i32), true);
     let mut child = Child(child);
+    if STOPPING.load(std::sync::atomic::Ordering::SeqCst) {
+        return Err("stopping on a signal".into());
+    }
     if let (Some(data), Some(mut pipe)) = (stdin, child.0.stdin.take()) {
         std::thread::spawn(move || {
             use std::io::Write;

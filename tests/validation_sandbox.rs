@@ -350,3 +350,55 @@ fn a_path_that_cannot_be_written_into_a_config_fails_closed() {
         .expect("run");
     assert_eq!(out.status.code(), Some(0));
 }
+
+/// `nginx -t` creates its compiled-in temp directories (`/var/lib/nginx/body`…) and
+/// opens the default access log and pid file: the copy it gets names sandbox paths
+/// for each one the configuration leaves unset.
+#[test]
+fn nginx_gets_its_compiled_in_paths_pointed_into_the_sandbox() {
+    let stack = broken_copy();
+    let bins = public_dir();
+    let copy = bins.path().join("seen.conf");
+    let fake = script(
+        bins.path(),
+        "nginx",
+        &format!(
+            "case \"$1\" in -V) echo '--prefix=/usr/share/nginx --http-client-body-temp-path=/var/lib/nginx/body' >&2; exit 0;; esac\nwhile [ $# -gt 0 ]; do [ \"$1\" = \"-c\" ] && conf=\"$2\"; shift; done\ncat \"$conf\" > {}\necho \"nginx: configuration file $conf test is successful\" >&2\n",
+            copy.display()
+        ),
+    );
+    let tmp = public_dir();
+    let out = wpstack()
+        .args([
+            "check",
+            "--fix",
+            "--no-backup",
+            "--exit-zero",
+            "--nginx-bin",
+        ])
+        .arg(&fake)
+        .args(["--fpm-bin", "/bin/true", "--php-bin", "/bin/true"])
+        .arg(stack.path())
+        .env("TMPDIR", tmp.path())
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("validation: nginx -t accepts"), "{err}");
+    let conf = std::fs::read_to_string(&copy).expect("the copy nginx got");
+    for name in [
+        "client_body_temp_path",
+        "proxy_temp_path",
+        "fastcgi_temp_path",
+        "uwsgi_temp_path",
+        "scgi_temp_path",
+    ] {
+        let line = conf
+            .split(';')
+            .find(|d| d.contains(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no {name} in:\n{conf}"));
+        assert!(line.contains("wpstack-validate-"), "{line}");
+    }
+    assert!(!conf.contains("/run/nginx.pid"), "{conf}");
+    assert!(!conf.contains("/var/log/nginx/"), "{conf}");
+    assert!(sandboxes(tmp.path()).is_empty());
+}

@@ -273,8 +273,9 @@ pub fn mask_bytes(line: &[u8], base: usize, spans: &[Span]) -> Vec<u8> {
 /// Masks what a [`SourceMap`]'s files hold as secrets, in any text about them.
 pub struct Redactor<'a> {
     sources: &'a SourceMap,
-    /// Secret values, longest first (a value containing another is masked whole).
-    values: Vec<String>,
+    /// All secret values of [`SHORT`] bytes or more, found in one pass over a text (a host with
+    /// thousands of sites has tens of thousands of them).
+    matcher: Option<aho_corasick::AhoCorasick>,
 }
 
 impl<'a> Redactor<'a> {
@@ -295,19 +296,25 @@ impl<'a> Redactor<'a> {
                 }
             }
         }
-        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
-        Redactor { sources, values }
+        let long: Vec<&String> = values.iter().filter(|v| v.len() >= SHORT).collect();
+        let matcher = (!long.is_empty())
+            .then(|| {
+                aho_corasick::AhoCorasick::builder()
+                    .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+                    .build(long)
+                    .ok()
+            })
+            .flatten();
+        Redactor { sources, matcher }
     }
 
     /// Free text (a message, a note, a program's output): every secret value of
     /// [`SHORT`] bytes or more masked, and any `define('DB_PASSWORD', '…')`-like text.
     pub fn text(&self, s: &str) -> String {
-        let mut out = s.to_string();
-        for v in self.values.iter().filter(|v| v.len() >= SHORT) {
-            if out.contains(v.as_str()) {
-                out = out.replace(v.as_str(), MASK);
-            }
-        }
+        let out = match &self.matcher {
+            Some(m) => m.replace_all(s, &vec![MASK; m.patterns_len()]),
+            None => s.to_string(),
+        };
         redact_text(&out)
     }
 

@@ -13,7 +13,7 @@
 //! own, mode 0700, removed when validation ends, on SIGTERM/SIGINT/SIGHUP, and — after a
 //! SIGKILL — by the next run; as root the programs run as an unprivileged uid
 //! ([`DROP_UID`]) that owns the sandbox; code the user did not ask to trust is not loaded
-//! (`load_module`, `extension`/`zend_extension`/`extension_dir`, `opcache.preload`,
+//! (`load_module`, `extension`/`zend_extension`/`extension_dir`, `opcache.preload`, `ssl_engine`,
 //! `perl_require`, `init_by_lua*` pointing outside the system's own module directories
 //! are left out, and each check says so); nginx's compiled-in temp paths
 //! (`/var/lib/nginx/body`…) are pointed into the sandbox. Validation fails closed: a
@@ -1043,6 +1043,14 @@ fn run_nginx(
                 "user" if unshare.is_some() => {
                     let last = d.args.last().map_or(arg.span.end, |a| a.span.end);
                     edits.push((arg.span.start, last, "root".to_string()));
+                    continue;
+                }
+                "ssl_engine" => {
+                    untrusted(
+                        "an OpenSSL engine, loaded as a library",
+                        &mut notes,
+                        &mut edits,
+                    );
                     continue;
                 }
                 "perl_modules"

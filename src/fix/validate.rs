@@ -487,6 +487,15 @@ fn install_cleanup() {
     });
 }
 
+/// Once a signal's cleanup has begun, the thread that notices waits for the handler to
+/// end the process (exit 128 + N), instead of going on to make a new sandbox or to
+/// report the killed program as a failure of its own.
+fn park_if_stopping() {
+    while STOPPING.load(std::sync::atomic::Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// Set once a signal asked us to stop: no sandbox is made after it.
 static STOPPING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
@@ -625,6 +634,8 @@ impl Sandbox {
                 .lock()
                 .map_err(|_| "no sandbox: the registry is poisoned".to_string())?;
             if STOPPING.load(std::sync::atomic::Ordering::SeqCst) {
+                drop(registry);
+                park_if_stopping();
                 return Err("stopping on a signal".into());
             }
             let made = std::fs::DirBuilder::new().mode(0o700).create(&dir);
@@ -1430,9 +1441,7 @@ fn run(
         .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
     live(Live::Group(child.id() as i32), true);
     let mut child = Child(child);
-    if STOPPING.load(std::sync::atomic::Ordering::SeqCst) {
-        return Err("stopping on a signal".into());
-    }
+    park_if_stopping();
     if let (Some(data), Some(mut pipe)) = (stdin, child.0.stdin.take()) {
         std::thread::spawn(move || {
             use std::io::Write;
@@ -1482,6 +1491,8 @@ fn run(
             Err(e) => return Err(format!("waiting for {}: {e}", bin.display())),
         }
     };
+    // Killed by a signal's cleanup: let the handler end the process.
+    park_if_stopping();
     // The group may hold children that keep the pipes open: end them before reading.
     kill_group(child.0.id() as i32);
     drop(child);

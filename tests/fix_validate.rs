@@ -392,6 +392,13 @@ fn validation_leaves_nothing_behind_in_the_temp_dir() {
     };
     let d = broken_copy();
     let tmp = tempfile::tempdir().expect("tempdir");
+    // Reachable by the unprivileged uid validation runs as under root (else the
+    // sandboxes would go to /tmp instead of here).
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755))
+            .expect("chmod");
+    }
     let out = wpstack()
         .args(["check", "--fix", "--exit-zero", "--nginx-bin"])
         .arg(&nginx)

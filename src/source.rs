@@ -134,6 +134,9 @@ fn count_chars(bytes: &[u8]) -> usize {
 pub struct SourceMap {
     files: Vec<SourceFile>,
     by_path: std::collections::HashMap<PathBuf, FileId>,
+    /// The bytes of each file that hold a secret value (`report::redact`): masked on
+    /// every way out.
+    secrets: std::collections::HashMap<FileId, Vec<Span>>,
 }
 
 impl SourceMap {
@@ -160,6 +163,18 @@ impl SourceMap {
     }
     pub fn is_empty(&self) -> bool {
         self.files.is_empty()
+    }
+    /// Record where a file's secret values are (see `report::redact`).
+    pub fn set_secrets(&mut self, id: FileId, spans: Vec<Span>) {
+        if spans.is_empty() {
+            self.secrets.remove(&id);
+        } else {
+            self.secrets.insert(id, spans);
+        }
+    }
+    /// The spans of a file's secret values.
+    pub fn secrets(&self, id: FileId) -> &[Span] {
+        self.secrets.get(&id).map(Vec::as_slice).unwrap_or(&[])
     }
 }
 

@@ -1067,8 +1067,17 @@ fn lab() {
     let mut rows = Vec::new();
     let mut failed = Vec::new();
     let start = Instant::now();
+    // U002 needs php-fpm to give its socket to root: only root may (the suite also runs
+    // as an unprivileged user, where it is skipped and the README table not compared).
+    let root = rustix::process::geteuid().is_root();
+    let mut partial = false;
     for &(code, run) in scenarios {
         if only.as_ref().is_some_and(|o| !o.iter().any(|c| c == code)) {
+            continue;
+        }
+        if code == "U002" && !root {
+            println!("lab: U002 skipped: not root (php-fpm may not chown its socket to root)");
+            partial = true;
             continue;
         }
         let t = Instant::now();
@@ -1104,7 +1113,7 @@ fn lab() {
     let table = render(&rows);
     println!("{table}");
     assert!(failed.is_empty(), "lab scenarios failed: {failed:?}");
-    if only.is_none() {
+    if only.is_none() && !partial {
         check_readme(&table);
     }
 }

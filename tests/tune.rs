@@ -131,6 +131,11 @@ fn php_fpm_accepts(root: &Path) {
         return;
     }
     let fpm = root.join("etc/php/8.2/fpm");
+    // php-fpm -t creates each pool's slowlog: into the copy, not /var/log.
+    for f in support::walk(&fpm.join("pool.d")) {
+        let s = std::fs::read_to_string(&f).expect("read");
+        std::fs::write(&f, s.replace("/var/log/", &format!("{}/", root.display()))).expect("write");
+    }
     let conf = root.join("php-fpm-test.conf");
     std::fs::write(
         &conf,

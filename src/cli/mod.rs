@@ -92,7 +92,10 @@ pub struct ValidateArgs {
     /// php-fpm to run `-t` with (default: php-fpmX.Y for the stack's PHP, php-fpm, php-fpm*).
     #[arg(long = "fpm-bin", value_name = "FILE")]
     pub fpm_bin: Option<PathBuf>,
-    /// Write without running nginx -t / php-fpm -t on a sandboxed copy first.
+    /// PHP CLI to run `-l` with on edited wp-config.php files (default: php on PATH).
+    #[arg(long = "php-bin", value_name = "FILE")]
+    pub php_bin: Option<PathBuf>,
+    /// Write without running nginx -t / php-fpm -t / php -l on a sandboxed copy first.
     #[arg(long = "no-validate")]
     pub no_validate: bool,
     /// Keep every backup under DIR (by the file's path) instead of the default places:
@@ -114,6 +117,7 @@ impl ValidateArgs {
         for (flag, bin) in [
             ("--nginx-bin", &self.nginx_bin),
             ("--fpm-bin", &self.fpm_bin),
+            ("--php-bin", &self.php_bin),
         ] {
             if let Some(b) = bin.as_ref().filter(|b| !b.is_file()) {
                 return Err(format!("{flag} {}: no such file", b.display()));
@@ -126,6 +130,8 @@ impl ValidateArgs {
             validate: (!self.no_validate).then(|| crate::fix::validate::Options {
                 nginx_bin: self.nginx_bin.clone(),
                 fpm_bin: self.fpm_bin.clone(),
+                php_bin: self.php_bin.clone(),
+                timeout: None,
             }),
         })
     }
@@ -508,9 +514,10 @@ fn check(a: &CheckArgs) -> Result<i32, String> {
     );
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(out.as_bytes());
+    let red = report::redact::Redactor::new(&stack.sources);
     if a.format == Format::Text && !a.quiet {
         for n in &stack.notes {
-            let _ = writeln!(stdout, "note: {n}");
+            let _ = writeln!(stdout, "note: {}", red.text(n));
         }
     }
     drop(stdout);
@@ -529,7 +536,7 @@ fn check(a: &CheckArgs) -> Result<i32, String> {
         && (stack.files.iter().any(|f| !f.syntax.errors().is_empty()) || stack.files.is_empty())
     {
         for p in &stack.problems {
-            eprintln!("wpstack: error: {}", p.message);
+            eprintln!("wpstack: error: {}", red.text(&p.message));
         }
         return Ok(EXIT_ERROR);
     }
@@ -570,13 +577,15 @@ fn fix(a: &CheckArgs, settings: &Settings, host: &host::Host) -> Result<i32, Str
         return Ok(if d.is_empty() { EXIT_OK } else { EXIT_FINDINGS });
     }
     if !outcome.changes.is_empty() {
+        let red = report::redact::Redactor::new(&outcome.stack.sources);
         let inputs = a.input.inputs();
         let scope = fixrun::scope_of(&inputs, outcome.stack.root.as_deref());
         let configured = configured_backup_dir(a.config.as_ref(), &a.input.paths)?;
         let opts = a.validate.commit_options(!a.no_backup, configured, scope)?;
-        let report = fixrun::commit(&outcome.stack, &outcome.changes, &opts, &fixrun::RealIo)?;
+        let report = fixrun::commit(&outcome.stack, &outcome.changes, &opts, &fixrun::RealIo)
+            .map_err(|e| red.text(&e))?;
         for line in fixrun::describe(&report, "fixed", opts.validate.is_some()) {
-            eprintln!("wpstack: {line}");
+            eprintln!("wpstack: {}", red.text(&line));
         }
     }
     let findings = outcome.remaining;
@@ -670,15 +679,18 @@ fn tune(a: &TuneArgs) -> Result<i32, String> {
     for (id, new) in &pass.files {
         let src = stack.sources.get(*id);
         let name = shown.get(id).unwrap_or(&src.display);
-        diff.extend(apply::unified_diff(name, &src.bytes, new));
+        let kind = stack.file(*id).map(|f| f.kind);
+        diff.extend(apply::unified_diff(name, kind, &src.bytes, new));
     }
+    let red = report::redact::Redactor::new(&stack.sources);
     if a.format == "json" {
-        let v = serde_json::json!({
+        let mut v = serde_json::json!({
             "version": 1,
             "tuning": t,
             "measured": host.measured_notes(),
             "diff": String::from_utf8_lossy(&diff),
         });
+        red.json(&mut v);
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     } else {
         print!("{}", crate::tune::run::table(&t));
@@ -740,9 +752,10 @@ fn tune(a: &TuneArgs) -> Result<i32, String> {
             let opts = a
                 .validate
                 .commit_options(!a.no_backup, configured, scope.clone())?;
-            let report = fixrun::commit(&stack, &changes, &opts, &fixrun::RealIo)?;
+            let report = fixrun::commit(&stack, &changes, &opts, &fixrun::RealIo)
+                .map_err(|e| red.text(&e))?;
             for line in fixrun::describe(&report, "tuned", opts.validate.is_some()) {
-                eprintln!("wpstack: {line}");
+                eprintln!("wpstack: {}", red.text(&line));
             }
             written = report
                 .written
@@ -756,8 +769,10 @@ fn tune(a: &TuneArgs) -> Result<i32, String> {
             } else {
                 changed_of(&written)
             };
-            for line in crate::tune::reload::run(&plan, &changed, &reload_opts)? {
-                eprintln!("wpstack: {line}");
+            for line in
+                crate::tune::reload::run(&plan, &changed, &reload_opts).map_err(|e| red.text(&e))?
+            {
+                eprintln!("wpstack: {}", red.text(&line));
             }
         }
     }

@@ -100,21 +100,110 @@ pub fn apply<'a>(
 }
 
 /// A unified diff of one file, `a/PATH` → `b/PATH`, that `git apply` and `patch -p1` take.
-pub fn unified_diff(path: &str, old: &[u8], new: &[u8]) -> Vec<u8> {
+///
+/// Secrets never show (`report::redact`): a context line holding a secret value is left
+/// out of the hunk when it is at the hunk's edge (context shrinks to stop before it, so
+/// the patch still applies), masked when it sits between two changes; a changed line
+/// holding one is masked (such a patch shows `********` and no longer applies as is —
+/// the price of never printing the value). `kind` says how to find the secrets.
+pub fn unified_diff(
+    path: &str,
+    kind: Option<crate::stack::FileKind>,
+    old: &[u8],
+    new: &[u8],
+) -> Vec<u8> {
+    use crate::report::redact::{mask_bytes, secret_spans};
+    use similar::ChangeTag;
+    let spans = |b: &[u8]| kind.map(|k| secret_spans(k, b)).unwrap_or_default();
+    let (old_secrets, new_secrets) = (spans(old), spans(new));
+    let starts = |b: &[u8]| -> Vec<usize> {
+        std::iter::once(0)
+            .chain(
+                b.iter()
+                    .enumerate()
+                    .filter(|(_, c)| **c == b'\n')
+                    .map(|(i, _)| i + 1),
+            )
+            .collect()
+    };
+    let (old_starts, new_starts) = (starts(old), starts(new));
+    let secret_line =
+        |starts: &[usize], secrets: &[crate::source::Span], idx: usize, len: usize| {
+            let lo = starts.get(idx).copied().unwrap_or(0);
+            let hi = lo + len;
+            secrets.iter().any(|s| s.start < hi && s.end > lo)
+        };
     let diff = similar::TextDiff::from_lines(old, new);
     let mut out = Vec::new();
     out.extend_from_slice(format!("--- a/{path}\n+++ b/{path}\n").as_bytes());
     for hunk in diff.unified_diff().context_radius(3).iter_hunks() {
-        out.extend_from_slice(format!("{}\n", hunk.header()).as_bytes());
-        for change in hunk.iter_changes() {
-            let sign = match change.tag() {
-                similar::ChangeTag::Delete => b'-',
-                similar::ChangeTag::Insert => b'+',
-                similar::ChangeTag::Equal => b' ',
+        // (tag, old position, new position, bytes, secret)
+        let Some(first) = hunk.ops().first() else {
+            continue;
+        };
+        let (mut op, mut np) = (first.old_range().start, first.new_range().start);
+        let mut lines: Vec<(ChangeTag, usize, usize, &[u8], bool)> = Vec::new();
+        for c in hunk.iter_changes() {
+            let v = c.value();
+            let secret = match c.tag() {
+                ChangeTag::Insert => secret_line(&new_starts, &new_secrets, np, v.len()),
+                _ => secret_line(&old_starts, &old_secrets, op, v.len()),
             };
-            out.push(sign);
-            let v = change.value();
-            out.extend_from_slice(v);
+            lines.push((c.tag(), op, np, v, secret));
+            match c.tag() {
+                ChangeTag::Equal => {
+                    op += 1;
+                    np += 1;
+                }
+                ChangeTag::Delete => op += 1,
+                ChangeTag::Insert => np += 1,
+            }
+        }
+        // Context at the edges stops before a secret line.
+        let lead = lines.iter().take_while(|l| l.0 == ChangeTag::Equal).count();
+        let from = lines[..lead].iter().rposition(|l| l.4).map_or(0, |i| i + 1);
+        let trail = lines
+            .iter()
+            .rev()
+            .take_while(|l| l.0 == ChangeTag::Equal)
+            .count();
+        let to = lines.len() - trail
+            + lines[lines.len() - trail..]
+                .iter()
+                .position(|l| l.4)
+                .unwrap_or(trail);
+        let lines = &lines[from..to.max(from)];
+        let Some(head) = lines.first() else { continue };
+        let old_len = lines.iter().filter(|l| l.0 != ChangeTag::Insert).count();
+        let new_len = lines.iter().filter(|l| l.0 != ChangeTag::Delete).count();
+        let range = |start: usize, len: usize| match len {
+            1 => format!("{}", start + 1),
+            0 => format!("{start},0"),
+            n => format!("{},{n}", start + 1),
+        };
+        out.extend_from_slice(
+            format!(
+                "@@ -{} +{} @@\n",
+                range(head.1, old_len),
+                range(head.2, new_len)
+            )
+            .as_bytes(),
+        );
+        for &(tag, o, n, v, secret) in lines {
+            out.push(match tag {
+                ChangeTag::Delete => b'-',
+                ChangeTag::Insert => b'+',
+                ChangeTag::Equal => b' ',
+            });
+            if secret {
+                let (base, secrets) = match tag {
+                    ChangeTag::Insert => (new_starts[n], &new_secrets),
+                    _ => (old_starts[o], &old_secrets),
+                };
+                out.extend_from_slice(&mask_bytes(v, base, secrets));
+            } else {
+                out.extend_from_slice(v);
+            }
             if !v.ends_with(b"\n") {
                 out.extend_from_slice(b"\n\\ No newline at end of file\n");
             }
@@ -158,9 +247,24 @@ mod tests {
 
     #[test]
     fn diff_marks_missing_newline() {
-        let d = unified_diff("f.conf", b"a\nb", b"a\nc");
+        let d = unified_diff("f.conf", None, b"a\nb", b"a\nc");
         let s = String::from_utf8(d).unwrap();
         assert!(s.starts_with("--- a/f.conf\n+++ b/f.conf\n@@ -1,2 +1,2 @@\n"));
         assert!(s.contains("\\ No newline at end of file"));
+    }
+
+    #[test]
+    fn diff_context_stops_before_secrets_and_masks_changed_ones() {
+        use crate::stack::FileKind;
+        let old =
+            b"[www]\nenv[DB_PASSWORD] = s3cr3tpw\nuser = a\npm = static\nenv[API_TOKEN] = tok\n";
+        let new =
+            b"[www]\nenv[DB_PASSWORD] = s3cr3tpw\nuser = a\npm = dynamic\nenv[API_TOKEN] = tok2\n";
+        let d = String::from_utf8(unified_diff("www.conf", Some(FileKind::Fpm), old, new)).unwrap();
+        assert!(!d.contains("s3cr3tpw") && !d.contains("tok"), "{d}");
+        assert_eq!(
+            d,
+            "--- a/www.conf\n+++ b/www.conf\n@@ -3,3 +3,3 @@\n user = a\n-pm = static\n-env[API_TOKEN] = ********\n+pm = dynamic\n+env[API_TOKEN] = ********\n"
+        );
     }
 }

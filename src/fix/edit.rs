@@ -231,14 +231,27 @@ pub fn wp_define(
     let nl = eol(src);
     let syntax = stack.syntax_php(wp.file)?;
     let line = format!("define( '{name}', {value} );");
-    let at = syntax
+    let wanted = syntax
         .stop_editing_line(&src.bytes)
         .unwrap_or(src.bytes.len());
-    Some(Edit::insert(
-        wp.file,
-        at,
-        line_at(&src.bytes, at, nl, &line),
-    ))
+    // Only on a statement boundary of the token stream: `define( 'A', 1 )\n/* That's
+    // all… */\n;` must not get the new line between the call and its `;`.
+    let (at, semicolon) = syntax.statement_boundary(&src.bytes, wanted);
+    let semi = if semicolon { ";" } else { "" };
+    let text = if at_line_start(&src.bytes, at) {
+        format!("{semi}{line}{nl}")
+    } else {
+        // Mid-line (after `;`, before `?>`, or at an end without a newline): on a line
+        // of its own, keeping the file's line ending and its final-newline state.
+        let at_end = at >= src.bytes.len();
+        let rest_blank = src.bytes[at..]
+            .iter()
+            .take_while(|b| **b != b'\n' && **b != b'\r')
+            .all(|b| b.is_ascii_whitespace());
+        let tail = if at_end || rest_blank { "" } else { nl };
+        format!("{semi}{nl}{line}{tail}")
+    };
+    Some(Edit::insert(wp.file, at, text))
 }
 
 /// The common pool fix: set `key = value` in the pool (replace or insert), safe.

@@ -119,8 +119,14 @@ pub fn fixpoint(
 /// One unified diff over all changed files.
 pub fn diff(outcome: &Outcome) -> Vec<u8> {
     let mut out = Vec::new();
-    for (shown, old, new) in outcome.changes.values() {
-        out.extend(unified_diff(shown, old, new));
+    for (path, (shown, old, new)) in &outcome.changes {
+        let kind = outcome
+            .stack
+            .sources
+            .find(path)
+            .and_then(|id| outcome.stack.file(id))
+            .map(|f| f.kind);
+        out.extend(unified_diff(shown, kind, old, new));
     }
     out
 }

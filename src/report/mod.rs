@@ -101,9 +101,11 @@ pub fn render(
 
 /// The stable JSON report (schema version 1, cli.md).
 pub fn json_report(sources: &SourceMap, findings: &[Finding], summary: &Summary) -> Value {
+    let r = redact::Redactor::new(sources);
     let list: Vec<Value> = findings
         .iter()
         .map(|f| {
+            let places = places_of(f);
             let (file, line, col, el, ec) = match f.primary {
                 Some(p) => {
                     let (f, l, c, el, ec) = locate(sources, p);
@@ -114,20 +116,20 @@ pub fn json_report(sources: &SourceMap, findings: &[Finding], summary: &Summary)
             let related: Vec<Value> = f
                 .related
                 .iter()
-                .map(|r| {
-                    let (file, line, col, _, _) = locate(sources, r.place);
-                    json!({"file": file, "line": line, "column": col, "message": redact::redact_text(&r.message)})
+                .map(|rel| {
+                    let (file, line, col, _, _) = locate(sources, rel.place);
+                    json!({"file": file, "line": line, "column": col, "message": r.message(&rel.message, &places)})
                 })
                 .collect();
             let fix = f.fix.as_ref().map(|x| {
                 json!({
                     "applicability": x.applicability,
-                    "message": x.message,
+                    "message": r.message(&x.message, &places),
                     "edits": x.edits.iter().map(|e| json!({
                         "file": sources.get(e.file).display.replace('\\', "/"),
                         "start": e.range.start,
                         "end": e.range.end,
-                        "replacement": redact::redact_text(&String::from_utf8_lossy(&e.replacement)),
+                        "replacement": r.message(&String::from_utf8_lossy(&e.replacement), &places),
                     })).collect::<Vec<_>>(),
                 })
             });
@@ -135,7 +137,7 @@ pub fn json_report(sources: &SourceMap, findings: &[Finding], summary: &Summary)
                 "code": f.code,
                 "name": f.name,
                 "severity": f.severity,
-                "message": redact::redact_text(&f.message),
+                "message": r.message(&f.message, &places),
                 "file": file,
                 "line": line,
                 "column": col,
@@ -143,11 +145,20 @@ pub fn json_report(sources: &SourceMap, findings: &[Finding], summary: &Summary)
                 "end_column": ec,
                 "related": related,
                 "fix": fix,
-                "assumptions": f.assumptions,
+                "assumptions": f.assumptions.iter().map(|a| r.text(a)).collect::<Vec<_>>(),
             })
         })
         .collect();
     json!({"version": 1, "findings": list, "summary": summary})
+}
+
+/// Every place a finding names (its message may quote the values found there).
+pub(crate) fn places_of(f: &Finding) -> Vec<crate::finding::Place> {
+    f.primary
+        .iter()
+        .copied()
+        .chain(f.related.iter().map(|x| x.place))
+        .collect()
 }
 
 fn gh_escape_data(s: &str) -> String {
@@ -161,6 +172,7 @@ fn gh_escape_prop(s: &str) -> String {
 
 /// GitHub Actions workflow commands: annotations on the pull request.
 pub fn github(sources: &SourceMap, findings: &[Finding]) -> String {
+    let r = redact::Redactor::new(sources);
     let mut out = String::new();
     for f in findings {
         let cmd = match f.severity {
@@ -169,7 +181,7 @@ pub fn github(sources: &SourceMap, findings: &[Finding]) -> String {
             Severity::Info => "notice",
         };
         let title = gh_escape_prop(&format!("{} {}", f.code, f.name));
-        let msg = gh_escape_data(&redact::redact_text(&f.message));
+        let msg = gh_escape_data(&r.message(&f.message, &places_of(f)));
         match f.primary {
             Some(p) => {
                 let (file, l, c, el, ec) = locate(sources, p);

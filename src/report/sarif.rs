@@ -3,7 +3,7 @@
 //! partial fingerprints.
 
 use super::locate;
-use super::redact::{redact_line, redact_text};
+use super::redact::Redactor;
 use crate::finding::{Finding, Severity};
 use crate::rules::Rule;
 use crate::source::SourceMap;
@@ -54,6 +54,7 @@ fn fnv(s: &str) -> String {
 }
 
 pub fn report(sources: &SourceMap, findings: &[Finding], rules: &[&'static Rule]) -> Value {
+    let red = Redactor::new(sources);
     let rule_list: Vec<Value> = rules
         .iter()
         .map(|r| {
@@ -72,17 +73,18 @@ pub fn report(sources: &SourceMap, findings: &[Finding], rules: &[&'static Rule]
     let results: Vec<Value> = findings
         .iter()
         .map(|f| {
+            let places = super::places_of(f);
             let mut res = json!({
                 "ruleId": f.code,
                 "level": level(f.severity),
-                "message": {"text": redact_text(&f.message)},
+                "message": {"text": red.message(&f.message, &places)},
             });
             if let Some(i) = rules.iter().position(|r| r.code == f.code) {
                 res["ruleIndex"] = json!(i);
             }
             if let Some(p) = f.primary {
                 let (file, l, c, el, ec) = locate(sources, p);
-                let line_text = redact_line(sources.get(p.file).line_bytes(l));
+                let line_text = red.line(p.file, l);
                 res["locations"] = json!([{
                     "physicalLocation": {
                         "artifactLocation": {"uri": file, "uriBaseId": "%SRCROOT%"},
@@ -101,7 +103,7 @@ pub fn report(sources: &SourceMap, findings: &[Finding], rules: &[&'static Rule]
                     let (file, l, c, _, _) = locate(sources, r.place);
                     json!({
                         "id": i,
-                        "message": {"text": redact_text(&r.message)},
+                        "message": {"text": red.message(&r.message, &places)},
                         "physicalLocation": {
                             "artifactLocation": {"uri": file, "uriBaseId": "%SRCROOT%"},
                             "region": {"startLine": l, "startColumn": c},
@@ -113,7 +115,7 @@ pub fn report(sources: &SourceMap, findings: &[Finding], rules: &[&'static Rule]
                 res["relatedLocations"] = json!(related);
             }
             if !f.assumptions.is_empty() {
-                res["properties"] = json!({"assumptions": f.assumptions});
+                res["properties"] = json!({"assumptions": f.assumptions.iter().map(|a| red.text(a)).collect::<Vec<_>>()});
             }
             res
         })

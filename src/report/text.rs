@@ -2,7 +2,7 @@
 //! line with a gutter and a caret, each related place as a note with its own snippet,
 //! assumptions and the fix, then one summary line.
 
-use super::redact::redact_line;
+use super::redact::Redactor;
 use super::{RenderOptions, Summary};
 use crate::finding::{Finding, Place, Severity};
 use crate::source::SourceMap;
@@ -41,13 +41,14 @@ fn snippet(
     out: &mut String,
     st: &Style,
     sources: &SourceMap,
+    r: &Redactor,
     place: Place,
     mark: char,
     width: usize,
 ) {
     let f = sources.get(place.file);
     let (line, col) = f.line_col(place.span.start);
-    let text = redact_line(f.line_bytes(line));
+    let text = r.line(place.file, line);
     let num = format!("{line:>width$}");
     let pad = " ".repeat(width);
     out.push_str(&format!(
@@ -91,13 +92,20 @@ pub fn render(
     opts: &RenderOptions,
 ) -> String {
     let st = Style { on: opts.color };
+    let r = Redactor::new(sources);
     let mut out = String::new();
     for f in findings {
+        let places: Vec<Place> = f
+            .primary
+            .iter()
+            .copied()
+            .chain(f.related.iter().map(|x| x.place))
+            .collect();
         out.push_str(&format!(
             "{}{}: {}\n",
             st.sev(f.severity),
             st.paint("1", &format!("[{}]", f.code)),
-            super::redact::redact_text(&f.message)
+            r.message(&f.message, &places)
         ));
         // One gutter width for the whole diagnostic, as rustc does.
         let width = f
@@ -108,18 +116,18 @@ pub fn render(
             .max()
             .unwrap_or(1);
         if let Some(p) = f.primary {
-            snippet(&mut out, &st, sources, p, '^', width);
+            snippet(&mut out, &st, sources, &r, p, '^', width);
         }
-        for r in &f.related {
+        for rel in &f.related {
             out.push_str(&format!(
                 "{}: {}\n",
                 st.paint("1;32", "note"),
-                super::redact::redact_text(&r.message)
+                r.message(&rel.message, &places)
             ));
-            snippet(&mut out, &st, sources, r.place, '-', width);
+            snippet(&mut out, &st, sources, &r, rel.place, '-', width);
         }
         for a in &f.assumptions {
-            out.push_str(&format!("  {} assumption: {a}\n", st.blue("=")));
+            out.push_str(&format!("  {} assumption: {}\n", st.blue("="), r.text(a)));
         }
         if opts.show_fixes {
             if let Some(fix) = &f.fix {
@@ -127,7 +135,11 @@ pub fn render(
                     crate::fix::Applicability::Safe => "fix",
                     crate::fix::Applicability::Unsafe => "unsafe fix",
                 };
-                out.push_str(&format!("  {} {kind}: {}\n", st.blue("="), fix.message));
+                out.push_str(&format!(
+                    "  {} {kind}: {}\n",
+                    st.blue("="),
+                    r.message(&fix.message, &places)
+                ));
             }
         }
         out.push_str(&format!(

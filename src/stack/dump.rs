@@ -6,8 +6,17 @@ use super::nginx_model::{Location, Nginx, ARRAY_DIRECTIVES};
 use super::php_model::php_default;
 use super::wp_model::wp_default;
 use super::{Origin, Sourced, Stack};
+use crate::report::redact::{is_secret_ini_key, is_secret_name, Redactor, MASK};
 use crate::syntax::php::PhpValue;
 use serde_json::{json, Map, Value};
+
+/// `env[DB_PASSWORD]`, `php_admin_value[mysqli.default_pw]`, `mysqli.default_pw`.
+fn is_secret_key(key: &str) -> bool {
+    match key.split_once('[') {
+        Some((name, rest)) => is_secret_ini_key(name, Some(rest.trim_end_matches(']'))),
+        None => is_secret_ini_key(key, None),
+    }
+}
 
 /// Directives shown for each PHP location (effective, with inheritance).
 const LOCATION_KEYS: &[&str] = &[
@@ -73,6 +82,14 @@ impl D<'_> {
     fn s(&self, s: &Sourced<String>) -> Value {
         self.val(Value::String(s.value.clone()), &s.origin)
     }
+    /// A setting's value, masked when its key carries a secret (`report::redact`).
+    fn keyed(&self, key: &str, s: &Sourced<String>) -> Value {
+        if is_secret_key(key) {
+            self.val(json!(MASK), &s.origin)
+        } else {
+            self.s(s)
+        }
+    }
     fn place(&self, p: crate::finding::Place) -> Value {
         Value::String(self.stack.display(p))
     }
@@ -98,7 +115,7 @@ pub fn dump(stack: &Stack, show_origin: bool) -> Value {
         .map(|f| {
             let pools: Vec<Value> = f.pools.iter().map(|id| dump_pool(&d, *id)).collect();
             let global: Map<String, Value> =
-                f.global.iter().map(|(k, v)| (k.clone(), d.s(v))).collect();
+                f.global.iter().map(|(k, v)| (k.clone(), d.keyed(k, v))).collect();
             json!({
                 "main": f.main.map(|m| stack.sources.get(m).display.clone()),
                 "version": f.version,
@@ -115,7 +132,7 @@ pub fn dump(stack: &Stack, show_origin: bool) -> Value {
         .map(|w| {
             let mut consts = Map::new();
             for (name, c) in &w.constants {
-                let v = if super::wp_model::is_secret(name) {
+                let v = if super::wp_model::is_secret(name) || is_secret_name(name) {
                     json!("********")
                 } else {
                     php_json(&c.value.value)
@@ -169,7 +186,7 @@ pub fn dump(stack: &Stack, show_origin: bool) -> Value {
         })
         .collect();
     let php_locations = stack.php_locations().count();
-    json!({
+    let mut out = json!({
         "version": 1,
         "counts": {
             "files": stack.files.len(),
@@ -184,7 +201,10 @@ pub fn dump(stack: &Stack, show_origin: bool) -> Value {
         "wordpress": wp,
         "problems": problems,
         "notes": stack.notes,
-    })
+    });
+    // What the keys above did not catch (a secret quoted in a note or a problem).
+    Redactor::new(&stack.sources).json(&mut out);
+    out
 }
 
 fn php_json(v: &PhpValue) -> Value {
@@ -240,7 +260,14 @@ fn dump_location(d: &D, n: &Nginx, l: &Location) -> Value {
             }
             let list: Vec<Value> = all
                 .iter()
-                .map(|dir| d.val(json!(dir.value_text()), &Origin::At(dir.place)))
+                .map(|dir| {
+                    let text = dir.value_text();
+                    let shown = match text.split_once(char::is_whitespace) {
+                        Some((name, _)) if is_secret_name(name) => format!("{name} {MASK}"),
+                        _ => text,
+                    };
+                    d.val(json!(shown), &Origin::At(dir.place))
+                })
                 .collect();
             eff.insert((*key).to_string(), Value::Array(list));
         } else if let Some(v) = n.effective_value(l.scope, key) {
@@ -284,7 +311,7 @@ fn dump_pool(d: &D, id: usize) -> Value {
     };
     let mut settings = Map::new();
     for (k, v) in &p.settings {
-        settings.insert(k.clone(), d.s(v));
+        settings.insert(k.clone(), d.keyed(k, v));
     }
     for k in POOL_KEYS {
         if !settings.contains_key(*k) {
@@ -295,7 +322,7 @@ fn dump_pool(d: &D, id: usize) -> Value {
     }
     let mut php = Map::new();
     for (k, s) in &p.php {
-        let mut v = d.s(&s.value);
+        let mut v = d.keyed(k, &s.value);
         if d.show_origin {
             if let Value::Object(m) = &mut v {
                 m.insert("via".into(), json!(s.via.as_str()));

@@ -155,6 +155,11 @@ impl Stack {
     /// Add a parsed file (once per id).
     pub fn add_file(&mut self, file: StackFile) {
         if !self.file_pos.contains_key(&file.id) {
+            let spans = crate::report::redact::syntax_secret_spans(
+                &file.syntax,
+                &self.sources.get(file.id).bytes,
+            );
+            self.sources.set_secrets(file.id, spans);
             self.file_pos.insert(file.id, self.files.len());
             self.files.push(file);
         }

@@ -203,6 +203,147 @@ impl File {
             .map(|i| self.insertion_point(src, i))
     }
 
+    /// Where a new top-level statement may be inserted at or after byte `wanted`: a
+    /// statement boundary of the token stream (after `;` or a block's `}` at depth 0,
+    /// or right after the open tag), in PHP code, never inside a statement. Returns
+    /// `(offset, needs_semicolon)`: when no boundary follows `wanted`, the end of the
+    /// PHP code (before a final `?>`, or the end of the file), and whether the
+    /// statement there is unterminated (PHP allows that before `?>`), so the insertion
+    /// must start with `;`.
+    pub fn statement_boundary(&self, src: &[u8], wanted: usize) -> (usize, bool) {
+        let sig: Vec<usize> = (0..self.tokens.len())
+            .filter(|&i| {
+                !matches!(
+                    self.tokens[i].kind,
+                    TokenKind::Whitespace | TokenKind::Comment
+                )
+            })
+            .collect();
+        let text = |k: usize| slice(src, self.tokens[sig[k]].span);
+        let kind = |k: usize| self.tokens[sig[k]].kind;
+        // Does a statement start at sig[k] (so a `}` before it ends a block statement)?
+        let starts_statement = |k: usize| -> bool {
+            if k >= sig.len() {
+                return true;
+            }
+            match kind(k) {
+                TokenKind::Ident => ![
+                    "else",
+                    "elseif",
+                    "catch",
+                    "finally",
+                    "while",
+                    "as",
+                    "instanceof",
+                    "and",
+                    "or",
+                    "xor",
+                ]
+                .iter()
+                .any(|w| text(k).eq_ignore_ascii_case(w.as_bytes())),
+                TokenKind::Variable
+                | TokenKind::CloseTag
+                | TokenKind::InlineHtml
+                | TokenKind::String => true,
+                TokenKind::Punct => matches!(text(k), b"@" | b"#[" | b"$" | b"{" | b"}" | b"\\"),
+                _ => false,
+            }
+        };
+        let mut depth = 0usize;
+        let mut in_php = false;
+        // (offset just after a boundary token, index of the next significant token)
+        let mut boundaries: Vec<usize> = Vec::new();
+        let mut php_end: Option<(usize, bool)> = None; // (before the last `?>`, unterminated)
+        let mut last_sig_boundary = false;
+        for (k, &ti) in sig.iter().enumerate() {
+            let t = self.tokens[ti];
+            match t.kind {
+                TokenKind::OpenTag => {
+                    in_php = true;
+                    if depth == 0 {
+                        boundaries.push(t.span.end);
+                    }
+                    last_sig_boundary = true;
+                    continue;
+                }
+                TokenKind::CloseTag => {
+                    if depth == 0 {
+                        php_end = Some((t.span.start, !last_sig_boundary));
+                        // `?>` ends a statement like `;` does.
+                        boundaries.push(t.span.end);
+                    }
+                    in_php = false;
+                    last_sig_boundary = true;
+                    continue;
+                }
+                TokenKind::InlineHtml => {
+                    last_sig_boundary = true;
+                    continue;
+                }
+                _ => {}
+            }
+            if !in_php {
+                continue;
+            }
+            let mut boundary = false;
+            if t.kind == TokenKind::Punct {
+                match text(k) {
+                    b"(" | b"[" | b"{" | b"#[" | b"${" => depth += 1,
+                    b")" | b"]" => depth = depth.saturating_sub(1),
+                    b"}" => {
+                        depth = depth.saturating_sub(1);
+                        boundary = depth == 0 && starts_statement(k + 1);
+                    }
+                    b";" => boundary = depth == 0,
+                    _ => {}
+                }
+            }
+            last_sig_boundary = boundary;
+            if boundary {
+                boundaries.push(t.span.end);
+            }
+        }
+        // After a `?>` we are in HTML: a boundary there is not PHP code.
+        let in_code = |off: usize| {
+            let mut php = false;
+            for t in &self.tokens {
+                if t.span.start >= off {
+                    break;
+                }
+                match t.kind {
+                    TokenKind::OpenTag => php = true,
+                    TokenKind::CloseTag | TokenKind::InlineHtml => php = false,
+                    _ => {}
+                }
+            }
+            php
+        };
+        // `wanted` is a boundary when no significant token lies between the last
+        // boundary at or before it and it.
+        let at = |b: usize| {
+            b <= wanted
+                && !sig
+                    .iter()
+                    .any(|&i| self.tokens[i].span.start >= b && self.tokens[i].span.start < wanted)
+                && !self
+                    .tokens
+                    .iter()
+                    .any(|t| t.span.start < wanted && wanted < t.span.end)
+        };
+        if boundaries.iter().any(|&b| at(b)) && in_code(wanted) {
+            return (wanted, false);
+        }
+        if let Some(&b) = boundaries.iter().find(|&&b| b > wanted && in_code(b)) {
+            return (b, false);
+        }
+        match php_end {
+            Some((off, unterminated)) if off >= wanted || !in_code(src.len()) => {
+                (off, unterminated)
+            }
+            _ => (src.len(), !last_sig_boundary),
+        }
+    }
+
     /// Token index of the first token of the top-level statement that requires
     /// wp-settings.php.
     fn settings_require(&self, src: &[u8]) -> Option<usize> {

@@ -32,9 +32,33 @@ impl Style {
     }
 }
 
-/// Tabs shown as 4 spaces, as rustc does.
-fn expand(s: &str) -> String {
-    s.replace('\t', "    ")
+/// Widest snippet line shown, in characters: a 40 KB line (minified config, a line of
+/// `}`) is shown as a window around the span, as rustc does, never whole.
+pub const SNIPPET_MAX_CHARS: usize = 120;
+
+/// How one character of a source line is shown: tabs as 4 spaces (as rustc does),
+/// control characters escaped (`\x1b`, `\u{9b}`) so a file cannot drive the terminal.
+fn shown(c: char) -> std::borrow::Cow<'static, str> {
+    match c {
+        '\t' => "    ".into(),
+        c if (c as u32) < 0x20 || c == '\x7f' => format!("\\x{:02x}", c as u32).into(),
+        c if c.is_control() => format!("\\u{{{:x}}}", c as u32).into(),
+        c => String::from(c).into(),
+    }
+}
+
+/// Text from a file (a message, a path) with its control characters escaped.
+pub fn escape_controls(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return s.into();
+    }
+    s.chars()
+        .map(|c| match c {
+            '\n' | '\t' => String::from(c).into(),
+            c => shown(c),
+        })
+        .collect::<String>()
+        .into()
 }
 
 fn snippet(
@@ -53,33 +77,52 @@ fn snippet(
     out.push_str(&format!(
         "{pad}{} {}:{}:{}\n",
         st.blue("-->"),
-        f.display,
+        escape_controls(&f.display),
         line,
         col
     ));
     out.push_str(&format!("{pad} {}\n", st.blue("|")));
-    out.push_str(&format!(
-        "{} {} {}\n",
-        st.blue(&num),
-        st.blue("|"),
-        expand(&text)
-    ));
-    let before: String = text.chars().take(col.saturating_sub(1)).collect();
+    let chars: Vec<char> = text.chars().collect();
+    let start = (col - 1).min(chars.len());
     let (end_line, end_col) = f.line_col(place.span.end);
-    let width = if end_line == line {
+    let under = if end_line == line {
         end_col.saturating_sub(col).max(1)
     } else {
-        text.chars().count().saturating_sub(col - 1).max(1)
+        chars.len().saturating_sub(start).max(1)
     };
-    let under: String = text.chars().skip(col - 1).take(width).collect();
-    let marks = mark
-        .to_string()
-        .repeat(expand(&under).chars().count().max(1));
+    // The window of the line shown: all of it when short, else SNIPPET_MAX_CHARS
+    // characters starting a little before the span.
+    let (from, to) = if chars.len() <= SNIPPET_MAX_CHARS {
+        (0, chars.len())
+    } else {
+        let from = start
+            .saturating_sub(SNIPPET_MAX_CHARS / 3)
+            .min(chars.len() - SNIPPET_MAX_CHARS);
+        (from, from + SNIPPET_MAX_CHARS)
+    };
+    let lead = if from > 0 { "…" } else { "" };
+    let trail = if to < chars.len() { "…" } else { "" };
+    let piece =
+        |a: usize, b: usize| -> String { chars[a.min(b)..b].iter().map(|c| shown(*c)).collect() };
+    out.push_str(&format!(
+        "{} {} {lead}{}{trail}\n",
+        st.blue(&num),
+        st.blue("|"),
+        piece(from, to)
+    ));
+    let before = lead.chars().count() + piece(from, start.clamp(from, to)).chars().count();
+    let under_end = (start + under).min(to);
+    let marks = mark.to_string().repeat(
+        piece(start.clamp(from, to), under_end)
+            .chars()
+            .count()
+            .max(1),
+    );
     let color = if mark == '^' { "1;31" } else { "1;34" };
     out.push_str(&format!(
         "{pad} {} {}{}\n",
         st.blue("|"),
-        " ".repeat(expand(&before).chars().count()),
+        " ".repeat(before),
         st.paint(color, &marks)
     ));
 }
@@ -97,7 +140,7 @@ pub fn render(
             "{}{}: {}\n",
             st.sev(f.severity),
             st.paint("1", &format!("[{}]", f.code)),
-            super::redact::redact_text(&f.message)
+            escape_controls(&super::redact::redact_text(&f.message))
         ));
         // One gutter width for the whole diagnostic, as rustc does.
         let width = f
@@ -114,12 +157,16 @@ pub fn render(
             out.push_str(&format!(
                 "{}: {}\n",
                 st.paint("1;32", "note"),
-                super::redact::redact_text(&r.message)
+                escape_controls(&super::redact::redact_text(&r.message))
             ));
             snippet(&mut out, &st, sources, r.place, '-', width);
         }
         for a in &f.assumptions {
-            out.push_str(&format!("  {} assumption: {a}\n", st.blue("=")));
+            out.push_str(&format!(
+                "  {} assumption: {}\n",
+                st.blue("="),
+                escape_controls(a)
+            ));
         }
         if opts.show_fixes {
             if let Some(fix) = &f.fix {
@@ -127,7 +174,11 @@ pub fn render(
                     crate::fix::Applicability::Safe => "fix",
                     crate::fix::Applicability::Unsafe => "unsafe fix",
                 };
-                out.push_str(&format!("  {} {kind}: {}\n", st.blue("="), fix.message));
+                out.push_str(&format!(
+                    "  {} {kind}: {}\n",
+                    st.blue("="),
+                    escape_controls(&fix.message)
+                ));
             }
         }
         out.push_str(&format!(
@@ -162,5 +213,8 @@ pub fn summary_line(s: &Summary) -> String {
         ));
     }
     line.push_str(".\n");
+    for o in &s.omitted {
+        line.push_str(&format!("  {}\n", escape_controls(&super::omitted_line(o))));
+    }
     line
 }

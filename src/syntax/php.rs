@@ -133,7 +133,10 @@ pub struct Statement {
 pub fn parse(src: &[u8]) -> File {
     let mut lexer = Lexer::new(src);
     lexer.run();
-    let Lexer { tokens, errors, .. } = lexer;
+    let Lexer {
+        tokens, mut errors, ..
+    } = lexer;
+    super::cap_errors(&mut errors);
     let statements = Extractor::new(src, &tokens).run();
     File {
         tokens,

@@ -280,12 +280,25 @@ pub fn read_config(path: &Path) -> Result<Vec<u8>, ReadError> {
             "file grew past {MAX_FILE_BYTES} bytes while reading"
         )));
     }
-    if let Some(pos) = bytes.iter().position(|b| *b == 0) {
+    if let Some(pos) = bytes
+        .iter()
+        .position(|b| *b == 0)
+        .filter(|pos| !halted_before(&bytes, *pos))
+    {
         return Err(err(format!(
             "binary file (NUL byte at offset {pos}), expected a text config file"
         )));
     }
     Ok(bytes)
+}
+
+/// Does PHP stop compiling before `pos`? After `__halt_compiler();` a PHP file may
+/// carry any bytes (an installer's payload, a phar stub): PHP never reads them.
+fn halted_before(bytes: &[u8], pos: usize) -> bool {
+    const HALT: &[u8] = b"__halt_compiler";
+    bytes[..pos]
+        .windows(HALT.len())
+        .any(|w| w.eq_ignore_ascii_case(HALT))
 }
 
 pub fn io_reason(e: &std::io::Error) -> String {
@@ -362,6 +375,18 @@ mod tests {
         assert!(e.reason.contains("FIFO"), "{e}");
         drop(w);
         let _ = child.wait();
+    }
+
+    #[test]
+    fn binary_data_after_halt_compiler_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("wp-config.php");
+        let mut bytes = b"<?php\ndefine( 'WP_DEBUG', false );\n__halt_compiler();".to_vec();
+        bytes.extend_from_slice(b"\x00\xff\x00binary");
+        std::fs::write(&p, &bytes).unwrap();
+        assert_eq!(read_config(&p).unwrap(), bytes);
+        std::fs::write(&p, b"<?php\n\x00").unwrap();
+        assert!(read_config(&p).unwrap_err().reason.contains("NUL"));
     }
 
     #[test]

@@ -99,13 +99,32 @@ impl PathMap {
 /// match a leading dot (so `.x.wpstack.bak` and editor swap files stay out), results
 /// sorted bytewise, directories left out.
 pub fn expand_glob(pattern: &Path) -> Vec<PathBuf> {
+    // `require_literal_leading_dot` makes glob 0.3 unwrap `to_str()` on every name it
+    // lists: one non-UTF-8 file name in conf.d panicked the run. Dotfiles are skipped
+    // here instead, by bytes: a name that a wildcard component matched may not start
+    // with `.` unless the pattern's component does (as glob(3) and nginx do).
     let opts = glob::MatchOptions {
         case_sensitive: true,
         require_literal_separator: true,
-        require_literal_leading_dot: true,
+        require_literal_leading_dot: false,
+    };
+    let pat: Vec<&std::ffi::OsStr> = pattern.iter().collect();
+    let hidden_by_wildcard = |p: &Path| {
+        let comps: Vec<&std::ffi::OsStr> = p.iter().collect();
+        comps.len() == pat.len()
+            && comps.iter().zip(&pat).any(|(c, q)| {
+                let (c, q) = (c.as_encoded_bytes(), q.as_encoded_bytes());
+                c.starts_with(b".")
+                    && !q.starts_with(b".")
+                    && q.iter().any(|b| matches!(b, b'*' | b'?' | b'['))
+            })
     };
     let mut v: Vec<PathBuf> = glob::glob_with(&pattern.to_string_lossy(), opts)
-        .map(|g| g.filter_map(Result::ok).filter(|p| !p.is_dir()).collect())
+        .map(|g| {
+            g.filter_map(Result::ok)
+                .filter(|p| !hidden_by_wildcard(p) && !p.is_dir())
+                .collect()
+        })
         .unwrap_or_default();
     v.sort_by(|a, b| {
         a.as_os_str()

@@ -82,42 +82,44 @@ fn snippet(
         col
     ));
     out.push_str(&format!("{pad} {}\n", st.blue("|")));
-    let chars: Vec<char> = text.chars().collect();
-    let start = (col - 1).min(chars.len());
+    // Counted, not collected: a line may be megabytes long; only the window shown is
+    // turned into chars.
+    let len = text.chars().count();
+    let start = (col - 1).min(len);
     let (end_line, end_col) = f.line_col(place.span.end);
     let under = if end_line == line {
         end_col.saturating_sub(col).max(1)
     } else {
-        chars.len().saturating_sub(start).max(1)
+        len.saturating_sub(start).max(1)
     };
     // The window of the line shown: all of it when short, else SNIPPET_MAX_CHARS
     // characters starting a little before the span.
-    let (from, to) = if chars.len() <= SNIPPET_MAX_CHARS {
-        (0, chars.len())
+    let (from, to) = if len <= SNIPPET_MAX_CHARS {
+        (0, len)
     } else {
         let from = start
             .saturating_sub(SNIPPET_MAX_CHARS / 3)
-            .min(chars.len() - SNIPPET_MAX_CHARS);
+            .min(len - SNIPPET_MAX_CHARS);
         (from, from + SNIPPET_MAX_CHARS)
     };
+    let chars: Vec<char> = text.chars().skip(from).take(to - from).collect();
     let lead = if from > 0 { "…" } else { "" };
-    let trail = if to < chars.len() { "…" } else { "" };
-    let piece =
-        |a: usize, b: usize| -> String { chars[a.min(b)..b].iter().map(|c| shown(*c)).collect() };
+    let trail = if to < len { "…" } else { "" };
+    // Characters a..b of the line (absolute positions, clamped to the window), as shown.
+    let piece = |a: usize, b: usize| -> String {
+        let (a, b) = (a.clamp(from, to) - from, b.clamp(from, to) - from);
+        chars[a.min(b)..b].iter().map(|c| shown(*c)).collect()
+    };
     out.push_str(&format!(
         "{} {} {lead}{}{trail}\n",
         st.blue(&num),
         st.blue("|"),
         piece(from, to)
     ));
-    let before = lead.chars().count() + piece(from, start.clamp(from, to)).chars().count();
-    let under_end = (start + under).min(to);
-    let marks = mark.to_string().repeat(
-        piece(start.clamp(from, to), under_end)
-            .chars()
-            .count()
-            .max(1),
-    );
+    let before = lead.chars().count() + piece(from, start).chars().count();
+    let marks = mark
+        .to_string()
+        .repeat(piece(start, start + under).chars().count().max(1));
     let color = if mark == '^' { "1;31" } else { "1;34" };
     out.push_str(&format!(
         "{pad} {} {}{}\n",
@@ -217,4 +219,58 @@ pub fn summary_line(s: &Summary) -> String {
         line.push_str(&format!("  {}\n", escape_controls(&super::omitted_line(o))));
     }
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::{SourceFile, Span};
+
+    fn render_one(bytes: &[u8], span: Span, display: &str) -> String {
+        let mut sources = SourceMap::new();
+        let id = sources.add(SourceFile::new("x.conf", display, bytes.to_vec()));
+        let rule = crate::rules::by_code("E001").unwrap();
+        let f = Finding::at(rule, Place::new(id, span), "bad \x1b[2J thing");
+        render(
+            &sources,
+            &[f],
+            &Summary::default(),
+            &RenderOptions::default(),
+        )
+    }
+
+    #[test]
+    fn long_lines_are_windowed_around_the_span() {
+        let mut line = "}".repeat(40_000);
+        line.push('\n');
+        let out = render_one(line.as_bytes(), Span::new(20_000, 20_001), "x.conf");
+        assert!(out.len() < 1_000, "{} bytes", out.len());
+        assert!(out.contains(" --> x.conf:1:20001"), "{out}");
+        let snippet = out.lines().find(|l| l.starts_with("1 |")).unwrap();
+        assert!(
+            snippet.starts_with("1 | …") && snippet.ends_with('…'),
+            "{snippet}"
+        );
+        // The caret sits under the span inside the window.
+        let caret = out.lines().find(|l| l.contains('^')).unwrap();
+        let col = caret.find('^').unwrap();
+        assert_eq!(
+            snippet.chars().nth(caret[..col].chars().count()),
+            Some('}'),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        let out = render_one(
+            b"gzip on; # \x1b[31mred\xc2\x9b\n",
+            Span::new(0, 4),
+            "conf.d/\x1b]0;pwned\x07.conf",
+        );
+        assert!(!out.contains('\x1b') && !out.contains('\u{9b}') && !out.contains('\x07'));
+        assert!(out.contains("\\x1b[31mred\\u{9b}"), "{out}");
+        assert!(out.contains("conf.d/\\x1b]0;pwned\\x07.conf"), "{out}");
+        assert!(out.contains("bad \\x1b[2J thing"), "{out}");
+    }
 }

@@ -1,16 +1,9 @@
-//! php.ini and php-fpm pool parsers: never panic; every input prints back
-//! byte-identical; error spans lie inside the input.
+//! Fuzz target `ini_parse`: the invariants are in tests/support/fuzz_invariants.rs, shared
+//! with tests/fuzz_regressions.rs (where every crash input becomes a regression test).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use wpstack::syntax::ini;
 
-fuzz_target!(|data: &[u8]| {
-    for file in [ini::parse(data), ini::parse_fpm(data)] {
-        assert_eq!(ini::print(&file, data), data, "print(parse(x)) != x");
-        for e in &file.errors {
-            assert!(e.span.start <= e.span.end && e.span.end <= data.len());
-        }
-        // Every derived view is total too.
-        let _ = file.entries().count();
-    }
-});
+#[path = "../../tests/support/fuzz_invariants.rs"]
+mod inv;
+
+fuzz_target!(|data: &[u8]| inv::ini_parse(data));

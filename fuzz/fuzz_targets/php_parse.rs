@@ -1,12 +1,9 @@
-//! wp-config.php parser: never panics; every input prints back byte-identical.
+//! Fuzz target `php_parse`: the invariants are in tests/support/fuzz_invariants.rs, shared
+//! with tests/fuzz_regressions.rs (where every crash input becomes a regression test).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use wpstack::syntax::php;
 
-fuzz_target!(|data: &[u8]| {
-    let file = php::parse(data);
-    assert_eq!(php::print(&file, data), data, "print(parse(x)) != x");
-    for e in &file.errors {
-        assert!(e.span.start <= e.span.end && e.span.end <= data.len());
-    }
-});
+#[path = "../../tests/support/fuzz_invariants.rs"]
+mod inv;
+
+fuzz_target!(|data: &[u8]| inv::php_parse(data));

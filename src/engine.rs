@@ -7,6 +7,7 @@ use crate::settings::Settings;
 use crate::source::{FileId, Span};
 use crate::stack::{FileKind, Stack};
 use crate::tune::host::Host;
+use std::collections::{HashMap, HashSet};
 
 /// Does a selector (`T101`, `timeout-chain-inverted`, `T1`, `T`, `ALL`) pick this rule?
 pub fn selector_matches(sel: &str, rule: &Rule) -> bool {
@@ -126,7 +127,8 @@ pub fn run(stack: &Stack, settings: &Settings, host: &Host) -> Vec<Finding> {
         .iter()
         .flat_map(|f| suppressions_in(stack, f.id, f.kind))
         .collect();
-    findings.retain(|f| !suppressed(stack, f, &sups) && !path_ignored(stack, f, settings));
+    let idx = suppression_index(&sups);
+    findings.retain(|f| !suppressed(stack, f, &sups, &idx) && !path_ignored(stack, f, settings));
     if let Some(rule) = rules::by_code(rules::unused_suppression::RULE.code) {
         if enabled(rule, settings) {
             for s in sups.iter().filter(|s| !s.used.get()) {
@@ -149,16 +151,36 @@ pub fn run(stack: &Stack, settings: &Settings, host: &Host) -> Vec<Finding> {
     findings
 }
 
-fn suppressed(stack: &Stack, f: &Finding, sups: &[Suppression]) -> bool {
+/// The suppressions that cover each (file, line): the comment's own line, and the next
+/// one for a comment alone on its line. A lookup per finding, not a scan of every
+/// suppression (a file may hold a million of both).
+fn suppression_index(sups: &[Suppression]) -> HashMap<(FileId, usize), Vec<usize>> {
+    let mut idx: HashMap<(FileId, usize), Vec<usize>> = HashMap::new();
+    for (i, s) in sups.iter().enumerate() {
+        idx.entry((s.file, s.line)).or_default().push(i);
+        if s.own_line {
+            idx.entry((s.file, s.line + 1)).or_default().push(i);
+        }
+    }
+    idx
+}
+
+fn suppressed(
+    stack: &Stack,
+    f: &Finding,
+    sups: &[Suppression],
+    idx: &HashMap<(FileId, usize), Vec<usize>>,
+) -> bool {
     let Some(p) = f.primary else { return false };
     let line = stack.sources.get(p.file).line_of(p.span.start);
+    let Some(covering) = idx.get(&(p.file, line)) else {
+        return false;
+    };
     let mut hit = false;
-    for s in sups.iter().filter(|s| s.file == p.file) {
-        let covers = s.line == line || (s.own_line && s.line + 1 == line);
-        if covers
-            && s.selectors
-                .iter()
-                .any(|sel| rules::by_code(f.code).is_some_and(|r| selector_matches(sel, r)))
+    for s in covering.iter().map(|i| &sups[*i]) {
+        if s.selectors
+            .iter()
+            .any(|sel| rules::by_code(f.code).is_some_and(|r| selector_matches(sel, r)))
         {
             s.used.set(true);
             hit = true;
@@ -182,6 +204,17 @@ fn path_ignored(stack: &Stack, f: &Finding, settings: &Settings) -> bool {
 
 /// The same finding reached twice (a file included twice) is reported once.
 fn dedup(findings: &mut Vec<Finding>) {
-    let mut seen = std::collections::HashSet::new();
-    findings.retain(|f| seen.insert((f.code, f.primary, f.message.clone())));
+    // Borrow the messages rather than clone them: a million findings, a million strings.
+    let keep: Vec<bool> = {
+        let mut seen = HashSet::with_capacity(findings.len());
+        findings
+            .iter()
+            .map(|f| seen.insert((f.code, f.primary, f.message.as_str())))
+            .collect()
+    };
+    let mut i = 0;
+    findings.retain(|_| {
+        i += 1;
+        keep[i - 1]
+    });
 }

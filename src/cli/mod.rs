@@ -227,6 +227,10 @@ pub struct CheckArgs {
     pub no_backup: bool,
     #[command(flatten)]
     pub validate: ValidateArgs,
+    /// List at most N findings of one code in one file; the rest are counted in the
+    /// summary (0: list all).
+    #[arg(long = "max-per-code", value_name = "N", default_value_t = report::MAX_PER_FILE_CODE)]
+    pub max_per_code: usize,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -313,7 +317,7 @@ pub fn main() -> i32 {
     match run(cli) {
         Ok(code) => code,
         Err(msg) => {
-            eprintln!("wpstack: error: {msg}");
+            eprintln!("wpstack: error: {}", report::escape_controls(&msg));
             EXIT_ERROR
         }
     }
@@ -406,6 +410,7 @@ impl CheckArgs {
             unsafe_fixes: false,
             no_backup: false,
             validate: ValidateArgs::default(),
+            max_per_code: report::MAX_PER_FILE_CODE,
         }
     }
 }
@@ -495,8 +500,17 @@ fn check(a: &CheckArgs) -> Result<i32, String> {
         return fix(a, &settings, &host);
     }
     let stack = discover::load(&a.input.inputs()).map_err(|e| e.to_string())?;
+    if stack.files.is_empty() {
+        // "No problems found in 0 files" would pass CI on a tree nobody could read.
+        for p in &stack.problems {
+            eprintln!("wpstack: error: {}", report::escape_controls(&p.message));
+        }
+        return Err(nothing_read(&a.input));
+    }
     let findings = engine::run(&stack, &settings, &host);
-    let summary = Summary::from_findings(&findings, stack.files.len());
+    let mut summary = Summary::from_findings(&findings, stack.files.len());
+    let failing = findings.iter().any(|f| f.severity >= settings.fail_on);
+    let findings = report::cap_repeats(findings, &stack.sources, a.max_per_code, &mut summary);
     let color = a.format == Format::Text
         && !a.no_color
         && std::env::var_os("NO_COLOR").is_none()
@@ -517,7 +531,7 @@ fn check(a: &CheckArgs) -> Result<i32, String> {
     let red = report::redact::Redactor::new(&stack.sources);
     if a.format == Format::Text && !a.quiet {
         for n in &stack.notes {
-            let _ = writeln!(stdout, "note: {}", red.text(n));
+            let _ = writeln!(stdout, "note: {}", report::escape_controls(&red.text(n)));
         }
     }
     drop(stdout);
@@ -536,17 +550,36 @@ fn check(a: &CheckArgs) -> Result<i32, String> {
         && (stack.files.iter().any(|f| !f.syntax.errors().is_empty()) || stack.files.is_empty())
     {
         for p in &stack.problems {
-            eprintln!("wpstack: error: {}", red.text(&p.message));
+            eprintln!(
+                "wpstack: error: {}",
+                report::escape_controls(&red.text(&p.message))
+            );
         }
         return Ok(EXIT_ERROR);
     }
-    let failing = findings.iter().any(|f| f.severity >= settings.fail_on);
     // The process ends here: freeing thousands of syntax trees one by one only costs time.
     std::mem::forget(stack);
     if a.exit_zero {
         return Ok(EXIT_OK);
     }
     Ok(if failing { EXIT_FINDINGS } else { EXIT_OK })
+}
+
+/// The error for a run that found no file to read.
+fn nothing_read(input: &InputArgs) -> String {
+    let paths: Vec<String> = if input.paths.is_empty() {
+        vec![".".into()]
+    } else {
+        input
+            .paths
+            .iter()
+            .map(|p| report::escape_controls(&p.display().to_string()).into_owned())
+            .collect()
+    };
+    format!(
+        "nothing was read under {}: no readable nginx.conf, php-fpm.conf, pool file, php.ini or wp-config.php was found (pass the config directories, or --nginx/--fpm/--php-ini/--wp-config)",
+        paths.join(", ")
+    )
 }
 
 fn fix(a: &CheckArgs, settings: &Settings, host: &host::Host) -> Result<i32, String> {
@@ -558,6 +591,9 @@ fn fix(a: &CheckArgs, settings: &Settings, host: &host::Host) -> Result<i32, Str
     };
     let outcome =
         fixrun::fixpoint(&a.input.inputs(), settings, host, min).map_err(|e| e.to_string())?;
+    if outcome.stack.files.is_empty() {
+        return Err(nothing_read(&a.input));
+    }
     for r in &outcome.refused {
         eprintln!("wpstack: {r} does not parse: its fixes were not applied");
     }
@@ -589,7 +625,14 @@ fn fix(a: &CheckArgs, settings: &Settings, host: &host::Host) -> Result<i32, Str
         }
     }
     let findings = outcome.remaining;
-    let summary = Summary::from_findings(&findings, outcome.stack.files.len());
+    let mut summary = Summary::from_findings(&findings, outcome.stack.files.len());
+    let failing = findings.iter().any(|f| f.severity >= settings.fail_on);
+    let findings = report::cap_repeats(
+        findings,
+        &outcome.stack.sources,
+        a.max_per_code,
+        &mut summary,
+    );
     let out = report::render(
         a.format,
         &outcome.stack.sources,
@@ -605,11 +648,7 @@ fn fix(a: &CheckArgs, settings: &Settings, host: &host::Host) -> Result<i32, Str
     if a.exit_zero {
         return Ok(EXIT_OK);
     }
-    Ok(if findings.iter().any(|f| f.severity >= settings.fail_on) {
-        EXIT_FINDINGS
-    } else {
-        EXIT_OK
-    })
+    Ok(if failing { EXIT_FINDINGS } else { EXIT_OK })
 }
 
 fn tune(a: &TuneArgs) -> Result<i32, String> {
@@ -809,8 +848,7 @@ fn diagnose(a: &DiagnoseArgs) -> Result<i32, String> {
     } else {
         a.logs.clone()
     };
-    let hits = crate::diagnose::read_logs(&logs)?;
-    let mut groups = crate::diagnose::group(&hits);
+    let mut groups = crate::diagnose::read_groups(&logs)?;
     if let (Some(dir), Some(stack)) = (&config_dir, &stack) {
         // The same settings `check` would use for this PATH (its wpstack.toml).
         let check_like = CheckArgs::parse_from_path(dir);

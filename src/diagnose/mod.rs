@@ -226,10 +226,24 @@ pub struct Group {
 }
 
 pub fn group(hits: &[Hit]) -> Vec<Group> {
-    let mut map: BTreeMap<(&str, Option<String>, Option<String>), Group> = BTreeMap::new();
+    let mut g = Grouper::default();
     for h in hits {
+        g.add(h);
+    }
+    g.finish()
+}
+
+/// Groups built one hit at a time, so a log is never held whole: memory grows with
+/// the number of distinct (signature, upstream, server) groups, not with the log.
+#[derive(Default)]
+pub struct Grouper {
+    map: BTreeMap<(&'static str, Option<String>, Option<String>), Group>,
+}
+
+impl Grouper {
+    pub fn add(&mut self, h: &Hit) {
         let key = (h.signature, h.upstream.clone(), h.server.clone());
-        let g = map.entry(key).or_insert_with(|| Group {
+        let g = self.map.entry(key).or_insert_with(|| Group {
             signature: h.signature,
             rule: h.rule,
             meaning: SIGNATURES
@@ -246,23 +260,97 @@ pub fn group(hits: &[Hit]) -> Vec<Group> {
             explained_by: None,
         });
         g.count += 1;
-        g.last = h.time.clone();
+        g.last.clone_from(&h.time);
     }
-    let mut v: Vec<Group> = map.into_values().collect();
-    v.sort_by(|a, b| b.count.cmp(&a.count).then(a.signature.cmp(b.signature)));
-    v
+
+    pub fn finish(self) -> Vec<Group> {
+        let mut v: Vec<Group> = self.map.into_values().collect();
+        v.sort_by(|a, b| b.count.cmp(&a.count).then(a.signature.cmp(b.signature)));
+        v
+    }
 }
 
-/// Read and recognise every line of the given logs.
-pub fn read_logs(paths: &[std::path::PathBuf]) -> Result<Vec<Hit>, String> {
-    let mut hits = Vec::new();
-    for p in paths {
-        let bytes = std::fs::read(p)
-            .map_err(|e| format!("{}: {}", p.display(), crate::source::io_reason(&e)))?;
-        let text = String::from_utf8_lossy(&bytes);
-        hits.extend(text.lines().filter_map(recognise));
+/// Longest log line looked at; the rest of a longer line is skipped (a 502 line is a
+/// few hundred bytes; a "line" of megabytes is a binary or a dump).
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// Open a log: a regular file, or a pipe (`journalctl -u nginx | wpstack diagnose
+/// /dev/stdin`). Opened non-blocking, so a FIFO without a writer never hangs the
+/// open; devices (`/dev/zero`, a terminal), sockets and directories are refused.
+fn open_log(p: &std::path::Path) -> Result<std::fs::File, String> {
+    use rustix::fs::{FileType, OFlags};
+    let err = |why: String| format!("{}: {why}", p.display());
+    let (file, st) =
+        crate::source::open_nonblocking(p).map_err(|e| err(crate::source::io_reason(&e)))?;
+    match FileType::from_raw_mode(st.st_mode) {
+        FileType::RegularFile => Ok(file),
+        FileType::Fifo => {
+            // Read the pipe as `cat` would: block for data, stop at end of input.
+            let flags = rustix::fs::fcntl_getfl(&file).map_err(|e| err(e.to_string()))?;
+            rustix::fs::fcntl_setfl(&file, flags - OFlags::NONBLOCK)
+                .map_err(|e| err(e.to_string()))?;
+            Ok(file)
+        }
+        FileType::Directory => Err(err("is a directory, expected a log file".into())),
+        FileType::CharacterDevice | FileType::BlockDevice => Err(err(
+            "is a device, not a log file: not read (it may never end)".into(),
+        )),
+        _ => Err(err("is not a regular file or a pipe: not read".into())),
     }
-    Ok(hits)
+}
+
+/// Call `each` with every line of `r` (without its `\n`), at most [`MAX_LINE_BYTES`]
+/// of each; memory stays bounded whatever the input.
+pub fn for_each_line(r: impl std::io::Read, mut each: impl FnMut(&[u8])) -> std::io::Result<()> {
+    use std::io::BufRead;
+    let mut r = std::io::BufReader::with_capacity(64 * 1024, r);
+    let mut line: Vec<u8> = Vec::new();
+    let mut skipping = false;
+    loop {
+        let buf = match r.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if buf.is_empty() {
+            if !line.is_empty() {
+                each(&line);
+            }
+            return Ok(());
+        }
+        let (chunk, newline) = match buf.iter().position(|b| *b == b'\n') {
+            Some(i) => (&buf[..i], true),
+            None => (buf, false),
+        };
+        if !skipping {
+            let room = MAX_LINE_BYTES - line.len();
+            line.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            skipping = chunk.len() > room;
+        }
+        let used = chunk.len() + usize::from(newline);
+        r.consume(used);
+        if newline {
+            each(&line);
+            line.clear();
+            skipping = false;
+        }
+    }
+}
+
+/// Read the given logs line by line (streamed, never whole) and group every
+/// recognised line.
+pub fn read_groups(paths: &[std::path::PathBuf]) -> Result<Vec<Group>, String> {
+    let mut g = Grouper::default();
+    for p in paths {
+        let file = open_log(p)?;
+        for_each_line(file, |line| {
+            if let Some(h) = recognise(&String::from_utf8_lossy(line)) {
+                g.add(&h);
+            }
+        })
+        .map_err(|e| format!("{}: {}", p.display(), crate::source::io_reason(&e)))?;
+    }
+    Ok(g.finish())
 }
 
 /// The logs a stack's configuration names: nginx `error_log`s, php-fpm's `error_log`,
@@ -363,6 +451,12 @@ pub fn explain(
     }
 }
 
+/// Log lines carry what clients sent (URIs, user agents): never print their control
+/// characters raw to a terminal.
+fn esc(s: &str) -> std::borrow::Cow<'_, str> {
+    crate::report::escape_controls(s)
+}
+
 pub fn render_text(groups: &[Group]) -> String {
     if groups.is_empty() {
         return "No 502/504 signatures found in these logs.\n".into();
@@ -375,19 +469,19 @@ pub fn render_text(groups: &[Group]) -> String {
             g.count, g.signature, g.meaning
         ));
         if let Some(s) = &g.server {
-            out.push_str(&format!("   where: {s}"));
+            out.push_str(&format!("   where: {}", esc(s)));
             if let Some(u) = &g.upstream {
-                out.push_str(&format!(" → {u}"));
+                out.push_str(&format!(" → {}", esc(u)));
             }
             out.push('\n');
         }
-        out.push_str(&format!("   when:  {} … {}\n", g.first, g.last));
+        out.push_str(&format!("   when:  {} … {}\n", esc(&g.first), esc(&g.last)));
         out.push_str(&format!(
             "   e.g.:  {}\n",
-            crate::report::redact::redact_text(&g.example)
+            esc(&crate::report::redact::redact_text(&g.example))
         ));
         match (&g.explained_by, g.rule) {
-            (Some(e), _) => out.push_str(&format!("   cause: {e}\n")),
+            (Some(e), _) => out.push_str(&format!("   cause: {}\n", esc(e))),
             (None, Some(r)) => out.push_str(&format!("   cause: rule {r} predicts this (run with --config-dir to find where; `wpstack explain {r}`)\n")),
             (None, None) => {}
         }
@@ -419,6 +513,28 @@ mod tests {
         assert_eq!(h.upstream.as_deref(), Some("unix:/tmp/x/php81.sock"));
         assert_eq!(h.time, "2026/11/26 21:17:19");
         assert!(recognise("2026/11/26 21:17:19 [notice] 1#1: signal process started").is_none());
+    }
+
+    #[test]
+    fn lines_are_streamed_with_a_bounded_length() {
+        let mut long = vec![b'x'; MAX_LINE_BYTES * 3];
+        long.extend_from_slice(b"\nshort\nlast");
+        let mut seen = Vec::new();
+        for_each_line(&long[..], |l| seen.push(l.len())).unwrap();
+        assert_eq!(seen, [MAX_LINE_BYTES, 5, 4]);
+        // A tiny reader buffer boundary inside a line changes nothing.
+        let r = std::io::Read::chain(&b"ab"[..], &b"c\nd\n"[..]);
+        let mut lines = Vec::new();
+        for_each_line(r, |l| lines.push(l.to_vec())).unwrap();
+        assert_eq!(lines, [b"abc".to_vec(), b"d".to_vec()]);
+    }
+
+    #[test]
+    fn devices_and_directories_are_refused_as_logs() {
+        let e = read_groups(&["/dev/zero".into()]).unwrap_err();
+        assert!(e.contains("device"), "{e}");
+        let e = read_groups(&[std::env::temp_dir()]).unwrap_err();
+        assert!(e.contains("directory"), "{e}");
     }
 
     #[test]

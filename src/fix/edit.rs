@@ -11,7 +11,7 @@ use crate::stack::Stack;
 /// The file's line ending: CRLF when it has one, else LF, else a lone CR (old Mac
 /// files, which nginx and PHP's ini scanner read as lines too), else LF.
 pub fn eol(src: &SourceFile) -> &'static str {
-    if src.bytes.windows(2).any(|w| w == b"\r\n") {
+    if src.has_crlf() {
         "\r\n"
     } else if src.bytes.contains(&b'\n') {
         "\n"
@@ -134,9 +134,23 @@ pub fn nginx_set(
     }
 }
 
-/// Find an ini entry (by its span) and give the span of its value.
+/// The line of an ini file that holds `offset` (lines are in file order and cover it).
+fn ini_line_at(f: &crate::syntax::ini::File, offset: usize) -> Option<&crate::syntax::ini::Line> {
+    let i = f.lines.partition_point(|l| l.span.end <= offset);
+    f.lines.get(i).filter(|l| l.span.start <= offset)
+}
+
+/// Find an ini entry (by its span) and give the span of its value: a binary search
+/// over the lines, not a scan (a pool file with 16,000 pools gets an edit per pool).
 fn ini_value_span(stack: &Stack, entry: Place) -> Option<Span> {
     let f = stack.syntax_ini(entry.file)?;
+    if let Some(crate::syntax::ini::LineKind::Entry(e)) =
+        ini_line_at(f, entry.span.start).map(|l| &l.kind)
+    {
+        if e.span == entry.span {
+            return Some(e.value.span);
+        }
+    }
     f.entries()
         .find(|(_, e)| e.span == entry.span)
         .map(|(_, e)| e.value.span)
@@ -170,35 +184,44 @@ pub fn pool_insert(
     let nl = eol(src);
     let f = stack.syntax_ini(file)?;
     let family = key_family(key);
-    let mut in_pool = false;
     // (end of the line to insert after, its indentation)
     let mut after: Option<(usize, &[u8])> = None;
     let mut after_related: Option<(usize, &[u8])> = None;
     let mut spaced = true;
-    for line in &f.lines {
-        match &line.kind {
-            crate::syntax::ini::LineKind::Section(s) => {
-                in_pool = s.name.trim() == pool.name;
-                if in_pool && after.is_none() {
-                    after = Some((line.span.end, b""));
-                }
-            }
-            crate::syntax::ini::LineKind::Entry(e) if in_pool => {
-                let indent = &src.bytes[line.span.start..e.key.span.start.max(line.span.start)];
-                let indent: &[u8] = if indent.iter().all(|b| *b == b' ' || *b == b'\t') {
-                    indent
-                } else {
-                    b""
-                };
-                after = Some((line.span.end, indent));
-                if key_family(&e.key.name).eq_ignore_ascii_case(family) {
-                    after_related = Some((line.span.end, indent));
-                }
-                let between = &src.bytes[e.key.span.end..e.value.span.start.max(e.key.span.end)];
-                spaced = between.starts_with(b" ");
-            }
-            _ => {}
+    if pool.place.file == file {
+        after = ini_line_at(f, pool.place.span.start).map(|l| (l.span.end, &b""[..]));
+    }
+    // The pool's own entries in this file, found through their places (not by scanning
+    // every line of a file that may hold thousands of pools).
+    let mut starts: Vec<usize> = pool
+        .entries
+        .iter()
+        .filter_map(|(_, s)| s.place())
+        .chain(pool.overrides.iter().filter_map(|(_, p)| p.value.place()))
+        .filter(|p| p.file == file)
+        .map(|p| p.span.start)
+        .collect();
+    starts.sort_unstable();
+    starts.dedup();
+    for start in starts {
+        let Some(line) = ini_line_at(f, start) else {
+            continue;
+        };
+        let crate::syntax::ini::LineKind::Entry(e) = &line.kind else {
+            continue;
+        };
+        let indent = &src.bytes[line.span.start..e.key.span.start.max(line.span.start)];
+        let indent: &[u8] = if indent.iter().all(|b| *b == b' ' || *b == b'\t') {
+            indent
+        } else {
+            b""
+        };
+        after = Some((line.span.end, indent));
+        if key_family(&e.key.name).eq_ignore_ascii_case(family) {
+            after_related = Some((line.span.end, indent));
         }
+        let between = &src.bytes[e.key.span.end..e.value.span.start.max(e.key.span.end)];
+        spaced = between.starts_with(b" ");
     }
     let (at, indent) = after_related.or(after)?;
     let sep = if spaced { " = " } else { "=" };

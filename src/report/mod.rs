@@ -5,6 +5,8 @@ pub mod redact;
 mod sarif;
 mod text;
 
+pub use text::escape_controls;
+
 use crate::finding::{Finding, Severity};
 use crate::rules::Rule;
 use crate::source::SourceMap;
@@ -31,6 +33,59 @@ pub struct Summary {
     pub warnings: usize,
     pub infos: usize,
     pub fixable: usize,
+    /// Findings counted above but not listed: past [`MAX_PER_FILE_CODE`] of one code in one file.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub omitted: Vec<Omitted>,
+}
+
+/// Findings of one code in one file that were counted but not listed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Omitted {
+    /// The file (as displayed); `None` for findings about the stack as a whole.
+    pub file: Option<String>,
+    pub code: &'static str,
+    pub count: usize,
+}
+
+/// How many findings of one code in one file are listed by default (`--max-per-code`).
+/// A file with a million `gzip on;` lines has one problem a million times; listing them
+/// all is 400 MB of output that nobody reads (and an editor or CI log that chokes).
+pub const MAX_PER_FILE_CODE: usize = 20;
+
+/// Keep the first `max` findings (in report order) of each code in each file and count
+/// the rest into `summary.omitted`. `max == 0` keeps everything. The summary's totals
+/// (and the exit code) still count every finding.
+pub fn cap_repeats(
+    findings: Vec<Finding>,
+    sources: &SourceMap,
+    max: usize,
+    summary: &mut Summary,
+) -> Vec<Finding> {
+    if max == 0 {
+        return findings;
+    }
+    let mut seen: std::collections::HashMap<(Option<crate::source::FileId>, &'static str), usize> =
+        std::collections::HashMap::new();
+    let mut order: Vec<(Option<crate::source::FileId>, &'static str)> = Vec::new();
+    let mut kept = Vec::with_capacity(findings.len().min(1024));
+    for f in findings {
+        let key = (f.primary.map(|p| p.file), f.code);
+        let n = seen.entry(key).or_insert(0);
+        *n += 1;
+        if *n <= max {
+            kept.push(f);
+        } else if *n == max + 1 {
+            order.push(key);
+        }
+    }
+    for key in order {
+        summary.omitted.push(Omitted {
+            file: key.0.map(|id| sources.get(id).display.replace('\\', "/")),
+            code: key.1,
+            count: seen[&key] - max,
+        });
+    }
+    kept
 }
 
 impl Summary {
@@ -58,7 +113,7 @@ pub fn sort_findings(findings: &mut [Finding], sources: &SourceMap) {
     findings.sort_by(|a, b| {
         let key = |f: &Finding| {
             f.primary
-                .map(|p| (sources.get(p.file).display.clone(), p.span.start))
+                .map(|p| (sources.get(p.file).display.as_str(), p.span.start))
         };
         key(a).cmp(&key(b)).then(a.code.cmp(b.code))
     });
@@ -95,7 +150,7 @@ pub fn render(
                 .unwrap_or_default()
                 + "\n"
         }
-        Format::Github => github(sources, findings),
+        Format::Github => github(sources, findings, summary),
     }
 }
 
@@ -171,7 +226,7 @@ fn gh_escape_prop(s: &str) -> String {
 }
 
 /// GitHub Actions workflow commands: annotations on the pull request.
-pub fn github(sources: &SourceMap, findings: &[Finding]) -> String {
+pub fn github(sources: &SourceMap, findings: &[Finding], summary: &Summary) -> String {
     let r = redact::Redactor::new(sources);
     let mut out = String::new();
     for f in findings {
@@ -193,5 +248,24 @@ pub fn github(sources: &SourceMap, findings: &[Finding]) -> String {
             None => out.push_str(&format!("::{cmd} title={title}::{msg}\n")),
         }
     }
+    for o in &summary.omitted {
+        out.push_str(&format!(
+            "::notice title=wpstack::{}\n",
+            gh_escape_data(&omitted_line(o))
+        ));
+    }
     out
+}
+
+/// "… 99979 more E003 findings in gzip.conf not listed", for text and annotations.
+pub fn omitted_line(o: &Omitted) -> String {
+    let what = if o.count == 1 { "finding" } else { "findings" };
+    let place = match &o.file {
+        Some(f) => format!(" in {f}"),
+        None => String::new(),
+    };
+    format!(
+        "{} more {} {what}{place} not listed (--max-per-code 0 lists all)",
+        o.count, o.code
+    )
 }

@@ -32,9 +32,33 @@ impl Style {
     }
 }
 
-/// Tabs shown as 4 spaces, as rustc does.
-fn expand(s: &str) -> String {
-    s.replace('\t', "    ")
+/// Widest snippet line shown, in characters: a 40 KB line (minified config, a line of
+/// `}`) is shown as a window around the span, as rustc does, never whole.
+pub const SNIPPET_MAX_CHARS: usize = 120;
+
+/// How one character of a source line is shown: tabs as 4 spaces (as rustc does),
+/// control characters escaped (`\x1b`, `\u{9b}`) so a file cannot drive the terminal.
+fn shown(c: char) -> std::borrow::Cow<'static, str> {
+    match c {
+        '\t' => "    ".into(),
+        c if (c as u32) < 0x20 || c == '\x7f' => format!("\\x{:02x}", c as u32).into(),
+        c if c.is_control() => format!("\\u{{{:x}}}", c as u32).into(),
+        c => String::from(c).into(),
+    }
+}
+
+/// Text from a file (a message, a path) with its control characters escaped.
+pub fn escape_controls(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return s.into();
+    }
+    s.chars()
+        .map(|c| match c {
+            '\n' | '\t' => String::from(c).into(),
+            c => shown(c),
+        })
+        .collect::<String>()
+        .into()
 }
 
 fn snippet(
@@ -54,33 +78,54 @@ fn snippet(
     out.push_str(&format!(
         "{pad}{} {}:{}:{}\n",
         st.blue("-->"),
-        f.display,
+        escape_controls(&f.display),
         line,
         col
     ));
     out.push_str(&format!("{pad} {}\n", st.blue("|")));
-    out.push_str(&format!(
-        "{} {} {}\n",
-        st.blue(&num),
-        st.blue("|"),
-        expand(&text)
-    ));
-    let before: String = text.chars().take(col.saturating_sub(1)).collect();
+    // Counted, not collected: a line may be megabytes long; only the window shown is
+    // turned into chars.
+    let len = text.chars().count();
+    let start = (col - 1).min(len);
     let (end_line, end_col) = f.line_col(place.span.end);
-    let width = if end_line == line {
+    let under = if end_line == line {
         end_col.saturating_sub(col).max(1)
     } else {
-        text.chars().count().saturating_sub(col - 1).max(1)
+        len.saturating_sub(start).max(1)
     };
-    let under: String = text.chars().skip(col - 1).take(width).collect();
+    // The window of the line shown: all of it when short, else SNIPPET_MAX_CHARS
+    // characters starting a little before the span.
+    let (from, to) = if len <= SNIPPET_MAX_CHARS {
+        (0, len)
+    } else {
+        let from = start
+            .saturating_sub(SNIPPET_MAX_CHARS / 3)
+            .min(len - SNIPPET_MAX_CHARS);
+        (from, from + SNIPPET_MAX_CHARS)
+    };
+    let chars: Vec<char> = text.chars().skip(from).take(to - from).collect();
+    let lead = if from > 0 { "…" } else { "" };
+    let trail = if to < len { "…" } else { "" };
+    // Characters a..b of the line (absolute positions, clamped to the window), as shown.
+    let piece = |a: usize, b: usize| -> String {
+        let (a, b) = (a.clamp(from, to) - from, b.clamp(from, to) - from);
+        chars[a.min(b)..b].iter().map(|c| shown(*c)).collect()
+    };
+    out.push_str(&format!(
+        "{} {} {lead}{}{trail}\n",
+        st.blue(&num),
+        st.blue("|"),
+        piece(from, to)
+    ));
+    let before = lead.chars().count() + piece(from, start).chars().count();
     let marks = mark
         .to_string()
-        .repeat(expand(&under).chars().count().max(1));
+        .repeat(piece(start, start + under).chars().count().max(1));
     let color = if mark == '^' { "1;31" } else { "1;34" };
     out.push_str(&format!(
         "{pad} {} {}{}\n",
         st.blue("|"),
-        " ".repeat(expand(&before).chars().count()),
+        " ".repeat(before),
         st.paint(color, &marks)
     ));
 }
@@ -105,7 +150,7 @@ pub fn render(
             "{}{}: {}\n",
             st.sev(f.severity),
             st.paint("1", &format!("[{}]", f.code)),
-            r.message(&f.message, &places)
+            escape_controls(&r.message(&f.message, &places))
         ));
         // One gutter width for the whole diagnostic, as rustc does.
         let width = f
@@ -122,12 +167,16 @@ pub fn render(
             out.push_str(&format!(
                 "{}: {}\n",
                 st.paint("1;32", "note"),
-                r.message(&rel.message, &places)
+                escape_controls(&r.message(&rel.message, &places))
             ));
             snippet(&mut out, &st, sources, &r, rel.place, '-', width);
         }
         for a in &f.assumptions {
-            out.push_str(&format!("  {} assumption: {}\n", st.blue("="), r.text(a)));
+            out.push_str(&format!(
+                "  {} assumption: {}\n",
+                st.blue("="),
+                escape_controls(&r.text(a))
+            ));
         }
         if opts.show_fixes {
             if let Some(fix) = &f.fix {
@@ -138,7 +187,7 @@ pub fn render(
                 out.push_str(&format!(
                     "  {} {kind}: {}\n",
                     st.blue("="),
-                    r.message(&fix.message, &places)
+                    escape_controls(&r.message(&fix.message, &places))
                 ));
             }
         }
@@ -174,5 +223,62 @@ pub fn summary_line(s: &Summary) -> String {
         ));
     }
     line.push_str(".\n");
+    for o in &s.omitted {
+        line.push_str(&format!("  {}\n", escape_controls(&super::omitted_line(o))));
+    }
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::{SourceFile, Span};
+
+    fn render_one(bytes: &[u8], span: Span, display: &str) -> String {
+        let mut sources = SourceMap::new();
+        let id = sources.add(SourceFile::new("x.conf", display, bytes.to_vec()));
+        let rule = crate::rules::by_code("E001").unwrap();
+        let f = Finding::at(rule, Place::new(id, span), "bad \x1b[2J thing");
+        render(
+            &sources,
+            &[f],
+            &Summary::default(),
+            &RenderOptions::default(),
+        )
+    }
+
+    #[test]
+    fn long_lines_are_windowed_around_the_span() {
+        let mut line = "}".repeat(40_000);
+        line.push('\n');
+        let out = render_one(line.as_bytes(), Span::new(20_000, 20_001), "x.conf");
+        assert!(out.len() < 1_000, "{} bytes", out.len());
+        assert!(out.contains(" --> x.conf:1:20001"), "{out}");
+        let snippet = out.lines().find(|l| l.starts_with("1 |")).unwrap();
+        assert!(
+            snippet.starts_with("1 | …") && snippet.ends_with('…'),
+            "{snippet}"
+        );
+        // The caret sits under the span inside the window.
+        let caret = out.lines().find(|l| l.contains('^')).unwrap();
+        let col = caret.find('^').unwrap();
+        assert_eq!(
+            snippet.chars().nth(caret[..col].chars().count()),
+            Some('}'),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        let out = render_one(
+            b"gzip on; # \x1b[31mred\xc2\x9b\n",
+            Span::new(0, 4),
+            "conf.d/\x1b]0;pwned\x07.conf",
+        );
+        assert!(!out.contains('\x1b') && !out.contains('\u{9b}') && !out.contains('\x07'));
+        assert!(out.contains("\\x1b[31mred\\u{9b}"), "{out}");
+        assert!(out.contains("conf.d/\\x1b]0;pwned\\x07.conf"), "{out}");
+        assert!(out.contains("bad \\x1b[2J thing"), "{out}");
+    }
 }

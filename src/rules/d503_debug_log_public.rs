@@ -52,10 +52,11 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
             if handler.is_some_and(|l| nginx_match::denies(n, l)) {
                 continue;
             }
-            let fix = edit::wp_define(stack, wp, "WP_DEBUG_LOG", "'/var/log/wordpress/debug.log'")
+            let target = log_path(stack, wp);
+            let fix = edit::wp_define(stack, wp, "WP_DEBUG_LOG", &format!("'{target}'"))
                 .map(|e| {
                     Fix::safe(
-                        "log to /var/log/wordpress/debug.log, outside the web root",
+                        format!("log to {target}, outside the web root (create the directory, writable by the pool's user)"),
                         vec![e],
                     )
                 });
@@ -78,4 +79,45 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
             );
         }
     }
+}
+
+/// Where the fix sends a site's debug log: its own directory under
+/// `/var/log/wordpress/` (named after the first site that serves this wp-config), so
+/// sites on one host never share — or read — one log, and each directory can belong to
+/// its pool's user.
+fn log_path(stack: &crate::stack::Stack, wp: &crate::stack::WpConfig) -> String {
+    let site = wp
+        .sites
+        .iter()
+        .find_map(|(ni, si)| stack.nginx.get(*ni)?.sites.get(*si))
+        .map(|s| s.name())
+        .unwrap_or_default();
+    let mut name: String = site
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if name.trim_matches(['.', '_']).is_empty() {
+        // No usable server_name: the directory that holds wp-config.php.
+        name = stack
+            .sources
+            .get(wp.file)
+            .path
+            .parent()
+            .and_then(|d| d.file_name())
+            .map(|n| {
+                n.to_string_lossy().replace(
+                    |c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_',
+                    "_",
+                )
+            })
+            .filter(|n| !n.trim_matches(['.', '_']).is_empty())
+            .unwrap_or_else(|| "site".into());
+    }
+    format!("/var/log/wordpress/{name}/debug.log")
 }

@@ -73,6 +73,9 @@ const SINGLE: &[&str] = &[
     "ssl_ciphers",
 ];
 
+/// Most duplicates of one directive listed per block.
+const MAX_PER_BLOCK: usize = 100;
+
 /// Delete a directive, with its whole line when it is alone on it.
 pub fn delete_directive(stack: &Stack, place: Place) -> Edit {
     let src = stack.sources.get(place.file);
@@ -105,13 +108,24 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
                     continue;
                 }
                 let (first, rest) = (all[0], &all[1..]);
-                for dup in rest {
+                // nginx -t stops at the first; past MAX_PER_BLOCK the last finding
+                // counts the rest (all fixes here are the same edit anyway).
+                let listed = rest.len().min(MAX_PER_BLOCK);
+                for (i, dup) in rest.iter().take(listed).enumerate() {
+                    let more = if i + 1 == listed && rest.len() > listed {
+                        format!(
+                            " ({} more duplicates of \"{name}\" in this block are not listed)",
+                            rest.len() - listed
+                        )
+                    } else {
+                        String::new()
+                    };
                     out.push(
                         Finding::at(
                             &RULE,
                             dup.place,
                             format!(
-                                "\"{name}\" directive is duplicate: it is already set in this block at {} — nginx -t fails and the reload that carries this file is refused",
+                                "\"{name}\" directive is duplicate: it is already set in this block at {} — nginx -t fails and the reload that carries this file is refused{more}",
                                 stack.display(first.place)
                             ),
                         )
@@ -123,10 +137,10 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
         }
     }
     for pool in &stack.pools {
-        let mut seen: Vec<(&str, Place)> = Vec::new();
+        let mut seen: std::collections::HashMap<&str, Place> = Default::default();
         for (key, v) in &pool.entries {
             let Some(place) = v.place() else { continue };
-            if let Some((_, first)) = seen.iter().find(|(k, _)| k == key) {
+            if let Some(first) = seen.get(key.as_str()) {
                 let first = *first;
                 out.push(
                     Finding::at(
@@ -144,7 +158,7 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
                     .with_fix(Some(Fix::safe(format!("remove the earlier {key}"), vec![delete_directive(stack, first)]))),
                 );
             } else {
-                seen.push((key.as_str(), place));
+                seen.insert(key.as_str(), place);
             }
         }
     }

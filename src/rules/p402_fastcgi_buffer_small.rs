@@ -17,7 +17,7 @@ crate::declare_rule!(
 fn check(cx: &Context, out: &mut Vec<Finding>) {
     let stack = cx.stack;
     let min = cx.settings.thresholds.fastcgi_buffer_min;
-    let mut seen = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for (n, site, loc) in stack.wp_php_locations() {
         let Some(bs) = n.effective_value(loc.scope, "fastcgi_buffer_size") else {
             continue;
@@ -30,10 +30,9 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
         }
         // One finding per directive (or per location when it is nginx's default).
         let key = bs.place().unwrap_or(loc.place);
-        if seen.contains(&key) {
+        if !seen.insert(key) {
             continue;
         }
-        seen.push(key);
         let scope = n
             .effective(loc.scope, "fastcgi_buffer_size")
             .map(|d| d.scope)

@@ -1821,9 +1821,11 @@ impl<'a> Builder<'a> {
             self.emit_group(group, &mut lines);
         }
 
+        let mut errors = self.errors;
+        super::cap_errors(&mut errors);
         File {
             lines,
-            errors: self.errors,
+            errors,
             warnings: self.warnings,
             php_error: self.php_error,
         }

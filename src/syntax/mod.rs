@@ -29,6 +29,24 @@ impl SyntaxError {
     }
 }
 
+/// Most syntax errors reported per file. nginx, php-fpm and `php -l` stop at the
+/// first; we go on so that one run shows several, but a file of 40,000 stray `}` must
+/// not become 40,000 findings.
+pub const MAX_ERRORS: usize = 100;
+
+/// Keep the first [`MAX_ERRORS`] errors, then one that says the rest were not listed.
+pub fn cap_errors(errors: &mut Vec<SyntaxError>) {
+    if errors.len() > MAX_ERRORS {
+        let more = errors.len() - MAX_ERRORS;
+        errors.truncate(MAX_ERRORS);
+        let at = errors[MAX_ERRORS - 1].span;
+        errors.push(SyntaxError::new(
+            at,
+            format!("{more} more syntax errors after this one are not listed"),
+        ));
+    }
+}
+
 /// Deepest block nesting any parser accepts. nginx has no such limit, but real configs
 /// nest a handful of levels; past this we report an error instead of risking the stack.
 pub const MAX_DEPTH: usize = 100;

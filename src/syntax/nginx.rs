@@ -30,7 +30,9 @@ pub struct File {
 pub enum Item {
     /// Whitespace, newlines and `#` comments between directives.
     Trivia(Trivia),
-    Directive(Directive),
+    /// Boxed: an item is mostly whitespace between directives, and a `Directive` is
+    /// ~180 bytes inline; a config of a million lines is a million of each.
+    Directive(Box<Directive>),
     /// Bytes that could not be parsed (kept so printing stays lossless).
     Error(Span),
 }
@@ -131,7 +133,7 @@ impl File {
 
 pub fn directives(items: &[Item]) -> impl Iterator<Item = &Directive> {
     items.iter().filter_map(|i| match i {
-        Item::Directive(d) => Some(d),
+        Item::Directive(d) => Some(&**d),
         _ => None,
     })
 }
@@ -147,7 +149,7 @@ impl File {
         while let Some(top) = stack.last_mut() {
             match top.next() {
                 Some(Item::Directive(d)) => {
-                    out.push(d);
+                    out.push(&**d);
                     if let End::Block(b) = &d.end {
                         stack.push(b.items.iter());
                     }
@@ -429,11 +431,16 @@ struct Lexer<'a> {
 
 /// Errors in source order, without two at the same place.
 #[derive(Default)]
-struct Errors(Vec<SyntaxError>);
+struct Errors(Vec<SyntaxError>, usize);
 
 impl Errors {
     fn push(&mut self, span: Span, message: impl Into<String>) {
         if self.0.last().is_some_and(|e| e.span.start == span.start) {
+            return;
+        }
+        // Counted past the cap (for the "N more" line) without keeping their messages.
+        if self.0.len() > super::MAX_ERRORS {
+            self.1 += 1;
             return;
         }
         self.0.push(SyntaxError::new(span, message));
@@ -612,7 +619,11 @@ impl Pending {
         self.args.last().unwrap_or(&self.name).span.end
     }
 
-    fn finish(self, end: End, end_at: usize) -> Directive {
+    fn finish(mut self, end: End, end_at: usize) -> Directive {
+        // A pushed-to Vec starts with room for 4: trim to what the directive holds
+        // (most have one argument), or a config of a million lines pays 4× for them.
+        self.args.shrink_to_fit();
+        self.trivia.shrink_to_fit();
         Directive {
             span: Span::new(self.name.span.start, end_at),
             name: self.name,
@@ -682,7 +693,7 @@ impl Parser {
     fn end_missing(&mut self) {
         if let Some(p) = self.pending.take() {
             let (dir, after) = p.finish_missing();
-            self.push_item(Item::Directive(dir));
+            self.push_item(Item::Directive(Box::new(dir)));
             for t in after {
                 self.push_item(Item::Trivia(t));
             }
@@ -703,11 +714,15 @@ impl Parser {
             FrameKind::Block { dir, open } => {
                 let block = Block {
                     open,
-                    items: frame.items,
+                    items: {
+                        let mut items = frame.items;
+                        items.shrink_to_fit();
+                        items
+                    },
                     close,
                 };
                 let d = dir.finish(End::Block(block), end_at);
-                self.push_item(Item::Directive(d));
+                self.push_item(Item::Directive(Box::new(d)));
             }
             FrameKind::Discard { start } => {
                 self.push_item(Item::Error(Span::new(start, end_at)));
@@ -741,7 +756,7 @@ impl Parser {
             }
             lexer.pos = span.end;
             let d = dir.finish(End::RawBlock(span), span.end);
-            self.push_item(Item::Directive(d));
+            self.push_item(Item::Directive(Box::new(d)));
             return;
         }
         if self.in_discard() {
@@ -811,7 +826,7 @@ pub fn parse(src: &[u8]) -> File {
             Tok::Semicolon(span) => match p.pending.take() {
                 Some(d) => {
                     let dir = d.finish(End::Semicolon(span), span.end);
-                    p.push_item(Item::Directive(dir));
+                    p.push_item(Item::Directive(Box::new(dir)));
                 }
                 None => {
                     p.errors.push(span, "unexpected \";\"");
@@ -857,11 +872,22 @@ pub fn parse(src: &[u8]) -> File {
     while p.stack.len() > 1 {
         p.close_frame(None, src.len());
     }
-    let items = p.stack.pop().map(|f| f.items).unwrap_or_default();
-    File {
-        items,
-        errors: p.errors.0,
+    let mut items = p.stack.pop().map(|f| f.items).unwrap_or_default();
+    items.shrink_to_fit();
+    let Errors(mut errors, dropped) = p.errors;
+    if dropped > 0 {
+        // MAX_ERRORS + 1 were kept, then only counted.
+        errors.truncate(super::MAX_ERRORS);
+        let at = errors[super::MAX_ERRORS - 1].span;
+        errors.push(SyntaxError::new(
+            at,
+            format!(
+                "{} more syntax errors after this one are not listed",
+                dropped + 1
+            ),
+        ));
     }
+    File { items, errors }
 }
 
 /// The spans of every leaf of the tree, in source order. For any parse result they

@@ -133,7 +133,10 @@ pub struct Statement {
 pub fn parse(src: &[u8]) -> File {
     let mut lexer = Lexer::new(src);
     lexer.run();
-    let Lexer { tokens, errors, .. } = lexer;
+    let Lexer {
+        tokens, mut errors, ..
+    } = lexer;
+    super::cap_errors(&mut errors);
     let statements = Extractor::new(src, &tokens).run();
     File {
         tokens,
@@ -810,9 +813,14 @@ impl<'a> Lexer<'a> {
             b'b' | b'B' if self.starts_with(pos + 1, b"<<<") => self
                 .heredoc(pos, pos + 4, depth)
                 .unwrap_or_else(|| (TokenKind::Ident, self.name_end(pos))),
-            b'<' if self.starts_with(pos, b"<<<") => self
-                .heredoc(pos, pos + 3, depth)
-                .unwrap_or_else(|| self.operator(pos)),
+            b'<' if self.starts_with(pos, b"<<<") => {
+                self.heredoc(pos, pos + 3, depth).unwrap_or_else(|| {
+                    // Not a heredoc header: PHP reads `<<` then `<`, and no expression
+                    // starts with `<`, so this never parses (`$x = <<<` at the end).
+                    self.error(pos, pos + 2, "syntax error, unexpected token \"<<\"");
+                    self.operator(pos)
+                })
+            }
             b'$' if n1.is_some_and(is_label_start) => {
                 let mut i = pos + 1;
                 while self.at(i).is_some_and(is_label_char) {
@@ -2412,6 +2420,18 @@ mod tests {
             "Invalid UTF-8 codepoint escape sequence: Codepoint too large"
         );
         assert_eq!(unescape_single(br"a\'b\\c\n"), br"a'b\c\n".to_vec());
+    }
+
+    #[test]
+    fn a_heredoc_opener_without_a_header_is_a_syntax_error() {
+        // php -l: syntax error, unexpected token "<<"
+        for src in ["<?php $x = <<<", "<?php $x = <<< ", "<?php $x = <<<1\n"] {
+            let f = parse(src.as_bytes());
+            assert!(!f.errors.is_empty(), "{src:?} parsed");
+            assert_eq!(print(&f, src.as_bytes()), src.as_bytes());
+        }
+        assert!(parse(b"<?php $x = <<<EOT\nx\nEOT;\n").errors.is_empty());
+        assert!(parse(b"<?php $x = 1 << 2;\n").errors.is_empty());
     }
 
     #[test]

@@ -78,6 +78,12 @@ pub struct DbProcess {
     pub name: String,
     /// VmRSS, bytes.
     pub rss: u64,
+    /// Its executable (`/proc/PID/exe`), shown so the user sees which process counted.
+    pub exe: String,
+    /// Why its memory was not counted: a process is only believed to be the database
+    /// when its executable is a system program (in a `bin`/`sbin` directory, owned by
+    /// root, not writable by others) — anyone can name a process `mysqld`.
+    pub skipped: Option<String>,
 }
 
 /// Processes whose memory comes off the PHP budget when they share the host.
@@ -115,12 +121,21 @@ impl Host {
             ));
         }
         for d in &self.db_procs {
-            out.push(format!(
-                "measured: {} pid {} RSS {}",
-                d.name,
-                d.pid,
-                human_bytes(d.rss)
-            ));
+            match &d.skipped {
+                None => out.push(format!(
+                    "measured: {} pid {} RSS {} ({}), counted as database/cache memory",
+                    d.name,
+                    d.pid,
+                    human_bytes(d.rss),
+                    d.exe
+                )),
+                Some(why) => out.push(format!(
+                    "not counted: {} pid {} RSS {}: {why}",
+                    d.name,
+                    d.pid,
+                    human_bytes(d.rss)
+                )),
+            }
         }
         out
     }
@@ -273,28 +288,94 @@ fn same_file(a: &Path, b: &Path) -> bool {
 }
 
 /// mysqld, mariadbd, redis-server, memcached … running under a /proc tree, by
-/// `comm` or the file name of `exe`, with their RSS.
+/// `comm` or the file name of `exe`, with their RSS. Each is checked (see
+/// [`DbProcess::skipped`]); those that fail are listed with the reason, not counted.
 pub fn db_processes(proc_root: &Path) -> Vec<DbProcess> {
     pids(proc_root)
         .into_iter()
         .filter_map(|(pid, dir)| {
             let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
-            let exe = std::fs::read_link(dir.join("exe"))
-                .ok()
+            let link = std::fs::read_link(dir.join("exe")).ok();
+            let exe_name = link
+                .as_deref()
                 .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .map(|n| n.trim_end_matches(" (deleted)").to_string())
                 .unwrap_or_default();
             let name = DB_PROCESS_NAMES
                 .iter()
-                .find(|n| comm.trim() == **n || exe == **n)?;
+                .find(|n| comm.trim() == **n || exe_name == **n)?;
             // Listing /proc gives processes, not threads: each is counted once.
             let status = std::fs::read_to_string(dir.join("status")).ok()?;
+            let (exe, skipped) = match check_db_exe(&dir, name) {
+                Ok(exe) => (exe, None),
+                Err((exe, why)) => (exe, Some(why)),
+            };
             Some(DbProcess {
                 pid,
                 name: name.to_string(),
                 rss: super::workers::kb_field(&status, "VmRSS:").unwrap_or(0),
+                exe,
+                skipped,
             })
         })
         .collect()
+}
+
+/// Is `/proc/PID/exe` the real `name`: a file of that name in a `bin`/`sbin`/`libexec`
+/// directory (or under /opt), owned by root (or by the user running wpstack) and
+/// writable by nobody else? `Ok(path)`, or `Err((path, why not))`.
+fn check_db_exe(dir: &Path, name: &str) -> Result<String, (String, String)> {
+    use std::os::unix::fs::MetadataExt;
+    let link = std::fs::read_link(dir.join("exe")).map_err(|e| {
+        (
+            "?".to_string(),
+            format!(
+                "its executable could not be checked ({}): run tune as root, or give --db-mem",
+                crate::source::io_reason(&e)
+            ),
+        )
+    })?;
+    let shown = link
+        .to_string_lossy()
+        .trim_end_matches(" (deleted)")
+        .to_string();
+    let path = Path::new(&shown);
+    let fail = |why: String| Err((shown.clone(), why));
+    if path.file_name() != Some(std::ffi::OsStr::new(name)) {
+        return fail(format!("its executable {shown} is not {name}"));
+    }
+    let system_dir = path.parent().is_some_and(|d| {
+        let d = d.to_string_lossy();
+        ["/sbin", "/bin", "/libexec"].iter().any(|s| d.ends_with(s)) || d.starts_with("/opt/")
+    });
+    if !system_dir {
+        return fail(format!(
+            "its executable {shown} is not in a system directory"
+        ));
+    }
+    // The magic link reaches the binary in the process's own mount namespace.
+    let meta = match std::fs::metadata(dir.join("exe")) {
+        Ok(m) => m,
+        Err(e) => {
+            return fail(format!(
+                "its executable {shown} could not be checked ({})",
+                crate::source::io_reason(&e)
+            ))
+        }
+    };
+    let me = rustix::process::geteuid().as_raw();
+    if meta.uid() != 0 && meta.uid() != me {
+        return fail(format!(
+            "its executable {shown} is owned by uid {}, not root",
+            meta.uid()
+        ));
+    }
+    if meta.mode() & 0o022 != 0 {
+        return fail(format!(
+            "its executable {shown} is writable by group or others"
+        ));
+    }
+    Ok(shown)
 }
 
 /// Where to look when measuring: /proc and /sys/fs/cgroup on a live host, fixture
@@ -384,9 +465,13 @@ pub fn resolve_probe(given: &HostFacts, configured: &HostFacts, probe_at: Option
                 source: FactSource::Measured,
             });
             // The RAM is this host's: so are its database and cache processes.
-            if host.db_mem.is_none() && !db.is_empty() {
+            if host.db_mem.is_none() && db.iter().any(|d| d.skipped.is_none()) {
                 host.db_mem = Some(Fact {
-                    value: db.iter().map(|d| d.rss).sum(),
+                    value: db
+                        .iter()
+                        .filter(|d| d.skipped.is_none())
+                        .map(|d| d.rss)
+                        .sum(),
                     source: FactSource::Measured,
                 });
             }
@@ -589,6 +674,38 @@ mod tests {
             "VmRSS:\t 9000 kB\n",
             "0::/docker/abc\n",
         );
+        // Executables: the real ones in system directories, an impostor in a home.
+        let bin = |rel: &str, mode: u32| {
+            use std::os::unix::fs::PermissionsExt;
+            let p = d.path().join(rel);
+            write(&p, "\x7fELF");
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+            p
+        };
+        let exe = |pid: u32, target: &Path| {
+            std::os::unix::fs::symlink(target, proc_root.join(pid.to_string()).join("exe"))
+                .unwrap();
+        };
+        exe(300, &bin("usr/sbin/mariadbd", 0o755));
+        exe(301, &bin("usr/bin/redis-server", 0o755));
+        proc_entry(
+            &proc_root,
+            303,
+            b"mysqld\0",
+            "mysqld",
+            "VmRSS:\t 8388608 kB\n",
+            "0::/user.slice\n",
+        );
+        exe(303, &bin("home/eve/mysqld", 0o755));
+        proc_entry(
+            &proc_root,
+            304,
+            b"/usr/sbin/mysqld\0",
+            "mysqld",
+            "VmRSS:\t 8388608 kB\n",
+            "0::/user.slice\n",
+        );
+        exe(304, &bin("usr/sbin/mysqld", 0o777));
         std::fs::create_dir_all(proc_root.join("self")).unwrap();
         std::fs::write(proc_root.join("self/cgroup"), "0::/user.slice\n").unwrap();
 
@@ -609,11 +726,26 @@ mod tests {
             (limit.pid, limit.path.as_str(), limit.limit),
             (Some(200), "/system.slice/php8.2-fpm.service", 3 << 30)
         );
-        let names: Vec<(&str, u64)> = db.iter().map(|d| (d.name.as_str(), d.rss)).collect();
+        let names: Vec<(&str, u64)> = db
+            .iter()
+            .filter(|d| d.skipped.is_none())
+            .map(|d| (d.name.as_str(), d.rss))
+            .collect();
         assert_eq!(
             names,
             vec![("mariadbd", 400 << 20), ("redis-server", 10 << 20)]
         );
+        // A process named mysqld is not believed: its binary is in a home, or writable.
+        let skipped: Vec<(u32, &str)> = db
+            .iter()
+            .filter_map(|d| Some((d.pid, d.skipped.as_deref()?)))
+            .collect();
+        assert_eq!(skipped.len(), 2, "{skipped:?}");
+        assert!(
+            skipped[0].1.contains("not in a system directory"),
+            "{skipped:?}"
+        );
+        assert!(skipped[1].1.contains("writable"), "{skipped:?}");
 
         // The container's master: its own limit binds it.
         let (_, limit, _) = probe(&Probe {
@@ -672,11 +804,22 @@ mod tests {
                 file: "memory.max",
                 limit: 3 << 30,
             }),
-            db_procs: vec![DbProcess {
-                pid: 9,
-                name: "mysqld".into(),
-                rss: 512 << 20,
-            }],
+            db_procs: vec![
+                DbProcess {
+                    pid: 9,
+                    name: "mysqld".into(),
+                    rss: 512 << 20,
+                    exe: "/usr/sbin/mysqld".into(),
+                    skipped: None,
+                },
+                DbProcess {
+                    pid: 10,
+                    name: "mysqld".into(),
+                    rss: 8 << 30,
+                    exe: "/tmp/mysqld".into(),
+                    skipped: Some("its executable /tmp/mysqld is not in a system directory".into()),
+                },
+            ],
             ..Host::default()
         };
         let notes = h.measured_notes().join("\n");
@@ -684,6 +827,13 @@ mod tests {
             notes.contains("measured: cgroup /system.slice/php8.2-fpm.service memory.max 3"),
             "{notes}"
         );
-        assert!(notes.contains("mysqld pid 9 RSS 512"), "{notes}");
+        assert!(
+            notes.contains("mysqld pid 9 RSS 512") && notes.contains("(/usr/sbin/mysqld)"),
+            "{notes}"
+        );
+        assert!(
+            notes.contains("not counted: mysqld pid 10 RSS 8") && notes.contains("/tmp/mysqld"),
+            "{notes}"
+        );
     }
 }

@@ -472,7 +472,9 @@ pub(crate) fn fpm_path_map(main_dir: &Path, root: Option<&Path>) -> PathMap {
     };
     if root.is_none() {
         // Inside a copy of /etc/php/X.Y/fpm, /etc/php/X.Y/fpm/... means the copy.
-        if let Some(v) = php_model::version_from_path(main_dir) {
+        if let Some(v) =
+            php_model::version_from_path(main_dir).filter(|_| main_dir.ends_with("fpm"))
+        {
             let prefix = PathBuf::from(format!("/etc/php/{v}/fpm"));
             if std::fs::canonicalize(main_dir).ok().as_deref() != Some(prefix.as_path()) {
                 map.aliases.push((prefix, main_dir.to_path_buf()));
@@ -519,15 +521,142 @@ pub(crate) fn fpm_include_target(pattern: &str, main_dir: &Path, root: Option<&P
         .unwrap_or_else(|| PathBuf::from(pattern))
 }
 
-fn find_php_ini(dir: &Path) -> Option<PathBuf> {
-    [dir.join("php.ini"), dir.join("php").join("php.ini")]
-        .into_iter()
-        .find(|p| p.is_file())
+/// Where the PHP of a php-fpm instance reads its configuration: the php.ini it looks for
+/// (`--with-config-file-path`) and its scan dir (`--with-config-file-scan-dir`), as
+/// each packaging builds PHP. Chosen from the directory of php-fpm.conf:
+///
+/// | layout | php-fpm.conf | php.ini | scan dir |
+/// |---|---|---|---|
+/// | Debian/Ubuntu (ondrej, DDEV) | `/etc/php/X.Y/fpm/` | same dir | `conf.d/` |
+/// | Alpine | `/etc/phpXY/` | same dir | `conf.d/` |
+/// | RHEL/Fedora | `/etc/` | `/etc/php.ini` | `/etc/php.d/` |
+/// | Remi SCL | `/etc/opt/remi/phpXY/` | same dir | `php.d/` |
+/// | cPanel EA-PHP | `/opt/cpanel/ea-phpXY/root/etc/` | same dir | `php.d/` |
+/// | Plesk | `/opt/plesk/php/X.Y/etc/` | same dir | `php.d/` |
+/// | Docker official image | `/usr/local/etc/` | `php/php.ini` (usually absent) | `php/conf.d/` |
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct IniLayout {
+    /// Which packaging this looks like (for notes and `dump`).
+    pub name: &'static str,
+    /// Where PHP looks for php.ini (it may not exist).
+    pub php_ini: PathBuf,
+    /// The scan dir, when the layout has one.
+    pub scan_dir: Option<PathBuf>,
+    /// A missing php.ini is normal here: PHP runs on its built-in defaults plus the
+    /// scan dir (the Docker image ships only php.ini-production/-development).
+    pub ini_optional: bool,
+}
+
+/// The layout of the php-fpm instance whose php-fpm.conf is in `dir`.
+pub(crate) fn ini_layout(dir: &Path) -> IniLayout {
+    let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned());
+    let dir_name = name(dir).unwrap_or_default();
+    let parent = dir.parent().unwrap_or(Path::new(""));
+    let parent_name = name(parent).unwrap_or_default();
+    let first_existing = |cands: &[PathBuf]| cands.iter().find(|p| p.is_dir()).cloned();
+    if dir_name == "etc"
+        && parent_name == "local"
+        && name(parent.parent().unwrap_or(Path::new(""))).as_deref() == Some("usr")
+    {
+        let php = dir.join("php");
+        return IniLayout {
+            name: "Docker official image",
+            php_ini: php.join("php.ini"),
+            scan_dir: Some(php.join("conf.d")),
+            ini_optional: true,
+        };
+    }
+    // A php.ini under `php/` next to php-fpm.conf (other source builds).
+    if !dir.join("php.ini").is_file() && dir.join("php").join("php.ini").is_file() {
+        let php = dir.join("php");
+        return IniLayout {
+            name: "source build",
+            scan_dir: first_existing(&[php.join("conf.d"), php.join("php.d")]),
+            php_ini: php.join("php.ini"),
+            ini_optional: false,
+        };
+    }
+    let (layout, preferred): (&'static str, &[&str]) = if dir_name == "fpm"
+        && php_model::version_from_path(dir).is_some()
+    {
+        ("Debian/Ubuntu", &["conf.d"])
+    } else if dir_name == "etc"
+        && parent_name == "root"
+        && name(parent.parent().unwrap_or(Path::new(""))).is_some_and(|n| n.starts_with("ea-php"))
+    {
+        ("cPanel EA-PHP", &["php.d"])
+    } else if dir_name == "etc"
+        && name(parent.parent().unwrap_or(Path::new(""))).as_deref() == Some("php")
+        && parent
+            .parent()
+            .and_then(Path::parent)
+            .and_then(name)
+            .as_deref()
+            == Some("plesk")
+    {
+        ("Plesk", &["php.d"])
+    } else if parent_name == "remi" {
+        ("Remi", &["php.d"])
+    } else if dir_name == "etc" {
+        ("RHEL/Fedora", &["php.d"])
+    } else if php_model::version_from_path(dir).is_some() {
+        ("Alpine", &["conf.d"])
+    } else {
+        ("unknown", &["conf.d", "php.d"])
+    };
+    let mut cands: Vec<PathBuf> = preferred.iter().map(|d| dir.join(d)).collect();
+    for d in ["conf.d", "php.d"] {
+        if !preferred.contains(&d) {
+            cands.push(dir.join(d));
+        }
+    }
+    IniLayout {
+        name: layout,
+        php_ini: dir.join("php.ini"),
+        scan_dir: first_existing(&cands),
+        ini_optional: false,
+    }
+}
+
+/// The `.ini` files of a scan dir in the order PHP reads them (sorted by name).
+fn scan_dir_files(dir: &Path) -> Vec<PathBuf> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "ini"))
+                .collect()
+        })
+        .unwrap_or_default();
+    entries.sort_by(|a, b| {
+        a.as_os_str()
+            .as_encoded_bytes()
+            .cmp(b.as_os_str().as_encoded_bytes())
+    });
+    entries
+}
+
+/// A file named like a php-fpm main file whose content is nginx's (RHEL's php-fpm
+/// package drops `/etc/nginx/conf.d/php-fpm.conf`, an `upstream php-fpm { … }`).
+fn looks_like_nginx(bytes: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(bytes);
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with(';') && !l.starts_with('#'))
+        .is_some_and(|l| (l.ends_with('{') || l.ends_with(';')) && !l.starts_with('['))
 }
 
 fn load_fpm(stack: &mut Stack, found: &Found, root: Option<&Path>, explicit_ini: &[PathBuf]) {
     let mut instances: Vec<(Option<PathBuf>, Vec<FileId>, PathBuf)> = Vec::new();
     for main in &found.fpm_mains {
+        // Already read as an nginx file, or nginx syntax under a php-fpm name.
+        if let Some(id) = stack.sources.find(main) {
+            if stack.file(id).is_some_and(|f| f.kind == FileKind::Nginx) {
+                continue;
+            }
+        } else if read_config(main).is_ok_and(|b| looks_like_nginx(&b)) {
+            continue;
+        }
         let dir = main.parent().map(Path::to_path_buf).unwrap_or_default();
         let map = fpm_path_map(&dir, root);
         let mut files = Vec::new();
@@ -565,7 +694,16 @@ fn load_fpm(stack: &mut Stack, found: &Found, root: Option<&Path>, explicit_ini:
 
     let mut claimed_inis: BTreeSet<PathBuf> = BTreeSet::new();
     for (main, files, dir) in instances {
-        let php_ini = explicit_ini.first().cloned().or_else(|| find_php_ini(&dir));
+        let layout = ini_layout(&dir);
+        let php_ini = explicit_ini
+            .first()
+            .cloned()
+            .or_else(|| layout.php_ini.is_file().then(|| layout.php_ini.clone()));
+        // php.ini given by hand: its own directory's scan dir, as before.
+        let scan_dir = match explicit_ini.first() {
+            Some(p) => p.parent().map(|d| d.join("conf.d")).filter(|d| d.is_dir()),
+            None => layout.scan_dir.clone(),
+        };
         let mut ini = EffectiveIni::default();
         let mut php_ini_id = None;
         let mut scan_ids = Vec::new();
@@ -578,33 +716,26 @@ fn load_fpm(stack: &mut Stack, found: &Found, root: Option<&Path>, explicit_ini:
                     if let Some(f) = stack.syntax_ini(id) {
                         php_model::apply_ini_file(&mut ini, id, f, Via::PhpIni);
                     }
-                    let scan = path.parent().map(|p| p.join("conf.d"));
-                    let mut entries: Vec<PathBuf> = scan
-                        .and_then(|d| std::fs::read_dir(d).ok())
-                        .map(|rd| {
-                            rd.filter_map(Result::ok)
-                                .map(|e| e.path())
-                                .filter(|p| p.extension().is_some_and(|x| x == "ini"))
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    entries.sort();
-                    for e in entries {
-                        match add_source(stack, &e) {
-                            Ok(sid) => {
-                                parse_into(stack, sid, FileKind::PhpIni);
-                                if let Some(f) = stack.syntax_ini(sid) {
-                                    php_model::apply_ini_file(&mut ini, sid, f, Via::ScanDir);
-                                }
-                                scan_ids.push(sid);
-                            }
-                            Err(err) => unreadable(stack, err, None),
-                        }
-                    }
                 }
                 Err(e) => unreadable(stack, e, None),
             }
         }
+        // PHP reads the scan dir whether or not php.ini exists.
+        for e in scan_dir.as_deref().map(scan_dir_files).unwrap_or_default() {
+            match add_source(stack, &e) {
+                Ok(sid) => {
+                    parse_into(stack, sid, FileKind::PhpIni);
+                    if let Some(f) = stack.syntax_ini(sid) {
+                        php_model::apply_ini_file(&mut ini, sid, f, Via::ScanDir);
+                    }
+                    scan_ids.push(sid);
+                }
+                Err(err) => unreadable(stack, err, None),
+            }
+        }
+        // Where php.ini is optional by design (the Docker image), its absence means
+        // PHP's built-in defaults plus the scan dir: the defaults are known.
+        let ini_known = php_ini_id.is_some() || (explicit_ini.is_empty() && layout.ini_optional);
         let fpm_index = stack.fpm.len();
         let syntaxes: Vec<(FileId, &ini::File)> = files
             .iter()
@@ -618,19 +749,34 @@ fn load_fpm(stack: &mut Stack, found: &Found, root: Option<&Path>, explicit_ini:
                 .find(|p| p.name.eq_ignore_ascii_case(name))
                 .map(|p| p.place)
         });
-        let mut pool_ids = Vec::new();
-        if php_ini_id.is_none() && !sections.pools.is_empty() {
+        if !sections.pools.is_empty()
+            && sections
+                .pools
+                .iter()
+                .all(|p| !p.settings.contains_key("user"))
+        {
             let what = main
                 .as_ref()
                 .map(|m| m.display().to_string())
                 .unwrap_or_else(|| "the pool files".into());
             stack.notes.push(format!(
-                "no php.ini found for php-fpm ({what}): PHP settings come only from the pools' php_value/php_admin_value, and rules do not assume PHP's built-in defaults; pass --php-ini to check them"
+                "php-fpm ({what}): no pool sets `user`, so its master is assumed to run as an unprivileged user (a container or a development setup), where php-fpm ignores `user`; started as root it would refuse: `[pool {}] user has not been defined`",
+                sections.pools[0].name
+            ));
+        }
+        let mut pool_ids = Vec::new();
+        if !ini_known && !sections.pools.is_empty() {
+            let what = main
+                .as_ref()
+                .map(|m| m.display().to_string())
+                .unwrap_or_else(|| "the pool files".into());
+            stack.notes.push(format!(
+                "no php.ini found for php-fpm ({what}): PHP settings come only from the scan dir and the pools' php_value/php_admin_value, and rules do not assume PHP's built-in defaults; pass --php-ini to check them"
             ));
         }
         for mut pool in sections.pools {
             pool.php = php_model::effective_php(&ini, &pool.overrides);
-            pool.ini_known = php_ini_id.is_some();
+            pool.ini_known = ini_known;
             pool_ids.push(stack.pools.len());
             stack.pools.push(pool);
         }

@@ -214,7 +214,12 @@ pub fn validate(
             Some(places.len() - 1)
         });
     }
-    let check = check_all(&sections, &Options::default());
+    let check = check_all(
+        &sections,
+        &Options {
+            root_without_allow_flag: !master_unprivileged(&sections),
+        },
+    );
     check
         .problems
         .into_iter()
@@ -230,6 +235,20 @@ pub fn validate(
             fatal: p.fatal,
         })
         .collect()
+}
+
+/// Does this configuration look written for a master that does not run as root?
+/// php-fpm requires `user` in every pool only when the master runs as root without
+/// `--allow-to-run-as-root`. When *no* pool sets `user`, the files were written for a
+/// master started as an unprivileged user (a container's `USER`, DDEV, a developer's
+/// own php-fpm), which ignores `user`; when some pools set it and others do not, the
+/// master is taken to run as root (the distribution service) and the others fail.
+pub fn master_unprivileged(sections: &super::fpm_validate::FpmSections<'_>) -> bool {
+    !sections.pools.is_empty()
+        && sections
+            .pools
+            .iter()
+            .all(|(_, settings)| settings.iter().all(|s| s.name != "user"))
 }
 
 /// Apply one ini file's entries on top of `ini` (sections `[PATH=…]`/`[HOST=…]` only
@@ -379,18 +398,27 @@ pub fn effective_php(
     php
 }
 
-/// Version from a path like `/etc/php/8.2/fpm/php-fpm.conf`.
+/// Version from a path: `/etc/php/8.2/fpm/php-fpm.conf` (Debian), `/opt/plesk/php/8.2/etc`
+/// → 8.2; `/etc/php82/` (Alpine), `/etc/opt/remi/php82/` (Remi),
+/// `/opt/cpanel/ea-php82/root/etc` (cPanel) → 8.2.
 pub fn version_from_path(path: &std::path::Path) -> Option<String> {
     let comps: Vec<String> = path
         .components()
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .collect();
-    comps.windows(2).find_map(|w| {
+    let dotted = comps.windows(2).find_map(|w| {
         let v = &w[1];
         let looks = v.split('.').count() == 2
             && v.split('.')
                 .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
         (w[0] == "php" && looks).then(|| v.clone())
+    });
+    dotted.or_else(|| {
+        comps.iter().find_map(|c| {
+            let digits = c.strip_prefix("ea-php").or_else(|| c.strip_prefix("php"))?;
+            let ok = (2..=3).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit());
+            ok.then(|| format!("{}.{}", &digits[..1], &digits[1..]))
+        })
     })
 }
 

@@ -1,0 +1,378 @@
+//! The php-fpm / php.ini / wp-config side on real host layouts: each packaging's
+//! places (Debian, RHEL/Fedora, Remi, Alpine, the Docker image, cPanel, Plesk), pools
+//! layered across files, php-fpm's `prefix`, `${VAR}` from the environment, and the
+//! field stacks of ../shared/corpus/field (read in place) judged finding by finding.
+
+mod support;
+
+use std::path::Path;
+use support::write_tree;
+use wpstack::finding::Finding;
+use wpstack::settings::{HostFacts, Settings};
+use wpstack::stack::discover::{self, Inputs};
+use wpstack::stack::Stack;
+use wpstack::tune::host;
+
+/// Check a copied host, never measuring this machine (2 GB, 2 CPUs unless given).
+fn check_with(dir: &Path, inputs: Inputs, facts: HostFacts) -> (Stack, Vec<Finding>) {
+    let s = Settings::default();
+    let facts = HostFacts {
+        ram: facts.ram.or(Some(2 << 30)),
+        cpus: facts.cpus.or(Some(2)),
+        ..facts
+    };
+    let h = host::resolve(&facts, &Default::default(), false);
+    let stack = discover::load(&Inputs {
+        paths: vec![dir.to_path_buf()],
+        root: Some(dir.to_path_buf()),
+        ..inputs
+    })
+    .expect("load");
+    let findings = wpstack::engine::run(&stack, &s, &h);
+    (stack, findings)
+}
+
+fn check(dir: &Path) -> (Stack, Vec<Finding>) {
+    check_with(dir, Inputs::default(), HostFacts::default())
+}
+
+fn codes(f: &[Finding]) -> Vec<&'static str> {
+    f.iter().map(|f| f.code).collect()
+}
+
+fn shown(stack: &Stack, f: &[Finding]) -> String {
+    f.iter()
+        .map(|f| {
+            let at = f.primary.map(|p| stack.display(p)).unwrap_or_default();
+            format!("{} {at}: {}\n", f.code, f.message)
+        })
+        .collect()
+}
+
+/// An nginx that passes PHP to `pass` (with the site root /srv/www).
+fn nginx(pass: &str) -> String {
+    format!(
+        "user nginx;\nevents {{}}\nhttp {{\n  server {{\n    listen 80;\n    server_name example.com;\n    root /srv/www;\n    location ~* /(?:uploads|files)/.*\\.php$ {{ deny all; }}\n    location ~ \\.php$ {{\n      try_files $uri =404;\n      fastcgi_pass {pass};\n    }}\n  }}\n}}\n"
+    )
+}
+
+const POOL_BODY: &str = "user = nginx\ngroup = nginx\nlisten.owner = nginx\nlisten.group = nginx\npm = dynamic\npm.max_children = 8\npm.start_servers = 2\npm.min_spare_servers = 1\npm.max_spare_servers = 3\n";
+
+/// What each layout test asserts: one pool reached from nginx, its PHP settings read
+/// from php.ini and the scan dir of that packaging, no false start-up or 502 finding.
+fn assert_layout(
+    dir: &Path,
+    version: Option<&str>,
+    memory_limit_from: &str,
+    opcache_from: &str,
+) -> (Stack, Vec<Finding>) {
+    let (stack, findings) = check(dir);
+    let out = shown(&stack, &findings);
+    assert_eq!(stack.fpm.len(), 1, "one php-fpm instance\n{out}");
+    assert_eq!(stack.pools.len(), 1, "{out}");
+    assert_eq!(stack.fpm[0].version.as_deref(), version);
+    let pool = &stack.pools[0];
+    let ml = pool.php("memory_limit").expect("memory_limit known");
+    assert_eq!(ml.text(), "256M");
+    let at = stack.display(ml.value.place().expect("set in a file"));
+    assert!(at.starts_with(memory_limit_from), "{at}");
+    let ext = stack.fpm[0]
+        .ini
+        .extensions
+        .iter()
+        .find(|e| e.value.contains("opcache"))
+        .expect("opcache loaded from the scan dir");
+    let at = stack.display(ext.place().expect("place"));
+    assert!(at.starts_with(opcache_from), "{at}");
+    for bad in ["E006", "U001", "U003", "E005", "M303", "E003"] {
+        assert!(!codes(&findings).contains(&bad), "{bad}\n{out}");
+    }
+    // The site reaches the pool.
+    let reached = stack.php_locations().any(|(_, _, l)| !l.pools.is_empty());
+    assert!(reached, "nginx reaches the pool\n{out}");
+    (stack, findings)
+}
+
+#[test]
+fn rhel_fedora_layout() {
+    // /etc/php-fpm.conf + /etc/php-fpm.d/, /etc/php.ini + /etc/php.d/, and the php-fpm
+    // package's /etc/nginx/conf.d/php-fpm.conf, which is nginx (an upstream), not php-fpm.
+    let t = write_tree(&[
+        ("etc/nginx/nginx.conf", &nginx("php-fpm").replace("http {\n", "http {\n  include /etc/nginx/conf.d/*.conf;\n")),
+        ("etc/nginx/conf.d/php-fpm.conf", "# PHP-FPM FastCGI server\n\nupstream php-fpm {\n        server unix:/run/php-fpm/www.sock;\n}\n"),
+        ("etc/php-fpm.conf", "[global]\npid = /run/php-fpm/php-fpm.pid\nerror_log = /var/log/php-fpm/error.log\ndaemonize = yes\ninclude=/etc/php-fpm.d/*.conf\n"),
+        ("etc/php-fpm.d/www.conf", &format!("[www]\nlisten = /run/php-fpm/www.sock\nlisten.acl_users = apache,nginx\n{POOL_BODY}")),
+        ("etc/php.ini", "[PHP]\nmemory_limit = 256M\n"),
+        ("etc/php.d/10-opcache.ini", "zend_extension=opcache\nopcache.enable=1\n"),
+        ("srv/www/index.php", "<?php\n"),
+    ]);
+    assert_layout(t.path(), None, "etc/php.ini", "etc/php.d/10-opcache.ini");
+}
+
+#[test]
+fn remi_layout() {
+    let t = write_tree(&[
+        ("etc/nginx/nginx.conf", &nginx("unix:/var/opt/remi/php82/run/php-fpm/www.sock")),
+        ("etc/opt/remi/php82/php-fpm.conf", "[global]\npid = /var/opt/remi/php82/run/php-fpm/php-fpm.pid\nerror_log = /var/opt/remi/php82/log/php-fpm/error.log\ninclude=/etc/opt/remi/php82/php-fpm.d/*.conf\n"),
+        ("etc/opt/remi/php82/php-fpm.d/www.conf", &format!("[www]\nlisten = /var/opt/remi/php82/run/php-fpm/www.sock\n{POOL_BODY}")),
+        ("etc/opt/remi/php82/php.ini", "[PHP]\nmemory_limit = 256M\n"),
+        ("etc/opt/remi/php82/php.d/10-opcache.ini", "zend_extension=opcache\n"),
+    ]);
+    assert_layout(
+        t.path(),
+        Some("8.2"),
+        "etc/opt/remi/php82/php.ini",
+        "etc/opt/remi/php82/php.d/",
+    );
+}
+
+#[test]
+fn alpine_layout() {
+    let t = write_tree(&[
+        ("etc/nginx/nginx.conf", &nginx("127.0.0.1:9000")),
+        (
+            "etc/php82/php-fpm.conf",
+            "[global]\nerror_log = /var/log/php82/error.log\ninclude=/etc/php82/php-fpm.d/*.conf\n",
+        ),
+        (
+            "etc/php82/php-fpm.d/www.conf",
+            &format!("[www]\nlisten = 127.0.0.1:9000\n{POOL_BODY}"),
+        ),
+        ("etc/php82/php.ini", "[PHP]\n"),
+        (
+            "etc/php82/conf.d/00_opcache.ini",
+            "zend_extension=opcache\n",
+        ),
+        ("etc/php82/conf.d/50_setting.ini", "memory_limit = 256M\n"),
+    ]);
+    assert_layout(
+        t.path(),
+        Some("8.2"),
+        "etc/php82/conf.d/50_setting.ini",
+        "etc/php82/conf.d/00_opcache.ini",
+    );
+}
+
+#[test]
+fn docker_official_image_layout_without_php_ini() {
+    // php:8.2-fpm: /usr/local/etc/php-fpm.conf includes etc/php-fpm.d/*.conf relative to
+    // the prefix /usr/local; there is no php.ini (only php.ini-production), so PHP runs
+    // on its built-in defaults plus /usr/local/etc/php/conf.d.
+    let t = write_tree(&[
+        ("etc/nginx/nginx.conf", &nginx("127.0.0.1:9000")),
+        (
+            "usr/local/etc/php-fpm.conf",
+            "[global]\ninclude=etc/php-fpm.d/*.conf\n",
+        ),
+        (
+            "usr/local/etc/php-fpm.d/www.conf",
+            &format!("[www]\nlisten = 127.0.0.1:9000\n{POOL_BODY}"),
+        ),
+        (
+            "usr/local/etc/php-fpm.d/zz-docker.conf",
+            "[global]\ndaemonize = no\n\n[www]\nlisten = 9000\n",
+        ),
+        (
+            "usr/local/etc/php/php.ini-production",
+            "[PHP]\nmemory_limit = 128M\n",
+        ),
+        (
+            "usr/local/etc/php/conf.d/docker-php-ext-opcache.ini",
+            "zend_extension=opcache\n",
+        ),
+        (
+            "usr/local/etc/php/conf.d/memory.ini",
+            "memory_limit = 256M\n",
+        ),
+    ]);
+    let (stack, findings) = assert_layout(
+        t.path(),
+        None,
+        "usr/local/etc/php/conf.d/memory.ini",
+        "usr/local/etc/php/conf.d/docker-php-ext-opcache.ini",
+    );
+    // Without a php.ini, PHP's built-in defaults are known here (not "skip").
+    let pool = &stack.pools[0];
+    assert_eq!(
+        pool.php("max_input_vars")
+            .map(|s| s.text().to_string())
+            .as_deref(),
+        Some("1000")
+    );
+    assert!(
+        codes(&findings).contains(&"P403"),
+        "{}",
+        shown(&stack, &findings)
+    );
+    assert!(
+        stack.notes.iter().all(|n| !n.contains("no php.ini")),
+        "{:?}",
+        stack.notes
+    );
+    // zz-docker.conf re-opens [www] on purpose: the later listen is in effect.
+    assert_eq!(pool.listen().map(|l| l.value.as_str()), Some("9000"));
+}
+
+#[test]
+fn cpanel_ea_php_layout() {
+    let t = write_tree(&[
+        ("etc/nginx/nginx.conf", &nginx("unix:/opt/cpanel/ea-php82/root/usr/var/run/php-fpm/example.sock")),
+        ("opt/cpanel/ea-php82/root/etc/php-fpm.conf", "[global]\npid = /opt/cpanel/ea-php82/root/usr/var/run/php-fpm/php-fpm.pid\nerror_log = /opt/cpanel/ea-php82/root/usr/var/log/php-fpm/error.log\ninclude=/opt/cpanel/ea-php82/root/etc/php-fpm.d/*.conf\n"),
+        ("opt/cpanel/ea-php82/root/etc/php-fpm.d/example.com.conf", &format!("[example_com]\nlisten = /opt/cpanel/ea-php82/root/usr/var/run/php-fpm/example.sock\n{POOL_BODY}")),
+        ("opt/cpanel/ea-php82/root/etc/php.ini", "[PHP]\nmemory_limit = 256M\n"),
+        ("opt/cpanel/ea-php82/root/etc/php.d/10-opcache.ini", "zend_extension=opcache.so\n"),
+    ]);
+    assert_layout(
+        t.path(),
+        Some("8.2"),
+        "opt/cpanel/ea-php82/root/etc/php.ini",
+        "opt/cpanel/ea-php82/root/etc/php.d/",
+    );
+}
+
+#[test]
+fn plesk_layout() {
+    let t = write_tree(&[
+        ("etc/nginx/nginx.conf", &nginx("unix:/var/www/vhosts/system/example.com/php-fpm.sock")),
+        ("opt/plesk/php/8.2/etc/php-fpm.conf", "[global]\npid = /run/plesk-php82-fpm.pid\nerror_log = /var/log/plesk-php82-fpm/error.log\ninclude=/opt/plesk/php/8.2/etc/php-fpm.d/*.conf\n"),
+        ("opt/plesk/php/8.2/etc/php-fpm.d/example.com.conf", &format!("[example.com]\nlisten = /var/www/vhosts/system/example.com/php-fpm.sock\n{POOL_BODY}")),
+        ("opt/plesk/php/8.2/etc/php.ini", "[PHP]\nmemory_limit = 256M\n"),
+        ("opt/plesk/php/8.2/etc/php.d/opcache.ini", "zend_extension=opcache.so\n"),
+    ]);
+    assert_layout(
+        t.path(),
+        Some("8.2"),
+        "opt/plesk/php/8.2/etc/php.ini",
+        "opt/plesk/php/8.2/etc/php.d/opcache.ini",
+    );
+}
+
+#[test]
+fn debian_layout_still_works() {
+    let t = write_tree(&[
+        ("etc/nginx/nginx.conf", &nginx("unix:/run/php/php8.2-fpm.sock")),
+        ("etc/php/8.2/fpm/php-fpm.conf", "[global]\npid = /run/php/php8.2-fpm.pid\nerror_log = /var/log/php8.2-fpm.log\ninclude=/etc/php/8.2/fpm/pool.d/*.conf\n"),
+        ("etc/php/8.2/fpm/pool.d/www.conf", &format!("[www]\nlisten = /run/php/php8.2-fpm.sock\n{POOL_BODY}")),
+        ("etc/php/8.2/fpm/php.ini", "[PHP]\nmemory_limit = 256M\n"),
+        ("etc/php/8.2/fpm/conf.d/10-opcache.ini", "zend_extension=opcache.so\n"),
+    ]);
+    assert_layout(
+        t.path(),
+        Some("8.2"),
+        "etc/php/8.2/fpm/php.ini",
+        "etc/php/8.2/fpm/conf.d/",
+    );
+}
+
+#[test]
+fn c203_sees_memory_limit_of_a_docker_pool() {
+    // Issue 14: 8 workers × 512M on a 2 GB host, memory_limit from the image's conf.d.
+    let t = write_tree(&[
+        ("etc/nginx/nginx.conf", &nginx("127.0.0.1:9000")),
+        (
+            "usr/local/etc/php-fpm.conf",
+            "[global]\ninclude=etc/php-fpm.d/*.conf\n",
+        ),
+        (
+            "usr/local/etc/php-fpm.d/www.conf",
+            &format!("[www]\nlisten = 127.0.0.1:9000\n{POOL_BODY}"),
+        ),
+        (
+            "usr/local/etc/php/conf.d/docker-php-ext-opcache.ini",
+            "zend_extension=opcache\n",
+        ),
+        (
+            "usr/local/etc/php/conf.d/docker-php-memlimit.ini",
+            "memory_limit = 512M\n",
+        ),
+    ]);
+    let (stack, findings) = check(t.path());
+    let c203: Vec<_> = findings.iter().filter(|f| f.code == "C203").collect();
+    assert_eq!(c203.len(), 1, "{}", shown(&stack, &findings));
+    assert!(
+        c203[0].message.contains("4G") || c203[0].message.contains("4096M"),
+        "{}",
+        c203[0].message
+    );
+}
+
+#[test]
+fn a_pool_reopened_in_a_later_file_is_not_a_duplicate() {
+    // Same pool, same key: twice in one file is E003 (warning); once per file is layering.
+    let t = write_tree(&[
+        ("etc/php/8.2/fpm/php-fpm.conf", "[global]\nerror_log = /var/log/php8.2-fpm.log\ninclude=/etc/php/8.2/fpm/pool.d/*.conf\n"),
+        ("etc/php/8.2/fpm/pool.d/www.conf", &format!("[www]\nlisten = /run/php/php8.2-fpm.sock\n{POOL_BODY}pm.max_requests = 100\npm.max_requests = 500\n")),
+        ("etc/php/8.2/fpm/pool.d/zz-override.conf", "[www]\nuser = www-data\ngroup = www-data\npm.max_children = 4\n"),
+        ("etc/php/8.2/fpm/php.ini", "[PHP]\n"),
+    ]);
+    let (stack, findings) = check(t.path());
+    let e003: Vec<_> = findings.iter().filter(|f| f.code == "E003").collect();
+    assert_eq!(e003.len(), 1, "{}", shown(&stack, &findings));
+    assert!(e003[0].message.contains("pm.max_requests"));
+    let pool = &stack.pools[0];
+    assert_eq!(pool.settings["pm.max_children"].value, "4");
+    assert_eq!(pool.settings["user"].value, "www-data");
+}
+
+#[test]
+fn no_pool_with_user_means_an_unprivileged_master() {
+    // DDEV's pool sets no `user`: its master runs as the container's user. A pool
+    // lacking `user` next to one that has it is still E006.
+    let body = POOL_BODY.replace("user = nginx\n", "");
+    let t = write_tree(&[
+        ("etc/php/8.4/fpm/php-fpm.conf", "[global]\nerror_log = /dev/stdout\ndaemonize = no\ninclude=/etc/php/8.4/fpm/pool.d/*.conf\n"),
+        ("etc/php/8.4/fpm/pool.d/www.conf", &format!("[www]\nlisten = /run/php/php-fpm.sock\n{body}")),
+        ("etc/php/8.4/fpm/php.ini", "[PHP]\n"),
+    ]);
+    let (stack, findings) = check(t.path());
+    assert!(
+        !codes(&findings).contains(&"E006"),
+        "{}",
+        shown(&stack, &findings)
+    );
+    assert!(
+        stack.notes.iter().any(|n| n.contains("unprivileged")),
+        "{:?}",
+        stack.notes
+    );
+
+    let t = write_tree(&[
+        (
+            "etc/php/8.4/fpm/php-fpm.conf",
+            "[global]\nerror_log = /var/log/fpm.log\ninclude=/etc/php/8.4/fpm/pool.d/*.conf\n",
+        ),
+        (
+            "etc/php/8.4/fpm/pool.d/a.conf",
+            &format!("[a]\nlisten = /run/php/a.sock\n{POOL_BODY}"),
+        ),
+        (
+            "etc/php/8.4/fpm/pool.d/b.conf",
+            &format!("[b]\nlisten = /run/php/b.sock\n{body}"),
+        ),
+        ("etc/php/8.4/fpm/php.ini", "[PHP]\n"),
+    ]);
+    let (stack, findings) = check(t.path());
+    let e006: Vec<_> = findings.iter().filter(|f| f.code == "E006").collect();
+    assert_eq!(e006.len(), 1, "{}", shown(&stack, &findings));
+    assert!(e006[0]
+        .message
+        .contains("[pool b] user has not been defined"));
+}
+
+#[test]
+fn version_from_packaging_paths() {
+    use wpstack::stack::php_model::version_from_path as v;
+    assert_eq!(v(Path::new("/etc/php/8.2/fpm")).as_deref(), Some("8.2"));
+    assert_eq!(v(Path::new("/etc/php82")).as_deref(), Some("8.2"));
+    assert_eq!(v(Path::new("/etc/opt/remi/php74")).as_deref(), Some("7.4"));
+    assert_eq!(
+        v(Path::new("/opt/cpanel/ea-php81/root/etc")).as_deref(),
+        Some("8.1")
+    );
+    assert_eq!(
+        v(Path::new("/opt/plesk/php/8.3/etc")).as_deref(),
+        Some("8.3")
+    );
+    assert_eq!(v(Path::new("/usr/local/etc")), None);
+    assert_eq!(v(Path::new("/etc/php-fpm.d")), None);
+}

@@ -376,3 +376,69 @@ fn version_from_packaging_paths() {
     assert_eq!(v(Path::new("/usr/local/etc")), None);
     assert_eq!(v(Path::new("/etc/php-fpm.d")), None);
 }
+
+#[test]
+fn relative_paths_resolve_against_the_pool_prefix() {
+    // WordOps: `prefix = /var/run/php`, `listen = php82-fpm.sock`, nginx reaches
+    // unix:/var/run/php/php82-fpm.sock through an upstream. Was a false U001.
+    let t = write_tree(&[
+        ("etc/nginx/nginx.conf", &nginx("php82").replace("http {\n", "http {\n  upstream php82 {\n    server unix:/var/run/php/php82-fpm.sock;\n  }\n")),
+        ("etc/php/8.2/fpm/php-fpm.conf", "[global]\npid = /run/php/php8.2-fpm.pid\nerror_log = /var/log/php/8.2/fpm.log\ninclude=/etc/php/8.2/fpm/pool.d/*.conf\n"),
+        ("etc/php/8.2/fpm/pool.d/www-php82.conf", "[www-php82]\nuser = www-data\ngroup = www-data\nprefix = /var/run/php\nlisten = php82-fpm.sock\nlisten.owner = root\nlisten.group = www-data\nlisten.mode = 0660\npm = ondemand\npm.max_children = 20\nslowlog = slow-$pool.log\nrequest_slowlog_timeout = 5s\n"),
+        ("etc/php/8.2/fpm/php.ini", "[PHP]\n"),
+    ]);
+    let (stack, findings) = check(t.path());
+    let out = shown(&stack, &findings);
+    assert!(!codes(&findings).contains(&"U001"), "{out}");
+    let pool = &stack.pools[0];
+    assert_eq!(
+        pool.listen().map(|l| l.value.as_str()),
+        Some("/var/run/php/php82-fpm.sock")
+    );
+    assert_eq!(
+        pool.settings["slowlog"].value,
+        "/var/run/php/slow-www-php82.log"
+    );
+    // The origin is still the line that was written.
+    assert!(stack
+        .display(pool.listen().and_then(|l| l.place()).expect("place"))
+        .ends_with("www-php82.conf:5"));
+    assert!(
+        stack.php_locations().any(|(_, _, l)| !l.pools.is_empty()),
+        "{out}"
+    );
+
+    // No pool prefix: relative to php-fpm's install prefix (/usr on a distribution,
+    // /usr/local in the Docker image), and a relative prefix is taken from it too.
+    let mut pool = stack.pools[0].clone();
+    pool.settings.remove("prefix");
+    pool.settings.insert(
+        "listen".into(),
+        wpstack::stack::Sourced::default("run/x.sock".into(), "test"),
+    );
+    wpstack::stack::php_model::apply_prefix(&mut pool, "/usr/local");
+    assert_eq!(
+        pool.listen().map(|l| l.value.as_str()),
+        Some("/usr/local/run/x.sock")
+    );
+    let mut pool = stack.pools[0].clone();
+    pool.settings.insert(
+        "prefix".into(),
+        wpstack::stack::Sourced::default("var/p".into(), "test"),
+    );
+    pool.settings.insert(
+        "listen".into(),
+        wpstack::stack::Sourced::default("9000".into(), "test"),
+    );
+    pool.settings.insert(
+        "chroot".into(),
+        wpstack::stack::Sourced::default("$prefix/jail".into(), "test"),
+    );
+    wpstack::stack::php_model::apply_prefix(&mut pool, "/usr");
+    assert_eq!(
+        pool.listen().map(|l| l.value.as_str()),
+        Some("9000"),
+        "a port stays a port"
+    );
+    assert_eq!(pool.settings["chroot"].value, "/usr/var/p/jail");
+}

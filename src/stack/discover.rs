@@ -618,6 +618,30 @@ pub(crate) fn ini_layout(dir: &Path) -> IniLayout {
     }
 }
 
+/// php-fpm's install prefix (`PHP_PREFIX`) for the instance whose php-fpm.conf is in
+/// `system_dir` (the path as on the host): relative pool paths are taken from it.
+pub(crate) fn install_prefix(system_dir: &Path) -> String {
+    let s = system_dir.to_string_lossy();
+    let s = s.trim_end_matches('/');
+    if let Some(base) = s.strip_suffix("/usr/local/etc") {
+        return format!("{base}/usr/local");
+    }
+    if s.starts_with("/opt/cpanel/") {
+        if let Some(base) = s.strip_suffix("/root/etc") {
+            return format!("{base}/root/usr");
+        }
+    }
+    if s.starts_with("/opt/plesk/php/") {
+        if let Some(base) = s.strip_suffix("/etc") {
+            return base.to_string();
+        }
+    }
+    if let Some(v) = s.strip_prefix("/etc/opt/remi/") {
+        return format!("/opt/remi/{}/root/usr", v.split('/').next().unwrap_or(v));
+    }
+    "/usr".to_string()
+}
+
 /// The `.ini` files of a scan dir in the order PHP reads them (sorted by name).
 fn scan_dir_files(dir: &Path) -> Vec<PathBuf> {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -774,7 +798,19 @@ fn load_fpm(stack: &mut Stack, found: &Found, root: Option<&Path>, explicit_ini:
                 "no php.ini found for php-fpm ({what}): PHP settings come only from the scan dir and the pools' php_value/php_admin_value, and rules do not assume PHP's built-in defaults; pass --php-ini to check them"
             ));
         }
+        // The instance's directory as written on the host (inside --root: without it).
+        let system_dir = match root {
+            Some(r) => dir
+                .strip_prefix(r)
+                .map(|rel| Path::new("/").join(rel))
+                .unwrap_or_else(|_| dir.clone()),
+            None => std::fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone()),
+        };
+        let prefix = install_prefix(&system_dir);
+        let mut sections = sections;
+        php_model::apply_global_prefix(&mut sections.global, &prefix);
         for mut pool in sections.pools {
+            php_model::apply_prefix(&mut pool, &prefix);
             pool.php = php_model::effective_php(&ini, &pool.overrides);
             pool.ini_known = ini_known;
             pool_ids.push(stack.pools.len());

@@ -237,6 +237,79 @@ pub fn validate(
         .collect()
 }
 
+/// Pool keys whose relative paths php-fpm makes absolute against the pool's `prefix`
+/// (or, without one, the install prefix): `fpm_evaluate_full_path` in fpm_conf.c.
+/// `listen` only when it is a unix socket (not an address or a port).
+const PREFIXED_KEYS: &[&str] = &["listen", "slowlog", "access.log", "chroot", "chdir"];
+
+/// Make a pool's relative paths absolute as php-fpm does: against its `prefix` (itself
+/// made absolute against the install prefix), else against `install_prefix` (`/usr` for
+/// distribution packages, `/usr/local` in the Docker image). WordOps writes
+/// `prefix = /var/run/php` and `listen = php82-fpm.sock`. `chroot` may start with
+/// `$prefix`. The origin stays the line that was written.
+pub fn apply_prefix(pool: &mut Pool, install_prefix: &str) {
+    let join = |base: &str, rel: &str| format!("{}/{}", base.trim_end_matches('/'), rel);
+    let prefix = match pool
+        .settings
+        .get("prefix")
+        .map(|p| p.value.trim().to_string())
+    {
+        Some(p) if p.starts_with('/') => p,
+        Some(p) if !p.is_empty() && !p.contains("${") => join(install_prefix, &p),
+        _ => install_prefix.to_string(),
+    };
+    for key in PREFIXED_KEYS {
+        let Some(v) = pool.settings.get_mut(*key) else {
+            continue;
+        };
+        let text = v.value.trim();
+        if text.is_empty() || text.starts_with('/') || text.contains("${") {
+            continue;
+        }
+        if *key == "listen"
+            && !matches!(
+                super::link::parse_listen(text),
+                super::link::Listen::Unix(_)
+            )
+        {
+            continue;
+        }
+        v.value = if *key == "chroot" && text.starts_with("$prefix") {
+            let rest = text.trim_start_matches("$prefix");
+            if rest.is_empty() {
+                prefix.clone()
+            } else {
+                join(&prefix, rest.trim_start_matches('/'))
+            }
+        } else {
+            join(&prefix, text)
+        };
+    }
+}
+
+/// `[global]` `error_log` and `pid` relative to php-fpm's local state dir (`/var` for
+/// an install prefix of `/usr`, `PREFIX/var` otherwise).
+pub fn apply_global_prefix(global: &mut BTreeMap<String, Sourced<String>>, install_prefix: &str) {
+    let statedir = if install_prefix == "/usr" {
+        "/var".to_string()
+    } else {
+        format!("{}/var", install_prefix.trim_end_matches('/'))
+    };
+    for key in ["error_log", "pid"] {
+        if let Some(v) = global.get_mut(key) {
+            let t = v.value.trim();
+            if !t.is_empty()
+                && !t.starts_with('/')
+                && !t.contains("${")
+                && t != "syslog"
+                && !t.starts_with("syslog:")
+            {
+                v.value = format!("{statedir}/{t}");
+            }
+        }
+    }
+}
+
 /// Does this configuration look written for a master that does not run as root?
 /// php-fpm requires `user` in every pool only when the master runs as root without
 /// `--allow-to-run-as-root`. When *no* pool sets `user`, the files were written for a

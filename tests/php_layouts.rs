@@ -442,3 +442,58 @@ fn relative_paths_resolve_against_the_pool_prefix() {
     );
     assert_eq!(pool.settings["chroot"].value, "/usr/var/p/jail");
 }
+
+#[test]
+fn t107_fix_on_a_container_logging_to_stderr_passes_php_fpm() {
+    // Docker image: error_log = /proc/self/fd/2. The slowlog must not become
+    // /proc/self/fd/2.$pool.slow.log (php-fpm -t: Unable to create or open slowlog).
+    if !support::have_program("php-fpm8.2") {
+        return;
+    }
+    let t = write_tree(&[
+        ("usr/local/etc/php-fpm.conf", "[global]\nerror_log = /proc/self/fd/2\ndaemonize = no\ninclude=etc/php-fpm.d/*.conf\n"),
+        ("usr/local/etc/php-fpm.d/www.conf", "[www]\nuser = www-data\ngroup = www-data\nlisten = 9000\npm = static\npm.max_children = 4\naccess.log = /proc/self/fd/2\n"),
+        ("usr/local/etc/php/conf.d/x.ini", "memory_limit = 256M\n"),
+    ]);
+    let out = assert_cmd::Command::cargo_bin("wpstack")
+        .expect("bin")
+        .env("NO_COLOR", "1")
+        .args([
+            "check",
+            "--fix",
+            "--no-backup",
+            "--select",
+            "T107",
+            "--root",
+        ])
+        .arg(t.path())
+        .arg(t.path())
+        .output()
+        .expect("run");
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(2), "{text}");
+    let pool =
+        std::fs::read_to_string(t.path().join("usr/local/etc/php-fpm.d/www.conf")).expect("read");
+    assert!(
+        pool.contains("slowlog = /var/log/php-fpm.$pool.slow.log"),
+        "{pool}\n{text}"
+    );
+    assert!(!pool.contains("/proc/self/fd/2."), "{pool}");
+
+    // What the old fix produced really stops php-fpm (the claim, measured).
+    let bad = write_tree(&[(
+        "php-fpm.conf",
+        "[global]\nerror_log = /proc/self/fd/2\n[www]\nlisten = 127.0.0.1:9999\npm = static\npm.max_children = 1\nslowlog = /proc/self/fd/2.www.slow.log\nrequest_slowlog_timeout = 10s\n",
+    )]);
+    let o = std::process::Command::new("php-fpm8.2")
+        .args(["-t", "-R", "-n", "-y"])
+        .arg(bad.path().join("php-fpm.conf"))
+        .arg("-p")
+        .arg(bad.path())
+        .output()
+        .expect("php-fpm");
+    let msg = String::from_utf8_lossy(&o.stderr).to_string() + &String::from_utf8_lossy(&o.stdout);
+    assert!(!o.status.success(), "{msg}");
+    assert!(msg.contains("Unable to create or open slowlog"), "{msg}");
+}

@@ -456,11 +456,16 @@ impl Outputs<'_> {
 /// An absolute path whose directory does not exist here is left as written: the
 /// program fails on it as it would at start-up, and creates nothing there.
 fn is_file_target(v: &str) -> bool {
+    // Devices and /proc paths are left as written: a stream (`/proc/self/fd/2`,
+    // `/dev/stderr`) works in the sandbox too, and a file that cannot be created there
+    // (`/proc/self/fd/2.www.slow.log`) must make `php-fpm -t` fail as it would on the host.
     let special = v.is_empty()
         || v == "off"
         || v == "stderr"
         || v.starts_with("syslog:")
-        || v.starts_with("memory:");
+        || v.starts_with("memory:")
+        || v.starts_with("/dev/")
+        || v.starts_with("/proc/");
     let missing_dir = v.starts_with('/')
         && Path::new(v)
             .parent()

@@ -497,3 +497,50 @@ fn t107_fix_on_a_container_logging_to_stderr_passes_php_fpm() {
     assert!(!o.status.success(), "{msg}");
     assert!(msg.contains("Unable to create or open slowlog"), "{msg}");
 }
+
+#[test]
+fn d504_only_where_errors_reach_no_log() {
+    // Debian-like pool: log_errors on, no error_log, catch_workers_output off.
+    let tree = |nginx_error_log: &str, pool_extra: &str| {
+        write_tree(&[
+            ("etc/nginx/nginx.conf", &nginx("unix:/run/php/php8.2-fpm.sock").replace("http {\n", &format!("{nginx_error_log}http {{\n"))),
+            ("etc/php/8.2/fpm/php-fpm.conf", "[global]\nerror_log = /var/log/php8.2-fpm.log\ninclude=/etc/php/8.2/fpm/pool.d/*.conf\n"),
+            ("etc/php/8.2/fpm/pool.d/www.conf", &format!("[www]\nlisten = /run/php/php8.2-fpm.sock\n{POOL_BODY}{pool_extra}")),
+            ("etc/php/8.2/fpm/php.ini", "[PHP]\nlog_errors = On\n"),
+        ])
+    };
+    let d504 = |t: &tempfile::TempDir| {
+        let (stack, f) = check(t.path());
+        let out = shown(&stack, &f);
+        (f.into_iter().filter(|f| f.code == "D504").count(), out)
+    };
+    // nginx's default error_log, or one at `error`/`warn`: the error is in nginx's log.
+    for log in [
+        "",
+        "error_log /var/log/nginx/error.log;\n",
+        "error_log /var/log/nginx/error.log warn;\n",
+    ] {
+        let (n, out) = d504(&tree(log, ""));
+        assert_eq!(n, 0, "{log}\n{out}");
+    }
+    // nginx logging nowhere at `error`: reported, at nginx's error_log.
+    for log in [
+        "error_log /var/log/nginx/error.log crit;\n",
+        "error_log /dev/null;\n",
+    ] {
+        let (n, out) = d504(&tree(log, ""));
+        assert_eq!(n, 1, "{log}\n{out}");
+        assert!(out.contains("logs them nowhere"), "{out}");
+    }
+    // fastcgi.logging off: the worker's stderr, kept only by catch_workers_output.
+    let (n, out) = d504(&tree("", "php_admin_flag[fastcgi.logging] = off\n"));
+    assert_eq!(n, 1, "{out}");
+    let (n, out) = d504(&tree(
+        "",
+        "php_admin_flag[fastcgi.logging] = off\ncatch_workers_output = yes\n",
+    ));
+    assert_eq!(n, 0, "{out}");
+    // log_errors off: always.
+    let (n, out) = d504(&tree("", "php_admin_flag[log_errors] = off\n"));
+    assert_eq!(n, 1, "{out}");
+}

@@ -79,6 +79,7 @@ pub fn php_default(key: &str) -> Option<&'static str> {
         "allow_url_fopen" => "1",
         "allow_url_include" => "0",
         "cgi.fix_pathinfo" => "1",
+        "fastcgi.logging" => "1",
         "default_socket_timeout" => "60",
         "file_uploads" => "1",
         "opcache.enable" => "1",

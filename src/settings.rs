@@ -149,6 +149,8 @@ pub struct Settings {
     pub ignore: Vec<String>,
     /// (path glob relative to PATH, codes/names/prefixes).
     pub per_path_ignores: Vec<(String, Vec<String>)>,
+    /// `[env]` of wpstack.toml: values for `${NAME}` (the command line's `--env` wins).
+    pub env: std::collections::BTreeMap<String, String>,
     pub fail_on: Severity,
     /// Measure this host when host facts are not given (off in tests and doc examples).
     pub measure_host: bool,
@@ -164,6 +166,7 @@ impl Default for Settings {
             select: Vec::new(),
             ignore: Vec::new(),
             per_path_ignores: Vec::new(),
+            env: Default::default(),
             fail_on: Severity::Warning,
             measure_host: false,
         }
@@ -183,6 +186,8 @@ pub struct FileSettings {
     /// (key, value) threshold overrides, applied after the profile's defaults.
     pub thresholds: Vec<(String, u64)>,
     pub per_path_ignores: Vec<(String, Vec<String>)>,
+    /// `[env]`: values for `${NAME}` in php-fpm and php.ini files.
+    pub env: Vec<(String, String)>,
 }
 
 /// Find wpstack.toml in `start` or its ancestors.
@@ -325,9 +330,22 @@ pub fn read_config(path: &Path) -> Result<FileSettings, String> {
                         .push((k.to_string(), list_of(v, &format!("per-path-ignores.{k}"))?));
                 }
             }
+            "env" => {
+                let t = item
+                    .as_table_like()
+                    .ok_or_else(|| format!("{}: expected a table", at(key)))?;
+                for (k, v) in t.iter() {
+                    let v = v
+                        .as_str()
+                        .map(str::to_string)
+                        .or_else(|| v.as_integer().map(|i| i.to_string()))
+                        .ok_or_else(|| format!("{}: expected a string", at(&format!("env.{k}"))))?;
+                    fs.env.push((k.to_string(), v));
+                }
+            }
             other => {
                 return Err(format!(
-                    "{}: unknown key `{other}` (known: profile, cdn, fail-on, select, ignore, host, thresholds, per-path-ignores)",
+                    "{}: unknown key `{other}` (known: profile, cdn, fail-on, select, ignore, host, thresholds, per-path-ignores, env)",
                     path.display()
                 ))
             }

@@ -544,3 +544,129 @@ fn d504_only_where_errors_reach_no_log() {
     let (n, out) = d504(&tree("", "php_admin_flag[log_errors] = off\n"));
     assert_eq!(n, 1, "{out}");
 }
+
+/// A Docker image that configures php-fpm from its environment (the pattern of images
+/// such as `[${PHP_FPM_POOL_NAME}]`, `pm = ${PHP_FPM_PM_CONTROL}`).
+fn env_image() -> tempfile::TempDir {
+    write_tree(&[
+        ("etc/nginx/nginx.conf", &nginx("127.0.0.1:9000")),
+        ("usr/local/etc/php-fpm.conf", "[global]\nerror_log = /proc/self/fd/2\ndaemonize = no\ninclude=etc/php-fpm.d/*.conf\n"),
+        ("usr/local/etc/php-fpm.d/www.conf", "[${PHP_FPM_POOL_NAME}]\nuser = www-data\ngroup = www-data\nlisten = 127.0.0.1:9000\npm = ${PHP_FPM_PM_CONTROL}\npm.max_children = ${PHP_FPM_PM_MAX_CHILDREN}\npm.start_servers = 2\npm.min_spare_servers = 1\npm.max_spare_servers = 3\nrequest_terminate_timeout = ${PHP_FPM_TERMINATE}\n"),
+        ("usr/local/etc/php/conf.d/docker-php-ext-opcache.ini", "zend_extension=opcache\n"),
+        ("usr/local/etc/php/conf.d/zz-env.ini", "memory_limit = ${PHP_MEMORY_LIMIT}\n"),
+        ("app.env", "# the image's settings\nPHP_FPM_POOL_NAME=www\nPHP_FPM_PM_CONTROL=dynamic\nexport PHP_FPM_PM_MAX_CHILDREN=8\nPHP_FPM_TERMINATE=\"60s\"\nPHP_MEMORY_LIMIT='64M'\n"),
+    ])
+}
+
+#[test]
+fn env_values_unknown_are_skipped_never_a_start_up_failure() {
+    let t = env_image();
+    let (stack, findings) = check(t.path());
+    let out = shown(&stack, &findings);
+    for bad in ["E004", "E006", "M301", "T103", "C203", "C201", "U001"] {
+        assert!(!codes(&findings).contains(&bad), "{bad}\n{out}");
+    }
+    let pool = &stack.pools[0];
+    assert_eq!(pool.name, "${PHP_FPM_POOL_NAME}");
+    assert!(
+        pool.setting("request_terminate_timeout").is_none(),
+        "unknown, not the default 0"
+    );
+    assert!(
+        pool.php("memory_limit").is_none(),
+        "unknown, not PHP's default 128M"
+    );
+    let note = stack
+        .notes
+        .iter()
+        .find(|n| n.contains("environment"))
+        .expect("a note");
+    for name in [
+        "PHP_FPM_PM_CONTROL",
+        "PHP_FPM_POOL_NAME",
+        "PHP_MEMORY_LIMIT",
+    ] {
+        assert!(note.contains(name), "{note}");
+    }
+}
+
+#[test]
+fn env_values_given_are_checked_like_written_ones() {
+    let t = env_image();
+    // --env-file in Docker's format, and --env over it.
+    let mut env = std::collections::BTreeMap::new();
+    env.insert("PHP_FPM_PM_CONTROL".to_string(), "dynamc".to_string());
+    let inputs = Inputs {
+        env_files: vec![t.path().join("app.env")],
+        env,
+        ..Default::default()
+    };
+    let (stack, findings) = check_with(t.path(), inputs, HostFacts::default());
+    let out = shown(&stack, &findings);
+    let pool = &stack.pools[0];
+    assert_eq!(pool.name, "www");
+    assert_eq!(
+        pool.php("memory_limit")
+            .map(|s| s.text().to_string())
+            .as_deref(),
+        Some("64M")
+    );
+    assert_eq!(
+        pool.setting("request_terminate_timeout")
+            .map(|s| s.value)
+            .as_deref(),
+        Some("60s")
+    );
+    // The typo given on the command line is php-fpm's own error; the env file's value is checked.
+    assert!(
+        codes(&findings).contains(&"E004") || codes(&findings).contains(&"E006"),
+        "{out}"
+    );
+    assert!(codes(&findings).contains(&"M301"), "{out}");
+    assert!(
+        stack.notes.iter().all(|n| !n.contains("environment")),
+        "{:?}",
+        stack.notes
+    );
+
+    // Through the command line and wpstack.toml's [env].
+    std::fs::write(t.path().join("wpstack.toml"), "[env]\nPHP_FPM_POOL_NAME = \"www\"\nPHP_FPM_PM_CONTROL = \"static\"\nPHP_FPM_PM_MAX_CHILDREN = 8\nPHP_FPM_TERMINATE = \"60s\"\n").expect("toml");
+    let out = assert_cmd::Command::cargo_bin("wpstack")
+        .expect("bin")
+        .args([
+            "check",
+            "--format",
+            "json",
+            "--exit-zero",
+            "--ram",
+            "2G",
+            "--cpus",
+            "2",
+            "--env",
+            "PHP_MEMORY_LIMIT=1G",
+            "--root",
+        ])
+        .arg(t.path())
+        .arg(t.path())
+        .output()
+        .expect("run");
+    let found = support::finding_codes(&out.stdout);
+    assert!(
+        found
+            .iter()
+            .all(|c| c != "E006" && c != "E004" && c != "M301"),
+        "{found:?}"
+    );
+    // 8 × 1G > the 2 GB budget: C203 sees the value given with --env.
+    assert!(
+        found.iter().any(|c| c == "C203" || c == "C201"),
+        "{found:?}"
+    );
+    let bad = assert_cmd::Command::cargo_bin("wpstack")
+        .expect("bin")
+        .args(["check", "--env", "NOT A PAIR"])
+        .arg(t.path())
+        .output()
+        .expect("run");
+    assert_eq!(bad.status.code(), Some(2));
+}

@@ -700,6 +700,8 @@ fn run_fpm(
         }
     }
     cmd.env("PHP_INI_SCAN_DIR", scan);
+    // `${NAME}` in the files: the values the user gave, as php-fpm would read them.
+    cmd.envs(&stack.env);
     let (ok, mut out) = run(cmd, bin)?;
     if !ok {
         // Once its error_log is open, php-fpm writes its errors there, not to stderr.

@@ -17,6 +17,11 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, Default)]
 pub struct Inputs {
     pub paths: Vec<PathBuf>,
+    /// `${NAME}` values for php-fpm and php.ini files (`--env`, `[env]`); they win over
+    /// `env_files`.
+    pub env: std::collections::BTreeMap<String, String>,
+    /// Docker `.env` files (`--env-file`), read in order.
+    pub env_files: Vec<PathBuf>,
     /// Resolve absolute paths inside configs against this directory.
     pub root: Option<PathBuf>,
     pub nginx: Vec<PathBuf>,
@@ -189,8 +194,113 @@ fn parse_into(stack: &mut Stack, id: FileId, kind: FileKind) {
     if stack.file(id).is_some() {
         return;
     }
-    let syntax = Syntax::parse(kind, &stack.sources.get(id).bytes);
+    let mut syntax = Syntax::parse(kind, &stack.sources.get(id).bytes);
+    if let Syntax::Ini(f) = &mut syntax {
+        substitute_env(f, &stack.env);
+    }
     stack.add_file(StackFile { id, kind, syntax });
+}
+
+/// php-fpm and PHP expand `${NAME}` from their environment when they read a file. With
+/// every name given (`--env`, `--env-file`, `[env]`), the value is what they would
+/// read; otherwise it stays unknown (`ValueKind::Computed` with its names in `env`).
+fn substitute_env(f: &mut ini::File, env: &std::collections::BTreeMap<String, String>) {
+    let expand = |raw: &str| -> String {
+        let raw = raw.trim();
+        let unquoted = raw
+            .strip_prefix('"')
+            .and_then(|r| r.strip_suffix('"'))
+            .unwrap_or(raw);
+        let mut out = unquoted.to_string();
+        for (k, v) in env {
+            out = out.replace(&format!("${{{k}}}"), v);
+        }
+        out
+    };
+    for line in &mut f.lines {
+        match &mut line.kind {
+            ini::LineKind::Entry(e)
+                if !e.value.env.is_empty() && e.value.env.iter().all(|n| env.contains_key(n)) =>
+            {
+                e.value.text = expand(&e.value.raw);
+                e.value.kind = ini::ValueKind::Plain;
+                e.value.env.clear();
+            }
+            ini::LineKind::Section(sec)
+                if !sec.env.is_empty() && sec.env.iter().all(|n| env.contains_key(n)) =>
+            {
+                sec.name = expand(&sec.raw);
+                sec.env.clear();
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Read Docker's `.env` format (`docker run --env-file`, Compose's `.env`): `NAME=VALUE`
+/// per line, `#` comments and blank lines skipped, an optional `export `, the value
+/// taken literally except that one pair of surrounding quotes is removed.
+pub fn read_env_file(path: &Path) -> Result<Vec<(String, String)>, ReadError> {
+    let bytes = read_config(path)?;
+    let text = String::from_utf8_lossy(&bytes);
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let l = line.trim();
+        if l.is_empty() || l.starts_with('#') {
+            continue;
+        }
+        let l = l.strip_prefix("export ").unwrap_or(l);
+        let Some((name, value)) = l.split_once('=') else {
+            return Err(ReadError {
+                path: path.to_path_buf(),
+                reason: format!("line {}: expected NAME=VALUE", i + 1),
+            });
+        };
+        let name = name.trim();
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(ReadError {
+                path: path.to_path_buf(),
+                reason: format!("line {}: `{name}` is not a variable name", i + 1),
+            });
+        }
+        let value = value.trim();
+        let value = ['"', '\'']
+            .iter()
+            .find_map(|q| value.strip_prefix(*q).and_then(|v| v.strip_suffix(*q)))
+            .unwrap_or(value);
+        out.push((name.to_string(), value.to_string()));
+    }
+    Ok(out)
+}
+
+/// One note naming the environment variables whose values were needed and not given.
+fn note_unknown_env(stack: &mut Stack) {
+    let mut names: BTreeSet<String> = BTreeSet::new();
+    let mut first: Option<Place> = None;
+    for f in &stack.files {
+        let Syntax::Ini(file) = &f.syntax else {
+            continue;
+        };
+        for line in &file.lines {
+            let (env, span) = match &line.kind {
+                ini::LineKind::Entry(e) if php_model::from_unknown_env(&e.value) => {
+                    (&e.value.env, e.span)
+                }
+                ini::LineKind::Section(s) if !s.env.is_empty() => (&s.env, s.span),
+                _ => continue,
+            };
+            names.extend(env.iter().cloned());
+            first.get_or_insert(Place::new(f.id, span));
+        }
+    }
+    if let Some(at) = first {
+        let list: Vec<String> = names.into_iter().collect();
+        stack.notes.push(format!(
+            "values from the environment were not given: {} (first at {}); the settings that use them are unknown and the rules that need them were skipped — give them with --env NAME=VALUE, --env-file FILE or [env] in wpstack.toml",
+            list.join(", "),
+            stack.display(at)
+        ));
+    }
 }
 
 fn unreadable(stack: &mut Stack, e: ReadError, place: Option<Place>) {
@@ -205,6 +315,12 @@ fn unreadable(stack: &mut Stack, e: ReadError, place: Option<Place>) {
 /// does not exist (usage errors, exit 2).
 pub fn load(inputs: &Inputs) -> Result<Stack, ReadError> {
     let mut stack = Stack::default();
+    for f in &inputs.env_files {
+        stack.env.extend(read_env_file(f)?);
+    }
+    stack
+        .env
+        .extend(inputs.env.iter().map(|(k, v)| (k.clone(), v.clone())));
     let mut found = Found::default();
     let mut base: Option<PathBuf> = None;
     let mut root = inputs.root.clone();
@@ -293,6 +409,7 @@ pub fn load(inputs: &Inputs) -> Result<Stack, ReadError> {
     if let Some(b) = base {
         set_displays(&mut stack, &b);
     }
+    note_unknown_env(&mut stack);
     lap("link and display paths");
     Ok(stack)
 }
@@ -812,6 +929,11 @@ fn load_fpm(stack: &mut Stack, found: &Found, root: Option<&Path>, explicit_ini:
         for mut pool in sections.pools {
             php_model::apply_prefix(&mut pool, &prefix);
             pool.php = php_model::effective_php(&ini, &pool.overrides);
+            for (k, place) in &ini.unknown {
+                if !pool.overrides.iter().any(|(o, _)| o == k) {
+                    pool.php_unknown.entry(k.clone()).or_insert(*place);
+                }
+            }
             pool.ini_known = ini_known;
             pool_ids.push(stack.pools.len());
             stack.pools.push(pool);

@@ -111,6 +111,9 @@ pub struct EffectiveIni {
     pub settings: BTreeMap<String, PhpSetting>,
     /// `extension=` / `zend_extension=` lines, in order.
     pub extensions: Vec<Sourced<String>>,
+    /// Keys whose effective value comes from an environment variable that was not
+    /// given (`memory_limit = ${PHP_MEMORY_LIMIT}`): unknown, so rules skip them.
+    pub unknown: BTreeMap<String, Place>,
 }
 
 impl EffectiveIni {
@@ -136,11 +139,19 @@ pub struct Pool {
     pub overrides: Vec<(String, PhpSetting)>,
     /// The php.ini of this pool's php-fpm was found and read.
     pub ini_known: bool,
+    /// Pool keys whose value comes from an environment variable that was not given
+    /// (`pm = ${PHP_FPM_PM}`), with the line: unknown, never a default.
+    pub unknown: BTreeMap<String, Place>,
+    /// PHP settings (php.ini chain or the pool's php_value) that are unknown the same way.
+    pub php_unknown: BTreeMap<String, Place>,
 }
 
 impl Pool {
     /// A pool key's effective value, or php-fpm's default.
     pub fn setting(&self, key: &str) -> Option<Sourced<String>> {
+        if self.unknown.contains_key(key) {
+            return None;
+        }
         self.settings.get(key).cloned().or_else(|| {
             fpm_default(key).map(|v| Sourced::default(v.to_string(), "php-fpm default"))
         })
@@ -149,6 +160,9 @@ impl Pool {
     /// pool's php-fpm reads was found: without it, a default is a guess (a real host
     /// nearly always has a php.ini), and rules must not report guesses.
     pub fn php(&self, key: &str) -> Option<PhpSetting> {
+        if self.php_unknown.contains_key(key) {
+            return None;
+        }
         self.php.get(key).cloned().or_else(|| {
             if !self.ini_known {
                 return None;
@@ -206,9 +220,34 @@ pub fn validate(
     use super::fpm_validate::{check_all, FpmSections, Options};
     let mut places: Vec<Place> = Vec::new();
     let mut sections = FpmSections::default();
+    // Sections (lower-cased pool names; "" for [global]) holding a value from an
+    // environment variable nobody gave: php-fpm's start-up checks over them cannot be
+    // known, so their E006s are not reported (E002/E004 of known lines still are).
+    let mut unknown_sections: std::collections::BTreeSet<String> = Default::default();
+    for (_, syntax) in files {
+        let mut current = String::new();
+        for line in &syntax.lines {
+            match &line.kind {
+                ini::LineKind::Section(sec) => {
+                    current = if sec.name.eq_ignore_ascii_case("global") {
+                        String::new()
+                    } else {
+                        sec.name.to_ascii_lowercase()
+                    };
+                    if !sec.env.is_empty() {
+                        unknown_sections.insert(current.clone());
+                    }
+                }
+                ini::LineKind::Entry(e) if from_unknown_env(&e.value) => {
+                    unknown_sections.insert(current.clone());
+                }
+                _ => {}
+            }
+        }
+    }
     for (file, syntax) in files {
         sections.add_file(syntax, |e| {
-            if e.key.name == "include" {
+            if e.key.name == "include" || from_unknown_env(&e.value) {
                 return None;
             }
             places.push(Place::new(*file, e.span));
@@ -224,6 +263,10 @@ pub fn validate(
     check
         .problems
         .into_iter()
+        .filter(|(pool, p)| {
+            let section = pool.as_deref().unwrap_or("").to_ascii_lowercase();
+            !(p.code == super::fpm_validate::Code::E006 && unknown_sections.contains(&section))
+        })
         .map(|(pool, p)| FpmProblem {
             code: p.code.as_str(),
             place: p
@@ -346,6 +389,12 @@ pub fn apply_ini_file(ini: &mut EffectiveIni, file: FileId, syntax: &ini::File, 
         if entry.key.index.is_some() {
             continue;
         }
+        if from_unknown_env(&entry.value) {
+            ini.settings.remove(&key);
+            ini.unknown.insert(key, place);
+            continue;
+        }
+        ini.unknown.remove(&key);
         ini.settings.insert(
             key,
             PhpSetting {
@@ -355,6 +404,12 @@ pub fn apply_ini_file(ini: &mut EffectiveIni, file: FileId, syntax: &ini::File, 
             },
         );
     }
+}
+
+/// A value that depends on an environment variable nobody gave (`${NAME}`): discovery
+/// substitutes the known ones, so what is left is unknown.
+pub fn from_unknown_env(v: &ini::Value) -> bool {
+    !v.env.is_empty() && v.kind == ini::ValueKind::Computed
 }
 
 /// What a pool key means for its PHP settings, if it is a php_* override.
@@ -385,7 +440,12 @@ pub fn collect_sections(files: &[(FileId, &ini::File)], fpm_index: usize) -> Poo
         for line in &syntax.lines {
             match &line.kind {
                 ini::LineKind::Section(s) => {
-                    let name = s.name.trim().to_string();
+                    // `[${PHP_FPM_POOL_NAME}]` with the variable not given: shown as written.
+                    let name = if s.env.is_empty() {
+                        s.name.trim().to_string()
+                    } else {
+                        s.raw.trim().to_string()
+                    };
                     if name.eq_ignore_ascii_case("global") {
                         current = None;
                     } else if let Some(i) = by_name.get(&name.to_ascii_lowercase()) {
@@ -402,6 +462,8 @@ pub fn collect_sections(files: &[(FileId, &ini::File)], fpm_index: usize) -> Poo
                             php: BTreeMap::new(),
                             overrides: Vec::new(),
                             ini_known: false,
+                            unknown: BTreeMap::new(),
+                            php_unknown: BTreeMap::new(),
                         });
                         current = Some(out.pools.len() - 1);
                     }
@@ -420,7 +482,15 @@ pub fn collect_sections(files: &[(FileId, &ini::File)], fpm_index: usize) -> Poo
                         Some(i) => {
                             let pool = &mut out.pools[i];
                             let value = e.value.text.replace("$pool", &pool.name);
+                            let unknown = from_unknown_env(&e.value);
+                            if let (Some(_), Some(idx), true) =
+                                (override_via(&key), &e.key.index, unknown)
+                            {
+                                pool.php_unknown.insert(idx.clone(), place);
+                                continue;
+                            }
                             if let (Some(via), Some(idx)) = (override_via(&key), &e.key.index) {
+                                pool.php_unknown.remove(idx);
                                 pool.overrides.push((
                                     idx.clone(),
                                     PhpSetting {
@@ -435,6 +505,12 @@ pub fn collect_sections(files: &[(FileId, &ini::File)], fpm_index: usize) -> Poo
                                 Some(idx) => format!("{key}[{idx}]"),
                                 None => key,
                             };
+                            if unknown {
+                                pool.settings.remove(&full);
+                                pool.unknown.insert(full, place);
+                                continue;
+                            }
+                            pool.unknown.remove(&full);
                             pool.entries
                                 .push((full.clone(), Sourced::at(value.clone(), place)));
                             pool.settings.insert(full, Sourced::at(value, place));

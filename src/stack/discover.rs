@@ -1039,10 +1039,188 @@ fn load_wp(stack: &mut Stack, found: &Found, root: Option<&Path>, explicit: bool
                 if let Some(f) = stack.syntax_php(id) {
                     let mut wp = WpConfig::from_syntax(id, f);
                     wp.sites = sites;
+                    follow_wp_includes(stack, &mut wp, &path, root);
                     stack.wp.push(wp);
                 }
             }
             Err(e) => unreadable(stack, e, None),
         }
     }
+}
+
+/// Files a wp-config.php loads, followed as PHP would (literal paths only), and the
+/// constants they define merged in run-time order: the first `define()` to run wins,
+/// so a file required before wp-config.php's own define of a name wins over it.
+/// `env('X')`/`getenv('X')` values are looked up in a `.env` beside the site (the
+/// directory of wp-config.php or of a loaded file, or the one above: Bedrock's root).
+fn follow_wp_includes(stack: &mut Stack, wp: &mut WpConfig, main: &Path, root: Option<&Path>) {
+    let mut seen: BTreeSet<PathBuf> = BTreeSet::new();
+    seen.insert(main.to_path_buf());
+    let abspath = main.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut dirs: Vec<PathBuf> = vec![abspath.clone()];
+    add_config_defines(stack, wp, wp.file, false);
+    visit_wp_file(
+        stack, wp, wp.file, main, &abspath, root, 0, false, &mut seen, &mut dirs,
+    );
+    // The .env beside the site.
+    let mut env = std::collections::BTreeMap::new();
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    for d in &dirs {
+        candidates.push(d.join(".env"));
+        if let Some(p) = d.parent() {
+            candidates.push(p.join(".env"));
+        }
+    }
+    if let Some(f) = candidates.iter().find(|p| p.is_file()) {
+        if let Ok(vars) = read_env_file(f) {
+            env.extend(vars);
+        }
+    }
+    for c in wp.constants.values_mut() {
+        if let crate::syntax::php::PhpValue::Computed(text) = &c.value.value {
+            if let Some(v) = super::wp_model::literal_value(text, &env) {
+                c.value.value = v;
+            }
+        }
+    }
+}
+
+/// Bedrock's `Config::define()` calls of one file as constants.
+fn add_config_defines(stack: &Stack, wp: &mut WpConfig, id: FileId, conditional: bool) {
+    let Some(f) = stack.syntax_php(id) else {
+        return;
+    };
+    let src = &stack.sources.get(id).bytes;
+    for (name, value, statement) in super::wp_model::config_defines(f, src) {
+        if wp.constants.contains_key(&name) {
+            continue;
+        }
+        let text = String::from_utf8_lossy(&src[value.clone()]).into_owned();
+        // Literals now; `env()` once the site's .env is known.
+        let v = (!text.contains("env("))
+            .then(|| super::wp_model::literal_value(&text, &Default::default()))
+            .flatten()
+            .unwrap_or(crate::syntax::php::PhpValue::Computed(text));
+        let vplace = Place::new(id, crate::source::Span::new(value.start, value.end));
+        wp.constants.insert(
+            name,
+            super::wp_model::WpConst {
+                value: super::Sourced::at(v, vplace),
+                conditional,
+                statement: Some(Place::new(
+                    id,
+                    crate::source::Span::new(statement.start, statement.end),
+                )),
+                value_place: Some(vplace),
+            },
+        );
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn visit_wp_file(
+    stack: &mut Stack,
+    wp: &mut WpConfig,
+    id: FileId,
+    path: &Path,
+    abspath: &Path,
+    root: Option<&Path>,
+    depth: usize,
+    conditional: bool,
+    seen: &mut BTreeSet<PathBuf>,
+    dirs: &mut Vec<PathBuf>,
+) {
+    if depth > 8 {
+        return;
+    }
+    let Some(f) = stack.syntax_php(id) else {
+        return;
+    };
+    let incs = super::wp_model::includes(f, &stack.sources.get(id).bytes);
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    for inc in incs {
+        use super::wp_model::IncludeBase;
+        let target = lexical(&match inc.base {
+            IncludeBase::Dir => dir.join(inc.path.trim_start_matches('/')),
+            IncludeBase::Abspath => abspath.join(&inc.path),
+            IncludeBase::Absolute => super::load::resolve(&inc.path, &dir, root),
+        });
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        // WordPress itself and Composer's autoloader define no site settings.
+        let skip = name == "wp-settings.php"
+            || name == "wp-load.php"
+            || target.components().any(|c| c.as_os_str() == "vendor");
+        if skip || !target.is_file() || !seen.insert(target.clone()) {
+            continue;
+        }
+        let sub_id = match add_source(stack, &target) {
+            Ok(sid) => sid,
+            Err(e) => {
+                unreadable(stack, e, None);
+                continue;
+            }
+        };
+        parse_into(stack, sub_id, FileKind::WpConfig);
+        let Some(sf) = stack.syntax_php(sub_id) else {
+            continue;
+        };
+        let cond = conditional || inc.conditional;
+        let sub = WpConfig::from_syntax(sub_id, sf);
+        for (name, mut c) in sub.constants {
+            c.conditional |= cond;
+            let replace = match wp.constants.get(&name) {
+                None => true,
+                // Defined in the including file after this require: the included file's
+                // define ran first.
+                Some(e) => e
+                    .statement
+                    .is_some_and(|p| p.file == id && p.span.start > inc.offset),
+            };
+            if replace {
+                wp.constants.insert(name, c);
+            }
+        }
+        wp.ini_sets.extend(sub.ini_sets);
+        if wp.table_prefix.is_none() {
+            wp.table_prefix = sub.table_prefix;
+        }
+        wp.included.push(sub_id);
+        if let Some(d) = target.parent() {
+            dirs.push(d.to_path_buf());
+        }
+        add_config_defines(stack, wp, sub_id, cond);
+        visit_wp_file(
+            stack,
+            wp,
+            sub_id,
+            &target,
+            abspath,
+            root,
+            depth + 1,
+            cond,
+            seen,
+            dirs,
+        );
+    }
+}
+
+/// `a/web/../config/x.php` → `a/config/x.php` (what `dirname(__DIR__)` names).
+fn lexical(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            Component::CurDir => {}
+            c => out.push(c.as_os_str()),
+        }
+    }
+    out
 }

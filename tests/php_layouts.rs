@@ -6,6 +6,8 @@
 mod support;
 
 use std::path::Path;
+#[allow(unused_imports)]
+use support::corpus_dir;
 use support::write_tree;
 use wpstack::finding::Finding;
 use wpstack::settings::{HostFacts, Settings};
@@ -766,4 +768,112 @@ fn fixes_never_define_a_constant_another_loaded_file_defines() {
     // S603 sees the keys file.
     let s603: Vec<_> = findings.iter().filter(|f| f.code == "S603").collect();
     assert_eq!(s603.len(), 1, "{out}");
+}
+
+#[test]
+fn a_require_of_a_variable_assigned_a_literal_path_is_followed() {
+    // DDEV: `$ddev_settings = __DIR__ . '/wp-config-ddev.php';` … `require_once( $ddev_settings );`
+    let t = write_tree(&[
+        ("etc/nginx/nginx.conf", &nginx("unix:/run/php/php8.2-fpm.sock")),
+        ("srv/www/index.php", "<?php\n"),
+        ("srv/www/wp-config.php", "<?php\n$ddev_settings = __DIR__ . '/wp-config-ddev.php';\nif ( getenv( 'IS_DDEV_PROJECT' ) === 'true' && is_readable( $ddev_settings ) ) {\n\trequire_once( $ddev_settings );\n}\n$x = $y;\nrequire $x;\nrequire_once ABSPATH . 'wp-settings.php';\n"),
+        ("srv/www/wp-config-ddev.php", "<?php\ndefined( 'DISALLOW_FILE_EDIT' ) || define( 'DISALLOW_FILE_EDIT', true );\nrequire __DIR__ . '/wp-config.php';\n"),
+    ]);
+    let (stack, findings) = check(t.path());
+    assert_eq!(
+        stack.wp[0].included.len(),
+        1,
+        "followed once; the cycle back is cut"
+    );
+    assert!(stack.wp[0].constants.contains_key("DISALLOW_FILE_EDIT"));
+    assert!(
+        !codes(&findings).contains(&"S605")
+            || stack.wp[0].constants["DISALLOW_FILE_EDIT"].conditional
+    );
+}
+
+/// The field stacks of ../shared/corpus/field, read in place: the false findings of
+/// issue 12 on real hosts are gone (each line: stack, code, why it was false).
+#[test]
+fn field_stacks_have_none_of_the_false_php_findings() {
+    let corpus = corpus_or_skip!();
+    let field = corpus.join("field");
+    if !field.is_dir() {
+        println!("skipped: ../shared/corpus/field not found");
+        return;
+    }
+    let gone: &[(&str, &str, &str)] = &[
+        (
+            "rhel-fedora-php82",
+            "E006",
+            "php-fpm.conf includes /etc/php-fpm.d; nginx's conf.d/php-fpm.conf is an upstream",
+        ),
+        (
+            "rhel-fedora-php82",
+            "M303",
+            "/etc/php.d/10-opcache.ini loads opcache",
+        ),
+        (
+            "ddev-nginx-fpm-php84",
+            "E006",
+            "no pool sets user: an unprivileged master",
+        ),
+        (
+            "lando-wordpress-nginx",
+            "E003",
+            "zz-lando.conf re-opens [www] on purpose",
+        ),
+        (
+            "lando-wordpress-nginx",
+            "M301",
+            "memory_limit = ${PHP_MEMORY_LIMIT} is unknown, not empty",
+        ),
+        (
+            "lando-wordpress-nginx",
+            "D504",
+            "errors reach nginx's log (fastcgi.logging)",
+        ),
+        (
+            "hestiacp-debian12",
+            "E003",
+            "www.conf re-opens dummy.conf's [www]",
+        ),
+        (
+            "alpine-linuxserver-php82",
+            "D504",
+            "errors reach nginx's log (fastcgi.logging)",
+        ),
+        (
+            "debian12-wordpress-pkg",
+            "D504",
+            "errors reach nginx's log (fastcgi.logging)",
+        ),
+    ];
+    for (stack_name, code, why) in gone {
+        let dir = field.join(stack_name);
+        if !dir.is_dir() {
+            println!("skipped: {stack_name} not in the field corpus");
+            continue;
+        }
+        let (stack, findings) = check(&dir);
+        assert!(
+            !codes(&findings).contains(code),
+            "{stack_name}: {code} ({why})\n{}",
+            shown(&stack, &findings)
+        );
+        println!("field {stack_name}: no {code} — {why}");
+    }
+    // What the layouts now read.
+    let (stack, _) = check(&field.join("rhel-fedora-php82"));
+    assert_eq!(stack.pools.len(), 1);
+    assert!(stack.fpm[0].scan_dir.len() > 20, "/etc/php.d read");
+    let (stack, findings) = check(&field.join("lando-wordpress-nginx"));
+    assert!(
+        stack.pools[0].ini_known,
+        "the Docker image's built-in defaults are known"
+    );
+    assert!(
+        codes(&findings).contains(&"D502"),
+        "display_errors = on in conf.d is seen now"
+    );
 }

@@ -212,6 +212,9 @@ pub fn includes(file: &php::File, src: &[u8]) -> Vec<Include> {
     };
     let is = |i: usize, p: &str| i < sig.len() && text(i).eq_ignore_ascii_case(p.as_bytes());
     let mut out = Vec::new();
+    // `$x = __DIR__ . '/wp-config-ddev.php';` then `require_once( $x );` (DDEV): the
+    // last assignment of each variable before the include, as a token range.
+    let mut vars: std::collections::HashMap<Vec<u8>, (usize, usize)> = Default::default();
     // Open blocks: does each one run unconditionally once its file exists?
     let mut blocks: Vec<bool> = Vec::new();
     let mut stmt_start = 0usize;
@@ -235,6 +238,13 @@ pub fn includes(file: &php::File, src: &[u8]) -> Vec<Include> {
                 stmt_start = i + 1;
             }
             (K::Punct, b";") => stmt_start = i + 1,
+            (K::Variable, v) if is(i + 1, "=") => {
+                let mut end = i + 2;
+                while end < sig.len() && end < i + 66 && !is(end, ";") {
+                    end += 1;
+                }
+                vars.insert(v.to_vec(), (i + 2, end));
+            }
             (K::Ident, w)
                 if ["require", "require_once", "include", "include_once"]
                     .iter()
@@ -273,6 +283,14 @@ pub fn includes(file: &php::File, src: &[u8]) -> Vec<Include> {
                 let head_exists = (stmt_start..i)
                     .any(|k| is(k, "file_exists") || is(k, "is_readable") || is(k, "is_file"));
                 let conditional = blocks.iter().any(|b| !b) || (head_cond && !head_exists);
+                let stop = end;
+                let assigned = (end == j + 1 && sig[j].kind == K::Variable)
+                    .then(|| vars.get(text(j)))
+                    .flatten();
+                let (j, end) = match assigned {
+                    Some(&(a, b)) => (a, b),
+                    None => (j, end),
+                };
                 if let Some((base, path)) =
                     include_path(&(j..end).map(|k| (sig[k].kind, text(k))).collect::<Vec<_>>())
                 {
@@ -283,7 +301,7 @@ pub fn includes(file: &php::File, src: &[u8]) -> Vec<Include> {
                         conditional,
                     });
                 }
-                i = end;
+                i = stop.max(i + 1);
                 continue;
             }
             _ => {}

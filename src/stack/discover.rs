@@ -784,7 +784,9 @@ fn looks_like_nginx(bytes: &[u8]) -> bool {
     text.lines()
         .map(str::trim)
         .find(|l| !l.is_empty() && !l.starts_with(';') && !l.starts_with('#'))
-        .is_some_and(|l| (l.ends_with('{') || l.ends_with(';')) && !l.starts_with('['))
+        .is_some_and(|l| {
+            !l.starts_with('[') && (l.ends_with('{') || (l.ends_with(';') && !l.contains('=')))
+        })
 }
 
 fn load_fpm(stack: &mut Stack, found: &Found, root: Option<&Path>, explicit_ini: &[PathBuf]) {

@@ -555,8 +555,8 @@ fn env_image() -> tempfile::TempDir {
         ("usr/local/etc/php-fpm.conf", "[global]\nerror_log = /proc/self/fd/2\ndaemonize = no\ninclude=etc/php-fpm.d/*.conf\n"),
         ("usr/local/etc/php-fpm.d/www.conf", "[${PHP_FPM_POOL_NAME}]\nuser = www-data\ngroup = www-data\nlisten = 127.0.0.1:9000\npm = ${PHP_FPM_PM_CONTROL}\npm.max_children = ${PHP_FPM_PM_MAX_CHILDREN}\npm.start_servers = 2\npm.min_spare_servers = 1\npm.max_spare_servers = 3\nrequest_terminate_timeout = ${PHP_FPM_TERMINATE}\n"),
         ("usr/local/etc/php/conf.d/docker-php-ext-opcache.ini", "zend_extension=opcache\n"),
-        ("usr/local/etc/php/conf.d/zz-env.ini", "memory_limit = ${PHP_MEMORY_LIMIT}\n"),
-        ("app.env", "# the image's settings\nPHP_FPM_POOL_NAME=www\nPHP_FPM_PM_CONTROL=dynamic\nexport PHP_FPM_PM_MAX_CHILDREN=8\nPHP_FPM_TERMINATE=\"60s\"\nPHP_MEMORY_LIMIT='64M'\n"),
+        ("usr/local/etc/php/conf.d/zz-env.ini", "memory_limit = ${PHP_MEMORY_LIMIT}\npost_max_size = ${PHP_POST_MB}M\n"),
+        ("app.env", "# the image's settings\nPHP_FPM_POOL_NAME=www\nPHP_FPM_PM_CONTROL=dynamic\nexport PHP_FPM_PM_MAX_CHILDREN=8\nPHP_FPM_TERMINATE=\"60s\"\nPHP_MEMORY_LIMIT='64M'\nPHP_POST_MB=64\n"),
     ])
 }
 

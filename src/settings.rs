@@ -149,6 +149,8 @@ pub struct Settings {
     pub ignore: Vec<String>,
     /// (path glob relative to PATH, codes/names/prefixes).
     pub per_path_ignores: Vec<(String, Vec<String>)>,
+    /// `[env]` of wpstack.toml: values for `${NAME}` (the command line's `--env` wins).
+    pub env: std::collections::BTreeMap<String, String>,
     pub fail_on: Severity,
     /// Measure this host when host facts are not given (off in tests and doc examples).
     pub measure_host: bool,
@@ -164,6 +166,7 @@ impl Default for Settings {
             select: Vec::new(),
             ignore: Vec::new(),
             per_path_ignores: Vec::new(),
+            env: Default::default(),
             fail_on: Severity::Warning,
             measure_host: false,
         }
@@ -186,6 +189,8 @@ pub struct FileSettings {
     /// `backup-dir` (or `backup_dir`): where `--fix` / `tune --apply` keep backups,
     /// relative to the wpstack.toml's directory.
     pub backup_dir: Option<PathBuf>,
+    /// `[env]`: values for `${NAME}` in php-fpm and php.ini files.
+    pub env: Vec<(String, String)>,
 }
 
 /// Find wpstack.toml in `start` or its ancestors.
@@ -333,9 +338,22 @@ pub fn read_config(path: &Path) -> Result<FileSettings, String> {
                 let base = path.parent().unwrap_or(Path::new("."));
                 fs.backup_dir = Some(base.join(s));
             }
+            "env" => {
+                let t = item
+                    .as_table_like()
+                    .ok_or_else(|| format!("{}: expected a table", at(key)))?;
+                for (k, v) in t.iter() {
+                    let v = v
+                        .as_str()
+                        .map(str::to_string)
+                        .or_else(|| v.as_integer().map(|i| i.to_string()))
+                        .ok_or_else(|| format!("{}: expected a string", at(&format!("env.{k}"))))?;
+                    fs.env.push((k.to_string(), v));
+                }
+            }
             other => {
                 return Err(format!(
-                    "{}: unknown key `{other}` (known: profile, cdn, fail-on, select, ignore, host, thresholds, per-path-ignores, backup-dir)",
+                    "{}: unknown key `{other}` (known: profile, cdn, fail-on, select, ignore, host, thresholds, per-path-ignores, backup-dir, env)",
                     path.display()
                 ))
             }

@@ -70,6 +70,8 @@ const VERDICTS: &[(&str, &str, &str, Judged, &str)] = {
         ("lando-wordpress-nginx", "S605", "app/wp-config.php", True, "sample wp-config"),
         ("lando-wordpress-nginx", "S603", "app/wp-config.php", True, "placeholder keys"),
         ("lando-wordpress-nginx", "S601", "opt/bitnami/nginx/conf/vhosts/lando.conf", True, "`location ~ \\.php$` with no uploads deny: an uploaded shell.php runs"),
+        ("lando-wordpress-nginx", "S604", "usr/local/etc/php/conf.d/xxx-lando-default.ini", True, "Lando's default ini keeps expose_php on"),
+        ("lando-wordpress-nginx", "D502", "usr/local/etc/php/conf.d/xxx-lando-default.ini", Debatable, "display_errors is on by design in a local development recipe"),
         ("lando-wordpress-nginx", "C204", "usr/local/etc/php-fpm.d/www.conf", True, "php-src's www.conf"),
         ("lando-wordpress-nginx", "T103", "usr/local/etc/php-fpm.d/www.conf", True, "no request_terminate_timeout"),
         ("lando-wordpress-nginx", "T107", "usr/local/etc/php-fpm.d/www.conf", True, "no slowlog"),

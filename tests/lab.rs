@@ -67,6 +67,7 @@ impl Lab {
             "<?php echo $undefined_variable; echo 'done';\n",
         )
         .expect("w");
+        std::fs::write(www.join("fatal.php"), "<?php undefined_function();\n").expect("w");
         std::fs::write(
             www.join("header.php"),
             "<?php header('X-Big: ' . str_repeat('a', 8192)); echo 'big';\n",
@@ -92,8 +93,17 @@ impl Lab {
         // Logs of the previous run would hide what this one does.
         let _ = std::fs::remove_file(self.path().join("logs/nginx-error.log"));
         let d = self.path();
-        let fpm = Command::new("php-fpm8.2")
-            .args(["-n", "-F", "-R", "-y"])
+        let mut fpm = Command::new("php-fpm8.2");
+        // The lab's own php.ini when a scenario wrote one (no system scan dir), else none.
+        if d.join("php.ini").is_file() {
+            fpm.arg("-c")
+                .arg(d.join("php.ini"))
+                .env("PHP_INI_SCAN_DIR", "");
+        } else {
+            fpm.arg("-n");
+        }
+        let fpm = fpm
+            .args(["-F", "-R", "-y"])
             .arg(d.join("php-fpm.conf"))
             .arg("-p")
             .arg(d)
@@ -838,6 +848,90 @@ fn d502() -> Row {
     }
 }
 
+/// php-fpm.conf of a lab, edited in place.
+fn edit_fpm(lab: &Lab, from: &str, to: &str) {
+    let p = lab.path().join("php-fpm.conf");
+    let conf = std::fs::read_to_string(&p).expect("r");
+    assert!(conf.contains(from), "lab php-fpm.conf lacks {from:?}");
+    std::fs::write(&p, conf.replacen(from, to, 1)).expect("w");
+}
+
+/// Issue 12 item 9, both ways, with Debian's stock php.ini (read from this machine's
+/// php8.2-fpm package into the lab's temp dir at run time) and nginx's `error_log …
+/// error`. No error_log and no catch_workers_output: with fastcgi.logging on (the
+/// default) PHP's fatal error is in nginx's log and D504 stays quiet; with it off the
+/// error is nowhere, D504 fires, and its fix puts it in php-fpm's log.
+fn d504() -> Row {
+    let stock = Path::new("/etc/php/8.2/fpm/php.ini");
+    assert!(
+        stock.is_file(),
+        "Debian's stock php.ini ({}) not found",
+        stock.display()
+    );
+    let lab = lab_with("", "");
+    std::fs::copy(stock, lab.path().join("php.ini")).expect("copy php.ini");
+    edit_fpm(&lab, "catch_workers_output = yes\n", "");
+    let fatal = "PHP Fatal error:  Uncaught Error: Call to undefined function undefined_function()";
+
+    // Way 1: fastcgi.logging on → nginx logs it; not reported.
+    let codes = lab.check_codes();
+    assert!(
+        !codes.iter().any(|c| c == "D504"),
+        "D504 reported although errors reach nginx: {codes:?}"
+    );
+    let nginx_line = {
+        let _procs = lab.start();
+        let (status, body) = lab.get("/fatal.php");
+        assert_eq!(status, 500, "{body}");
+        let log = lab.nginx_log();
+        assert!(
+            log.contains("FastCGI sent in stderr: \"PHP message: ") && log.contains(fatal),
+            "{log}"
+        );
+        lab.line_with(&log, fatal)
+    };
+    println!("lab D504: fastcgi.logging on → 500, nginx log: {nginx_line}");
+
+    // Way 2: fastcgi.logging off → the error reaches no log; reported.
+    edit_fpm(
+        &lab,
+        "\n[lab]\n",
+        "\n[lab]\nphp_admin_flag[fastcgi.logging] = off\n",
+    );
+    assert_reported("D504", &lab);
+    {
+        let _procs = lab.start();
+        let (status, body) = lab.get("/fatal.php");
+        assert_eq!(status, 500, "{body}");
+        // Give php-fpm the time it would take to write it, then look everywhere.
+        std::thread::sleep(Duration::from_millis(500));
+        let log = lab.nginx_log();
+        assert!(!log.contains("PHP Fatal error"), "{log}");
+    }
+    println!("lab D504: fastcgi.logging off → 500, no line in nginx's or php-fpm's log");
+    let cured = lab.fix("D504");
+    assert_not_reported("D504", &lab);
+    {
+        let _procs = lab.start();
+        let (status, _) = lab.get("/fatal.php");
+        assert_eq!(status, 500);
+        assert!(
+            lab.wait_for_fpm_log("PHP Fatal error", 5),
+            "{}",
+            lab.fpm_log()
+        );
+    }
+    println!("lab D504: after wpstack check --fix ({cured}) → the error in php-fpm's log");
+    Row {
+        code: "D504",
+        scenario: "Debian's stock php.ini, no `error_log`, no `catch_workers_output`, `fastcgi.logging = off`",
+        seen: "500 for `/fatal.php`".into(),
+        log: format!("none in nginx's or php-fpm's log (with `fastcgi.logging` on, not reported: nginx logs `{nginx_line}`)"),
+        cured: format!("`--fix`: `{cured}`"),
+        after: "500, `PHP Fatal error` in php-fpm's log".into(),
+    }
+}
+
 fn s601() -> Row {
     let lab = lab_with("", "");
     // A WordPress site: a front controller, and an upload that is really PHP.
@@ -1056,6 +1150,7 @@ fn lab() {
         ("P402", p402),
         ("M301", m301),
         ("D502", d502),
+        ("D504", d504),
         ("P401", p401),
         ("S601", s601),
         ("S602", s602),

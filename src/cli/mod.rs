@@ -68,6 +68,24 @@ pub struct InputArgs {
     /// wp-config.php (overrides discovery).
     #[arg(long = "wp-config", value_name = "FILE")]
     pub wp_config: Vec<PathBuf>,
+    /// A value for `${NAME}` in php-fpm and php.ini files (repeatable); unknown ones
+    /// are assumptions, never errors.
+    #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse_env_pair)]
+    pub env: Vec<(String, String)>,
+    /// Values for `${NAME}` from a Docker `.env` file (NAME=VALUE lines).
+    #[arg(long = "env-file", value_name = "FILE")]
+    pub env_file: Vec<PathBuf>,
+}
+
+fn parse_env_pair(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v))
+            if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+        {
+            Ok((k.to_string(), v.to_string()))
+        }
+        _ => Err(format!("`{s}` is not NAME=VALUE")),
+    }
 }
 
 impl InputArgs {
@@ -79,7 +97,18 @@ impl InputArgs {
             fpm: self.fpm.clone(),
             php_ini: self.php_ini.clone(),
             wp_config: self.wp_config.clone(),
+            env: self.env.iter().cloned().collect(),
+            env_files: self.env_file.clone(),
         }
+    }
+
+    /// The inputs with wpstack.toml's `[env]` under the command line's `--env`.
+    fn inputs_with(&self, settings: &Settings) -> Inputs {
+        let mut i = self.inputs();
+        let mut env = settings.env.clone();
+        env.extend(std::mem::take(&mut i.env));
+        i.env = env;
+        i
     }
 }
 
@@ -465,6 +494,7 @@ pub fn settings_for(a: &CheckArgs) -> Result<(Settings, HostFacts), String> {
         select,
         ignore,
         per_path_ignores: file.per_path_ignores.clone(),
+        env: file.env.iter().cloned().collect(),
         fail_on,
         measure_host: true,
     };
@@ -499,7 +529,7 @@ fn check(a: &CheckArgs) -> Result<i32, String> {
     if a.diff || a.fix {
         return fix(a, &settings, &host);
     }
-    let stack = discover::load(&a.input.inputs()).map_err(|e| e.to_string())?;
+    let stack = discover::load(&a.input.inputs_with(&settings)).map_err(|e| e.to_string())?;
     if stack.files.is_empty() {
         // "No problems found in 0 files" would pass CI on a tree nobody could read.
         for p in &stack.problems {
@@ -589,8 +619,8 @@ fn fix(a: &CheckArgs, settings: &Settings, host: &host::Host) -> Result<i32, Str
     } else {
         Applicability::Safe
     };
-    let outcome =
-        fixrun::fixpoint(&a.input.inputs(), settings, host, min).map_err(|e| e.to_string())?;
+    let outcome = fixrun::fixpoint(&a.input.inputs_with(settings), settings, host, min)
+        .map_err(|e| e.to_string())?;
     if outcome.stack.files.is_empty() {
         return Err(nothing_read(&a.input));
     }
@@ -661,7 +691,7 @@ fn tune(a: &TuneArgs) -> Result<i32, String> {
     check_like.cdn = a.cdn.clone();
     let (settings, configured) = settings_for(&check_like)?;
     let given = a.host.facts();
-    let stack = discover::load(&a.input.inputs()).map_err(|e| e.to_string())?;
+    let stack = discover::load(&a.input.inputs_with(&settings)).map_err(|e| e.to_string())?;
     if stack.pools.is_empty() {
         return Err(
             "no php-fpm pools found: nothing to tune (pass the php-fpm directory or --fpm)".into(),

@@ -815,11 +815,16 @@ impl Outputs<'_> {
 /// An absolute path whose directory does not exist here is left as written: the
 /// program fails on it as it would at start-up, and creates nothing there.
 fn is_file_target(v: &str) -> bool {
+    // Devices and /proc paths are left as written: a stream (`/proc/self/fd/2`,
+    // `/dev/stderr`) works in the sandbox too, and a file that cannot be created there
+    // (`/proc/self/fd/2.www.slow.log`) must make `php-fpm -t` fail as it would on the host.
     let special = v.is_empty()
         || v == "off"
         || v == "stderr"
         || v.starts_with("syslog:")
-        || v.starts_with("memory:");
+        || v.starts_with("memory:")
+        || v.starts_with("/dev/")
+        || v.starts_with("/proc/");
     let missing_dir = v.starts_with('/')
         && Path::new(v)
             .parent()
@@ -1312,6 +1317,8 @@ fn run_fpm(
         }
     }
     cmd.env("PHP_INI_SCAN_DIR", scan);
+    // `${NAME}` in the files: the values the user gave, as php-fpm would read them.
+    cmd.envs(&stack.env);
     let (ok, mut out) = run(cmd, bin, sb.ids, None, limit)?;
     if !ok {
         // Once its error_log is open, php-fpm writes its errors there, not to stderr.

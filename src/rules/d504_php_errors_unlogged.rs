@@ -1,8 +1,16 @@
 //! D504 php-errors-unlogged: the fatal error behind a 502 leaves no trace.
+//!
+//! Where PHP's errors go from an FPM worker (`sapi_cgi_log_message` in fpm_main.c):
+//! to `error_log` when it is set; else, during a request with `fastcgi.logging` on (the
+//! default), over FastCGI to nginx, which writes `FastCGI sent in stderr: "PHP message:
+//! PHP Fatal error: …"` to its error log at level `error`; else to the worker's stderr,
+//! which php-fpm keeps only with `catch_workers_output = yes`. The lab checks both ways
+//! with Debian's stock php.ini.
 
 use crate::finding::Finding;
 use crate::fix::{edit, Fix};
 use crate::rules::{util, Context};
+use crate::stack::{Dir, Stack};
 
 crate::declare_rule!(
     "D504",
@@ -15,7 +23,7 @@ crate::declare_rule!(
 
 fn check(cx: &Context, out: &mut Vec<Finding>) {
     let stack = cx.stack;
-    for pool in &stack.pools {
+    for (pool_id, pool) in stack.pools.iter().enumerate() {
         let Some(le) = pool.php("log_errors") else {
             continue;
         };
@@ -39,10 +47,36 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
         let has_log = pool
             .php("error_log")
             .is_some_and(|e| !e.text().trim().is_empty());
+        if has_log {
+            continue;
+        }
+        let fastcgi_logging = pool.php("fastcgi.logging");
+        if fastcgi_logging.as_ref().is_none_or(|f| f.is_on()) {
+            // Errors go to nginx. Reported only when every nginx location that reaches
+            // this pool logs nowhere at level `error`.
+            let Some((site, lost)) = lost_in_nginx(stack, pool_id) else {
+                continue;
+            };
+            let mut f = Finding::at(
+                &RULE,
+                lost.place,
+                format!(
+                    "pool {}: no error_log is set, so PHP sends its errors to nginx (fastcgi.logging is on), and site {site} logs them nowhere (`error_log {}`): fatal errors behind 502s leave no trace",
+                    pool.name,
+                    lost.value_text()
+                ),
+            )
+            .related(pool.place, format!("pool {}", pool.name));
+            if let Some(p) = fastcgi_logging.as_ref().and_then(|f| f.value.place()) {
+                f = f.related(p, "fastcgi.logging");
+            }
+            out.push(f);
+            continue;
+        }
         let cwo = pool
             .setting("catch_workers_output")
             .is_some_and(|c| crate::syntax::units::ini_bool(&c.value));
-        if has_log || cwo {
+        if cwo {
             continue;
         }
         out.push(
@@ -50,11 +84,44 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
                 &RULE,
                 pool.place,
                 format!(
-                    "pool {}: no error_log is set and catch_workers_output is off: PHP writes its errors to the worker's stderr, which php-fpm discards — fatal errors behind 502s leave no trace",
+                    "pool {}: no error_log is set, fastcgi.logging is off and catch_workers_output is off: PHP writes its errors to the worker's stderr, which php-fpm discards — fatal errors behind 502s leave no trace",
                     pool.name
                 ),
             )
             .with_fix(edit::pool_set(stack, pool, "catch_workers_output", "yes").map(|e| Fix::safe("set catch_workers_output = yes (errors go to php-fpm's log)", vec![e]))),
         );
     }
+}
+
+/// Does an nginx `error_log` keep lines of level `error`? `off` and `/dev/null` do not
+/// (`off` is really a file named "off" nobody reads: D505), nor `crit`/`alert`/`emerg`.
+fn keeps_errors(d: &Dir) -> bool {
+    let file = d.arg(0).unwrap_or("");
+    let level = d.arg(1).unwrap_or("error");
+    file != "off" && file != "/dev/null" && !matches!(level, "crit" | "alert" | "emerg")
+}
+
+/// When every PHP location reaching the pool logs nowhere at `error`: a site name and
+/// the `error_log` that loses them. `None` when one of them keeps them, or when no
+/// nginx in the tree reaches the pool (nginx's default logs at `error`).
+fn lost_in_nginx(stack: &Stack, pool: usize) -> Option<(String, Dir)> {
+    let mut lost = None;
+    for (n, site, loc) in stack.php_locations() {
+        if !loc.pools.contains(&pool) {
+            continue;
+        }
+        let logs = n.effective_all(loc.scope, "error_log");
+        if logs.is_empty() || logs.iter().any(|d| keeps_errors(d)) {
+            return None;
+        }
+        if lost.is_none() {
+            let name = site
+                .server_names
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "_".into());
+            lost = Some((name, logs[0].clone()));
+        }
+    }
+    lost
 }

@@ -1,6 +1,7 @@
 //! E003 duplicate-directive: a non-repeatable nginx directive twice in one block
-//! (nginx -t: `"x" directive is duplicate`), or a pool key set twice (later silently
-//! wins: warning).
+//! (nginx -t: `"x" directive is duplicate`), or a pool key set twice in one file
+//! (later silently wins: warning). A later file re-opening a pool to override it is
+//! layering, not a duplicate.
 
 use crate::finding::{Finding, Place, Severity};
 use crate::fix::{Edit, Fix};
@@ -136,11 +137,15 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
             }
         }
     }
+    // A pool key set twice in one file is a slip (the first value is dead text); a
+    // later file re-opening the pool (`zz-docker.conf`, `www2.conf`, a panel's
+    // override) is layering, done on purpose, and not reported.
     for pool in &stack.pools {
-        let mut seen: std::collections::HashMap<&str, Place> = Default::default();
+        let mut seen: std::collections::HashMap<(&str, crate::source::FileId), Place> =
+            Default::default();
         for (key, v) in &pool.entries {
             let Some(place) = v.place() else { continue };
-            if let Some(first) = seen.get(key.as_str()) {
+            if let Some(first) = seen.get(&(key.as_str(), place.file)) {
                 let first = *first;
                 out.push(
                     Finding::at(
@@ -158,7 +163,7 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
                     .with_fix(Some(Fix::safe(format!("remove the earlier {key}"), vec![delete_directive(stack, first)]))),
                 );
             } else {
-                seen.insert(key.as_str(), place);
+                seen.insert((key.as_str(), place.file), place);
             }
         }
     }

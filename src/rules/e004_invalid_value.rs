@@ -88,7 +88,9 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
                 (FileKind::Fpm, "php_value" | "php_admin_value", Some(k)) => k,
                 _ => continue,
             };
-            if !INI_QUANTITIES.contains(&key) {
+            // `${NAME}` nobody gave: the value is unknown, not what is left of it.
+            if !INI_QUANTITIES.contains(&key) || crate::stack::php_model::from_unknown_env(&e.value)
+            {
                 continue;
             }
             let q = units::ini_quantity(&e.value.text);

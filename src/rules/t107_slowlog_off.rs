@@ -64,17 +64,19 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
     }
 }
 
-/// Where the slowlog goes: next to the instance's absolute `error_log`
-/// (`/var/log/php8.2-fpm.log` → `/var/log/php8.2-fpm.$pool.slow.log`, Debian's layout),
-/// else in `/var/log`, which exists everywhere: php-fpm refuses to start when the
-/// slowlog's directory is missing (`Unable to create or open slowlog`).
+/// Where the slowlog goes: next to the instance's absolute `error_log` when that is a
+/// file (`/var/log/php8.2-fpm.log` → `/var/log/php8.2-fpm.$pool.slow.log`, Debian's
+/// layout), else in `/var/log`, which exists everywhere: php-fpm refuses to start when
+/// the slowlog cannot be created (`Unable to create or open slowlog`). Never next to a
+/// device or stream (`/proc/self/fd/2`, `/dev/stderr` in containers): no file can be
+/// created in `/proc/self/fd/` or `/dev/`.
 fn slowlog_path(stack: &crate::stack::Stack, pool: &crate::stack::Pool) -> String {
     let error_log = stack
         .fpm
         .get(pool.fpm)
         .and_then(|f| f.global.get("error_log"))
         .map(|v| v.value.clone())
-        .filter(|v| v.starts_with('/') && !v.contains('$'));
+        .filter(|v| v.starts_with('/') && !v.contains('$') && !is_device(v));
     if let Some(log) = error_log {
         let p = std::path::Path::new(&log);
         if let (Some(dir), Some(stem)) = (p.parent(), p.file_stem()) {
@@ -87,4 +89,51 @@ fn slowlog_path(stack: &crate::stack::Stack, pool: &crate::stack::Pool) -> Strin
         }
     }
     "/var/log/php-fpm.$pool.slow.log".into()
+}
+
+/// A device, a process's file descriptor or a kernel file, not a file in a directory
+/// one may create files in.
+fn is_device(path: &str) -> bool {
+    ["/dev/", "/proc/", "/sys/"]
+        .iter()
+        .any(|p| path.starts_with(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stack::discover::{load, Inputs};
+
+    fn path_for(error_log: &str) -> String {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let conf = dir.path().join("php-fpm.conf");
+        std::fs::write(
+            &conf,
+            format!("[global]\nerror_log = {error_log}\n[www]\nuser = www-data\nlisten = 9000\npm = static\npm.max_children = 2\n"),
+        )
+        .expect("write");
+        let stack = load(&Inputs {
+            fpm: vec![conf],
+            ..Default::default()
+        })
+        .expect("load");
+        slowlog_path(&stack, &stack.pools[0])
+    }
+
+    #[test]
+    fn slowlog_never_next_to_a_device() {
+        assert_eq!(
+            path_for("/var/log/php8.2-fpm.log"),
+            "/var/log/php8.2-fpm.$pool.slow.log"
+        );
+        for dev in [
+            "/proc/self/fd/2",
+            "/dev/stderr",
+            "/dev/stdout",
+            "syslog",
+            "/sys/x",
+        ] {
+            assert_eq!(path_for(dev), "/var/log/php-fpm.$pool.slow.log", "{dev}");
+        }
+    }
 }

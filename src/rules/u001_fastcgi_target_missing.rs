@@ -88,6 +88,11 @@ pub(crate) fn scan(stack: &crate::stack::Stack, upstream_servers: bool, out: &mu
     if !stack.has_fpm() {
         return;
     }
+    // A pool listening where an environment variable nobody gave says
+    // (`listen = ${PHP_FPM_LISTEN}`) may be the one: nothing can be said.
+    if stack.pools.iter().any(|p| p.unknown.contains_key("listen")) {
+        return;
+    }
     let pools: Vec<(usize, &Pool, Listen)> = stack
         .pools
         .iter()

@@ -17,6 +17,11 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, Default)]
 pub struct Inputs {
     pub paths: Vec<PathBuf>,
+    /// `${NAME}` values for php-fpm and php.ini files (`--env`, `[env]`); they win over
+    /// `env_files`.
+    pub env: std::collections::BTreeMap<String, String>,
+    /// Docker `.env` files (`--env-file`), read in order.
+    pub env_files: Vec<PathBuf>,
     /// Resolve absolute paths inside configs against this directory.
     pub root: Option<PathBuf>,
     pub nginx: Vec<PathBuf>,
@@ -294,8 +299,113 @@ fn parse_into(stack: &mut Stack, id: FileId, kind: FileKind) {
     if stack.file(id).is_some() {
         return;
     }
-    let syntax = Syntax::parse(kind, &stack.sources.get(id).bytes);
+    let mut syntax = Syntax::parse(kind, &stack.sources.get(id).bytes);
+    if let Syntax::Ini(f) = &mut syntax {
+        substitute_env(f, &stack.env);
+    }
     stack.add_file(StackFile { id, kind, syntax });
+}
+
+/// php-fpm and PHP expand `${NAME}` from their environment when they read a file. With
+/// every name given (`--env`, `--env-file`, `[env]`), the value is what they would
+/// read; otherwise it stays unknown (`ValueKind::Computed` with its names in `env`).
+fn substitute_env(f: &mut ini::File, env: &std::collections::BTreeMap<String, String>) {
+    let expand = |raw: &str| -> String {
+        let raw = raw.trim();
+        let unquoted = raw
+            .strip_prefix('"')
+            .and_then(|r| r.strip_suffix('"'))
+            .unwrap_or(raw);
+        let mut out = unquoted.to_string();
+        for (k, v) in env {
+            out = out.replace(&format!("${{{k}}}"), v);
+        }
+        out
+    };
+    for line in &mut f.lines {
+        match &mut line.kind {
+            ini::LineKind::Entry(e)
+                if !e.value.env.is_empty() && e.value.env.iter().all(|n| env.contains_key(n)) =>
+            {
+                e.value.text = expand(&e.value.raw);
+                e.value.kind = ini::ValueKind::Plain;
+                e.value.env.clear();
+            }
+            ini::LineKind::Section(sec)
+                if !sec.env.is_empty() && sec.env.iter().all(|n| env.contains_key(n)) =>
+            {
+                sec.name = expand(&sec.raw);
+                sec.env.clear();
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Read Docker's `.env` format (`docker run --env-file`, Compose's `.env`): `NAME=VALUE`
+/// per line, `#` comments and blank lines skipped, an optional `export `, the value
+/// taken literally except that one pair of surrounding quotes is removed.
+pub fn read_env_file(path: &Path) -> Result<Vec<(String, String)>, ReadError> {
+    let bytes = read_config(path)?;
+    let text = String::from_utf8_lossy(&bytes);
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let l = line.trim();
+        if l.is_empty() || l.starts_with('#') {
+            continue;
+        }
+        let l = l.strip_prefix("export ").unwrap_or(l);
+        let Some((name, value)) = l.split_once('=') else {
+            return Err(ReadError {
+                path: path.to_path_buf(),
+                reason: format!("line {}: expected NAME=VALUE", i + 1),
+            });
+        };
+        let name = name.trim();
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(ReadError {
+                path: path.to_path_buf(),
+                reason: format!("line {}: `{name}` is not a variable name", i + 1),
+            });
+        }
+        let value = value.trim();
+        let value = ['"', '\'']
+            .iter()
+            .find_map(|q| value.strip_prefix(*q).and_then(|v| v.strip_suffix(*q)))
+            .unwrap_or(value);
+        out.push((name.to_string(), value.to_string()));
+    }
+    Ok(out)
+}
+
+/// One note naming the environment variables whose values were needed and not given.
+fn note_unknown_env(stack: &mut Stack) {
+    let mut names: BTreeSet<String> = BTreeSet::new();
+    let mut first: Option<Place> = None;
+    for f in &stack.files {
+        let Syntax::Ini(file) = &f.syntax else {
+            continue;
+        };
+        for line in &file.lines {
+            let (env, span) = match &line.kind {
+                ini::LineKind::Entry(e) if php_model::from_unknown_env(&e.value) => {
+                    (&e.value.env, e.span)
+                }
+                ini::LineKind::Section(s) if !s.env.is_empty() => (&s.env, s.span),
+                _ => continue,
+            };
+            names.extend(env.iter().cloned());
+            first.get_or_insert(Place::new(f.id, span));
+        }
+    }
+    if let Some(at) = first {
+        let list: Vec<String> = names.into_iter().collect();
+        stack.notes.push(format!(
+            "values from the environment were not given: {} (first at {}); the settings that use them are unknown and the rules that need them were skipped — give them with --env NAME=VALUE, --env-file FILE or [env] in wpstack.toml",
+            list.join(", "),
+            stack.display(at)
+        ));
+    }
 }
 
 /// A file that cannot be read: at the directive that led to it, else at the file
@@ -322,6 +432,12 @@ pub fn load(inputs: &Inputs) -> Result<Stack, ReadError> {
 
 fn load_uncached(inputs: &Inputs) -> Result<Stack, ReadError> {
     let mut stack = Stack::default();
+    for f in &inputs.env_files {
+        stack.env.extend(read_env_file(f)?);
+    }
+    stack
+        .env
+        .extend(inputs.env.iter().map(|(k, v)| (k.clone(), v.clone())));
     let mut found = Found::default();
     let mut base: Option<PathBuf> = None;
     let mut root = match &inputs.root {
@@ -440,6 +556,7 @@ fn load_uncached(inputs: &Inputs) -> Result<Stack, ReadError> {
     if let Some(b) = base.or(root) {
         set_displays(&mut stack, &b);
     }
+    note_unknown_env(&mut stack);
     lap("link and display paths");
     Ok(stack)
 }
@@ -777,7 +894,9 @@ pub(crate) fn fpm_path_map(main_dir: &Path, root: Option<&Path>) -> PathMap {
     };
     if root.is_none() {
         // Inside a copy of /etc/php/X.Y/fpm, /etc/php/X.Y/fpm/... means the copy.
-        if let Some(v) = php_model::version_from_path(main_dir) {
+        if let Some(v) =
+            php_model::version_from_path(main_dir).filter(|_| main_dir.ends_with("fpm"))
+        {
             let prefix = PathBuf::from(format!("/etc/php/{v}/fpm"));
             if std::fs::canonicalize(main_dir).ok().as_deref() != Some(prefix.as_path()) {
                 map.aliases.push((prefix, main_dir.to_path_buf()));
@@ -824,20 +943,159 @@ pub(crate) fn fpm_include_target(pattern: &str, main_dir: &Path, root: Option<&P
         .unwrap_or_else(|| PathBuf::from(pattern))
 }
 
-fn find_php_ini(dir: &Path, root: Option<&Path>) -> Option<PathBuf> {
-    [dir.join("php.ini"), dir.join("php").join("php.ini")]
+/// Where the PHP of a php-fpm instance reads its configuration: the php.ini it looks for
+/// (`--with-config-file-path`) and its scan dir (`--with-config-file-scan-dir`), as
+/// each packaging builds PHP. Chosen from the directory of php-fpm.conf:
+///
+/// | layout | php-fpm.conf | php.ini | scan dir |
+/// |---|---|---|---|
+/// | Debian/Ubuntu (ondrej, DDEV) | `/etc/php/X.Y/fpm/` | same dir | `conf.d/` |
+/// | Alpine | `/etc/phpXY/` | same dir | `conf.d/` |
+/// | RHEL/Fedora | `/etc/` | `/etc/php.ini` | `/etc/php.d/` |
+/// | Remi SCL | `/etc/opt/remi/phpXY/` | same dir | `php.d/` |
+/// | cPanel EA-PHP | `/opt/cpanel/ea-phpXY/root/etc/` | same dir | `php.d/` |
+/// | Plesk | `/opt/plesk/php/X.Y/etc/` | same dir | `php.d/` |
+/// | Docker official image | `/usr/local/etc/` | `php/php.ini` (usually absent) | `php/conf.d/` |
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct IniLayout {
+    /// Which packaging this looks like (for notes and `dump`).
+    pub name: &'static str,
+    /// Where PHP looks for php.ini (it may not exist).
+    pub php_ini: PathBuf,
+    /// The scan dir, when the layout has one.
+    pub scan_dir: Option<PathBuf>,
+    /// A missing php.ini is normal here: PHP runs on its built-in defaults plus the
+    /// scan dir (the Docker image ships only php.ini-production/-development).
+    pub ini_optional: bool,
+}
+
+/// The layout of the php-fpm instance whose php-fpm.conf is in `dir`.
+pub(crate) fn ini_layout(dir: &Path, root: Option<&Path>) -> IniLayout {
+    let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned());
+    let dir_name = name(dir).unwrap_or_default();
+    let parent = dir.parent().unwrap_or(Path::new(""));
+    let parent_name = name(parent).unwrap_or_default();
+    let is_dir = |p: &Path| crate::files::resolve::is_dir(root, p);
+    let is_file = |p: &Path| crate::files::resolve::is_file(root, p);
+    let first_existing = |cands: &[PathBuf]| cands.iter().find(|p| is_dir(p)).cloned();
+    if dir_name == "etc"
+        && parent_name == "local"
+        && name(parent.parent().unwrap_or(Path::new(""))).as_deref() == Some("usr")
+    {
+        let php = dir.join("php");
+        return IniLayout {
+            name: "Docker official image",
+            php_ini: php.join("php.ini"),
+            scan_dir: Some(php.join("conf.d")),
+            ini_optional: true,
+        };
+    }
+    // A php.ini under `php/` next to php-fpm.conf (other source builds).
+    if !is_file(&dir.join("php.ini")) && is_file(&dir.join("php").join("php.ini")) {
+        let php = dir.join("php");
+        return IniLayout {
+            name: "source build",
+            scan_dir: first_existing(&[php.join("conf.d"), php.join("php.d")]),
+            php_ini: php.join("php.ini"),
+            ini_optional: false,
+        };
+    }
+    let (layout, preferred): (&'static str, &[&str]) = if dir_name == "fpm"
+        && php_model::version_from_path(dir).is_some()
+    {
+        ("Debian/Ubuntu", &["conf.d"])
+    } else if dir_name == "etc"
+        && parent_name == "root"
+        && name(parent.parent().unwrap_or(Path::new(""))).is_some_and(|n| n.starts_with("ea-php"))
+    {
+        ("cPanel EA-PHP", &["php.d"])
+    } else if dir_name == "etc"
+        && name(parent.parent().unwrap_or(Path::new(""))).as_deref() == Some("php")
+        && parent
+            .parent()
+            .and_then(Path::parent)
+            .and_then(name)
+            .as_deref()
+            == Some("plesk")
+    {
+        ("Plesk", &["php.d"])
+    } else if parent_name == "remi" {
+        ("Remi", &["php.d"])
+    } else if dir_name == "etc" {
+        ("RHEL/Fedora", &["php.d"])
+    } else if php_model::version_from_path(dir).is_some() {
+        ("Alpine", &["conf.d"])
+    } else {
+        ("unknown", &["conf.d", "php.d"])
+    };
+    let mut cands: Vec<PathBuf> = preferred.iter().map(|d| dir.join(d)).collect();
+    for d in ["conf.d", "php.d"] {
+        if !preferred.contains(&d) {
+            cands.push(dir.join(d));
+        }
+    }
+    IniLayout {
+        name: layout,
+        php_ini: dir.join("php.ini"),
+        scan_dir: first_existing(&cands),
+        ini_optional: false,
+    }
+}
+
+/// php-fpm's install prefix (`PHP_PREFIX`) for the instance whose php-fpm.conf is in
+/// `system_dir` (the path as on the host): relative pool paths are taken from it.
+pub(crate) fn install_prefix(system_dir: &Path) -> String {
+    let s = system_dir.to_string_lossy();
+    let s = s.trim_end_matches('/');
+    if let Some(base) = s.strip_suffix("/usr/local/etc") {
+        return format!("{base}/usr/local");
+    }
+    if s.starts_with("/opt/cpanel/") {
+        if let Some(base) = s.strip_suffix("/root/etc") {
+            return format!("{base}/root/usr");
+        }
+    }
+    if s.starts_with("/opt/plesk/php/") {
+        if let Some(base) = s.strip_suffix("/etc") {
+            return base.to_string();
+        }
+    }
+    if let Some(v) = s.strip_prefix("/etc/opt/remi/") {
+        return format!("/opt/remi/{}/root/usr", v.split('/').next().unwrap_or(v));
+    }
+    "/usr".to_string()
+}
+
+/// The `.ini` files of a scan dir in the order PHP reads them (bytewise by name).
+fn scan_dir_files(dir: &Path, root: Option<&Path>) -> Vec<PathBuf> {
+    crate::files::resolve::list_dir(root, dir)
         .into_iter()
-        .find(|p| crate::files::resolve::is_file(root, p))
+        .filter(|p| p.extension().is_some_and(|x| x == "ini"))
+        .collect()
+}
+
+/// A file named like a php-fpm main file whose content is nginx's (RHEL's php-fpm
+/// package drops `/etc/nginx/conf.d/php-fpm.conf`, an `upstream php-fpm { … }`).
+fn looks_like_nginx(bytes: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(bytes);
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with(';') && !l.starts_with('#'))
+        .is_some_and(|l| {
+            !l.starts_with('[') && (l.ends_with('{') || (l.ends_with(';') && !l.contains('=')))
+        })
 }
 
 fn load_fpm(stack: &mut Stack, found: &Found, root: Option<&Path>, explicit_ini: &[PathBuf]) {
     let mut instances: Vec<(Option<PathBuf>, Vec<FileId>, PathBuf)> = Vec::new();
     for main in &found.fpm_mains {
-        // A file nginx already read (an nginx conf named php-fpm.conf) is not php-fpm's.
+        // Already read as an nginx file, or nginx syntax under a php-fpm name.
         if let Some(id) = stack.sources.find(main) {
             if stack.file(id).is_some_and(|f| f.kind == FileKind::Nginx) {
                 continue;
             }
+        } else if read_config(main).is_ok_and(|b| looks_like_nginx(&b)) {
+            continue;
         }
         let dir = main.parent().map(Path::to_path_buf).unwrap_or_default();
         let map = fpm_path_map(&dir, root);
@@ -885,10 +1143,18 @@ fn load_fpm(stack: &mut Stack, found: &Found, root: Option<&Path>, explicit_ini:
 
     let mut claimed_inis: BTreeSet<PathBuf> = BTreeSet::new();
     for (main, files, dir) in instances {
-        let php_ini = explicit_ini
-            .first()
-            .cloned()
-            .or_else(|| find_php_ini(&dir, root));
+        let layout = ini_layout(&dir, root);
+        let php_ini = explicit_ini.first().cloned().or_else(|| {
+            crate::files::resolve::is_file(root, &layout.php_ini).then(|| layout.php_ini.clone())
+        });
+        // php.ini given by hand: its own directory's scan dir, as before.
+        let scan_dir = match explicit_ini.first() {
+            Some(p) => p
+                .parent()
+                .map(|d| d.join("conf.d"))
+                .filter(|d| crate::files::resolve::is_dir(root, d)),
+            None => layout.scan_dir.clone(),
+        };
         let mut ini = EffectiveIni::default();
         let mut php_ini_id = None;
         let mut scan_ids = Vec::new();
@@ -901,40 +1167,39 @@ fn load_fpm(stack: &mut Stack, found: &Found, root: Option<&Path>, explicit_ini:
                     if let Some(f) = stack.syntax_ini(id) {
                         php_model::apply_ini_file(&mut ini, id, f, Via::PhpIni);
                     }
-                    // PHP's scan dir: every `*.ini`, in bytewise order (links resolved
-                    // inside the root: Debian's conf.d links into mods-available).
-                    let entries: Vec<PathBuf> = path
-                        .parent()
-                        .map(|p| crate::files::resolve::list_dir(root, &p.join("conf.d")))
-                        .unwrap_or_default()
-                        .into_iter()
-                        .filter(|p| p.extension().is_some_and(|x| x == "ini"))
-                        .collect();
-                    for e in entries {
-                        match add_source(stack, &e) {
-                            Ok(sid) => {
-                                parse_into(stack, sid, FileKind::PhpIni);
-                                if let Some(f) = stack.syntax_ini(sid) {
-                                    php_model::apply_ini_file(&mut ini, sid, f, Via::ScanDir);
-                                }
-                                scan_ids.push(sid);
-                            }
-                            // PHP skips a scan-dir entry it cannot stat (a
-                            // dangling link), silently.
-                            Err(err) if !crate::files::resolve::exists(root, &e) => {
-                                let note =
-                                    format!("{}: {} — PHP skips it", e.display(), err.reason);
-                                if !stack.notes.contains(&note) {
-                                    stack.notes.push(note);
-                                }
-                            }
-                            Err(err) => unreadable(stack, err, None),
-                        }
-                    }
                 }
                 Err(e) => unreadable(stack, e, None),
             }
         }
+        // PHP reads the scan dir whether or not php.ini exists.
+        // Every `*.ini`, in bytewise order, links resolved inside the root (Debian's
+        // conf.d links into mods-available).
+        for e in scan_dir
+            .as_deref()
+            .map(|d| scan_dir_files(d, root))
+            .unwrap_or_default()
+        {
+            match add_source(stack, &e) {
+                Ok(sid) => {
+                    parse_into(stack, sid, FileKind::PhpIni);
+                    if let Some(f) = stack.syntax_ini(sid) {
+                        php_model::apply_ini_file(&mut ini, sid, f, Via::ScanDir);
+                    }
+                    scan_ids.push(sid);
+                }
+                // PHP skips a scan-dir entry it cannot stat (a dangling link), silently.
+                Err(err) if !crate::files::resolve::exists(root, &e) => {
+                    let note = format!("{}: {} — PHP skips it", e.display(), err.reason);
+                    if !stack.notes.contains(&note) {
+                        stack.notes.push(note);
+                    }
+                }
+                Err(err) => unreadable(stack, err, None),
+            }
+        }
+        // Where php.ini is optional by design (the Docker image), its absence means
+        // PHP's built-in defaults plus the scan dir: the defaults are known.
+        let ini_known = php_ini_id.is_some() || (explicit_ini.is_empty() && layout.ini_optional);
         let fpm_index = stack.fpm.len();
         let syntaxes: Vec<(FileId, &ini::File)> = files
             .iter()
@@ -971,19 +1236,51 @@ fn load_fpm(stack: &mut Stack, found: &Found, root: Option<&Path>, explicit_ini:
                     .or(anchor);
             }
         }
-        let mut pool_ids = Vec::new();
-        if php_ini_id.is_none() && !sections.pools.is_empty() {
+        if !sections.pools.is_empty()
+            && sections
+                .pools
+                .iter()
+                .all(|p| !p.settings.contains_key("user"))
+        {
             let what = main
                 .as_ref()
                 .map(|m| m.display().to_string())
                 .unwrap_or_else(|| "the pool files".into());
             stack.notes.push(format!(
-                "no php.ini found for php-fpm ({what}): PHP settings come only from the pools' php_value/php_admin_value, and rules do not assume PHP's built-in defaults; pass --php-ini to check them"
+                "php-fpm ({what}): no pool sets `user`, so its master is assumed to run as an unprivileged user (a container or a development setup), where php-fpm ignores `user`; started as root it would refuse: `[pool {}] user has not been defined`",
+                sections.pools[0].name
             ));
         }
+        let mut pool_ids = Vec::new();
+        if !ini_known && !sections.pools.is_empty() {
+            let what = main
+                .as_ref()
+                .map(|m| m.display().to_string())
+                .unwrap_or_else(|| "the pool files".into());
+            stack.notes.push(format!(
+                "no php.ini found for php-fpm ({what}): PHP settings come only from the scan dir and the pools' php_value/php_admin_value, and rules do not assume PHP's built-in defaults; pass --php-ini to check them"
+            ));
+        }
+        // The instance's directory as written on the host (inside --root: without it).
+        let system_dir = match root {
+            Some(r) => dir
+                .strip_prefix(r)
+                .map(|rel| Path::new("/").join(rel))
+                .unwrap_or_else(|_| dir.clone()),
+            None => std::fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone()),
+        };
+        let prefix = install_prefix(&system_dir);
+        let mut sections = sections;
+        php_model::apply_global_prefix(&mut sections.global, &prefix);
         for mut pool in sections.pools {
+            php_model::apply_prefix(&mut pool, &prefix);
             pool.php = php_model::effective_php(&ini, &pool.overrides);
-            pool.ini_known = php_ini_id.is_some();
+            for (k, place) in &ini.unknown {
+                if !pool.overrides.iter().any(|(o, _)| o == k) {
+                    pool.php_unknown.entry(k.clone()).or_insert(*place);
+                }
+            }
+            pool.ini_known = ini_known;
             pool_ids.push(stack.pools.len());
             stack.pools.push(pool);
         }
@@ -1088,6 +1385,7 @@ fn load_wp(stack: &mut Stack, found: &Found, root: Option<&Path>, explicit: bool
                 if let Some(f) = stack.syntax_php(id) {
                     let mut wp = WpConfig::from_syntax(id, f);
                     wp.sites = sites;
+                    follow_wp_includes(stack, &mut wp, &path, root);
                     stack.wp.push(wp);
                 }
             }
@@ -1118,6 +1416,183 @@ pub fn web_roots(stack: &Stack) -> Vec<PathBuf> {
             if !out.contains(&dir) {
                 out.push(dir);
             }
+        }
+    }
+    out
+}
+
+/// Files a wp-config.php loads, followed as PHP would (literal paths only), and the
+/// constants they define merged in run-time order: the first `define()` to run wins,
+/// so a file required before wp-config.php's own define of a name wins over it.
+/// `env('X')`/`getenv('X')` values are looked up in a `.env` beside the site (the
+/// directory of wp-config.php or of a loaded file, or the one above: Bedrock's root).
+fn follow_wp_includes(stack: &mut Stack, wp: &mut WpConfig, main: &Path, root: Option<&Path>) {
+    let mut seen: BTreeSet<PathBuf> = BTreeSet::new();
+    seen.insert(main.to_path_buf());
+    let abspath = main.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut dirs: Vec<PathBuf> = vec![abspath.clone()];
+    add_config_defines(stack, wp, wp.file, false);
+    visit_wp_file(
+        stack, wp, wp.file, main, &abspath, root, 0, false, &mut seen, &mut dirs,
+    );
+    // The .env beside the site.
+    let mut env = std::collections::BTreeMap::new();
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    for d in &dirs {
+        candidates.push(d.join(".env"));
+        if let Some(p) = d.parent() {
+            candidates.push(p.join(".env"));
+        }
+    }
+    if let Some(f) = candidates.iter().find(|p| p.is_file()) {
+        if let Ok(vars) = read_env_file(f) {
+            env.extend(vars);
+        }
+    }
+    for c in wp.constants.values_mut() {
+        if let crate::syntax::php::PhpValue::Computed(text) = &c.value.value {
+            if let Some(v) = super::wp_model::literal_value(text, &env) {
+                c.value.value = v;
+            }
+        }
+    }
+}
+
+/// Bedrock's `Config::define()` calls of one file as constants.
+fn add_config_defines(stack: &Stack, wp: &mut WpConfig, id: FileId, conditional: bool) {
+    let Some(f) = stack.syntax_php(id) else {
+        return;
+    };
+    let src = &stack.sources.get(id).bytes;
+    for (name, value, statement) in super::wp_model::config_defines(f, src) {
+        if wp.constants.contains_key(&name) {
+            continue;
+        }
+        let text = String::from_utf8_lossy(&src[value.clone()]).into_owned();
+        // Literals now; `env()` once the site's .env is known.
+        let v = (!text.contains("env("))
+            .then(|| super::wp_model::literal_value(&text, &Default::default()))
+            .flatten()
+            .unwrap_or(crate::syntax::php::PhpValue::Computed(text));
+        let vplace = Place::new(id, crate::source::Span::new(value.start, value.end));
+        wp.constants.insert(
+            name,
+            super::wp_model::WpConst {
+                value: super::Sourced::at(v, vplace),
+                conditional,
+                statement: Some(Place::new(
+                    id,
+                    crate::source::Span::new(statement.start, statement.end),
+                )),
+                value_place: Some(vplace),
+            },
+        );
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn visit_wp_file(
+    stack: &mut Stack,
+    wp: &mut WpConfig,
+    id: FileId,
+    path: &Path,
+    abspath: &Path,
+    root: Option<&Path>,
+    depth: usize,
+    conditional: bool,
+    seen: &mut BTreeSet<PathBuf>,
+    dirs: &mut Vec<PathBuf>,
+) {
+    if depth > 8 {
+        return;
+    }
+    let Some(f) = stack.syntax_php(id) else {
+        return;
+    };
+    let incs = super::wp_model::includes(f, &stack.sources.get(id).bytes);
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    for inc in incs {
+        use super::wp_model::IncludeBase;
+        let target = lexical(&match inc.base {
+            IncludeBase::Dir => dir.join(inc.path.trim_start_matches('/')),
+            IncludeBase::Abspath => abspath.join(&inc.path),
+            IncludeBase::Absolute => super::load::resolve(&inc.path, &dir, root),
+        });
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        // WordPress itself and Composer's autoloader define no site settings.
+        let skip = name == "wp-settings.php"
+            || name == "wp-load.php"
+            || target.components().any(|c| c.as_os_str() == "vendor");
+        if skip || !target.is_file() || !seen.insert(target.clone()) {
+            continue;
+        }
+        let sub_id = match add_source(stack, &target) {
+            Ok(sid) => sid,
+            Err(e) => {
+                unreadable(stack, e, None);
+                continue;
+            }
+        };
+        parse_into(stack, sub_id, FileKind::WpConfig);
+        let Some(sf) = stack.syntax_php(sub_id) else {
+            continue;
+        };
+        let cond = conditional || inc.conditional;
+        let sub = WpConfig::from_syntax(sub_id, sf);
+        for (name, mut c) in sub.constants {
+            c.conditional |= cond;
+            let replace = match wp.constants.get(&name) {
+                None => true,
+                // Defined in the including file after this require: the included file's
+                // define ran first.
+                Some(e) => e
+                    .statement
+                    .is_some_and(|p| p.file == id && p.span.start > inc.offset),
+            };
+            if replace {
+                wp.constants.insert(name, c);
+            }
+        }
+        wp.ini_sets.extend(sub.ini_sets);
+        if wp.table_prefix.is_none() {
+            wp.table_prefix = sub.table_prefix;
+        }
+        wp.included.push(sub_id);
+        if let Some(d) = target.parent() {
+            dirs.push(d.to_path_buf());
+        }
+        add_config_defines(stack, wp, sub_id, cond);
+        visit_wp_file(
+            stack,
+            wp,
+            sub_id,
+            &target,
+            abspath,
+            root,
+            depth + 1,
+            cond,
+            seen,
+            dirs,
+        );
+    }
+}
+
+/// `a/web/../config/x.php` → `a/config/x.php` (what `dirname(__DIR__)` names).
+fn lexical(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            Component::CurDir => {}
+            c => out.push(c.as_os_str()),
         }
     }
     out

@@ -146,6 +146,8 @@ pub struct Stack {
     /// The copied filesystem root absolute paths inside configs were resolved against
     /// (`--root`, or a PATH holding `etc/`), so the fixer's validation maps them the same way.
     pub root: Option<std::path::PathBuf>,
+    /// `${NAME}` values given for php-fpm and php.ini files (`--env`, `--env-file`, `[env]`).
+    pub env: std::collections::BTreeMap<String, String>,
 }
 
 impl Stack {

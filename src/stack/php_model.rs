@@ -79,6 +79,7 @@ pub fn php_default(key: &str) -> Option<&'static str> {
         "allow_url_fopen" => "1",
         "allow_url_include" => "0",
         "cgi.fix_pathinfo" => "1",
+        "fastcgi.logging" => "1",
         "default_socket_timeout" => "60",
         "file_uploads" => "1",
         "opcache.enable" => "1",
@@ -110,6 +111,9 @@ pub struct EffectiveIni {
     pub settings: BTreeMap<String, PhpSetting>,
     /// `extension=` / `zend_extension=` lines, in order.
     pub extensions: Vec<Sourced<String>>,
+    /// Keys whose effective value comes from an environment variable that was not
+    /// given (`memory_limit = ${PHP_MEMORY_LIMIT}`): unknown, so rules skip them.
+    pub unknown: BTreeMap<String, Place>,
 }
 
 impl EffectiveIni {
@@ -135,11 +139,19 @@ pub struct Pool {
     pub overrides: Vec<(String, PhpSetting)>,
     /// The php.ini of this pool's php-fpm was found and read.
     pub ini_known: bool,
+    /// Pool keys whose value comes from an environment variable that was not given
+    /// (`pm = ${PHP_FPM_PM}`), with the line: unknown, never a default.
+    pub unknown: BTreeMap<String, Place>,
+    /// PHP settings (php.ini chain or the pool's php_value) that are unknown the same way.
+    pub php_unknown: BTreeMap<String, Place>,
 }
 
 impl Pool {
     /// A pool key's effective value, or php-fpm's default.
     pub fn setting(&self, key: &str) -> Option<Sourced<String>> {
+        if self.unknown.contains_key(key) {
+            return None;
+        }
         self.settings.get(key).cloned().or_else(|| {
             fpm_default(key).map(|v| Sourced::default(v.to_string(), "php-fpm default"))
         })
@@ -148,6 +160,9 @@ impl Pool {
     /// pool's php-fpm reads was found: without it, a default is a guess (a real host
     /// nearly always has a php.ini), and rules must not report guesses.
     pub fn php(&self, key: &str) -> Option<PhpSetting> {
+        if self.php_unknown.contains_key(key) {
+            return None;
+        }
         self.php.get(key).cloned().or_else(|| {
             if !self.ini_known {
                 return None;
@@ -205,19 +220,53 @@ pub fn validate(
     use super::fpm_validate::{check_all, FpmSections, Options};
     let mut places: Vec<Place> = Vec::new();
     let mut sections = FpmSections::default();
+    // Sections (lower-cased pool names; "" for [global]) holding a value from an
+    // environment variable nobody gave: php-fpm's start-up checks over them cannot be
+    // known, so their E006s are not reported (E002/E004 of known lines still are).
+    let mut unknown_sections: std::collections::BTreeSet<String> = Default::default();
+    for (_, syntax) in files {
+        let mut current = String::new();
+        for line in &syntax.lines {
+            match &line.kind {
+                ini::LineKind::Section(sec) => {
+                    current = if sec.name.eq_ignore_ascii_case("global") {
+                        String::new()
+                    } else {
+                        sec.name.to_ascii_lowercase()
+                    };
+                    if !sec.env.is_empty() {
+                        unknown_sections.insert(current.clone());
+                    }
+                }
+                ini::LineKind::Entry(e) if from_unknown_env(&e.value) => {
+                    unknown_sections.insert(current.clone());
+                }
+                _ => {}
+            }
+        }
+    }
     for (file, syntax) in files {
         sections.add_file(syntax, |e| {
-            if e.key.name == "include" {
+            if e.key.name == "include" || from_unknown_env(&e.value) {
                 return None;
             }
             places.push(Place::new(*file, e.span));
             Some(places.len() - 1)
         });
     }
-    let check = check_all(&sections, &Options::default());
+    let check = check_all(
+        &sections,
+        &Options {
+            root_without_allow_flag: !master_unprivileged(&sections),
+        },
+    );
     check
         .problems
         .into_iter()
+        .filter(|(pool, p)| {
+            let section = pool.as_deref().unwrap_or("").to_ascii_lowercase();
+            !(p.code == super::fpm_validate::Code::E006 && unknown_sections.contains(&section))
+        })
         .map(|(pool, p)| FpmProblem {
             code: p.code.as_str(),
             place: p
@@ -230,6 +279,93 @@ pub fn validate(
             fatal: p.fatal,
         })
         .collect()
+}
+
+/// Pool keys whose relative paths php-fpm makes absolute against the pool's `prefix`
+/// (or, without one, the install prefix): `fpm_evaluate_full_path` in fpm_conf.c.
+/// `listen` only when it is a unix socket (not an address or a port).
+const PREFIXED_KEYS: &[&str] = &["listen", "slowlog", "access.log", "chroot", "chdir"];
+
+/// Make a pool's relative paths absolute as php-fpm does: against its `prefix` (itself
+/// made absolute against the install prefix), else against `install_prefix` (`/usr` for
+/// distribution packages, `/usr/local` in the Docker image). WordOps writes
+/// `prefix = /var/run/php` and `listen = php82-fpm.sock`. `chroot` may start with
+/// `$prefix`. The origin stays the line that was written.
+pub fn apply_prefix(pool: &mut Pool, install_prefix: &str) {
+    let join = |base: &str, rel: &str| format!("{}/{}", base.trim_end_matches('/'), rel);
+    let prefix = match pool
+        .settings
+        .get("prefix")
+        .map(|p| p.value.trim().to_string())
+    {
+        Some(p) if p.starts_with('/') => p,
+        Some(p) if !p.is_empty() && !p.contains("${") => join(install_prefix, &p),
+        _ => install_prefix.to_string(),
+    };
+    for key in PREFIXED_KEYS {
+        let Some(v) = pool.settings.get_mut(*key) else {
+            continue;
+        };
+        let text = v.value.trim();
+        if text.is_empty() || text.starts_with('/') || text.contains("${") {
+            continue;
+        }
+        if *key == "listen"
+            && !matches!(
+                super::link::parse_listen(text),
+                super::link::Listen::Unix(_)
+            )
+        {
+            continue;
+        }
+        v.value = if *key == "chroot" && text.starts_with("$prefix") {
+            let rest = text.trim_start_matches("$prefix");
+            if rest.is_empty() {
+                prefix.clone()
+            } else {
+                join(&prefix, rest.trim_start_matches('/'))
+            }
+        } else {
+            join(&prefix, text)
+        };
+    }
+}
+
+/// `[global]` `error_log` and `pid` relative to php-fpm's local state dir (`/var` for
+/// an install prefix of `/usr`, `PREFIX/var` otherwise).
+pub fn apply_global_prefix(global: &mut BTreeMap<String, Sourced<String>>, install_prefix: &str) {
+    let statedir = if install_prefix == "/usr" {
+        "/var".to_string()
+    } else {
+        format!("{}/var", install_prefix.trim_end_matches('/'))
+    };
+    for key in ["error_log", "pid"] {
+        if let Some(v) = global.get_mut(key) {
+            let t = v.value.trim();
+            if !t.is_empty()
+                && !t.starts_with('/')
+                && !t.contains("${")
+                && t != "syslog"
+                && !t.starts_with("syslog:")
+            {
+                v.value = format!("{statedir}/{t}");
+            }
+        }
+    }
+}
+
+/// Does this configuration look written for a master that does not run as root?
+/// php-fpm requires `user` in every pool only when the master runs as root without
+/// `--allow-to-run-as-root`. When *no* pool sets `user`, the files were written for a
+/// master started as an unprivileged user (a container's `USER`, DDEV, a developer's
+/// own php-fpm), which ignores `user`; when some pools set it and others do not, the
+/// master is taken to run as root (the distribution service) and the others fail.
+pub fn master_unprivileged(sections: &super::fpm_validate::FpmSections<'_>) -> bool {
+    !sections.pools.is_empty()
+        && sections
+            .pools
+            .iter()
+            .all(|(_, settings)| settings.iter().all(|s| s.name != "user"))
 }
 
 /// Apply one ini file's entries on top of `ini` (sections `[PATH=…]`/`[HOST=…]` only
@@ -253,6 +389,12 @@ pub fn apply_ini_file(ini: &mut EffectiveIni, file: FileId, syntax: &ini::File, 
         if entry.key.index.is_some() {
             continue;
         }
+        if from_unknown_env(&entry.value) {
+            ini.settings.remove(&key);
+            ini.unknown.insert(key, place);
+            continue;
+        }
+        ini.unknown.remove(&key);
         ini.settings.insert(
             key,
             PhpSetting {
@@ -262,6 +404,12 @@ pub fn apply_ini_file(ini: &mut EffectiveIni, file: FileId, syntax: &ini::File, 
             },
         );
     }
+}
+
+/// A value that depends on an environment variable nobody gave (`${NAME}`): discovery
+/// substitutes the known ones, so what is left is unknown.
+pub fn from_unknown_env(v: &ini::Value) -> bool {
+    !v.env.is_empty() && v.kind == ini::ValueKind::Computed
 }
 
 /// What a pool key means for its PHP settings, if it is a php_* override.
@@ -292,7 +440,12 @@ pub fn collect_sections(files: &[(FileId, &ini::File)], fpm_index: usize) -> Poo
         for line in &syntax.lines {
             match &line.kind {
                 ini::LineKind::Section(s) => {
-                    let name = s.name.trim().to_string();
+                    // `[${PHP_FPM_POOL_NAME}]` with the variable not given: shown as written.
+                    let name = if s.env.is_empty() {
+                        s.name.trim().to_string()
+                    } else {
+                        s.raw.trim().to_string()
+                    };
                     if name.eq_ignore_ascii_case("global") {
                         current = None;
                     } else if let Some(i) = by_name.get(&name.to_ascii_lowercase()) {
@@ -309,6 +462,8 @@ pub fn collect_sections(files: &[(FileId, &ini::File)], fpm_index: usize) -> Poo
                             php: BTreeMap::new(),
                             overrides: Vec::new(),
                             ini_known: false,
+                            unknown: BTreeMap::new(),
+                            php_unknown: BTreeMap::new(),
                         });
                         current = Some(out.pools.len() - 1);
                     }
@@ -327,7 +482,15 @@ pub fn collect_sections(files: &[(FileId, &ini::File)], fpm_index: usize) -> Poo
                         Some(i) => {
                             let pool = &mut out.pools[i];
                             let value = e.value.text.replace("$pool", &pool.name);
+                            let unknown = from_unknown_env(&e.value);
+                            if let (Some(_), Some(idx), true) =
+                                (override_via(&key), &e.key.index, unknown)
+                            {
+                                pool.php_unknown.insert(idx.clone(), place);
+                                continue;
+                            }
                             if let (Some(via), Some(idx)) = (override_via(&key), &e.key.index) {
+                                pool.php_unknown.remove(idx);
                                 pool.overrides.push((
                                     idx.clone(),
                                     PhpSetting {
@@ -342,6 +505,12 @@ pub fn collect_sections(files: &[(FileId, &ini::File)], fpm_index: usize) -> Poo
                                 Some(idx) => format!("{key}[{idx}]"),
                                 None => key,
                             };
+                            if unknown {
+                                pool.settings.remove(&full);
+                                pool.unknown.insert(full, place);
+                                continue;
+                            }
+                            pool.unknown.remove(&full);
                             pool.entries
                                 .push((full.clone(), Sourced::at(value.clone(), place)));
                             pool.settings.insert(full, Sourced::at(value, place));
@@ -379,18 +548,27 @@ pub fn effective_php(
     php
 }
 
-/// Version from a path like `/etc/php/8.2/fpm/php-fpm.conf`.
+/// Version from a path: `/etc/php/8.2/fpm/php-fpm.conf` (Debian), `/opt/plesk/php/8.2/etc`
+/// → 8.2; `/etc/php82/` (Alpine), `/etc/opt/remi/php82/` (Remi),
+/// `/opt/cpanel/ea-php82/root/etc` (cPanel) → 8.2.
 pub fn version_from_path(path: &std::path::Path) -> Option<String> {
     let comps: Vec<String> = path
         .components()
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .collect();
-    comps.windows(2).find_map(|w| {
+    let dotted = comps.windows(2).find_map(|w| {
         let v = &w[1];
         let looks = v.split('.').count() == 2
             && v.split('.')
                 .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
         (w[0] == "php" && looks).then(|| v.clone())
+    });
+    dotted.or_else(|| {
+        comps.iter().find_map(|c| {
+            let digits = c.strip_prefix("ea-php").or_else(|| c.strip_prefix("php"))?;
+            let ok = (2..=3).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit());
+            ok.then(|| format!("{}.{}", &digits[..1], &digits[1..]))
+        })
     })
 }
 

@@ -312,6 +312,15 @@ fn collect_includes(items: &[Item], depth: usize) -> Vec<(usize, usize, String)>
 }
 
 impl Loader<'_> {
+    /// A file an include names that cannot be read, reported at the include.
+    fn unreadable(&mut self, place: Place, e: &ReadError) {
+        self.tree.problems.push(LoadProblem {
+            kind: ProblemKind::Unreadable,
+            place: Some(place),
+            message: e.to_string(),
+        });
+    }
+
     fn expand(&mut self, file: FileId, includes: Vec<(usize, usize, String)>, depth: usize) {
         for (start, end, pattern) in includes {
             let place = Place::new(file, crate::source::Span::new(start, end));
@@ -398,11 +407,7 @@ impl Loader<'_> {
                         continue;
                     }
                     Err(e) => {
-                        self.tree.problems.push(LoadProblem {
-                            kind: ProblemKind::Unreadable,
-                            place: Some(place),
-                            message: e.to_string(),
-                        });
+                        self.unreadable(place, &e);
                         continue;
                     }
                 };
@@ -427,11 +432,7 @@ impl Loader<'_> {
                 let mut bytes = match read_config(&path) {
                     Ok(b) => b,
                     Err(e) => {
-                        self.tree.problems.push(LoadProblem {
-                            kind: ProblemKind::Unreadable,
-                            place: Some(place),
-                            message: e.to_string(),
-                        });
+                        self.unreadable(place, &e);
                         continue;
                     }
                 };

@@ -152,7 +152,14 @@ fn compare(bin: &Path, dir: &Path, main: &Path) -> Outcome {
                 .iter()
                 .map(|(id, _)| sources.get(*id).path.clone())
                 .collect();
-            if &our_files == files {
+            // We name each file by its real path (a sites-enabled link is its
+            // sites-available file); nginx names the path it opened.
+            let real = |v: &[PathBuf]| -> Vec<PathBuf> {
+                v.iter()
+                    .map(|f| std::fs::canonicalize(f).unwrap_or_else(|_| f.clone()))
+                    .collect()
+            };
+            if real(&our_files) == real(files) {
                 Outcome::Agree("accepted, same files read")
             } else {
                 Outcome::Disagree(format!("nginx read {files:?}, we read {our_files:?}"))

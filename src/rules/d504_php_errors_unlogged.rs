@@ -10,7 +10,7 @@
 use crate::finding::Finding;
 use crate::fix::{edit, Fix};
 use crate::rules::{util, Context};
-use crate::stack::{Dir, Stack};
+use crate::stack::{Dir, Location, Nginx, Site};
 
 crate::declare_rule!(
     "D504",
@@ -23,6 +23,16 @@ crate::declare_rule!(
 
 fn check(cx: &Context, out: &mut Vec<Finding>) {
     let stack = cx.stack;
+    // The PHP locations reaching each pool, indexed once (a scan per pool was
+    // quadratic in the sites of a big host).
+    let mut reaching: Vec<Vec<Reach>> = vec![Vec::new(); stack.pools.len()];
+    for (n, site, loc) in stack.php_locations() {
+        for p in &loc.pools {
+            if let Some(v) = reaching.get_mut(*p) {
+                v.push((n, site, loc));
+            }
+        }
+    }
     for (pool_id, pool) in stack.pools.iter().enumerate() {
         let Some(le) = pool.php("log_errors") else {
             continue;
@@ -54,7 +64,7 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
         if fastcgi_logging.as_ref().is_none_or(|f| f.is_on()) {
             // Errors go to nginx. Reported only when every nginx location that reaches
             // this pool logs nowhere at level `error`.
-            let Some((site, lost)) = lost_in_nginx(stack, pool_id) else {
+            let Some((site, lost)) = lost_in_nginx(&reaching[pool_id]) else {
                 continue;
             };
             let mut f = Finding::at(
@@ -104,12 +114,11 @@ fn keeps_errors(d: &Dir) -> bool {
 /// When every PHP location reaching the pool logs nowhere at `error`: a site name and
 /// the `error_log` that loses them. `None` when one of them keeps them, or when no
 /// nginx in the tree reaches the pool (nginx's default logs at `error`).
-fn lost_in_nginx(stack: &Stack, pool: usize) -> Option<(String, Dir)> {
+type Reach<'a> = (&'a Nginx, &'a Site, &'a Location);
+
+fn lost_in_nginx(reaching: &[Reach]) -> Option<(String, Dir)> {
     let mut lost = None;
-    for (n, site, loc) in stack.php_locations() {
-        if !loc.pools.contains(&pool) {
-            continue;
-        }
+    for (n, site, loc) in reaching {
         let logs = n.effective_all(loc.scope, "error_log");
         if logs.is_empty() || logs.iter().any(|d| keeps_errors(d)) {
             return None;

@@ -51,7 +51,8 @@ pub enum Command {
 /// Where the stack's files are.
 #[derive(Args, Debug, Clone, Default)]
 pub struct InputArgs {
-    /// Files or directories (a copied /etc tree, a repo, / on a live host). Default: .
+    /// Files or directories: a copied server tree, a config repo, or / on a live host
+    /// [default: the current directory; / when run as root from / or root's home]
     pub paths: Vec<PathBuf>,
     /// Resolve absolute paths inside configs against DIR (lint a copy of a server's /).
     #[arg(long, value_name = "DIR")]

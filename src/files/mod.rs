@@ -12,6 +12,18 @@ pub mod write;
 use crate::source::{read_config, ReadError};
 use std::path::{Path, PathBuf};
 
+/// `p` made absolute against the current directory, lexically (no link resolved, no
+/// `..` folded; an empty path is the current directory); `p` itself when there is no
+/// current directory.
+pub fn absolute(p: &Path) -> PathBuf {
+    let q = if p.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        p
+    };
+    std::path::absolute(q).unwrap_or_else(|_| p.to_path_buf())
+}
+
 /// Read the config file at `path` the way the checked host's program would reach it:
 /// symlinks resolved inside `root`. Returns the real path (the file a fix would
 /// change) and the bytes. A link that leads out of the copied tree is reported as

@@ -19,6 +19,7 @@
 //!   under a site's web root (wp-config.php) is backed up outside every web root (see
 //!   [`BackupPlan`]).
 
+use super::absolute;
 use rustix::fs::{self as rfs, AtFlags, Mode, OFlags};
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
@@ -89,16 +90,6 @@ pub struct Target {
 
 fn canon(p: &Path) -> Option<PathBuf> {
     std::fs::canonicalize(p).ok()
-}
-
-fn absolute(p: &Path) -> PathBuf {
-    if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        std::env::current_dir()
-            .map(|d| d.join(p))
-            .unwrap_or_else(|_| p.to_path_buf())
-    }
 }
 
 impl Scope {

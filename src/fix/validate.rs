@@ -24,6 +24,7 @@
 //! wp-config.php edits are checked by `php -l` (the fixed bytes on its stdin: the file
 //! is never copied), differentially like the others.
 
+use crate::files::absolute;
 use crate::source::FileId;
 use crate::stack::nginx_model::ScopeKind;
 use crate::stack::{FileKind, Stack, Syntax};
@@ -736,16 +737,6 @@ impl Drop for Sandbox {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
         live(Live::Dir(self.dir.clone()), false);
-    }
-}
-
-fn absolute(p: &Path) -> PathBuf {
-    if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        std::env::current_dir()
-            .map(|d| d.join(p))
-            .unwrap_or_else(|_| p.to_path_buf())
     }
 }
 

@@ -121,13 +121,6 @@ impl PathMap {
     }
 }
 
-/// Expand an include glob as glob(3) does for nginx and php-fpm (see
-/// [`crate::files::glob`]), with no root: prefer [`PathMap::glob`], which stays inside
-/// the checked root.
-pub fn expand_glob(pattern: &Path) -> Vec<PathBuf> {
-    crate::files::glob::expand(None, pattern)
-}
-
 impl PathMap {
     /// The files an include glob matches, every directory and link resolved inside the root.
     pub fn glob(&self, pattern: &Path) -> Vec<PathBuf> {

@@ -52,29 +52,36 @@ pub fn real(root: Option<&Path>, path: &Path) -> Result<PathBuf, ReadError> {
     })
 }
 
-/// Whether `path` is a link (at any depth) that leads out of the copied tree `root`:
-/// what it names exists, if at all, only on the real host, so what it holds is
-/// unknown — not a missing file.
-pub fn leaves_copy(root: Option<&Path>, path: &Path) -> bool {
-    let Some(r) = root else { return false };
-    path.starts_with(r)
+/// When `path` is a link (at any depth) that leads out of the copied tree `root`, the
+/// note to say instead of an error: what it names exists, if at all, only on the real
+/// host, so what it holds is unknown — not a missing file. `None` otherwise.
+pub fn left_copy(root: Option<&Path>, path: &Path) -> Option<String> {
+    let r = root?;
+    let through_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+        || path
+            .ancestors()
+            .skip(1)
+            .take_while(|a| a.starts_with(r))
+            .any(|a| std::fs::symlink_metadata(a).is_ok_and(|m| m.file_type().is_symlink()));
+    let leaves = path.starts_with(r)
         && resolve::real_path(root, path) == Err(resolve::Unresolved::Missing)
-        && (std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
-            || path
-                .ancestors()
-                .skip(1)
-                .take_while(|a| a.starts_with(r))
-                .any(|a| std::fs::symlink_metadata(a).is_ok_and(|m| m.file_type().is_symlink())))
-}
-
-/// The note said when a link leads out of the copied tree.
-pub fn leaves_copy_note(path: &Path, root: &Path) -> String {
+        && through_link;
+    if !leaves {
+        return None;
+    }
     let target = std::fs::read_link(path)
         .map(|t| format!(" to {}", t.display()))
         .unwrap_or_default();
-    format!(
+    Some(format!(
         "{} is a link{target} that the copied tree does not have (links are followed inside {}, never onto this machine): what it holds on the real host is unknown and was not checked",
-        path.strip_prefix(root).map(|p| Path::new("/").join(p)).unwrap_or_else(|_| path.to_path_buf()).display(),
-        root.display()
-    )
+        path.strip_prefix(r).map(|p| Path::new("/").join(p)).unwrap_or_else(|_| path.to_path_buf()).display(),
+        r.display()
+    ))
+}
+
+/// Push `note` unless it was said already (many files can lead to the same note).
+pub fn note_once(notes: &mut Vec<String>, note: String) {
+    if !notes.contains(&note) {
+        notes.push(note);
+    }
 }

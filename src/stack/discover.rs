@@ -411,14 +411,8 @@ fn note_unknown_env(stack: &mut Stack) {
 /// A file that cannot be read: at the directive that led to it, else at the file
 /// itself (line 1), so the finding always has a place.
 fn unreadable(stack: &mut Stack, e: ReadError, place: Option<Place>) {
-    if let Some(root) = stack.root.as_deref() {
-        if crate::files::leaves_copy(Some(root), &e.path) {
-            let note = crate::files::leaves_copy_note(&e.path, root);
-            if !stack.notes.contains(&note) {
-                stack.notes.push(note);
-            }
-            return;
-        }
+    if let Some(note) = crate::files::left_copy(stack.root.as_deref(), &e.path) {
+        return crate::files::note_once(&mut stack.notes, note);
     }
     let p = super::load::unreadable_problem(&mut stack.sources, &e, place);
     stack.problems.push(p);
@@ -1190,9 +1184,7 @@ fn load_fpm(stack: &mut Stack, found: &Found, root: Option<&Path>, explicit_ini:
                 // PHP skips a scan-dir entry it cannot stat (a dangling link), silently.
                 Err(err) if !crate::files::resolve::exists(root, &e) => {
                     let note = format!("{}: {} — PHP skips it", e.display(), err.reason);
-                    if !stack.notes.contains(&note) {
-                        stack.notes.push(note);
-                    }
+                    crate::files::note_once(&mut stack.notes, note);
                 }
                 Err(err) => unreadable(stack, err, None),
             }

@@ -398,16 +398,11 @@ impl Loader<'_> {
                 let root = self.map.root.as_deref();
                 let path = match crate::files::real(root, &path) {
                     Ok(real) => real,
-                    Err(_) if crate::files::leaves_copy(root, &path) => {
-                        let note =
-                            crate::files::leaves_copy_note(&path, root.unwrap_or(Path::new("/")));
-                        if !self.tree.notes.contains(&note) {
-                            self.tree.notes.push(note);
-                        }
-                        continue;
-                    }
                     Err(e) => {
-                        self.unreadable(place, &e);
+                        match crate::files::left_copy(root, &path) {
+                            Some(note) => crate::files::note_once(&mut self.tree.notes, note),
+                            None => self.unreadable(place, &e),
+                        }
                         continue;
                     }
                 };

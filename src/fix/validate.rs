@@ -178,15 +178,17 @@ pub fn find_fpm(version: Option<&str>) -> Option<PathBuf> {
     if let Some(p) = find_program("php-fpm") {
         return Some(p);
     }
+    last_program(|n| n.starts_with("php-fpm"))
+}
+
+/// The last (highest by name) program in the search directories whose file name
+/// `wanted` accepts: `php-fpm8.3` over `php-fpm8.2`.
+fn last_program(wanted: impl Fn(&str) -> bool) -> Option<PathBuf> {
     let mut any: Vec<PathBuf> = search_dirs()
         .into_iter()
         .filter_map(|d| std::fs::read_dir(d).ok())
         .flat_map(|rd| rd.filter_map(Result::ok).map(|e| e.path()))
-        .filter(|p| {
-            p.is_file()
-                && p.file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with("php-fpm"))
-        })
+        .filter(|p| p.is_file() && p.file_name().is_some_and(|n| wanted(&n.to_string_lossy())))
         .collect();
     any.sort();
     any.pop()
@@ -201,22 +203,10 @@ pub fn find_php() -> Option<PathBuf> {
     if let Some(p) = find_program("php") {
         return Some(p);
     }
-    let mut any: Vec<PathBuf> = search_dirs()
-        .into_iter()
-        .filter_map(|d| std::fs::read_dir(d).ok())
-        .flat_map(|rd| rd.filter_map(Result::ok).map(|e| e.path()))
-        .filter(|p| {
-            p.is_file()
-                && p.file_name().is_some_and(|n| {
-                    let n = n.to_string_lossy();
-                    n.strip_prefix("php").is_some_and(|v| {
-                        !v.is_empty() && v.chars().all(|c| c.is_ascii_digit() || c == '.')
-                    })
-                })
-        })
-        .collect();
-    any.sort();
-    any.pop()
+    last_program(|n| {
+        n.strip_prefix("php")
+            .is_some_and(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit() || c == '.'))
+    })
 }
 
 /// Validate `changes` (path → (display, old, new)) of `stack` with the real programs:

@@ -42,41 +42,25 @@ pub fn real_path(root: Option<&Path>, path: &Path) -> Result<PathBuf, Unresolved
     // Most lookups are files in the same few directories (sites-enabled, pool.d,
     // conf.d): resolve each directory once per run, then only the last component.
     if let (Some(parent), Some(name)) = (path.parent(), path.file_name()) {
-        let cached = DIRS.with(|c| {
-            let c = c.borrow();
-            c.as_ref().map(|m| {
-                m.get(&(root.map(Path::to_path_buf), parent.to_path_buf()))
-                    .cloned()
+        let dir = DIRS.with(|c| {
+            c.borrow_mut().as_mut().map(|m| {
+                m.entry((root.map(Path::to_path_buf), parent.to_path_buf()))
+                    .or_insert_with(|| resolve_whole(root, parent))
+                    .clone()
             })
         });
-        match cached {
-            Some(Some(dir)) => return resolve_from(root, path, dir?, Path::new(name)),
-            Some(None) => {
-                let dir = resolve_from(
-                    root,
-                    parent,
-                    confining_root(root, parent).to_path_buf(),
-                    strip(root, parent),
-                );
-                DIRS.with(|c| {
-                    if let Some(m) = c.borrow_mut().as_mut() {
-                        m.insert(
-                            (root.map(Path::to_path_buf), parent.to_path_buf()),
-                            dir.clone(),
-                        );
-                    }
-                });
-                return resolve_from(root, path, dir?, Path::new(name));
-            }
-            None => {}
+        if let Some(dir) = dir {
+            return resolve_from(root, path, dir?, Path::new(name));
         }
     }
-    resolve_from(
-        root,
-        path,
-        confining_root(root, path).to_path_buf(),
-        strip(root, path),
-    )
+    resolve_whole(root, path)
+}
+
+/// `path` resolved from its confining root, with no cache.
+fn resolve_whole(root: Option<&Path>, path: &Path) -> Result<PathBuf, Unresolved> {
+    let base = confining_root(root, path);
+    let rel = path.strip_prefix(base).unwrap_or(path);
+    resolve_from(root, path, base.to_path_buf(), rel)
 }
 
 type DirCache = std::collections::HashMap<(Option<PathBuf>, PathBuf), Result<PathBuf, Unresolved>>;
@@ -102,11 +86,6 @@ pub fn with_dir_cache<T>(f: impl FnOnce() -> T) -> T {
         DIRS.with(|c| *c.borrow_mut() = None);
     }
     out
-}
-
-fn strip<'a>(root: Option<&Path>, path: &'a Path) -> &'a Path {
-    let base = confining_root(root, path);
-    path.strip_prefix(base).unwrap_or(path)
 }
 
 /// Resolve `rel` starting from the already-real directory `start` (inside the root

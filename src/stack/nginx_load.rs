@@ -362,8 +362,12 @@ impl Loader<'_> {
                 });
             }
             for path in paths {
-                // A dangling link exists as a name: it is reported below, when it is read.
-                let present = self.map.exists(&path) || std::fs::symlink_metadata(&path).is_ok();
+                // Resolved once, inside the root: whether it is there, and the real file
+                // it is (one file reached through two links is one file). A dangling
+                // link exists as a name: it is reported below, where it is read.
+                let root = self.map.root.as_deref();
+                let real = crate::files::real(root, &path);
+                let present = real.is_ok() || std::fs::symlink_metadata(&path).is_ok();
                 if !is_glob && !present && self.copy {
                     if let Some(t) = template_of(&path) {
                         self.tree.notes.push(format!(
@@ -394,9 +398,7 @@ impl Loader<'_> {
                     });
                     continue;
                 }
-                // One file reached through two links is one file: key by the real path.
-                let root = self.map.root.as_deref();
-                let path = match crate::files::real(root, &path) {
+                let path = match real {
                     Ok(real) => real,
                     Err(e) => {
                         match crate::files::left_copy(root, &path) {

@@ -69,29 +69,7 @@ fn diff_is_a_patch_git_and_patch_accept_and_changes_nothing() {
         std::fs::read(d.path().join("etc/nginx/nginx.conf")).expect("read"),
         before
     );
-    std::fs::write(d.path().join("fix.patch"), &patch).expect("write patch");
-    let git = std::process::Command::new("git")
-        .args(["apply", "--check", "fix.patch"])
-        .current_dir(d.path())
-        .output()
-        .expect("git");
-    assert!(
-        git.status.success(),
-        "git apply --check: {}",
-        String::from_utf8_lossy(&git.stderr)
-    );
-    if support::have_program("patch") {
-        let p = std::process::Command::new("patch")
-            .args(["-p1", "--dry-run", "-i", "fix.patch"])
-            .current_dir(d.path())
-            .output()
-            .expect("patch");
-        assert!(
-            p.status.success(),
-            "patch -p1: {}",
-            String::from_utf8_lossy(&p.stdout)
-        );
-    }
+    support::assert_patch_applies(d.path(), &patch);
 }
 
 #[test]

@@ -355,17 +355,5 @@ fn a_diff_through_a_symlinked_site_names_the_real_file() {
         "{diff}"
     );
     assert!(!diff.contains("sites-enabled/"), "{diff}");
-    std::fs::write(root.join("fix.diff"), &diff).unwrap();
-    if support::have_program("patch") {
-        let ok = std::process::Command::new("patch")
-            .current_dir(&root)
-            .args(["-p1", "--dry-run", "-i", "fix.diff"])
-            .output()
-            .unwrap();
-        assert!(
-            ok.status.success(),
-            "{}",
-            String::from_utf8_lossy(&ok.stdout)
-        );
-    }
+    support::assert_patch_applies(&root, diff.as_bytes());
 }

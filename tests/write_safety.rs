@@ -449,29 +449,7 @@ fn diff_through_a_symlinked_sites_enabled_names_the_real_file() {
         "{text}"
     );
     assert!(!text.contains("a/etc/nginx/sites-enabled/blog"), "{text}");
-    std::fs::write(tree.join("fix.patch"), &patch).expect("patch");
-    let git = std::process::Command::new("git")
-        .args(["apply", "--check", "fix.patch"])
-        .current_dir(&tree)
-        .output()
-        .expect("git");
-    assert!(
-        git.status.success(),
-        "git apply: {}",
-        String::from_utf8_lossy(&git.stderr)
-    );
-    if support::have_program("patch") {
-        let p = std::process::Command::new("patch")
-            .args(["-p1", "--dry-run", "-i", "fix.patch"])
-            .current_dir(&tree)
-            .output()
-            .expect("patch");
-        assert!(
-            p.status.success(),
-            "patch -p1: {}",
-            String::from_utf8_lossy(&p.stdout)
-        );
-    }
+    support::assert_patch_applies(&tree, &patch);
     // --fix writes the real file; the link stays a link.
     let (_, err) = fix(&[], &tree);
     assert!(

@@ -58,6 +58,35 @@ pub fn have_program(name: &str) -> bool {
     found
 }
 
+/// A `--diff` output applies to the tree it was made from: `git apply --check` and
+/// `patch -p1 --dry-run` (when patch is installed) take it from `dir`. The patch is
+/// written to `dir/fix.patch`.
+pub fn assert_patch_applies(dir: &Path, patch: &[u8]) {
+    std::fs::write(dir.join("fix.patch"), patch).expect("write patch");
+    let git = std::process::Command::new("git")
+        .args(["apply", "--check", "fix.patch"])
+        .current_dir(dir)
+        .output()
+        .expect("git");
+    assert!(
+        git.status.success(),
+        "git apply --check: {}",
+        String::from_utf8_lossy(&git.stderr)
+    );
+    if have_program("patch") {
+        let p = std::process::Command::new("patch")
+            .args(["-p1", "--dry-run", "-i", "fix.patch"])
+            .current_dir(dir)
+            .output()
+            .expect("patch");
+        assert!(
+            p.status.success(),
+            "patch -p1: {}",
+            String::from_utf8_lossy(&p.stdout)
+        );
+    }
+}
+
 /// Write files (path, content) under a new temp dir.
 pub fn write_tree(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");

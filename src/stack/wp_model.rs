@@ -201,11 +201,7 @@ pub enum IncludeBase {
 /// (anything else — variables, other calls — is not followed).
 pub fn includes(file: &php::File, src: &[u8]) -> Vec<Include> {
     use php::TokenKind as K;
-    let sig: Vec<&php::Token> = file
-        .tokens
-        .iter()
-        .filter(|t| !matches!(t.kind, K::Whitespace | K::Comment))
-        .collect();
+    let sig = file.significant();
     let text = |i: usize| -> &[u8] {
         let sp = sig[i].span;
         src.get(sp.start..sp.end).unwrap_or_default()
@@ -393,11 +389,7 @@ pub fn config_defines(
     src: &[u8],
 ) -> Vec<(String, std::ops::Range<usize>, std::ops::Range<usize>)> {
     use php::TokenKind as K;
-    let sig: Vec<&php::Token> = file
-        .tokens
-        .iter()
-        .filter(|t| !matches!(t.kind, K::Whitespace | K::Comment))
-        .collect();
+    let sig = file.significant();
     let text = |i: usize| -> &[u8] {
         let sp = sig[i].span;
         src.get(sp.start..sp.end).unwrap_or_default()

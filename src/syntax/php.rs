@@ -157,6 +157,14 @@ pub fn print(file: &File, src: &[u8]) -> Vec<u8> {
 }
 
 impl File {
+    /// The tokens that carry meaning: whitespace and comments left out.
+    pub fn significant(&self) -> Vec<&Token> {
+        self.tokens
+            .iter()
+            .filter(|t| !matches!(t.kind, TokenKind::Whitespace | TokenKind::Comment))
+            .collect()
+    }
+
     /// Every `define()` and top-level `const` with a literal name, in source order:
     /// `(name, value, statement)`. Both define global constants (`const` one in the
     /// current namespace, which wp-config files do not declare).

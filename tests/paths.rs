@@ -357,3 +357,55 @@ fn a_diff_through_a_symlinked_site_names_the_real_file() {
     assert!(!diff.contains("sites-enabled/"), "{diff}");
     support::assert_patch_applies(&root, diff.as_bytes());
 }
+
+/// A wp-config.php's `require` is followed the way PHP opens it, inside the checked
+/// root: a tenant's link from the copy to a file of this machine is not read.
+#[test]
+fn a_wp_config_require_never_reads_outside_the_root() {
+    let outside = tempfile::tempdir().unwrap();
+    let secret = outside.path().canonicalize().unwrap().join("host-only.php");
+    std::fs::write(
+        &secret,
+        "<?php\ndefine( 'HOST_ONLY_CONSTANT', 'read-from-this-machine' );\n",
+    )
+    .unwrap();
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().canonicalize().unwrap();
+    let w = |p: &str, c: &str| {
+        let p = root.join(p);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, c).unwrap();
+    };
+    w(
+        "etc/nginx/nginx.conf",
+        "events {}\nhttp {\n  server {\n    listen 80;\n    server_name site.test;\n    root /var/www/site;\n  }\n}\n",
+    );
+    w(
+        "var/www/site/wp-config.php",
+        "<?php\nrequire_once __DIR__ . '/local.php';\nrequire_once '/etc/shared.php';\ndefine( 'DISALLOW_FILE_EDIT', true );\n",
+    );
+    w(
+        "etc/shared.php",
+        "<?php\ndefine( 'IN_COPY_CONSTANT', 'ok' );\n",
+    );
+    std::os::unix::fs::symlink(&secret, root.join("var/www/site/local.php")).unwrap();
+    let out = wpstack()
+        .args(["dump", "--show-origin"])
+        .arg(&root)
+        .output()
+        .unwrap();
+    let dump = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        dump.contains("IN_COPY_CONSTANT"),
+        "the copy's own include was not followed: {dump}"
+    );
+    assert!(
+        !dump.contains("HOST_ONLY_CONSTANT"),
+        "a file of this machine was read: {dump}"
+    );
+}

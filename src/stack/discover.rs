@@ -1505,11 +1505,19 @@ fn visit_wp_file(
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     for inc in incs {
         use super::wp_model::IncludeBase;
-        let target = lexical(&match inc.base {
+        let written = match inc.base {
             IncludeBase::Dir => dir.join(inc.path.trim_start_matches('/')),
             IncludeBase::Abspath => abspath.join(&inc.path),
             IncludeBase::Absolute => super::load::resolve(&inc.path, &dir, root),
-        });
+        };
+        // Resolved as PHP opens it, links and `..` inside the checked root (its
+        // `__FILE__` is the real path too); a file that is not there is not followed.
+        let Ok(target) = crate::files::real(root, &written) else {
+            continue;
+        };
+        if !crate::files::resolve::is_file(root, &target) {
+            continue;
+        }
         let name = target
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -1518,7 +1526,7 @@ fn visit_wp_file(
         let skip = name == "wp-settings.php"
             || name == "wp-load.php"
             || target.components().any(|c| c.as_os_str() == "vendor");
-        if skip || !target.is_file() || !seen.insert(target.clone()) {
+        if skip || !seen.insert(target.clone()) {
             continue;
         }
         let sub_id = match add_source(stack, &target) {
@@ -1570,22 +1578,4 @@ fn visit_wp_file(
             dirs,
         );
     }
-}
-
-/// `a/web/../config/x.php` → `a/config/x.php` (what `dirname(__DIR__)` names).
-fn lexical(p: &Path) -> PathBuf {
-    use std::path::Component;
-    let mut out = PathBuf::new();
-    for c in p.components() {
-        match c {
-            Component::ParentDir => {
-                if !out.pop() {
-                    out.push("..");
-                }
-            }
-            Component::CurDir => {}
-            c => out.push(c.as_os_str()),
-        }
-    }
-    out
 }

@@ -518,7 +518,6 @@ fn load_uncached(inputs: &Inputs) -> Result<Stack, ReadError> {
     }
 
     stack.root = root.clone();
-    prefer_standard_mains(&mut found.nginx_mains, root.as_deref());
     let timings = std::env::var_os("WPSTACK_TIMINGS").is_some();
     let mut t = std::time::Instant::now();
     let mut lap = |what: &str| {
@@ -577,22 +576,6 @@ fn live_host_default() -> bool {
     };
     let home = std::env::var_os("HOME").map(PathBuf::from);
     cwd == Path::new("/") || cwd == Path::new("/root") || home.is_some_and(|h| h == cwd)
-}
-
-/// nginx's own main file first (`ROOT/etc/nginx/nginx.conf` and the other standard
-/// places): a `nginx.conf` it includes (the linuxserver image's `/config/nginx/nginx.conf`)
-/// is then part of it, not a second nginx.
-fn prefer_standard_mains(mains: &mut [PathBuf], root: Option<&Path>) {
-    let standard = |p: &PathBuf| {
-        NGINX_PREFIXES.iter().any(|prefix| {
-            let main = Path::new(prefix).join("nginx.conf");
-            match root {
-                Some(r) => *p == crate::stack::load::resolve(&main.to_string_lossy(), r, Some(r)),
-                None => *p == main,
-            }
-        })
-    };
-    mains.sort_by_key(|p| !standard(p));
 }
 
 fn set_displays(stack: &mut Stack, base: &Path) {

@@ -75,6 +75,7 @@ const VERDICTS: &[(&str, &str, &str, Judged, &str)] = {
         ("lando-wordpress-nginx", "C204", "usr/local/etc/php-fpm.d/www.conf", True, "php-src's www.conf"),
         ("lando-wordpress-nginx", "T103", "usr/local/etc/php-fpm.d/www.conf", True, "no request_terminate_timeout"),
         ("lando-wordpress-nginx", "T107", "usr/local/etc/php-fpm.d/www.conf", True, "no slowlog"),
+        ("lando-wordpress-nginx", "U006", "opt/bitnami/nginx/conf/vhosts/lando.conf", True, "upstream php { server fpm:9000; } is looked up once when the nginx container starts; the appserver is its own container, and recreating it alone (`lando rebuild -s appserver`, `docker compose up -d appserver` after an image change) gives it a new IP: 502 until nginx restarts. A dev recipe, so the blast radius is small, but the mechanism is real and the fix (resolver 127.0.0.11 + a variable) is one line"),
         // Fedora/RHEL packaging defaults.
         ("rhel-fedora-php82", "P401", "etc/nginx/default.d/php.conf", True, "client_max_body_size 1m under post_max_size 8M: uploads of 1–8 MB get nginx's 413"),
         ("rhel-fedora-php82", "P402", "etc/nginx/default.d/php.conf", Debatable, "nginx's 4k default buffer"),

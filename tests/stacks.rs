@@ -185,3 +185,83 @@ fn broken_stack_gives_each_planted_problem_once() {
             .join("\n")
     );
 }
+
+/// The two-tier stack (issue 14): a front nginx (etc/nginx-front, its own instance)
+/// proxies to the PHP nginx (etc/nginx) on loopback, which passes to the pool. The
+/// model links the front locations to the PHP hop's server block (by listen port and
+/// the Host sent), the rules find the front's short timeout and small buffer and the
+/// POST retried across both PHP hops, and their fixes leave nothing behind.
+#[test]
+fn tiers_stack_links_front_hop_to_php_hop() {
+    let dir = fixtures().join("stacks/tiers");
+    let (stack, findings) = check(&dir);
+    // The link: both front locations reach example.com of the PHP nginx, pool www.
+    let front = stack
+        .nginx
+        .iter()
+        .find(|n| stack.sources.get(n.main).display.contains("nginx-front"))
+        .expect("front nginx");
+    let proxies: Vec<_> = front
+        .sites
+        .iter()
+        .flat_map(|s| s.locations.iter())
+        .filter(|l| l.proxy.is_some())
+        .collect();
+    assert_eq!(proxies.len(), 2);
+    for l in &proxies {
+        let backs: Vec<_> = stack.back_php_locations(l).collect();
+        assert_eq!(backs.len(), 1, "{:?}", l.pattern);
+        let (bn, bsite, bloc) = backs[0];
+        assert_eq!(stack.sources.get(bn.main).display, "etc/nginx/nginx.conf");
+        assert_eq!(bsite.name(), "example.com");
+        assert_eq!(stack.pools[bloc.pools[0]].name, "www");
+    }
+    let got: Vec<(String, String)> = findings
+        .iter()
+        .filter(|f| f.severity >= Severity::Warning)
+        .map(|f| (f.code.to_string(), at(&stack, f)))
+        .collect();
+    let want = [
+        ("P404", "etc/nginx-front/sites-enabled/example.com.conf:13"),
+        ("T108", "etc/nginx-front/sites-enabled/example.com.conf:17"),
+        ("P405", "etc/nginx-front/sites-enabled/example.com.conf:27"),
+    ];
+    let mut want: Vec<(String, String)> = want
+        .iter()
+        .map(|(c, p)| (c.to_string(), p.to_string()))
+        .collect();
+    let mut got_sorted = got.clone();
+    got_sorted.sort();
+    want.sort();
+    assert_eq!(got_sorted, want, "findings: {got:?}");
+    // `dump` shows the hop.
+    let json = wpstack::stack::dump::dump(&stack, true);
+    let text = json.to_string();
+    assert!(text.contains("\"reaches\""), "{text}");
+
+    // The fixes, applied (without validation: the fixture's users and paths are
+    // the deployed host's), leave no warning behind.
+    let tmp = tempfile::tempdir().expect("tmp");
+    support::copy_tree(&dir, tmp.path());
+    let out = assert_cmd::Command::cargo_bin("wpstack")
+        .expect("bin")
+        .args(["check", "--fix", "--no-validate", "--no-backup"])
+        .arg(tmp.path())
+        .output()
+        .expect("run");
+    let (stack2, after) = check(tmp.path());
+    let left: Vec<String> = after
+        .iter()
+        .filter(|f| f.severity >= Severity::Warning)
+        .map(|f| format!("{} {} {}", f.code, at(&stack2, f), f.message))
+        .collect();
+    assert!(
+        left.is_empty(),
+        "after --fix: {left:?}\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    println!(
+        "tiers stack: front → PHP hop linked for {} locations; T108, P404, P405 found once each and fixed",
+        proxies.len()
+    );
+}

@@ -89,6 +89,8 @@ pub mod m303_opcache_off_or_small;
 pub mod p401_upload_limits_inconsistent;
 pub mod p402_fastcgi_buffer_small;
 pub mod p403_max_input_vars_low;
+pub mod p404_proxy_buffer_small;
+pub mod p405_post_retried_across_backends;
 pub mod s601_php_executes_uploads;
 pub mod s602_php_path_unchecked;
 pub mod s603_wp_keys_placeholder;
@@ -102,11 +104,13 @@ pub mod t104_execution_unbounded;
 pub mod t105_cdn_timeout_exceeded;
 pub mod t106_socket_timeout_outlives_nginx;
 pub mod t107_slowlog_off;
+pub mod t108_proxy_timeout_shorter;
 pub mod u001_fastcgi_target_missing;
 pub mod u002_socket_permission_denied;
 pub mod u003_upstream_undefined;
 pub mod u004_listen_backlog_too_small;
 pub mod u005_fpm_pool_unused;
+pub mod u006_fastcgi_host_resolved_once;
 pub mod u007_upstream_server_missing;
 pub mod unused_suppression;
 pub mod util;
@@ -124,6 +128,7 @@ pub static ALL: &[&Rule] = &[
     &u003_upstream_undefined::RULE,
     &u004_listen_backlog_too_small::RULE,
     &u005_fpm_pool_unused::RULE,
+    &u006_fastcgi_host_resolved_once::RULE,
     &u007_upstream_server_missing::RULE,
     &t101_timeout_chain_inverted::RULE,
     &t102_terminate_before_execution::RULE,
@@ -132,6 +137,7 @@ pub static ALL: &[&Rule] = &[
     &t105_cdn_timeout_exceeded::RULE,
     &t106_socket_timeout_outlives_nginx::RULE,
     &t107_slowlog_off::RULE,
+    &t108_proxy_timeout_shorter::RULE,
     &c201_max_children_exceed_ram::RULE,
     &c202_max_children_starved::RULE,
     &c203_worst_case_exceeds_ram::RULE,
@@ -143,6 +149,8 @@ pub static ALL: &[&Rule] = &[
     &p401_upload_limits_inconsistent::RULE,
     &p402_fastcgi_buffer_small::RULE,
     &p403_max_input_vars_low::RULE,
+    &p404_proxy_buffer_small::RULE,
+    &p405_post_retried_across_backends::RULE,
     &d501_wp_debug_on::RULE,
     &d502_errors_displayed::RULE,
     &d503_debug_log_public::RULE,

@@ -230,14 +230,24 @@ fn dump_nginx(d: &D, n: &Nginx) -> Value {
                 .filter(|l| l.fastcgi_pass.is_some())
                 .map(|l| dump_location(d, n, l))
                 .collect();
-            json!({
+            let proxies: Vec<Value> = s
+                .locations
+                .iter()
+                .filter(|l| l.proxy.is_some())
+                .map(|l| dump_proxy(d, n, l))
+                .collect();
+            let mut site = json!({
                 "server_name": s.server_names,
                 "listen": s.listen,
                 "at": d.place(s.place),
                 "root": s.root.as_ref().map(|r| d.s(r)),
                 "locations": s.locations.len(),
                 "php_locations": locs,
-            })
+            });
+            if !proxies.is_empty() {
+                site["proxy_locations"] = Value::Array(proxies);
+            }
+            site
         })
         .collect();
     json!({
@@ -301,6 +311,60 @@ fn dump_location(d: &D, n: &Nginx, l: &Location) -> Value {
             super::nginx_model::Role::Probe(what) => what.clone(),
             super::nginx_model::Role::OtherApp(app) => app.clone(),
         },
+        "effective": eff,
+    })
+}
+
+/// Directives shown for each proxying location (the front hop).
+const PROXY_KEYS: &[&str] = &[
+    "proxy_read_timeout",
+    "proxy_buffer_size",
+    "proxy_buffers",
+    "proxy_busy_buffers_size",
+    "proxy_next_upstream",
+    "proxy_next_upstream_tries",
+];
+
+/// A front hop: where its `proxy_pass` goes and which server blocks (of which nginx)
+/// it reaches, so a request can be followed front hop → PHP hop → pool.
+fn dump_proxy(d: &D, n: &Nginx, l: &Location) -> Value {
+    let Some(p) = &l.proxy else {
+        return Value::Null;
+    };
+    let mut eff = Map::new();
+    for key in PROXY_KEYS {
+        if let Some(v) = n.effective_value(l.scope, key) {
+            eff.insert((*key).to_string(), d.s(&v));
+        }
+    }
+    let backs: Vec<Value> = l
+        .backs
+        .iter()
+        .filter_map(|r| {
+            let bn = d.stack.nginx.get(r.nginx)?;
+            let site = bn.sites.get(r.site)?;
+            let pools: Vec<Value> = site
+                .locations
+                .iter()
+                .filter(|bl| bl.fastcgi_pass.is_some())
+                .flat_map(|bl| bl.pools.iter())
+                .filter_map(|id| d.stack.pools.get(*id))
+                .map(|pool| json!(pool.name))
+                .collect();
+            Some(json!({
+                "site": site.name(),
+                "at": d.place(site.place),
+                "nginx": d.stack.sources.get(bn.main).display,
+                "pools": pools,
+            }))
+        })
+        .collect();
+    json!({
+        "location": format!("{} {}", l.modifier, l.pattern).trim().to_string(),
+        "at": d.place(l.place),
+        "proxy_pass": d.val(json!(p.dir.value_text()), &Origin::At(p.dir.place)),
+        "target": p.target.describe(),
+        "reaches": backs,
         "effective": eff,
     })
 }

@@ -22,7 +22,9 @@ use crate::source::{FileId, SourceMap};
 use crate::syntax::{ini, nginx, php, SyntaxError};
 use load::LoadProblem;
 
-pub use nginx_model::{Dir, Location, Nginx, Role, ScopeId, ScopeKind, Site, Target};
+pub use nginx_model::{
+    Dir, Location, Nginx, Proxy, Role, ScopeId, ScopeKind, Site, SiteRef, Target,
+};
 pub use php_model::{Fpm, PhpSetting, Pool, PoolId, Via};
 pub use wp_model::{WpConfig, WpConst};
 

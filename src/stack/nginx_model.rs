@@ -194,6 +194,30 @@ pub struct Location {
     /// What the location serves (filled by linking): WordPress, or an endpoint
     /// that runs no WordPress request.
     pub role: Role,
+    /// This location's own `proxy_pass` (also one inside an `if` in it) and where it goes.
+    pub proxy: Option<Proxy>,
+    /// The server blocks (of this nginx or another nginx in the tree) the `proxy_pass`
+    /// reaches, by listen address/port and the Host it sends (filled by linking).
+    pub backs: Vec<SiteRef>,
+}
+
+/// A server block of one nginx instance of the stack: `stack.nginx[nginx].sites[site]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SiteRef {
+    pub nginx: usize,
+    pub site: usize,
+}
+
+/// A `proxy_pass` and the address part of its URL.
+#[derive(Debug, Clone)]
+pub struct Proxy {
+    pub dir: Dir,
+    /// `http` or `https`.
+    pub scheme: String,
+    /// The host part as written (`127.0.0.1`, `backend`, `php-nginx`): what nginx
+    /// sends as `$proxy_host` (the default `Host`).
+    pub host: String,
+    pub target: Target,
 }
 
 /// What a PHP location serves. Timeout, buffer and body-size rules, their fixes and
@@ -297,6 +321,9 @@ pub fn default_value(name: &str) -> Option<&'static str> {
         "fastcgi_read_timeout" | "fastcgi_send_timeout" | "fastcgi_connect_timeout" => "60s",
         "fastcgi_buffer_size" => "4k",
         "fastcgi_buffers" => "8 4k",
+        "proxy_read_timeout" | "proxy_send_timeout" | "proxy_connect_timeout" => "60s",
+        "proxy_buffer_size" => "4k",
+        "proxy_buffers" => "8 4k",
         "client_max_body_size" => "1m",
         "client_body_timeout" | "client_header_timeout" | "send_timeout" => "60s",
         "keepalive_timeout" => "75s",
@@ -758,6 +785,63 @@ fn resolve_pass(n: &Nginx, vars: &VarValues, value: &str, server: Option<ScopeId
     Target::Choice { var, options }
 }
 
+/// Split a `proxy_pass` URL into scheme and host part (`http://127.0.0.1:8080/x` →
+/// `http`, `127.0.0.1:8080`; `http://unix:/run/a.sock:/x` → `http`, `unix:/run/a.sock`).
+pub fn split_proxy_url(url: &str) -> Option<(&str, &str)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme_ok = scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https");
+    if !scheme_ok {
+        return None;
+    }
+    if let Some(path) = rest.strip_prefix("unix:") {
+        // The socket path ends at the `:` before the URI, if any.
+        let end = path.find(':').map(|i| i + 5).unwrap_or(rest.len());
+        return Some((scheme, &rest[..end]));
+    }
+    let end = rest.find('/').unwrap_or(rest.len());
+    Some((scheme, &rest[..end]))
+}
+
+/// Where a `proxy_pass` goes: an `upstream` of this nginx (by name, no port), a
+/// socket, an address (default port by scheme) or a variable's known values.
+fn resolve_proxy(n: &Nginx, vars: &VarValues, dir: Dir, server: Option<ScopeId>) -> Option<Proxy> {
+    let url = dir.arg(0)?.to_string();
+    if url.starts_with('$') && !url.contains("://") {
+        // `proxy_pass $backend;`: the scheme is in the variable's values.
+        return Some(Proxy {
+            dir,
+            scheme: String::new(),
+            host: url.clone(),
+            target: Target::Variable(url),
+        });
+    }
+    let (scheme, host) = split_proxy_url(&url)?;
+    let scheme = scheme.to_ascii_lowercase();
+    let default_port = if scheme == "https" { 443 } else { 80 };
+    let target = if host.contains('$') {
+        resolve_pass(n, vars, host, server)
+    } else if let Some(path) = host.strip_prefix("unix:") {
+        Target::Unix(path.to_string())
+    } else if n.upstreams.iter().any(|u| u.name == host) {
+        resolve_target(n, host)
+    } else {
+        match parse_address(host, default_port) {
+            Some(t) => t,
+            None => Target::Tcp {
+                host: host.to_string(),
+                port: default_port,
+            },
+        }
+    };
+    let host = host.to_string();
+    Some(Proxy {
+        dir,
+        scheme,
+        host,
+        target,
+    })
+}
+
 fn collect_sites(n: &Nginx) -> Vec<Site> {
     let mut sites = Vec::new();
     let vars = VarValues::new(n);
@@ -833,6 +917,17 @@ fn collect_locations(
             .as_ref()
             .and_then(|d| d.arg(0))
             .map(|v| resolve_pass(n, vars, v, n.server_of(child)));
+        let proxy = n
+            .own(child, "proxy_pass")
+            .last()
+            .cloned()
+            .or_else(|| {
+                s.children
+                    .iter()
+                    .filter(|c| n.scopes[**c].kind == ScopeKind::If)
+                    .find_map(|c| n.own(*c, "proxy_pass").last().cloned())
+            })
+            .and_then(|d| resolve_proxy(n, vars, d, n.server_of(child)));
         out.push(Location {
             scope: child,
             place: Place::new(block.file, block.directive),
@@ -842,6 +937,8 @@ fn collect_locations(
             target,
             pools: Vec::new(),
             role: Role::WordPress,
+            proxy,
+            backs: Vec::new(),
         });
         collect_locations(n, vars, child, out, depth + 1);
     }

@@ -208,6 +208,14 @@ fn parse_size(s: &str) -> Result<u64, String> {
 pub struct CheckArgs {
     #[command(flatten)]
     pub input: InputArgs,
+    /// Lint the output of `nginx -T` (FILE, or - for stdin) as the nginx tree: each
+    /// `# configuration file PATH:` part is the file at PATH; findings name PATH.
+    #[arg(long = "nginx-dump", value_name = "FILE|-")]
+    pub nginx_dump: Option<PathBuf>,
+    /// Read the pool settings from the output of `php-fpm -tt` (FILE, or - for stdin;
+    /// php-fpm prints it on stderr: `php-fpm -tt 2>&1`).
+    #[arg(long = "fpm-dump", value_name = "FILE|-")]
+    pub fpm_dump: Option<PathBuf>,
     #[command(flatten)]
     pub host: HostArgs,
     /// Output format.
@@ -441,6 +449,8 @@ impl CheckArgs {
             no_backup: false,
             validate: ValidateArgs::default(),
             max_per_code: report::MAX_PER_FILE_CODE,
+            nginx_dump: None,
+            fpm_dump: None,
         }
     }
 }
@@ -527,10 +537,32 @@ fn check(a: &CheckArgs) -> Result<i32, String> {
     let given = a.host.facts();
     settings.host = given.clone();
     let host = host::resolve(&given, &configured_host, settings.measure_host);
+    let dumps = dump_inputs(a)?;
     if a.diff || a.fix {
         return fix(a, &settings, &host);
     }
-    let stack = discover::load(&a.input.inputs_with(&settings)).map_err(|e| e.to_string())?;
+    let mut inputs = a.input.inputs_with(&settings);
+    if let Some(m) = &dumps {
+        inputs.paths.clear();
+        inputs.root = Some(m.dir.path().to_path_buf());
+        inputs.nginx = m.nginx_main.iter().cloned().collect();
+        inputs.fpm = m.fpm_main.iter().map(|(p, _)| p.clone()).collect();
+    }
+    let mut stack = discover::load(&inputs).map_err(|e| e.to_string())?;
+    if let Some(m) = &dumps {
+        show_dump_paths(m, &mut stack);
+    }
+    let mut findings = engine::run(&stack, &settings, &host);
+    if let Some(m) = &dumps {
+        // No message names the private directory.
+        let d = m.dir.path().display().to_string();
+        for f in findings.iter_mut() {
+            f.message = f.message.replace(&d, "");
+            for r in f.related.iter_mut() {
+                r.message = r.message.replace(&d, "");
+            }
+        }
+    }
     if stack.files.is_empty() {
         // "No problems found in 0 files" would pass CI on a tree nobody could read.
         for p in &stack.problems {
@@ -538,7 +570,6 @@ fn check(a: &CheckArgs) -> Result<i32, String> {
         }
         return Err(nothing_read(&a.input));
     }
-    let findings = engine::run(&stack, &settings, &host);
     let mut summary = Summary::from_findings(&findings, stack.files.len());
     let failing = findings.iter().any(|f| f.severity >= settings.fail_on);
     let findings = report::cap_repeats(findings, &stack.sources, a.max_per_code, &mut summary);
@@ -594,6 +625,77 @@ fn check(a: &CheckArgs) -> Result<i32, String> {
         return Ok(EXIT_OK);
     }
     Ok(if failing { EXIT_FINDINGS } else { EXIT_OK })
+}
+
+/// `--nginx-dump`/`--fpm-dump`: read (bounded) and placed in a private directory laid
+/// out as the host, which is then linted as a copied tree. A dump stands for the host's
+/// files, so it is not combined with PATHs or file options, and it is not fixed.
+fn dump_inputs(a: &CheckArgs) -> Result<Option<crate::files::dumps::Materialized>, String> {
+    use crate::files::dumps;
+    if a.nginx_dump.is_none() && a.fpm_dump.is_none() {
+        return Ok(None);
+    }
+    let i = &a.input;
+    if !i.paths.is_empty()
+        || i.root.is_some()
+        || !i.nginx.is_empty()
+        || !i.fpm.is_empty()
+        || !i.php_ini.is_empty()
+        || !i.wp_config.is_empty()
+    {
+        return Err("--nginx-dump/--fpm-dump stand for the host's files: give them without PATH, --root, --nginx, --fpm, --php-ini or --wp-config".into());
+    }
+    if a.diff || a.fix {
+        return Err("--nginx-dump/--fpm-dump are linted, not fixed (--diff/--fix): the dump is not the host's files; fix them on the host".into());
+    }
+    let stdin = std::path::Path::new("-");
+    if a.nginx_dump.as_deref() == Some(stdin) && a.fpm_dump.as_deref() == Some(stdin) {
+        return Err("only one of --nginx-dump and --fpm-dump can read stdin (-)".into());
+    }
+    let read = |p: &Option<PathBuf>| -> Result<Option<(String, Vec<u8>)>, String> {
+        p.as_deref()
+            .map(dumps::read_dump)
+            .transpose()
+            .map_err(|e| report::escape_controls(&e.to_string()).into_owned())
+    };
+    let nginx = read(&a.nginx_dump)?;
+    let fpm = read(&a.fpm_dump)?;
+    let m = dumps::materialize(
+        nginx.as_ref().map(|(n, b)| (n.as_str(), b.as_slice())),
+        fpm.as_ref().map(|(n, b)| (n.as_str(), b.as_slice())),
+    )?;
+    Ok(Some(m))
+}
+
+/// Name the dump's files by their original paths (the `-tt` pool file by the dump's
+/// name) and keep the private directory out of every message.
+fn show_dump_paths(m: &crate::files::dumps::Materialized, stack: &mut crate::stack::Stack) {
+    let dir = m.dir.path();
+    let ids: Vec<_> = stack.sources.iter().map(|(i, _)| i).collect();
+    for id in ids {
+        let p = stack.sources.get(id).path.clone();
+        let shown = match &m.fpm_main {
+            Some((f, name)) if *f == p => name.clone(),
+            _ => match m.shown.iter().find(|(at, _)| *at == p) {
+                Some((_, orig)) => orig.clone(),
+                None => match p.strip_prefix(dir) {
+                    Ok(rel) => format!("/{}", rel.display()),
+                    Err(_) => continue,
+                },
+            },
+        };
+        stack.sources.set_display(id, shown);
+    }
+    let d = dir.display().to_string();
+    for n in stack.notes.iter_mut() {
+        *n = n.replace(&d, "");
+    }
+    stack.notes.extend(m.notes.iter().cloned());
+    if let Some((_, name)) = &m.fpm_main {
+        stack.notes.push(format!(
+            "{name}: php-fpm -tt prints the pool settings, not php.ini: PHP settings not set in a pool (php_value/php_admin_value) are PHP's defaults here"
+        ));
+    }
 }
 
 /// The error for a run that found no file to read.

@@ -4,6 +4,7 @@
 //! host ([`programs`]), and confined, link-safe writes and backups ([`write`]);
 //! everything above asks here instead of touching `std::fs`.
 
+pub mod dumps;
 pub mod glob;
 pub mod programs;
 pub mod resolve;

@@ -805,6 +805,126 @@ fn p402() -> Row {
     )
 }
 
+/// P404 with two real nginx instances: a front nginx (its own master, `front/nginx.conf`)
+/// proxies to the lab's PHP nginx, which lets 32k of headers through; the front keeps
+/// nginx's 4k `proxy_buffer_size`. PHP answers an 8 KB header, the PHP hop passes it, the
+/// front answers 502. `--fix` raises the front's buffers; the same request is then 200.
+fn p404() -> Row {
+    let lab = lab_with(
+        "            fastcgi_buffer_size 32k;\n            fastcgi_buffers 16 16k;\n",
+        "",
+    );
+    let d = lab.path().to_path_buf();
+    let front_port = free_port();
+    std::fs::create_dir_all(d.join("front")).expect("mkdir");
+    let front = format!(
+        "worker_processes 1;\npid {d}/front.pid;\nerror_log {d}/logs/front-error.log error;\nevents {{ worker_connections 64; }}\nhttp {{\n    access_log off;\n    client_body_temp_path {d}/tmp/front-body;\n    fastcgi_temp_path {d}/tmp/front-fastcgi;\n    proxy_temp_path {d}/tmp/front-proxy;\n    uwsgi_temp_path {d}/tmp/front-uwsgi;\n    scgi_temp_path {d}/tmp/front-scgi;\n    server {{\n        listen 127.0.0.1:{front_port};\n        server_name lab.test;\n        location / {{\n            proxy_pass http://127.0.0.1:{port};\n            proxy_set_header Host $host;\n        }}\n    }}\n}}\n",
+        d = d.display(),
+        port = lab.port,
+    );
+    let front_conf = d.join("front/nginx.conf");
+    std::fs::write(&front_conf, &front).expect("w");
+    let start_front = || {
+        let _ = std::fs::remove_file(d.join("logs/front-error.log"));
+        let g = support::Guard(
+            Command::new("nginx")
+                .arg("-p")
+                .arg(&d)
+                .arg("-c")
+                .arg(&front_conf)
+                .args(["-g", "daemon off;"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start the front nginx"),
+        );
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline
+            && std::net::TcpStream::connect(("127.0.0.1", front_port)).is_err()
+        {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        g
+    };
+    let get_front = |path: &str| -> (u16, String) {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(15)))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        match agent
+            .get(&format!("http://127.0.0.1:{front_port}{path}"))
+            .call()
+        {
+            Ok(r) => (r.status().as_u16(), String::new()),
+            Err(e) => (0, e.to_string()),
+        }
+    };
+    let front_log = || std::fs::read_to_string(d.join("logs/front-error.log")).unwrap_or_default();
+    assert_reported("P404", &lab);
+    let seen_line;
+    {
+        let _procs = lab.start();
+        let _front = start_front();
+        // The PHP hop alone answers: its 32k buffer holds the header.
+        assert_eq!(
+            lab.get("/header.php").0,
+            200,
+            "PHP hop: {}",
+            lab.nginx_log()
+        );
+        let (got, body) = get_front("/header.php");
+        assert_eq!(got, 502, "front: {body}\n{}", front_log());
+        let log = front_log();
+        assert!(
+            log.contains("upstream sent too big header"),
+            "front log lacks the line:\n{log}"
+        );
+        seen_line = lab.line_with(&log, "upstream sent too big header");
+        println!("lab P404: front /header.php → 502, log: {seen_line}");
+    }
+    assert_cmd::Command::cargo_bin("wpstack")
+        .expect("bin")
+        .args([
+            "check",
+            "--fix",
+            "--no-backup",
+            "--exit-zero",
+            "--select",
+            "P404",
+        ])
+        .arg(&d)
+        .assert()
+        .success();
+    let after = std::fs::read_to_string(&front_conf).expect("r");
+    let cured: Vec<String> = after
+        .lines()
+        .filter(|l| !front.lines().any(|o| o == *l))
+        .map(|l| lab.normalize(l))
+        .collect();
+    let cured = cured.join(" ");
+    assert!(
+        !cured.is_empty(),
+        "--fix changed nothing in front/nginx.conf"
+    );
+    assert_not_reported("P404", &lab);
+    {
+        let _procs = lab.start();
+        let _front = start_front();
+        let (got, body) = get_front("/header.php");
+        assert_eq!(got, 200, "front after --fix: {body}\n{}", front_log());
+        println!("lab P404: after wpstack check --fix ({cured}) → 200");
+    }
+    Row {
+        code: "P404",
+        scenario: "two nginx: front `proxy_buffer_size` 4k (default) → PHP hop `fastcgi_buffer_size 32k`, 8 KB response header",
+        seen: "502 from the front for `/header.php` (the PHP hop alone: 200)".into(),
+        log: seen_line,
+        cured: format!("`--fix`: `{cured}`"),
+        after: "200".into(),
+    }
+}
+
 fn m301() -> Row {
     let lab = lab_with(
         "",
@@ -1148,6 +1268,7 @@ fn lab() {
         ("T103", t103),
         ("C202", c202),
         ("P402", p402),
+        ("P404", p404),
         ("M301", m301),
         ("D502", d502),
         ("D504", d504),

@@ -329,7 +329,10 @@ mod tests {
         );
         assert_eq!(files[1].bytes, b"server {}\n");
         assert_eq!(in_root("/etc/../x"), None);
-        assert_eq!(in_root("/etc/nginx/a.conf"), Some("etc/nginx/a.conf".into()));
+        assert_eq!(
+            in_root("/etc/nginx/a.conf"),
+            Some("etc/nginx/a.conf".into())
+        );
     }
 
     #[test]

@@ -47,12 +47,25 @@ fn nginx_copy(t: &Path) -> std::path::PathBuf {
     std::fs::create_dir_all(t.join("log")).expect("mkdir");
     copy_tree(&fixtures().join("stacks/broken/etc/nginx"), &etc);
     let td = t.display().to_string();
+    let port = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port")
+    };
+    let (web, origin) = (port(), port());
     for f in support::walk(&etc) {
         let text = std::fs::read_to_string(&f).expect("read");
+        // nginx -t binds the listen ports: unprivileged ones, free now.
         let mut text = text
             .replace("/etc/nginx/", &format!("{td}/etc/nginx/"))
             .replace("/var/log/nginx/", &format!("{td}/log/"))
-            .replace("/run/nginx.pid", &format!("{td}/nginx.pid"));
+            .replace("/run/nginx.pid", &format!("{td}/nginx.pid"))
+            .replace("listen 80;", &format!("listen 127.0.0.1:{web};"))
+            .replace("listen [::]:80;", &format!("listen [::1]:{web};"))
+            .replace("127.0.0.1:80;", &format!("127.0.0.1:{web};"))
+            .replace("[::1]:80;", &format!("[::1]:{web};"))
+            .replace("listen 8080;", &format!("listen 127.0.0.1:{origin};"));
         if f.ends_with("nginx.conf") {
             // nginx -t creates its temp directories: keep them in the copy, on the
             // http block's last line (no line moves).
@@ -154,6 +167,13 @@ fn fpm_dump_gives_the_pool_findings_of_the_tree() {
         .replace("/run/php/php8.2-fpm.pid", &format!("{td}/fpm.pid"))
         .replace("/var/log/php8.2-fpm.log", &format!("{td}/fpm.log"));
     std::fs::write(&conf, text).expect("write");
+    // Logs and slowlogs into the copy (php-fpm -t opens them).
+    for f in support::walk(&fpm.join("pool.d")) {
+        let text = std::fs::read_to_string(&f)
+            .expect("read")
+            .replace("/var/log/", &format!("{td}/"));
+        std::fs::write(&f, text).expect("write");
+    }
     // The demo's shop pool runs as a user this machine lacks (php-fpm -t refuses it).
     let shop = fpm.join("pool.d/shop.conf");
     let text = std::fs::read_to_string(&shop)

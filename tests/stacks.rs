@@ -245,16 +245,25 @@ fn tiers_stack_links_front_hop_to_php_hop() {
     let text = json.to_string();
     assert!(text.contains("\"reaches\""), "{text}");
 
-    // The fixes, applied (without validation: the fixture's users and paths are
-    // the deployed host's), leave no warning behind.
+    // The fixes, applied (checked by the real nginx -t on the front's copy when
+    // nginx is installed), leave no warning behind.
     let tmp = tempfile::tempdir().expect("tmp");
     support::copy_tree(&dir, tmp.path());
     let out = assert_cmd::Command::cargo_bin("wpstack")
         .expect("bin")
-        .args(["check", "--fix", "--no-validate", "--no-backup"])
+        .args(["check", "--fix", "--no-backup"])
         .arg(tmp.path())
         .output()
         .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    // Exit 2: validation refused the fixed files, nothing was written.
+    assert_ne!(out.status.code(), Some(2), "{err}");
+    if rustix::process::geteuid().is_root() && support::have_program("nginx") {
+        assert!(
+            err.contains("nginx -t accepts the fixed etc/nginx-front/nginx.conf"),
+            "{err}"
+        );
+    }
     let (stack2, after) = check(tmp.path());
     let left: Vec<String> = after
         .iter()

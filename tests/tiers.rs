@@ -153,3 +153,39 @@ fn only_names_resolved_at_start_up_are_u006() {
         assert_eq!(codes(&f, "U006"), want, "fastcgi_pass {pass} with {http:?}");
     }
 }
+
+/// Docker Compose: a front nginx container proxies to the `wordpress` service, whose
+/// own nginx passes to the `php` service. Two nginx trees in one checked tree: the
+/// front's name for the back is not in any file, so the back is found by port.
+#[test]
+fn a_front_container_reaches_the_php_nginx_by_port() {
+    let front = "events {}\nhttp {\n  server {\n    listen 80;\n    server_name example.com;\n    location / {\n      proxy_pass http://wordpress;\n      proxy_set_header Host $host;\n      proxy_read_timeout 20s;\n    }\n  }\n}\n";
+    let back = "events {}\nhttp {\n  server {\n    listen 80;\n    server_name _;\n    root /var/www/html;\n    location ~ \\.php$ {\n      fastcgi_pass php:9000;\n      fastcgi_read_timeout 120s;\n    }\n  }\n}\n";
+    let pool = "[global]\nerror_log = /proc/self/fd/2\n[www]\nlisten = 9000\npm = static\npm.max_children = 5\nrequest_terminate_timeout = 90\n";
+    let (stack, f) = check(&[
+        ("front/etc/nginx/nginx.conf", front),
+        ("wordpress/etc/nginx/nginx.conf", back),
+        ("php/usr/local/etc/php-fpm.conf", pool),
+    ]);
+    assert_eq!(stack.nginx.len(), 2);
+    let linked: Vec<String> = stack
+        .proxy_locations()
+        .flat_map(|(_, _, l)| stack.back_php_locations(l))
+        .map(|(n, _, _)| stack.sources.get(n.main).display.clone())
+        .collect();
+    assert_eq!(linked, ["wordpress/etc/nginx/nginx.conf"]);
+    // The front waits 20 s; the PHP hop may take min(120 s read, the pool's 90 s).
+    let t108: Vec<&Finding> = f.iter().filter(|x| x.code == "T108").collect();
+    assert_eq!(
+        t108.len(),
+        1,
+        "{:?}",
+        f.iter().map(|x| &x.message).collect::<Vec<_>>()
+    );
+    assert!(
+        t108[0].message.contains("up to 90 s"),
+        "{}",
+        t108[0].message
+    );
+    assert_eq!(codes(&f, "U006"), 1);
+}

@@ -799,6 +799,88 @@ pub fn restore(seam: &dyn Seam, scope: &Scope, changes: &[Change], written: &[Wr
     }
 }
 
+/// Create the file `path` (which must not exist) holding `new`: its directory is
+/// resolved inside the tree and must lie under the PATHs given, walked without
+/// following a link; the bytes go to a temp file made `O_EXCL|O_NOFOLLOW` there, given
+/// the owner and mode of `like` (a file of the same directory the program already
+/// reads, e.g. a pool file), synced, then linked in under its name with
+/// `renameat2(RENAME_NOREPLACE)`: a file that appeared meanwhile is never replaced.
+pub fn create(scope: &Scope, path: &Path, new: &[u8], like: &Path) -> Result<Target, String> {
+    let parent = path.parent().ok_or("no directory")?;
+    let name = path.file_name().ok_or("names no file")?.to_os_string();
+    let dir_t = scope.target(parent)?;
+    let like_t = scope.target(like)?;
+    let o = open_target(&Real, &like_t.real)?;
+    let dir = walk_dir(&dir_t.real, false).map_err(|e| reason(&e))?;
+    let first = name.to_string_lossy().into_owned();
+    let (mut tmp, tmp_name) = create_new(&dir, &temp_name(&first)).map_err(|e| {
+        format!(
+            "cannot create the temp file ({e}) in {}",
+            dir_t.real.display()
+        )
+    })?;
+    let drop_tmp = || {
+        let _ = rfs::unlinkat(&dir, tmp_name.as_str(), AtFlags::empty());
+    };
+    let wrote = copy_owner_mode(&tmp, &o.stat)
+        .and_then(|()| tmp.write_all(new))
+        .and_then(|()| tmp.sync_all());
+    if let Err(e) = wrote {
+        drop_tmp();
+        return Err(format!("cannot write it: {}", reason(&e)));
+    }
+    drop(tmp);
+    if let Err(e) = rfs::renameat_with(
+        &dir,
+        tmp_name.as_str(),
+        &dir,
+        name.as_os_str(),
+        rfs::RenameFlags::NOREPLACE,
+    ) {
+        drop_tmp();
+        return Err(match e {
+            rustix::io::Errno::EXIST => {
+                "it exists now (made since wpstack looked); not replaced, run again".to_string()
+            }
+            e => format!("cannot create it: {}", reason(&io(e))),
+        });
+    }
+    let real = dir_t.real.join(&name);
+    let display = match dir_t.display.as_str() {
+        d if d == dir_t.real.display().to_string() => real.display().to_string(),
+        d => Path::new(d).join(&name).display().to_string(),
+    };
+    Ok(Target { real, display })
+}
+
+/// Remove the file at `target` (holding `expected_old`), as [`replace`] checks it
+/// (no link followed, one hard link, unchanged since read), after a backup when
+/// asked. Returns the backup's path.
+pub fn remove(
+    scope: &Scope,
+    target: &Target,
+    expected_old: &[u8],
+    backup: &BackupPlan,
+) -> Result<Option<PathBuf>, String> {
+    let real = &target.real;
+    let o = open_target(&Real, real)?;
+    if read_back(&o, real, expected_old.len())? != expected_old {
+        return Err(CHANGED.into());
+    }
+    let bak = if backup.enabled {
+        Some(write_backup(&Real, backup, scope, &o, real, expected_old)?)
+    } else {
+        None
+    };
+    if let Err(e) = rfs::unlinkat(&o.dir, o.name.as_os_str(), AtFlags::empty()) {
+        if let Some(b) = &bak {
+            let _ = remove_made(b);
+        }
+        return Err(format!("cannot remove it: {}", reason(&io(e))));
+    }
+    Ok(bak)
+}
+
 /// Write one file the caller names (confined to its directory), no backup by
 /// default: rollbacks and tests.
 pub fn write_one(path: &Path, expected_old: &[u8], new: &[u8], backup: bool) -> Result<(), String> {

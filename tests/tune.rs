@@ -269,3 +269,124 @@ fn cdn_bounds_the_timeout_chain() {
         assert!(!found.iter().any(|c| c == code), "{code}: {found:?}");
     }
 }
+
+fn run_ok(out: std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The pool files' bytes, by name.
+fn pool_files(root: &Path) -> Vec<(String, String)> {
+    let dir = root.join("etc/php/8.2/fpm/pool.d");
+    let mut v: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .expect("pool.d")
+        .flatten()
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read_to_string(e.path()).expect("read"),
+            )
+        })
+        .filter(|(n, _)| n != "zz-wpstack.conf" && !n.starts_with('.'))
+        .collect();
+    v.sort();
+    v
+}
+
+/// `--drop-in` round trip on the multipool demo: apply writes only zz-wpstack.conf
+/// (php-fpm -t accepts it: validated in the sandbox, and again here), check then
+/// finds no C201/C202, tune proposes nothing more; a re-tune for a bigger host
+/// rewrites the drop-in, never the pool files; --remove-drop-in removes it (with a
+/// backup php-fpm does not load).
+#[test]
+fn drop_in_apply_retune_remove() {
+    let d = tempfile::tempdir().expect("tempdir");
+    copy_tree(&multipool(), d.path());
+    let before = pool_files(d.path());
+    let dropin = d.path().join("etc/php/8.2/fpm/pool.d/zz-wpstack.conf");
+    let said = run_ok(tune(d.path(), "4G", "2", &["--drop-in", "--apply"]));
+    assert!(said.contains("new drop-in"), "{said}");
+    let text = std::fs::read_to_string(&dropin).expect("drop-in written");
+    println!("zz-wpstack.conf for 4G/2 CPUs:\n{text}");
+    assert!(
+        text.contains("[shop]") && text.contains("pm.max_children = "),
+        "{text}"
+    );
+    assert_eq!(pool_files(d.path()), before, "pool files were edited");
+    // php-fpm -t on the copy (its log paths pointed into the copy first).
+    php_fpm_accepts(d.path());
+    let before = pool_files(d.path());
+    let again = json(d.path(), "4G", "2");
+    assert_eq!(
+        again["diff"], "",
+        "tune after the drop-in: {}",
+        again["diff"]
+    );
+    let out = wpstack()
+        .arg("check")
+        .arg(d.path())
+        .args([
+            "--ram",
+            "4G",
+            "--cpus",
+            "2",
+            "--format",
+            "json",
+            "--exit-zero",
+        ])
+        .output()
+        .expect("run check");
+    let found = support::finding_codes(&out.stdout);
+    assert!(
+        !found.iter().any(|c| c == "C201" || c == "C202"),
+        "{found:?}"
+    );
+    // Re-tune for a host four times the size: the drop-in is rewritten.
+    let said = run_ok(tune(
+        d.path(),
+        "16G",
+        "8",
+        &["--drop-in", "--apply", "--no-backup"],
+    ));
+    let text2 = std::fs::read_to_string(&dropin).expect("drop-in");
+    println!("re-tuned for 16G/8 CPUs:\n{text2}\n{said}");
+    assert_ne!(text, text2);
+    assert_eq!(pool_files(d.path()), before, "pool files were edited");
+    let again = json(d.path(), "16G", "8");
+    assert_eq!(again["diff"], "", "{}", again["diff"]);
+    // A dry run shows the removal; --apply removes it.
+    let said = run_ok(
+        wpstack()
+            .arg("tune")
+            .arg(d.path())
+            .args(["--ram", "16G", "--cpus", "8", "--remove-drop-in"])
+            .output()
+            .expect("run"),
+    );
+    assert!(said.contains("-[shop]"), "{said}");
+    assert!(dropin.exists());
+    let said = run_ok(
+        wpstack()
+            .arg("tune")
+            .arg(d.path())
+            .args(["--ram", "16G", "--cpus", "8", "--remove-drop-in", "--apply"])
+            .output()
+            .expect("run"),
+    );
+    assert!(said.contains("removed"), "{said}");
+    assert!(!dropin.exists());
+    assert!(d
+        .path()
+        .join("etc/php/8.2/fpm/pool.d/.zz-wpstack.conf.wpstack.bak")
+        .exists());
+    assert_eq!(pool_files(d.path()), before);
+}

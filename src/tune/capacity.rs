@@ -383,6 +383,55 @@ mod tests {
     const M: u64 = 1 << 20;
 
     #[test]
+    fn opcache_jit_buffer_counted_once_beside_memory_consumption() {
+        let d = tempfile::tempdir().unwrap();
+        fn copy(from: &std::path::Path, to: &std::path::Path) {
+            std::fs::create_dir_all(to).unwrap();
+            for e in std::fs::read_dir(from).unwrap().flatten() {
+                let t = to.join(e.file_name());
+                if e.file_type().unwrap().is_dir() {
+                    copy(&e.path(), &t);
+                } else {
+                    std::fs::copy(e.path(), t).unwrap();
+                }
+            }
+        }
+        copy(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/stacks/multipool"),
+            d.path(),
+        );
+        let ini = d.path().join("etc/php/8.2/fpm/conf.d/10-opcache.ini");
+        let load = || {
+            crate::stack::discover::load(&crate::stack::discover::Inputs {
+                paths: vec![d.path().to_path_buf()],
+                ..Default::default()
+            })
+            .expect("stack")
+        };
+        let base = std::fs::read_to_string(&ini).unwrap();
+        let before = opcache_shared(&load());
+        assert_eq!(before.jit, 0);
+        // Three pools, one instance: the 64M buffer is counted once.
+        std::fs::write(&ini, format!("{base}\nopcache.jit_buffer_size=64M\n")).unwrap();
+        let on = opcache_shared(&load());
+        assert_eq!((on.memory, on.jit), (before.memory, 64 * M));
+        assert_eq!(on.total(), before.memory + 64 * M);
+        // `off` keeps the buffer reserved; `disable` does not.
+        std::fs::write(
+            &ini,
+            format!("{base}\nopcache.jit_buffer_size=64M\nopcache.jit=off\n"),
+        )
+        .unwrap();
+        assert_eq!(opcache_shared(&load()).jit, 64 * M);
+        std::fs::write(
+            &ini,
+            format!("{base}\nopcache.jit_buffer_size=64M\nopcache.jit=disable\n"),
+        )
+        .unwrap();
+        assert_eq!(opcache_shared(&load()).jit, 0);
+    }
+
+    #[test]
     fn allocate_shares_by_weight_with_a_floor() {
         // Equal costs: children follow the shares.
         assert_eq!(allocate(100, &[1, 1], &[3, 1], 2), vec![75, 25]);

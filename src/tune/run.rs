@@ -765,6 +765,76 @@ mod tests {
         assert!(text.contains("workers seen running"), "{text}");
     }
 
+    fn plan_of(current: &[u64], recommended: &[u64], budget: u64) -> Plan {
+        Plan {
+            ram: super::super::host::Fact {
+                value: budget,
+                source: FactSource::Given,
+            },
+            reserve: 0,
+            reserve_source: FactSource::Given,
+            db_mem: 0,
+            db_source: FactSource::Given,
+            opcache: 0,
+            budget,
+            cpus: None,
+            cpu_cap: None,
+            share_basis: ShareBasis::CurrentMaxChildren,
+            kept_current: false,
+            pools: current
+                .iter()
+                .zip(recommended)
+                .enumerate()
+                .map(|(i, (c, r))| capacity::PoolPlan {
+                    pool: i,
+                    max_children: Some(*c),
+                    worker_mem: 1,
+                    worker_source: FactSource::Given,
+                    low_confidence: false,
+                    workers_seen: 0,
+                    pss_peak: 0,
+                    memory_limit: None,
+                    share: 1,
+                    by_memory: *r,
+                    by_cpu: None,
+                    recommended: *r,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn hysteresis_holds_small_moves_and_lets_big_ones_and_saturation_through() {
+        let s = Settings::default();
+        let none = |_| false;
+        // +15 % up and −30 % down are held; one child more is a move.
+        let plan = plan_of(&[20, 20, 20, 20], &[23, 24, 14, 13], 1000);
+        assert_eq!(
+            hysteresis(&plan, &s, none),
+            vec![(20, true), (24, false), (20, true), (13, false)]
+        );
+        // A saturated pool grows whatever the band says.
+        assert_eq!(
+            hysteresis(&plan, &s, |i| i == 0),
+            vec![(23, false), (24, false), (20, true), (13, false)]
+        );
+        // Held values that no longer fit the budget are released: first the ones
+        // held above their share.
+        let plan = plan_of(&[20, 10], &[16, 11], 27);
+        assert_eq!(hysteresis(&plan, &s, none), vec![(16, false), (10, true)]);
+        let plan = plan_of(&[20, 10], &[16, 9], 25);
+        assert_eq!(hysteresis(&plan, &s, none), vec![(16, false), (9, false)]);
+        // The band comes from the settings (wpstack.toml [thresholds]).
+        let mut wide = Settings::default();
+        wide.thresholds.set("tune-up-percent", 50);
+        wide.thresholds.set("tune-down-percent", 0);
+        let plan = plan_of(&[20, 20], &[29, 19], 1000);
+        assert_eq!(
+            hysteresis(&plan, &wide, none),
+            vec![(20, true), (19, false)]
+        );
+    }
+
     #[test]
     fn pm_mode_rule() {
         assert_eq!(pm_mode("dynamic", 3, 2), "ondemand");

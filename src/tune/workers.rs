@@ -43,7 +43,8 @@ pub struct SampleStats {
     pub max: u64,
     /// Most busy workers at one tick, per php-fpm's status page.
     pub busy_peak: Option<u64>,
-    /// Most workers in state R/D at one tick (/proc): a floor for the busy count.
+    /// Most workers in state R/D at one tick (/proc): shown beside the status page's
+    /// count (a worker waiting on MySQL sleeps, so this is no busy count).
     pub running_peak: usize,
     /// Status pages read.
     pub status_samples: usize,
@@ -92,17 +93,16 @@ impl PoolWorkers {
     /// What to size for: the largest PSS seen, or larger when a worker's VmHWM shows
     /// it used (and freed) more since it started: PSS + (VmHWM − Rss).
     /// The pool's weight in the shared budget: the busy workers at the peak of a
-    /// sampled window (status page; at least the workers seen on a CPU), plus, for a
+    /// sampled window (php-fpm's status page), plus, for a
     /// saturated pool, the connections seen waiting (at most as many again) and one more child (its demand
     /// was above what it had); else, from one snapshot, the workers seen running.
     pub fn share(&self) -> u64 {
         let Some(s) = &self.sample else {
             return self.count as u64;
         };
-        let busy = match s.busy_peak {
-            Some(b) => b.max(s.running_peak as u64),
-            None => self.count as u64,
-        };
+        // php-fpm's count: a worker still `Finishing` a request it answered holds
+        // its memory and cannot take another, so it counts as busy.
+        let busy = s.busy_peak.unwrap_or(self.count as u64);
         match &s.saturation {
             Some(sat) if sat.is_saturated() => {
                 // The queue since start may be an old burst: it at most doubles the share.

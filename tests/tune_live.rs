@@ -989,5 +989,29 @@ fn sampling_under_load_measures_peaks_and_concurrency_and_names_the_saturated_po
         !found.iter().any(|c| c == "C201" || c == "C202"),
         "{found:?}"
     );
+    // `check --live` says the same about the running pools without tuning.
+    let out = assert_cmd::Command::cargo_bin("wpstack")
+        .expect("bin")
+        .arg("check")
+        .arg(&d)
+        .args(["--ram", "4G", "--cpus", "2", "--live", "--exit-zero"])
+        .output()
+        .expect("run check --live");
+    let text = String::from_utf8_lossy(&out.stdout);
+    println!(
+        "tune_live: check --live:\n{}",
+        text.lines()
+            .filter(|l| l.starts_with("live:"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let line = |pool: &str| {
+        text.lines()
+            .find(|l| l.starts_with(&format!("live: pool {pool}:")))
+            .unwrap_or_else(|| panic!("{pool} not in {text}"))
+            .to_string()
+    };
+    assert!(line(&hot).contains("SATURATED"), "{text}");
+    assert!(line(&cool).contains("never ran out of workers"), "{text}");
     drop(fpm);
 }

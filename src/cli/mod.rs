@@ -261,6 +261,11 @@ pub struct CheckArgs {
     /// summary (0: list all).
     #[arg(long = "max-per-code", value_name = "N", default_value_t = report::MAX_PER_FILE_CODE)]
     pub max_per_code: usize,
+    /// Also read each running pool's php-fpm status page (pm.status_path, over the
+    /// pool's socket) once and say whether it ran out of workers (text: after the
+    /// findings; other formats: on stderr).
+    #[arg(long)]
+    pub live: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -456,6 +461,7 @@ impl CheckArgs {
             no_backup: false,
             validate: ValidateArgs::default(),
             max_per_code: report::MAX_PER_FILE_CODE,
+            live: false,
         }
     }
 }
@@ -578,6 +584,16 @@ fn check(a: &CheckArgs) -> Result<i32, String> {
     if a.format == Format::Text && !a.quiet {
         for n in &stack.notes {
             let _ = writeln!(stdout, "note: {}", report::escape_controls(&red.text(n)));
+        }
+    }
+    if a.live {
+        for l in crate::tune::fpm_status::live_lines(&stack) {
+            let l = report::escape_controls(&red.text(&l)).into_owned();
+            if a.format == Format::Text {
+                let _ = writeln!(stdout, "{l}");
+            } else {
+                eprintln!("wpstack: {l}");
+            }
         }
     }
     drop(stdout);

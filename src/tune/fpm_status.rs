@@ -284,6 +284,59 @@ pub fn endpoint(pool: &crate::stack::Pool) -> Option<(Listen, String)> {
     Some((Listen::parse(&listen.value)?, path))
 }
 
+/// `check --live`: each pool's status page read once, one line per pool — the same
+/// facts `tune --sample` decides from, without tuning. A pool is saturated when
+/// `max children reached` or `max listen queue` is above 0 since php-fpm started it.
+pub fn live_lines(stack: &crate::stack::Stack) -> Vec<String> {
+    use crate::tune::sample::human_secs;
+    let mut out = Vec::new();
+    for p in &stack.pools {
+        let Some((listen, path)) = endpoint(p) else {
+            out.push(format!(
+                "live: pool {}: no pm.status_path, php-fpm's counters cannot be read (set one, and keep nginx from serving it: S608)",
+                p.name
+            ));
+            continue;
+        };
+        let own = !p.settings.contains_key("pm.status_listen");
+        match fetch(&listen, &path) {
+            Err(e) => out.push(format!("live: pool {}: status page not read: {e}", p.name)),
+            Ok(s) => {
+                let active = if own {
+                    s.active_processes.saturating_sub(1)
+                } else {
+                    s.active_processes
+                };
+                let sat = crate::tune::workers::Saturation {
+                    max_children_reached: s.max_children_reached,
+                    reached_in_window: 0,
+                    max_listen_queue: s.max_listen_queue,
+                    listen_queue_seen: s.listen_queue,
+                    since_secs: s.start_since,
+                    slow_requests: s.slow_requests,
+                };
+                let verdict = if sat.is_saturated() {
+                    "SATURATED: requests waited for a worker (`wpstack tune --sample` grows its share first)"
+                } else {
+                    "never ran out of workers"
+                };
+                out.push(format!(
+                    "live: pool {}: {active} of {} processes busy now, at most {} at once; max children reached {}, listen queue {} (max {}), slow requests {}, since php-fpm started it {} ago: {verdict}",
+                    p.name,
+                    s.total_processes,
+                    s.max_active_processes,
+                    s.max_children_reached,
+                    s.listen_queue,
+                    s.max_listen_queue,
+                    s.slow_requests,
+                    human_secs(s.start_since),
+                ));
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

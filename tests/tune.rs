@@ -390,3 +390,24 @@ fn drop_in_apply_retune_remove() {
         .exists());
     assert_eq!(pool_files(d.path()), before);
 }
+
+/// A drop-in that would not load last is refused, with the reason, and nothing is
+/// written.
+#[test]
+fn drop_in_refused_when_it_would_not_load_last() {
+    let d = tempfile::tempdir().expect("tempdir");
+    copy_tree(&multipool(), d.path());
+    let late = d.path().join("etc/php/8.2/fpm/pool.d/zzz-local.conf");
+    std::fs::write(&late, "[blog]\npm.max_children = 7\n").expect("write");
+    let out = tune(d.path(), "4G", "2", &["--drop-in", "--apply"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("zzz-local.conf sorts after zz-wpstack.conf"),
+        "{err}"
+    );
+    assert!(!d
+        .path()
+        .join("etc/php/8.2/fpm/pool.d/zz-wpstack.conf")
+        .exists());
+}

@@ -899,6 +899,63 @@ mod tests {
     use super::*;
 
     #[test]
+    fn create_never_replaces_and_remove_checks_what_it_removes() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().expect("tempdir");
+        let dir = d.path().join("pool.d");
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let like = dir.join("www.conf");
+        std::fs::write(&like, "[www]\n").expect("write");
+        std::fs::set_permissions(&like, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+        let scope = Scope::new(&[d.path().to_path_buf()], None, None);
+        let path = dir.join("zz-wpstack.conf");
+        let t = create(&scope, &path, b"[www]\npm.max_children = 4\n", &like).expect("create");
+        assert_eq!(t.display, "pool.d/zz-wpstack.conf");
+        assert_eq!(
+            std::fs::metadata(&path).expect("made").permissions().mode() & 0o777,
+            0o640,
+            "the sibling's mode"
+        );
+        // It exists now: a second create does not replace it.
+        let e = create(&scope, &path, b"other", &like).unwrap_err();
+        assert!(e.contains("exists"), "{e}");
+        assert_eq!(
+            std::fs::read(&path).expect("read"),
+            b"[www]\npm.max_children = 4\n"
+        );
+        // Outside the PATHs given: refused.
+        let other = tempfile::tempdir().expect("tempdir");
+        assert!(create(&scope, &other.path().join("x.conf"), b"x", &like).is_err());
+        // A planted link in its place is not followed.
+        let evil = dir.join("evil.conf");
+        std::os::unix::fs::symlink(other.path().join("target"), &evil).expect("link");
+        assert!(create(&scope, &evil, b"x", &like).is_err());
+        assert!(!other.path().join("target").exists());
+        // Remove: only what was read, with a backup the glob skips.
+        let target = scope.target(&path).expect("target");
+        let e = remove(&scope, &target, b"something else", &BackupPlan::beside()).unwrap_err();
+        assert!(e.contains("changed on disk"), "{e}");
+        let bak = remove(
+            &scope,
+            &target,
+            b"[www]\npm.max_children = 4\n",
+            &BackupPlan::beside(),
+        )
+        .expect("remove")
+        .expect("backup");
+        assert!(!path.exists());
+        assert_eq!(bak, dir.join(".zz-wpstack.conf.wpstack.bak"));
+        // No temp file is left behind.
+        let left: Vec<String> = std::fs::read_dir(&dir)
+            .expect("ls")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".tmp"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
+
+    #[test]
     fn resolves_links_inside_the_root() {
         let d = tempfile::tempdir().expect("tempdir");
         let root = d.path();

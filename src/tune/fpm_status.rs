@@ -386,6 +386,33 @@ mod tests {
         assert!(parse_answer(&[1, 6, 0, 1, 0xff, 0xff, 0, 0, b'x']).is_err());
     }
 
+    /// A socket that answers garbage, or nothing at all: an error, in bounded time.
+    #[test]
+    fn a_bad_or_silent_peer_is_an_error_not_a_hang() {
+        let d = tempfile::tempdir().unwrap();
+        let garbage = d.path().join("g.sock");
+        let l = std::os::unix::net::UnixListener::bind(&garbage).unwrap();
+        let t = std::thread::spawn(move || {
+            if let Ok((mut s, _)) = l.accept() {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf);
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\n\r\nhello");
+            }
+        });
+        let e = fetch(&Listen::Unix(garbage), "/status").unwrap_err();
+        assert!(e.contains("FastCGI"), "{e}");
+        t.join().unwrap();
+        let silent = d.path().join("s.sock");
+        let l = std::os::unix::net::UnixListener::bind(&silent).unwrap();
+        let start = std::time::Instant::now();
+        let e = fetch(&Listen::Unix(silent), "/status").unwrap_err();
+        assert!(e.contains("cannot read"), "{e}");
+        assert!(start.elapsed() < TIMEOUT * 3);
+        drop(l);
+        let e = fetch(&Listen::Unix(d.path().join("none.sock")), "/status").unwrap_err();
+        assert!(e.contains("cannot connect"), "{e}");
+    }
+
     #[test]
     fn listen_values() {
         assert_eq!(

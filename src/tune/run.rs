@@ -763,6 +763,54 @@ mod tests {
         let text = table(&t);
         assert!(text.contains("low confidence → estimate"), "{text}");
         assert!(text.contains("workers seen running"), "{text}");
+
+        // Sampled: shop saturated with 8 busy → it grows first; the table says what
+        // each number rests on.
+        let sat = crate::tune::workers::Saturation {
+            max_children_reached: 3,
+            reached_in_window: 2,
+            max_listen_queue: 4,
+            listen_queue_seen: 2,
+            since_secs: 3700,
+            slow_requests: 0,
+        };
+        let mut sampled = measured.clone();
+        for (name, busy, saturation) in [("shop", 8, Some(sat)), ("blog", 4, None)] {
+            let w = sampled.get_mut(name).expect("pool");
+            w.sample = Some(crate::tune::workers::SampleStats {
+                ticks: 30,
+                readings: 240,
+                workers: w.count,
+                p95: w.pss_max,
+                max: w.pss_max + (10 << 20),
+                busy_peak: Some(busy),
+                status_samples: 30,
+                saturation,
+                ..Default::default()
+            });
+        }
+        assert_eq!(sampled["shop"].share(), 8 + 4 + 1);
+        assert_eq!(sampled["blog"].share(), 4);
+        let ts = tune(&stack, &host, &Settings::default(), &sampled).expect("tuning");
+        let text = table(&ts);
+        assert!(
+            text.contains("SATURATED: max children reached 3 times (2 during the window)"),
+            "{text}"
+        );
+        assert!(text.contains("p95 150M (used), max 160M: 240 readings of 8 workers over 30 ticks; busy peak 8 (status page, 30 of 30 ticks)"), "{text}");
+        let shop = |t: &Tuning| {
+            t.pools
+                .iter()
+                .find(|p| p.pool == "shop")
+                .unwrap()
+                .max_children_after
+        };
+        assert!(
+            shop(&ts) > shop(&t),
+            "saturation grows shop: {} vs {}",
+            shop(&ts),
+            shop(&t)
+        );
     }
 
     fn plan_of(current: &[u64], recommended: &[u64], budget: u64) -> Plan {

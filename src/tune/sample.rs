@@ -226,6 +226,10 @@ pub fn run(opts: &Options) -> Window {
     .flatten()
     .collect();
     let w = run_until(opts, &stop);
+    // Unregistered, the process ignores SIGINT until the validation sandbox installs
+    // its own cleanup handler (signal-hook does not restore the default action): a
+    // few milliseconds of computing the table. Left registered, the conditional exit
+    // would skip the sandbox's cleanup on a Ctrl-C during validation.
     for id in ids {
         signal_hook::low_level::unregister(id);
     }

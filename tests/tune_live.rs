@@ -835,11 +835,15 @@ fn sampling_under_load_measures_peaks_and_concurrency_and_names_the_saturated_po
         std::thread::spawn(move || {
             let mut n = 0u32;
             while started.elapsed() < load_for {
-                let out = fcgi_get(&sock, &script).unwrap_or_else(|e| e);
-                assert!(out.contains(want), "{out}");
+                match fcgi_get(&sock, &script) {
+                    Ok(out) => assert!(out.contains(want), "{out}"),
+                    // --reload at the end of the window restarts the workers: the
+                    // requests they were serving are cut. Only then.
+                    Err(e) => return (n, Some((started.elapsed(), e))),
+                }
                 n += 1;
             }
-            n
+            (n, None)
         })
     };
     let mut hot_clients = Vec::new();
@@ -855,6 +859,22 @@ fn sampling_under_load_measures_peaks_and_concurrency_and_names_the_saturated_po
         d.join("www/hold8.php"),
         "ok 8388608",
     );
+    // `check --live` in the middle of the window (php-fpm's maintenance counts
+    // `max children reached` once a second; the reload at the end resets it).
+    let live = {
+        let d = d.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(2300));
+            let out = assert_cmd::Command::cargo_bin("wpstack")
+                .expect("bin")
+                .arg("check")
+                .arg(&d)
+                .args(["--ram", "4G", "--cpus", "2", "--live", "--exit-zero"])
+                .output()
+                .expect("run check --live");
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        })
+    };
     std::thread::sleep(Duration::from_millis(300));
     let out = wpstack(&[
         "--sample",
@@ -863,14 +883,25 @@ fn sampling_under_load_measures_peaks_and_concurrency_and_names_the_saturated_po
         "200ms",
         "--drop-in",
         "--apply",
+        "--reload",
         "--format",
         "json",
     ]);
-    let hot_requests: u32 = hot_clients
+    let mut results: Vec<(u32, Option<(Duration, String)>)> = hot_clients
         .into_iter()
         .map(|h| h.join().expect("client"))
-        .sum();
-    let cool_requests = cool_client.join().expect("client");
+        .collect();
+    let hot_requests: u32 = results.iter().map(|r| r.0).sum();
+    results.push(cool_client.join().expect("client"));
+    let cool_requests = results.last().map_or(0, |r| r.0);
+    for (_, cut) in &results {
+        if let Some((at, e)) = cut {
+            assert!(
+                *at >= Duration::from_millis(3300),
+                "a request failed at {at:?}, inside the window: {e}"
+            );
+        }
+    }
     let v = json_of(&out);
     let said = String::from_utf8_lossy(&out.stderr).into_owned();
     let (h, c) = (pool_line(&v, &hot), pool_line(&v, &cool));
@@ -956,6 +987,7 @@ fn sampling_under_load_measures_peaks_and_concurrency_and_names_the_saturated_po
         "{text}"
     );
     assert!(said.contains("accepts"), "{said}");
+    assert!(said.contains("reload"), "{said}");
     let t = Command::new("php-fpm8.2")
         .arg("-R")
         .arg("-t")
@@ -989,17 +1021,10 @@ fn sampling_under_load_measures_peaks_and_concurrency_and_names_the_saturated_po
         !found.iter().any(|c| c == "C201" || c == "C202"),
         "{found:?}"
     );
-    // `check --live` says the same about the running pools without tuning.
-    let out = assert_cmd::Command::cargo_bin("wpstack")
-        .expect("bin")
-        .arg("check")
-        .arg(&d)
-        .args(["--ram", "4G", "--cpus", "2", "--live", "--exit-zero"])
-        .output()
-        .expect("run check --live");
-    let text = String::from_utf8_lossy(&out.stdout);
+    // `check --live`, run during the load, said the same without tuning.
+    let text = live.join().expect("check --live");
     println!(
-        "tune_live: check --live:\n{}",
+        "tune_live: check --live during the load:\n{}",
         text.lines()
             .filter(|l| l.starts_with("live:"))
             .collect::<Vec<_>>()
@@ -1013,5 +1038,36 @@ fn sampling_under_load_measures_peaks_and_concurrency_and_names_the_saturated_po
     };
     assert!(line(&hot).contains("SATURATED"), "{text}");
     assert!(line(&cool).contains("never ran out of workers"), "{text}");
+    // The pools serve after the reload; --remove-drop-in --reload takes the drop-in
+    // back: emptied (validated), reloaded, removed, and the pools serve.
+    let out = assert_cmd::Command::cargo_bin("wpstack")
+        .expect("bin")
+        .arg("tune")
+        .arg(&d)
+        .args([
+            "--ram",
+            "4G",
+            "--cpus",
+            "2",
+            "--remove-drop-in",
+            "--apply",
+            "--reload",
+        ])
+        .output()
+        .expect("run remove");
+    let said = String::from_utf8_lossy(&out.stderr);
+    println!("tune_live: --remove-drop-in --apply --reload:\n{said}");
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("removed"), "{said}");
+    assert!(!dropin.exists());
+    for pool in [&hot, &cool] {
+        let script = if pool == &hot {
+            "www/hold24.php"
+        } else {
+            "www/hold8.php"
+        };
+        let out = fcgi_get(&d.join(format!("{pool}.sock")), &d.join(script)).expect("serves");
+        assert!(out.contains("ok "), "{out}");
+    }
     drop(fpm);
 }

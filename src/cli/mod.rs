@@ -892,9 +892,6 @@ fn tune(a: &TuneArgs) -> Result<i32, String> {
             .filter(|d| d.target.existing.is_none() && !d.new.is_empty())
             .collect();
         if !new_ones.is_empty() {
-            if a.reload {
-                return Err("--reload with a drop-in created now is not supported yet: write it with --apply, then reload php-fpm (systemctl reload phpX.Y-fpm); nothing was written".into());
-            }
             let configured = configured_backup_dir(a.config.as_ref(), &a.input.paths)?;
             let opts = a
                 .validate
@@ -917,7 +914,55 @@ fn tune(a: &TuneArgs) -> Result<i32, String> {
                     return Err(format!("{msg}\nnothing was written"));
                 }
             }
+            let reload_opts = reload_options(a);
+            // The files of each change for --reload: a new drop-in is a file of its
+            // instance (the one loaded last) going from nothing to its text; rolled
+            // back, it is emptied (php-fpm then reads what it read before) and removed.
+            let created = |path: &std::path::Path, d: &DropInChange| crate::tune::reload::Changed {
+                id: d.target.last,
+                path: path.to_path_buf(),
+                display: d.shown.clone(),
+                old: Vec::new(),
+                new: d.new.clone(),
+            };
+            let rest_changed =
+                |written: &[(PathBuf, PathBuf)]| -> Vec<crate::tune::reload::Changed> {
+                    pass.files
+                        .iter()
+                        .filter_map(|(id, new)| {
+                            let src = stack.sources.get(*id);
+                            let real = if written.is_empty() {
+                                src.path.clone()
+                            } else {
+                                written
+                                    .iter()
+                                    .find(|(from, _)| *from == src.path)?
+                                    .1
+                                    .clone()
+                            };
+                            Some(crate::tune::reload::Changed {
+                                id: *id,
+                                path: real,
+                                display: src.display.clone(),
+                                old: src.bytes.clone(),
+                                new: new.clone(),
+                            })
+                        })
+                        .filter(|c| c.old != c.new)
+                        .collect()
+                };
+            let plan = if a.reload {
+                let mut pre = rest_changed(&[]);
+                pre.extend(new_ones.iter().map(|d| created(&d.target.path, d)));
+                Some(
+                    crate::tune::reload::prepare(&stack, &pre, &reload_opts)
+                        .map_err(|e| format!("{e}; nothing was written"))?,
+                )
+            } else {
+                None
+            };
             let rest = fixrun::changes_of(&stack.sources, &pass.files);
+            let mut written: Vec<(PathBuf, PathBuf)> = Vec::new();
             if !rest.is_empty() {
                 let opts = crate::fix::run::CommitOptions {
                     validate: None,
@@ -928,26 +973,52 @@ fn tune(a: &TuneArgs) -> Result<i32, String> {
                 for line in fixrun::describe(&report, "tuned", true) {
                     eprintln!("wpstack: {}", red.text(&line));
                 }
+                written = report
+                    .written
+                    .iter()
+                    .map(|w| (w.from.clone(), w.path.clone()))
+                    .collect();
             }
-            for d in new_ones {
+            let mut changed = if written.is_empty() {
+                Vec::new()
+            } else {
+                rest_changed(&written)
+            };
+            let mut made = Vec::new();
+            for d in &new_ones {
                 let t = crate::files::write::create(&scope, &d.target.path, &d.new, &d.target.like)
                     .map_err(|e| red.text(&format!("{}: {e}", d.shown)))?;
                 eprintln!("wpstack: tuned {} (new drop-in)", t.display);
+                changed.push(created(&t.real, d));
+                made.push(t);
+            }
+            if let Some(plan) = plan {
+                match crate::tune::reload::run(&plan, &changed, &reload_opts) {
+                    Ok(lines) => {
+                        for line in lines {
+                            eprintln!("wpstack: {}", red.text(&line));
+                        }
+                    }
+                    Err(e) => {
+                        // Rolled back: the new drop-ins are empty now; remove them.
+                        for t in &made {
+                            let _ = crate::files::write::remove(
+                                &scope,
+                                t,
+                                b"",
+                                &crate::files::write::BackupPlan::none(),
+                            );
+                        }
+                        return Err(red.text(&e));
+                    }
+                }
             }
             return Ok(EXIT_OK);
         }
     }
     if a.apply {
         let changes = fixrun::changes_of(&stack.sources, &pass.files);
-        let reload_opts = crate::tune::reload::Options {
-            nginx_bin: a
-                .validate
-                .nginx_bin
-                .clone()
-                .or_else(crate::fix::validate::find_nginx)
-                .unwrap_or_else(|| PathBuf::from("nginx")),
-            ..Default::default()
-        };
+        let reload_opts = reload_options(a);
         let changed_of = |paths: &[(PathBuf, PathBuf)]| -> Vec<crate::tune::reload::Changed> {
             pass.files
                 .iter()
@@ -1010,6 +1081,18 @@ fn tune(a: &TuneArgs) -> Result<i32, String> {
         }
     }
     Ok(EXIT_OK)
+}
+
+fn reload_options(a: &TuneArgs) -> crate::tune::reload::Options {
+    crate::tune::reload::Options {
+        nginx_bin: a
+            .validate
+            .nginx_bin
+            .clone()
+            .or_else(crate::fix::validate::find_nginx)
+            .unwrap_or_else(|| PathBuf::from("nginx")),
+        ..Default::default()
+    }
 }
 
 /// One instance's drop-in: where, what it holds, what it will hold.
@@ -1114,35 +1197,79 @@ fn remove_drop_ins(
     if !a.apply {
         return Ok(EXIT_OK);
     }
-    if a.reload {
-        return Err("--reload with --remove-drop-in is not supported yet: remove with --apply, then reload php-fpm; nothing was removed".into());
-    }
+    // Emptied first like any change (validated, backed up, written safely), reloaded
+    // with --reload (rolled back on failure: the old text is written back), then the
+    // empty file is removed.
     let scope = fixrun::scope_of(&a.input.inputs(), stack.root.as_deref());
     let configured = configured_backup_dir(a.config.as_ref(), &a.input.paths)?;
     let opts = a
         .validate
         .commit_options(!a.no_backup, configured, scope.clone())?;
-    if let Some(v) = &opts.validate {
-        let val = crate::fix::validate::validate(stack, &changes, v);
-        for line in val.lines() {
+    let reload_opts = reload_options(a);
+    let pre: Vec<crate::tune::reload::Changed> = found
+        .iter()
+        .map(|t| {
+            let id = t.existing.expect("filtered");
+            let src = stack.sources.get(id);
+            crate::tune::reload::Changed {
+                id,
+                path: src.path.clone(),
+                display: src.display.clone(),
+                old: src.bytes.clone(),
+                new: Vec::new(),
+            }
+        })
+        .collect();
+    let plan = if a.reload {
+        Some(
+            crate::tune::reload::prepare(stack, &pre, &reload_opts)
+                .map_err(|e| format!("{e}; nothing was removed"))?,
+        )
+    } else {
+        None
+    };
+    let report =
+        fixrun::commit(stack, &changes, &opts, &fixrun::RealIo).map_err(|e| red.text(&e))?;
+    for line in fixrun::describe(&report, "emptied", opts.validate.is_some()) {
+        eprintln!("wpstack: {}", red.text(&line));
+    }
+    if let Some(plan) = plan {
+        let changed: Vec<crate::tune::reload::Changed> = pre
+            .into_iter()
+            .filter_map(|mut c| {
+                c.path = report
+                    .written
+                    .iter()
+                    .find(|w| w.from == c.path)?
+                    .path
+                    .clone();
+                Some(c)
+            })
+            .collect();
+        for line in
+            crate::tune::reload::run(&plan, &changed, &reload_opts).map_err(|e| red.text(&e))?
+        {
             eprintln!("wpstack: {}", red.text(&line));
         }
-        if let Some(msg) = val.rejection() {
-            return Err(format!("{msg}\nnothing was removed"));
-        }
     }
-    let plan = crate::files::write::BackupPlan {
-        enabled: opts.backup,
-        dir: opts.backup_dir.clone(),
-        web_roots: discover::web_roots(stack),
-    };
-    for (path, (shown, old, _)) in &changes {
-        let target = scope.target(path).map_err(|e| format!("{shown}: {e}"))?;
-        let bak = crate::files::write::remove(&scope, &target, old, &plan)
-            .map_err(|e| red.text(&format!("{shown}: {e}")))?;
+    for w in &report.written {
+        let target = crate::files::write::Target {
+            real: w.path.clone(),
+            display: w.display.clone(),
+        };
+        crate::files::write::remove(
+            &scope,
+            &target,
+            b"",
+            &crate::files::write::BackupPlan::none(),
+        )
+        .map_err(|e| red.text(&format!("{}: {e}", w.display)))?;
         eprintln!(
-            "wpstack: removed {shown}{}",
-            bak.map(|b| format!(" (backup: {})", b.display()))
+            "wpstack: removed {}{}",
+            w.display,
+            w.backup
+                .as_ref()
+                .map(|b| format!(" (backup: {})", b.display()))
                 .unwrap_or_default()
         );
     }

@@ -411,3 +411,43 @@ fn drop_in_refused_when_it_would_not_load_last() {
         .join("etc/php/8.2/fpm/pool.d/zz-wpstack.conf")
         .exists());
 }
+
+/// Ctrl-C ends a sampling window early, and tune still decides from what it saw
+/// (a second one would exit at once). The window is 10 minutes; SIGINT after ~1 s.
+#[test]
+fn ctrl_c_ends_the_sampling_window_and_tune_still_decides() {
+    let d = tempfile::tempdir().expect("tempdir");
+    copy_tree(&multipool(), d.path());
+    let bin = assert_cmd::cargo::cargo_bin("wpstack");
+    let child = std::process::Command::new(bin)
+        .arg("tune")
+        .arg(d.path())
+        .args(["--sample", "10m", "--interval", "100ms", "--format", "json"])
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("pid");
+    rustix::process::kill_process(pid, rustix::process::Signal::INT).expect("SIGINT");
+    let started = std::time::Instant::now();
+    let out = child.wait_with_output().expect("wait");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "did not end"
+    );
+    // This host's own RAM is measured (no --ram): a host whose cgroup limit cannot
+    // be read refuses, which is also an answer, not a hang.
+    if err.contains("cannot read a memory limit") {
+        return;
+    }
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("ended early by Ctrl-C"), "{err}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(v["tuning"]["pools"]
+        .as_array()
+        .is_some_and(|p| p.len() == 3));
+}

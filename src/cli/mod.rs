@@ -757,7 +757,7 @@ fn tune(a: &TuneArgs) -> Result<i32, String> {
         ));
     }
     if a.remove_drop_in {
-        return remove_drop_ins(a, &stack, &settings);
+        return remove_drop_ins(a, &stack);
     }
     let measured = if let Some(window) = a.sample {
         if master.is_none() && (given.ram.is_some() || configured.ram.is_some()) {
@@ -788,6 +788,22 @@ fn tune(a: &TuneArgs) -> Result<i32, String> {
                 ""
             }
         );
+        if master.is_none() {
+            eprintln!(
+                "wpstack: no php-fpm master runs this stack's php-fpm.conf here: the window watched every php-fpm worker on this host, matched to pools by name"
+            );
+        }
+        let seen: Vec<&str> = stack
+            .pools
+            .iter()
+            .filter(|p| w.pools.get(&p.name).is_some_and(|x| x.readings > 0))
+            .map(|p| p.name.as_str())
+            .collect();
+        if seen.is_empty() {
+            eprintln!(
+                "wpstack: no worker of this stack's pools was seen running during the window"
+            );
+        }
         let mut m = w.workers();
         if given.worker_mem.is_some() {
             for v in m.values_mut() {
@@ -1164,11 +1180,7 @@ fn drop_in_plan(
 
 /// `tune --remove-drop-in`: each instance's zz-wpstack.conf, shown as a diff to
 /// nothing; with --apply validated (php-fpm -t with it emptied), backed up, removed.
-fn remove_drop_ins(
-    a: &TuneArgs,
-    stack: &crate::stack::Stack,
-    _settings: &Settings,
-) -> Result<i32, String> {
+fn remove_drop_ins(a: &TuneArgs, stack: &crate::stack::Stack) -> Result<i32, String> {
     use crate::fix::{apply, run as fixrun};
     let red = report::redact::Redactor::new(&stack.sources);
     let found: Vec<crate::tune::dropin::Target> = (0..stack.fpm.len())

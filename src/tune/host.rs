@@ -599,6 +599,45 @@ mod tests {
     }
 
     #[test]
+    fn resolve_reports_an_unreadable_limit_on_the_masters_path() {
+        let d = tempfile::tempdir().unwrap();
+        let proc_root = d.path().join("proc");
+        let cg = d.path().join("cgroup");
+        write(&cg.join("cgroup.controllers"), "memory\n");
+        std::fs::create_dir_all(cg.join("system.slice/memory.high")).unwrap();
+        write(
+            &proc_root.join("self/cgroup"),
+            "0::/system.slice/x.service\n",
+        );
+        let p = Probe {
+            proc_root,
+            cgroup_root: cg,
+            fpm_conf: None,
+        };
+        let host = resolve_probe(
+            &HostFacts::default(),
+            &HostFacts::default(),
+            Some(p.clone()),
+        );
+        assert_eq!(
+            host.cgroup_unreadable.len(),
+            1,
+            "{:?}",
+            host.cgroup_unreadable
+        );
+        assert!(host.cgroup_unreadable[0].starts_with("/system.slice memory.high"));
+        // RAM given: nothing is measured, nothing to refuse.
+        let given = HostFacts {
+            ram: Some(4 << 30),
+            cpus: Some(2),
+            ..Default::default()
+        };
+        assert!(resolve_probe(&given, &HostFacts::default(), Some(p))
+            .cgroup_unreadable
+            .is_empty());
+    }
+
+    #[test]
     fn cgroup_v1_memory_controller() {
         let d = tempfile::tempdir().unwrap();
         let leaf = d.path().join("memory/docker/abc");

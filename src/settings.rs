@@ -113,6 +113,11 @@ pub struct Thresholds {
     /// M303 (MB and count).
     pub opcache_memory_min: u64,
     pub opcache_files_min: u64,
+    /// `tune` hysteresis: a pool's pm.max_children is only raised when the new value is
+    /// more than this % above the current one (15), only lowered when more than
+    /// `tune_down_percent` % below (30): runs from cron do not flap.
+    pub tune_up_percent: u64,
+    pub tune_down_percent: u64,
 }
 
 impl Thresholds {
@@ -129,6 +134,8 @@ impl Thresholds {
             backlog_min: 128,
             opcache_memory_min: 128,
             opcache_files_min: 10000,
+            tune_up_percent: 15,
+            tune_down_percent: 30,
         }
     }
 }
@@ -217,6 +224,8 @@ const THRESHOLD_KEYS: &[&str] = &[
     "backlog-min",
     "opcache-memory-min",
     "opcache-files-min",
+    "tune-up-percent",
+    "tune-down-percent",
 ];
 
 /// Parse `4G`, `512M`, `96M`, `1073741824` as bytes.
@@ -375,6 +384,8 @@ impl Thresholds {
             "backlog-min" => self.backlog_min = v,
             "opcache-memory-min" => self.opcache_memory_min = v,
             "opcache-files-min" => self.opcache_files_min = v,
+            "tune-up-percent" => self.tune_up_percent = v,
+            "tune-down-percent" => self.tune_down_percent = v.min(100),
             _ => {}
         }
     }

@@ -269,3 +269,185 @@ fn cdn_bounds_the_timeout_chain() {
         assert!(!found.iter().any(|c| c == code), "{code}: {found:?}");
     }
 }
+
+fn run_ok(out: std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The pool files' bytes, by name.
+fn pool_files(root: &Path) -> Vec<(String, String)> {
+    let dir = root.join("etc/php/8.2/fpm/pool.d");
+    let mut v: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .expect("pool.d")
+        .flatten()
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read_to_string(e.path()).expect("read"),
+            )
+        })
+        .filter(|(n, _)| n != "zz-wpstack.conf" && !n.starts_with('.'))
+        .collect();
+    v.sort();
+    v
+}
+
+/// `--drop-in` round trip on the multipool demo: apply writes only zz-wpstack.conf
+/// (php-fpm -t accepts it: validated in the sandbox, and again here), check then
+/// finds no C201/C202, tune proposes nothing more; a re-tune for a bigger host
+/// rewrites the drop-in, never the pool files; --remove-drop-in removes it (with a
+/// backup php-fpm does not load).
+#[test]
+fn drop_in_apply_retune_remove() {
+    let d = tempfile::tempdir().expect("tempdir");
+    copy_tree(&multipool(), d.path());
+    let before = pool_files(d.path());
+    let dropin = d.path().join("etc/php/8.2/fpm/pool.d/zz-wpstack.conf");
+    let said = run_ok(tune(d.path(), "4G", "2", &["--drop-in", "--apply"]));
+    assert!(said.contains("new drop-in"), "{said}");
+    let text = std::fs::read_to_string(&dropin).expect("drop-in written");
+    println!("zz-wpstack.conf for 4G/2 CPUs:\n{text}");
+    assert!(
+        text.contains("[shop]") && text.contains("pm.max_children = "),
+        "{text}"
+    );
+    assert_eq!(pool_files(d.path()), before, "pool files were edited");
+    // php-fpm -t on the copy (its log paths pointed into the copy first).
+    php_fpm_accepts(d.path());
+    let before = pool_files(d.path());
+    let again = json(d.path(), "4G", "2");
+    assert_eq!(
+        again["diff"], "",
+        "tune after the drop-in: {}",
+        again["diff"]
+    );
+    let out = wpstack()
+        .arg("check")
+        .arg(d.path())
+        .args([
+            "--ram",
+            "4G",
+            "--cpus",
+            "2",
+            "--format",
+            "json",
+            "--exit-zero",
+        ])
+        .output()
+        .expect("run check");
+    let found = support::finding_codes(&out.stdout);
+    assert!(
+        !found.iter().any(|c| c == "C201" || c == "C202"),
+        "{found:?}"
+    );
+    // Re-tune for a host four times the size: the drop-in is rewritten.
+    let said = run_ok(tune(
+        d.path(),
+        "16G",
+        "8",
+        &["--drop-in", "--apply", "--no-backup"],
+    ));
+    let text2 = std::fs::read_to_string(&dropin).expect("drop-in");
+    println!("re-tuned for 16G/8 CPUs:\n{text2}\n{said}");
+    assert_ne!(text, text2);
+    assert_eq!(pool_files(d.path()), before, "pool files were edited");
+    let again = json(d.path(), "16G", "8");
+    assert_eq!(again["diff"], "", "{}", again["diff"]);
+    // A dry run shows the removal; --apply removes it.
+    let said = run_ok(
+        wpstack()
+            .arg("tune")
+            .arg(d.path())
+            .args(["--ram", "16G", "--cpus", "8", "--remove-drop-in"])
+            .output()
+            .expect("run"),
+    );
+    assert!(said.contains("-[shop]"), "{said}");
+    assert!(dropin.exists());
+    let said = run_ok(
+        wpstack()
+            .arg("tune")
+            .arg(d.path())
+            .args(["--ram", "16G", "--cpus", "8", "--remove-drop-in", "--apply"])
+            .output()
+            .expect("run"),
+    );
+    assert!(said.contains("removed"), "{said}");
+    assert!(!dropin.exists());
+    assert!(d
+        .path()
+        .join("etc/php/8.2/fpm/pool.d/.zz-wpstack.conf.wpstack.bak")
+        .exists());
+    assert_eq!(pool_files(d.path()), before);
+}
+
+/// A drop-in that would not load last is refused, with the reason, and nothing is
+/// written.
+#[test]
+fn drop_in_refused_when_it_would_not_load_last() {
+    let d = tempfile::tempdir().expect("tempdir");
+    copy_tree(&multipool(), d.path());
+    let late = d.path().join("etc/php/8.2/fpm/pool.d/zzz-local.conf");
+    std::fs::write(&late, "[blog]\npm.max_children = 7\n").expect("write");
+    let out = tune(d.path(), "4G", "2", &["--drop-in", "--apply"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("zzz-local.conf sorts after zz-wpstack.conf"),
+        "{err}"
+    );
+    assert!(!d
+        .path()
+        .join("etc/php/8.2/fpm/pool.d/zz-wpstack.conf")
+        .exists());
+}
+
+/// Ctrl-C ends a sampling window early, and tune still decides from what it saw
+/// (a second one would exit at once). The window is 10 minutes; SIGINT after ~1 s.
+#[test]
+fn ctrl_c_ends_the_sampling_window_and_tune_still_decides() {
+    let d = tempfile::tempdir().expect("tempdir");
+    copy_tree(&multipool(), d.path());
+    let bin = assert_cmd::cargo::cargo_bin("wpstack");
+    let child = std::process::Command::new(bin)
+        .arg("tune")
+        .arg(d.path())
+        .args(["--sample", "10m", "--interval", "100ms", "--format", "json"])
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("pid");
+    rustix::process::kill_process(pid, rustix::process::Signal::INT).expect("SIGINT");
+    let started = std::time::Instant::now();
+    let out = child.wait_with_output().expect("wait");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "did not end"
+    );
+    // This host's own RAM is measured (no --ram): a host whose cgroup limit cannot
+    // be read refuses, which is also an answer, not a hang.
+    if err.contains("cannot read a memory limit") {
+        return;
+    }
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("ended early by Ctrl-C"), "{err}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(v["tuning"]["pools"]
+        .as_array()
+        .is_some_and(|p| p.len() == 3));
+}

@@ -716,3 +716,358 @@ fn nginx_files_changed_reload_nginx_and_a_rejected_one_is_rolled_back() {
     assert!(http_get(port, "/index.php").contains("ok 0"));
     drop(nginx);
 }
+
+/// Issue 17's proof: a real php-fpm with two pools under a bounded loopback load, and
+/// `tune --sample` watching it. `hot` (pm dynamic, 2 children) gets 6 concurrent
+/// clients of a script that allocates 24 MiB and holds it 300 ms: it saturates, and
+/// php-fpm counts `max children reached`. `cool` (3 children) gets one client of an
+/// 8 MiB script. Checked within stated tolerances: the per-worker peaks the window
+/// measured (24 MiB script: 24–40 MiB; 8 MiB: 8–20 MiB: the script's string plus the
+/// worker's own few MiB), the busy peak (hot: both children; cool: one or two, see
+/// below), the
+/// saturated pool named from `max children reached` and grown first (its share is
+/// its busy peak plus one: cool's is its busy peak), and the
+/// `--drop-in` output: php-fpm -t accepts it, `check` then reports no C201/C202. One
+/// snapshot taken at the quiet moment before the load is printed beside it.
+#[test]
+fn sampling_under_load_measures_peaks_and_concurrency_and_names_the_saturated_pool() {
+    if !support::have_program("php-fpm8.2") {
+        return;
+    }
+    let _one = serial();
+    let hot = unique("hot");
+    let cool = unique("cool");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().to_path_buf();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    std::fs::create_dir_all(d.join("www")).expect("mkdir");
+    std::fs::create_dir_all(d.join("pool.d")).expect("mkdir");
+    for (name, mb, ms) in [("hold24.php", 24, 300), ("hold8.php", 8, 150)] {
+        std::fs::write(
+            d.join("www").join(name),
+            format!(
+                "<?php $s = str_repeat('x', {mb} * 1024 * 1024); usleep({ms} * 1000); echo 'ok ', strlen($s);\n"
+            ),
+        )
+        .expect("script");
+    }
+    let conf = d.join("php-fpm.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[global]\npid = {d}/php-fpm.pid\nerror_log = {d}/php-fpm.log\ndaemonize = no\n\ninclude = {d}/pool.d/*.conf\n",
+            d = d.display()
+        ),
+    )
+    .expect("conf");
+    std::fs::write(
+        d.join("pool.d/hot.conf"),
+        format!(
+            "[{hot}]\nlisten = {d}/{hot}.sock\nlisten.mode = 0666\npm = dynamic\npm.max_children = 2\npm.start_servers = 1\npm.min_spare_servers = 1\npm.max_spare_servers = 2\npm.max_requests = 500\nrequest_terminate_timeout = 40s\npm.status_path = /status\npm.status_listen = {d}/{hot}-status.sock\n",
+            d = d.display()
+        ),
+    )
+    .expect("pool");
+    std::fs::write(
+        d.join("pool.d/cool.conf"),
+        format!(
+            "[{cool}]\nlisten = {d}/{cool}.sock\nlisten.mode = 0666\npm = static\npm.max_children = 3\npm.max_requests = 500\nrequest_terminate_timeout = 40s\npm.status_path = /status\n",
+            d = d.display()
+        ),
+    )
+    .expect("pool");
+    let child = Command::new("php-fpm8.2")
+        .arg("-R")
+        .arg("-y")
+        .arg(&conf)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start php-fpm");
+    let fpm = Fpm {
+        dir,
+        conf: conf.clone(),
+        child: Some(child),
+    };
+    let socks = [format!("{hot}.sock"), format!("{cool}.sock")];
+    assert!(
+        fpm.wait_ready(&[&socks[0], &socks[1]]),
+        "php-fpm not ready: {}",
+        log(&fpm)
+    );
+    let wpstack = |args: &[&str]| -> std::process::Output {
+        assert_cmd::Command::cargo_bin("wpstack")
+            .expect("bin")
+            .arg("tune")
+            .args(["--ram", "4G", "--cpus", "2"])
+            .args(args)
+            .arg(&d)
+            .output()
+            .expect("run wpstack")
+    };
+    let json_of = |out: &std::process::Output| -> serde_json::Value {
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "{e}: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
+    };
+    let pool_line = |v: &serde_json::Value, pool: &str| -> serde_json::Value {
+        v["tuning"]["pools"]
+            .as_array()
+            .and_then(|a| a.iter().find(|p| p["pool"] == pool).cloned())
+            .unwrap_or_else(|| panic!("{pool} not in {v}"))
+    };
+    // One snapshot at a quiet moment, before any request.
+    let snap = json_of(&wpstack(&["--format", "json"]));
+    let (snap_hot, snap_cool) = (pool_line(&snap, &hot), pool_line(&snap, &cool));
+
+    // The load: bounded in time, each request bounded by the client's read timeout.
+    let load_for = Duration::from_millis(4500);
+    let started = Instant::now();
+    let spawn = |sock: PathBuf, script: PathBuf, want: &'static str| {
+        std::thread::spawn(move || {
+            let mut n = 0u32;
+            while started.elapsed() < load_for {
+                match fcgi_get(&sock, &script) {
+                    Ok(out) => assert!(out.contains(want), "{out}"),
+                    // --reload at the end of the window restarts the workers: the
+                    // requests they were serving are cut. Only then.
+                    Err(e) => return (n, Some((started.elapsed(), e))),
+                }
+                n += 1;
+            }
+            (n, None)
+        })
+    };
+    let mut hot_clients = Vec::new();
+    for _ in 0..6 {
+        hot_clients.push(spawn(
+            d.join(format!("{hot}.sock")),
+            d.join("www/hold24.php"),
+            "ok 25165824",
+        ));
+    }
+    let cool_client = spawn(
+        d.join(format!("{cool}.sock")),
+        d.join("www/hold8.php"),
+        "ok 8388608",
+    );
+    // `check --live` in the middle of the window (php-fpm's maintenance counts
+    // `max children reached` once a second; the reload at the end resets it).
+    let live = {
+        let d = d.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(2300));
+            let out = assert_cmd::Command::cargo_bin("wpstack")
+                .expect("bin")
+                .arg("check")
+                .arg(&d)
+                .args(["--ram", "4G", "--cpus", "2", "--live", "--exit-zero"])
+                .output()
+                .expect("run check --live");
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let out = wpstack(&[
+        "--sample",
+        "3s",
+        "--interval",
+        "200ms",
+        "--drop-in",
+        "--apply",
+        "--reload",
+        "--format",
+        "json",
+    ]);
+    let mut results: Vec<(u32, Option<(Duration, String)>)> = hot_clients
+        .into_iter()
+        .map(|h| h.join().expect("client"))
+        .collect();
+    let hot_requests: u32 = results.iter().map(|r| r.0).sum();
+    results.push(cool_client.join().expect("client"));
+    let cool_requests = results.last().map_or(0, |r| r.0);
+    for (_, cut) in &results {
+        if let Some((at, e)) = cut {
+            assert!(
+                *at >= Duration::from_millis(3300),
+                "a request failed at {at:?}, inside the window: {e}"
+            );
+        }
+    }
+    let v = json_of(&out);
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    let (h, c) = (pool_line(&v, &hot), pool_line(&v, &cool));
+    let (hs, cs) = (&h["sample"], &c["sample"]);
+    let mib = |x: &serde_json::Value| x.as_u64().unwrap_or(0) as f64 / MIB as f64;
+    println!(
+        "tune_live: load applied: {hot}: 6 clients × {:.1} s of a 24 MiB / 300 ms script = {hot_requests} requests on 2 children; {cool}: 1 client of an 8 MiB / 150 ms script = {cool_requests} requests on 3 children",
+        load_for.as_secs_f64()
+    );
+    println!(
+        "tune_live: sampled {hot}: p95 {:.1} MiB, max {:.1} MiB per worker ({} readings, {} workers, {} ticks), busy peak {}, saturation {}; {cool}: p95 {:.1} MiB, max {:.1} MiB, busy peak {}; max_children {} → {} and {} → {}",
+        mib(&hs["p95"]),
+        mib(&hs["max"]),
+        hs["readings"],
+        hs["workers"],
+        hs["ticks"],
+        hs["busy_peak"],
+        hs["saturation"],
+        mib(&cs["p95"]),
+        mib(&cs["max"]),
+        cs["busy_peak"],
+        h["max_children_before"],
+        h["max_children_after"],
+        c["max_children_before"],
+        c["max_children_after"],
+    );
+    println!(
+        "tune_live: one snapshot before the load said: {hot}: {} workers, worker memory {:.1} MiB {} (low confidence {}), max_children {}; {cool}: worker memory {:.1} MiB {}, max_children {}",
+        snap_hot["workers_seen"],
+        mib(&snap_hot["worker_mem"]),
+        snap_hot["worker_mem_source"],
+        snap_hot["low_confidence"],
+        snap_hot["max_children_after"],
+        mib(&snap_cool["worker_mem"]),
+        snap_cool["worker_mem_source"],
+        snap_cool["max_children_after"],
+    );
+    println!("tune_live: {said}");
+    assert!(out.status.success(), "{said}");
+    // Per-worker peaks: the script's string plus the worker's own few MiB.
+    let (hp, cp) = (
+        hs["p95"].as_u64().unwrap_or(0),
+        cs["p95"].as_u64().unwrap_or(0),
+    );
+    assert!((24 * MIB..=40 * MIB).contains(&hp), "hot p95 {hp}");
+    assert!((8 * MIB..=20 * MIB).contains(&cp), "cool p95 {cp}");
+    assert!(hs["max"].as_u64().unwrap_or(0) >= hp);
+    assert_eq!(h["worker_mem"].as_u64(), Some(hp), "sized from the p95");
+    // Concurrency: both hot children busy. Cool has one client: at most one worker
+    // running its request and one still `Finishing` the one before (php-fpm counts
+    // both active: the second has answered but is still freeing its 8 MiB).
+    assert_eq!(hs["busy_peak"], 2, "{hs}");
+    assert!(
+        cs["busy_peak"]
+            .as_u64()
+            .is_some_and(|b| (1..=2).contains(&b)),
+        "{cs}"
+    );
+    assert!(hs["ticks"].as_u64().unwrap_or(0) >= 5, "{hs}");
+    // The saturated pool, named from php-fpm's own counter, grows; cool does not.
+    assert_eq!(h["saturated"], true, "{h}");
+    assert_eq!(c["saturated"], false, "{c}");
+    assert!(
+        hs["saturation"]["max_children_reached"]
+            .as_u64()
+            .is_some_and(|n| n >= 1),
+        "{hs}"
+    );
+    let (ha, ca) = (
+        h["max_children_after"].as_u64().unwrap_or(0),
+        c["max_children_after"].as_u64().unwrap_or(0),
+    );
+    assert!(ha > 2 && ha > ca, "hot {ha} cool {ca}");
+    // The snapshot at the quiet moment had nothing to go on.
+    assert_eq!(snap_hot["worker_mem_source"], "assumed", "{snap_hot}");
+    // The drop-in: written, accepted by php-fpm -t (the sandbox's and this test's own),
+    // and check agrees.
+    let dropin = d.join("pool.d/zz-wpstack.conf");
+    let text = std::fs::read_to_string(&dropin).expect("drop-in written");
+    println!("tune_live: zz-wpstack.conf:\n{text}");
+    assert!(
+        text.contains(&format!("[{hot}]\npm.max_children = {ha}")),
+        "{text}"
+    );
+    assert!(said.contains("accepts"), "{said}");
+    assert!(said.contains("reload"), "{said}");
+    let t = Command::new("php-fpm8.2")
+        .arg("-R")
+        .arg("-t")
+        .arg("-y")
+        .arg(&conf)
+        .output()
+        .expect("php-fpm -t");
+    assert!(
+        t.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&t.stdout),
+        String::from_utf8_lossy(&t.stderr)
+    );
+    let out = assert_cmd::Command::cargo_bin("wpstack")
+        .expect("bin")
+        .arg("check")
+        .arg(&d)
+        .args([
+            "--ram",
+            "4G",
+            "--cpus",
+            "2",
+            "--format",
+            "json",
+            "--exit-zero",
+        ])
+        .output()
+        .expect("run check");
+    let found = support::finding_codes(&out.stdout);
+    assert!(
+        !found.iter().any(|c| c == "C201" || c == "C202"),
+        "{found:?}"
+    );
+    // `check --live`, run during the load, said the same without tuning.
+    let text = live.join().expect("check --live");
+    println!(
+        "tune_live: check --live during the load:\n{}",
+        text.lines()
+            .filter(|l| l.starts_with("live:"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let line = |pool: &str| {
+        text.lines()
+            .find(|l| l.starts_with(&format!("live: pool {pool}:")))
+            .unwrap_or_else(|| panic!("{pool} not in {text}"))
+            .to_string()
+    };
+    assert!(line(&hot).contains("SATURATED"), "{text}");
+    assert!(line(&cool).contains("never ran out of workers"), "{text}");
+    // The pools serve after the reload; --remove-drop-in --reload takes the drop-in
+    // back: emptied (validated), reloaded, removed, and the pools serve.
+    let out = assert_cmd::Command::cargo_bin("wpstack")
+        .expect("bin")
+        .arg("tune")
+        .arg(&d)
+        .args([
+            "--ram",
+            "4G",
+            "--cpus",
+            "2",
+            "--remove-drop-in",
+            "--apply",
+            "--reload",
+        ])
+        .output()
+        .expect("run remove");
+    let said = String::from_utf8_lossy(&out.stderr);
+    println!("tune_live: --remove-drop-in --apply --reload:\n{said}");
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("removed"), "{said}");
+    assert!(!dropin.exists());
+    for pool in [&hot, &cool] {
+        let script = if pool == &hot {
+            "www/hold24.php"
+        } else {
+            "www/hold8.php"
+        };
+        let out = fcgi_get(&d.join(format!("{pool}.sock")), &d.join(script)).expect("serves");
+        assert!(out.contains("ok "), "{out}");
+    }
+    drop(fpm);
+}

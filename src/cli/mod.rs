@@ -269,6 +269,11 @@ pub struct CheckArgs {
     /// summary (0: list all).
     #[arg(long = "max-per-code", value_name = "N", default_value_t = report::MAX_PER_FILE_CODE)]
     pub max_per_code: usize,
+    /// Also read each running pool's php-fpm status page (pm.status_path, over the
+    /// pool's socket) once and say whether it ran out of workers (text: after the
+    /// findings; other formats: on stderr).
+    #[arg(long)]
+    pub live: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -307,6 +312,21 @@ pub struct TuneArgs {
     /// What sits in front of nginx (the timeout chain stays below its origin timeout).
     #[arg(long)]
     pub cdn: Option<String>,
+    /// Watch the running pools for DURATION (30s, 10m, 1h) before deciding: every
+    /// worker's peak memory and, where pm.status_path is set, php-fpm's status page
+    /// (busy workers, listen queue, max children reached). Ctrl-C ends it early.
+    #[arg(long, value_name = "DURATION", value_parser = crate::tune::sample::parse_duration)]
+    pub sample: Option<std::time::Duration>,
+    /// With --sample: time between two readings.
+    #[arg(long, value_name = "DURATION", requires = "sample", default_value = "2s", value_parser = crate::tune::sample::parse_duration)]
+    pub interval: std::time::Duration,
+    /// Write the tuned pool keys into one zz-wpstack.conf per php-fpm (in its include
+    /// glob's directory, loaded last) instead of editing the pool files.
+    #[arg(long = "drop-in", conflicts_with = "remove_drop_in")]
+    pub drop_in: bool,
+    /// Remove the zz-wpstack.conf drop-ins (with --apply: validated, backed up).
+    #[arg(long = "remove-drop-in")]
+    pub remove_drop_in: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -451,6 +471,7 @@ impl CheckArgs {
             max_per_code: report::MAX_PER_FILE_CODE,
             nginx_dump: None,
             fpm_dump: None,
+            live: false,
         }
     }
 }
@@ -594,6 +615,16 @@ fn check(a: &CheckArgs) -> Result<i32, String> {
     if a.format == Format::Text && !a.quiet {
         for n in &stack.notes {
             let _ = writeln!(stdout, "note: {}", report::escape_controls(&red.text(n)));
+        }
+    }
+    if a.live {
+        for l in crate::tune::fpm_status::live_lines(&stack) {
+            let l = report::escape_controls(&red.text(&l)).into_owned();
+            if a.format == Format::Text {
+                let _ = writeln!(stdout, "{l}");
+            } else {
+                eprintln!("wpstack: {l}");
+            }
         }
     }
     drop(stdout);
@@ -817,7 +848,72 @@ fn tune(a: &TuneArgs) -> Result<i32, String> {
     let master = fpm_conf
         .as_deref()
         .and_then(|c| host::stack_master(proc_root, c));
-    let measured = if given.worker_mem.is_some() {
+    if host
+        .ram
+        .is_some_and(|r| r.source == host::FactSource::Measured)
+        && !host.cgroup_unreadable.is_empty()
+    {
+        return Err(format!(
+            "cannot read a memory limit on the cgroup path ({}): the RAM this host gives php-fpm is unknown, and sizing above a limit is what gets workers killed; give --ram",
+            host.cgroup_unreadable.join("; ")
+        ));
+    }
+    if a.remove_drop_in {
+        return remove_drop_ins(a, &stack);
+    }
+    let measured = if let Some(window) = a.sample {
+        if master.is_none() && (given.ram.is_some() || configured.ram.is_some()) {
+            return Err(format!(
+                "--sample watches the stack's php-fpm running here, and no master runs {}",
+                fpm_conf
+                    .as_deref()
+                    .map(|c| c.display().to_string())
+                    .unwrap_or_else(|| "its php-fpm.conf".into())
+            ));
+        }
+        let opts = crate::tune::sample::Options {
+            proc_root: proc_root.to_path_buf(),
+            master: master.as_ref().map(|m| m.pid),
+            duration: window,
+            interval: a.interval,
+            status: crate::tune::sample::endpoints(&stack),
+            progress: std::io::stderr().is_terminal(),
+        };
+        let w = crate::tune::sample::run(&opts);
+        eprintln!(
+            "wpstack: sampled {} times over {:.0?}{}",
+            w.ticks,
+            w.elapsed,
+            if w.interrupted {
+                " (ended early by Ctrl-C: deciding from what was seen)"
+            } else {
+                ""
+            }
+        );
+        if master.is_none() {
+            eprintln!(
+                "wpstack: no php-fpm master runs this stack's php-fpm.conf here: the window watched every php-fpm worker on this host, matched to pools by name"
+            );
+        }
+        let seen: Vec<&str> = stack
+            .pools
+            .iter()
+            .filter(|p| w.pools.get(&p.name).is_some_and(|x| x.readings > 0))
+            .map(|p| p.name.as_str())
+            .collect();
+        if seen.is_empty() {
+            eprintln!(
+                "wpstack: no worker of this stack's pools was seen running during the window"
+            );
+        }
+        let mut m = w.workers();
+        if given.worker_mem.is_some() {
+            for v in m.values_mut() {
+                v.count = v.count.max(1);
+            }
+        }
+        m
+    } else if given.worker_mem.is_some() {
         Default::default()
     } else if let Some(m) = &master {
         crate::tune::workers::measure_of(proc_root, Some(m.pid))
@@ -829,7 +925,21 @@ fn tune(a: &TuneArgs) -> Result<i32, String> {
     let Some(t) = crate::tune::run::tune(&stack, &host, &settings, &measured) else {
         return Err("the host's RAM is unknown: give --ram".into());
     };
-    let fix = Fix::safe("tune", t.edits.clone());
+    // With --drop-in the pool keys go into zz-wpstack.conf: only nginx edits stay edits.
+    let drop_ins = if a.drop_in {
+        drop_in_plan(&stack, &t)?
+    } else {
+        Vec::new()
+    };
+    let edits: Vec<crate::fix::Edit> = t
+        .edits
+        .iter()
+        .filter(|e| {
+            !a.drop_in || stack.file(e.file).map(|f| f.kind) != Some(crate::stack::FileKind::Fpm)
+        })
+        .cloned()
+        .collect();
+    let fix = Fix::safe("tune", edits);
     let mut pass = apply::apply(&stack.sources, [&fix], crate::fix::Applicability::Safe);
     // Only files under the PATHs given are changed (and shown), by their real names.
     let scope = fixrun::scope_of(&a.input.inputs(), stack.root.as_deref());
@@ -854,6 +964,14 @@ fn tune(a: &TuneArgs) -> Result<i32, String> {
         let kind = stack.file(*id).map(|f| f.kind);
         diff.extend(apply::unified_diff(name, kind, &src.bytes, new));
     }
+    for d in &drop_ins {
+        diff.extend(apply::unified_diff(
+            &d.shown,
+            Some(crate::stack::FileKind::Fpm),
+            &d.old,
+            &d.new,
+        ));
+    }
     let red = report::redact::Redactor::new(&stack.sources);
     if a.format == "json" {
         let mut v = serde_json::json!({
@@ -861,6 +979,10 @@ fn tune(a: &TuneArgs) -> Result<i32, String> {
             "tuning": t,
             "measured": host.measured_notes(),
             "diff": String::from_utf8_lossy(&diff),
+            "drop_ins": drop_ins.iter().map(|d| serde_json::json!({
+                "path": d.target.path, "exists": d.target.existing.is_some(),
+                "content": String::from_utf8_lossy(&d.new),
+            })).collect::<Vec<_>>(),
         });
         red.json(&mut v);
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
@@ -876,17 +998,145 @@ fn tune(a: &TuneArgs) -> Result<i32, String> {
             let _ = writeln!(out, "No changes: the pools already fit this host.");
         }
     }
+    if a.apply && !drop_ins.is_empty() {
+        // An existing drop-in is rewritten like any file (below); a new one is
+        // validated as appended to the file php-fpm loads last, then created.
+        for d in drop_ins.iter().filter(|d| d.target.existing.is_some()) {
+            pass.files
+                .insert(d.target.existing.expect("filtered"), d.new.clone());
+        }
+        let new_ones: Vec<&DropInChange> = drop_ins
+            .iter()
+            .filter(|d| d.target.existing.is_none() && !d.new.is_empty())
+            .collect();
+        if !new_ones.is_empty() {
+            let configured = configured_backup_dir(a.config.as_ref(), &a.input.paths)?;
+            let opts = a
+                .validate
+                .commit_options(!a.no_backup, configured, scope.clone())?;
+            let mut changes = fixrun::changes_of(&stack.sources, &pass.files);
+            for d in &new_ones {
+                let (k, (shown, old, new)) =
+                    crate::tune::dropin::as_appended(&stack, &d.target, &d.new);
+                let entry = changes.entry(k).or_insert((shown, old.clone(), old));
+                entry
+                    .2
+                    .extend_from_slice(&new[entry.1.len().min(new.len())..]);
+            }
+            if let Some(v) = &opts.validate {
+                let val = crate::fix::validate::validate(&stack, &changes, v);
+                for line in val.lines() {
+                    eprintln!("wpstack: {}", red.text(&line));
+                }
+                if let Some(msg) = val.rejection() {
+                    return Err(format!("{msg}\nnothing was written"));
+                }
+            }
+            let reload_opts = reload_options(a);
+            // The files of each change for --reload: a new drop-in is a file of its
+            // instance (the one loaded last) going from nothing to its text; rolled
+            // back, it is emptied (php-fpm then reads what it read before) and removed.
+            let created = |path: &std::path::Path, d: &DropInChange| crate::tune::reload::Changed {
+                id: d.target.last,
+                path: path.to_path_buf(),
+                display: d.shown.clone(),
+                old: Vec::new(),
+                new: d.new.clone(),
+            };
+            let rest_changed =
+                |written: &[(PathBuf, PathBuf)]| -> Vec<crate::tune::reload::Changed> {
+                    pass.files
+                        .iter()
+                        .filter_map(|(id, new)| {
+                            let src = stack.sources.get(*id);
+                            let real = if written.is_empty() {
+                                src.path.clone()
+                            } else {
+                                written
+                                    .iter()
+                                    .find(|(from, _)| *from == src.path)?
+                                    .1
+                                    .clone()
+                            };
+                            Some(crate::tune::reload::Changed {
+                                id: *id,
+                                path: real,
+                                display: src.display.clone(),
+                                old: src.bytes.clone(),
+                                new: new.clone(),
+                            })
+                        })
+                        .filter(|c| c.old != c.new)
+                        .collect()
+                };
+            let plan = if a.reload {
+                let mut pre = rest_changed(&[]);
+                pre.extend(new_ones.iter().map(|d| created(&d.target.path, d)));
+                Some(
+                    crate::tune::reload::prepare(&stack, &pre, &reload_opts)
+                        .map_err(|e| format!("{e}; nothing was written"))?,
+                )
+            } else {
+                None
+            };
+            let rest = fixrun::changes_of(&stack.sources, &pass.files);
+            let mut written: Vec<(PathBuf, PathBuf)> = Vec::new();
+            if !rest.is_empty() {
+                let opts = crate::fix::run::CommitOptions {
+                    validate: None,
+                    ..opts.clone()
+                };
+                let report = fixrun::commit(&stack, &rest, &opts, &fixrun::RealIo)
+                    .map_err(|e| red.text(&e))?;
+                for line in fixrun::describe(&report, "tuned", true) {
+                    eprintln!("wpstack: {}", red.text(&line));
+                }
+                written = report
+                    .written
+                    .iter()
+                    .map(|w| (w.from.clone(), w.path.clone()))
+                    .collect();
+            }
+            let mut changed = if written.is_empty() {
+                Vec::new()
+            } else {
+                rest_changed(&written)
+            };
+            let mut made = Vec::new();
+            for d in &new_ones {
+                let t = crate::files::write::create(&scope, &d.target.path, &d.new, &d.target.like)
+                    .map_err(|e| red.text(&format!("{}: {e}", d.shown)))?;
+                eprintln!("wpstack: tuned {} (new drop-in)", t.display);
+                changed.push(created(&t.real, d));
+                made.push(t);
+            }
+            if let Some(plan) = plan {
+                match crate::tune::reload::run(&plan, &changed, &reload_opts) {
+                    Ok(lines) => {
+                        for line in lines {
+                            eprintln!("wpstack: {}", red.text(&line));
+                        }
+                    }
+                    Err(e) => {
+                        // Rolled back: the new drop-ins are empty now; remove them.
+                        for t in &made {
+                            let _ = crate::files::write::remove(
+                                &scope,
+                                t,
+                                b"",
+                                &crate::files::write::BackupPlan::none(),
+                            );
+                        }
+                        return Err(red.text(&e));
+                    }
+                }
+            }
+            return Ok(EXIT_OK);
+        }
+    }
     if a.apply {
         let changes = fixrun::changes_of(&stack.sources, &pass.files);
-        let reload_opts = crate::tune::reload::Options {
-            nginx_bin: a
-                .validate
-                .nginx_bin
-                .clone()
-                .or_else(crate::fix::validate::find_nginx)
-                .unwrap_or_else(|| PathBuf::from("nginx")),
-            ..Default::default()
-        };
+        let reload_opts = reload_options(a);
         let changed_of = |paths: &[(PathBuf, PathBuf)]| -> Vec<crate::tune::reload::Changed> {
             pass.files
                 .iter()
@@ -947,6 +1197,195 @@ fn tune(a: &TuneArgs) -> Result<i32, String> {
                 eprintln!("wpstack: {}", red.text(&line));
             }
         }
+    }
+    Ok(EXIT_OK)
+}
+
+fn reload_options(a: &TuneArgs) -> crate::tune::reload::Options {
+    crate::tune::reload::Options {
+        nginx_bin: a
+            .validate
+            .nginx_bin
+            .clone()
+            .or_else(crate::fix::validate::find_nginx)
+            .unwrap_or_else(|| PathBuf::from("nginx")),
+        ..Default::default()
+    }
+}
+
+/// One instance's drop-in: where, what it holds, what it will hold.
+struct DropInChange {
+    target: crate::tune::dropin::Target,
+    shown: String,
+    old: Vec<u8>,
+    new: Vec<u8>,
+}
+
+/// The drop-ins `tune --drop-in` writes: one per php-fpm instance whose pools changed
+/// (or whose drop-in exists: it is rewritten whole).
+fn drop_in_plan(
+    stack: &crate::stack::Stack,
+    t: &crate::tune::run::Tuning,
+) -> Result<Vec<DropInChange>, String> {
+    let mut out = Vec::new();
+    for fpm in 0..stack.fpm.len() {
+        let names: Vec<&str> = stack
+            .pools
+            .iter()
+            .filter(|p| p.fpm == fpm)
+            .map(|p| p.name.as_str())
+            .collect();
+        let any = t.pool_sets.iter().any(|s| names.contains(&s.pool.as_str()));
+        let target = match crate::tune::dropin::locate(stack, fpm) {
+            Ok(t) => t,
+            Err(e) if any => {
+                return Err(format!(
+                "--drop-in: {e}; nothing was written (without --drop-in the pool files are edited)"
+            ))
+            }
+            Err(_) => continue,
+        };
+        if !any && target.existing.is_none() {
+            continue;
+        }
+        let new = crate::tune::dropin::render(stack, &target, &t.pool_sets);
+        let old = target
+            .existing
+            .map(|id| stack.sources.get(id).bytes.clone())
+            .unwrap_or_default();
+        if new == old {
+            continue;
+        }
+        let shown = match target.existing {
+            Some(id) => stack.sources.get(id).display.clone(),
+            None => {
+                let last = stack.sources.get(target.last);
+                let dir = std::path::Path::new(&last.display)
+                    .parent()
+                    .unwrap_or(std::path::Path::new(""));
+                if last.path.parent() == target.path.parent() {
+                    dir.join(crate::tune::dropin::NAME).display().to_string()
+                } else {
+                    target.path.display().to_string()
+                }
+            }
+        };
+        out.push(DropInChange {
+            target,
+            shown,
+            old,
+            new,
+        });
+    }
+    Ok(out)
+}
+
+/// `tune --remove-drop-in`: each instance's zz-wpstack.conf, shown as a diff to
+/// nothing; with --apply validated (php-fpm -t with it emptied), backed up, removed.
+fn remove_drop_ins(a: &TuneArgs, stack: &crate::stack::Stack) -> Result<i32, String> {
+    use crate::fix::{apply, run as fixrun};
+    let red = report::redact::Redactor::new(&stack.sources);
+    let found: Vec<crate::tune::dropin::Target> = (0..stack.fpm.len())
+        .filter_map(|f| crate::tune::dropin::locate(stack, f).ok())
+        .filter(|t| t.existing.is_some())
+        .collect();
+    if found.is_empty() {
+        println!("No {} drop-in to remove.", crate::tune::dropin::NAME);
+        return Ok(EXIT_OK);
+    }
+    let mut changes = std::collections::BTreeMap::new();
+    for t in &found {
+        let src = stack.sources.get(t.existing.expect("filtered"));
+        let d = apply::unified_diff(
+            &src.display,
+            Some(crate::stack::FileKind::Fpm),
+            &src.bytes,
+            b"",
+        );
+        let _ = std::io::stdout().lock().write_all(&d);
+        changes.insert(
+            src.path.clone(),
+            (src.display.clone(), src.bytes.clone(), Vec::new()),
+        );
+    }
+    if !a.apply {
+        return Ok(EXIT_OK);
+    }
+    // Emptied first like any change (validated, backed up, written safely), reloaded
+    // with --reload (rolled back on failure: the old text is written back), then the
+    // empty file is removed.
+    let scope = fixrun::scope_of(&a.input.inputs(), stack.root.as_deref());
+    let configured = configured_backup_dir(a.config.as_ref(), &a.input.paths)?;
+    let opts = a
+        .validate
+        .commit_options(!a.no_backup, configured, scope.clone())?;
+    let reload_opts = reload_options(a);
+    let pre: Vec<crate::tune::reload::Changed> = found
+        .iter()
+        .map(|t| {
+            let id = t.existing.expect("filtered");
+            let src = stack.sources.get(id);
+            crate::tune::reload::Changed {
+                id,
+                path: src.path.clone(),
+                display: src.display.clone(),
+                old: src.bytes.clone(),
+                new: Vec::new(),
+            }
+        })
+        .collect();
+    let plan = if a.reload {
+        Some(
+            crate::tune::reload::prepare(stack, &pre, &reload_opts)
+                .map_err(|e| format!("{e}; nothing was removed"))?,
+        )
+    } else {
+        None
+    };
+    let report =
+        fixrun::commit(stack, &changes, &opts, &fixrun::RealIo).map_err(|e| red.text(&e))?;
+    for line in fixrun::describe(&report, "emptied", opts.validate.is_some()) {
+        eprintln!("wpstack: {}", red.text(&line));
+    }
+    if let Some(plan) = plan {
+        let changed: Vec<crate::tune::reload::Changed> = pre
+            .into_iter()
+            .filter_map(|mut c| {
+                c.path = report
+                    .written
+                    .iter()
+                    .find(|w| w.from == c.path)?
+                    .path
+                    .clone();
+                Some(c)
+            })
+            .collect();
+        for line in
+            crate::tune::reload::run(&plan, &changed, &reload_opts).map_err(|e| red.text(&e))?
+        {
+            eprintln!("wpstack: {}", red.text(&line));
+        }
+    }
+    for w in &report.written {
+        let target = crate::files::write::Target {
+            real: w.path.clone(),
+            display: w.display.clone(),
+        };
+        crate::files::write::remove(
+            &scope,
+            &target,
+            b"",
+            &crate::files::write::BackupPlan::none(),
+        )
+        .map_err(|e| red.text(&format!("{}: {e}", w.display)))?;
+        eprintln!(
+            "wpstack: removed {}{}",
+            w.display,
+            w.backup
+                .as_ref()
+                .map(|b| format!(" (backup: {})", b.display()))
+                .unwrap_or_default()
+        );
     }
     Ok(EXIT_OK)
 }

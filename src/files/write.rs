@@ -799,6 +799,88 @@ pub fn restore(seam: &dyn Seam, scope: &Scope, changes: &[Change], written: &[Wr
     }
 }
 
+/// Create the file `path` (which must not exist) holding `new`: its directory is
+/// resolved inside the tree and must lie under the PATHs given, walked without
+/// following a link; the bytes go to a temp file made `O_EXCL|O_NOFOLLOW` there, given
+/// the owner and mode of `like` (a file of the same directory the program already
+/// reads, e.g. a pool file), synced, then linked in under its name with
+/// `renameat2(RENAME_NOREPLACE)`: a file that appeared meanwhile is never replaced.
+pub fn create(scope: &Scope, path: &Path, new: &[u8], like: &Path) -> Result<Target, String> {
+    let parent = path.parent().ok_or("no directory")?;
+    let name = path.file_name().ok_or("names no file")?.to_os_string();
+    let dir_t = scope.target(parent)?;
+    let like_t = scope.target(like)?;
+    let o = open_target(&Real, &like_t.real)?;
+    let dir = walk_dir(&dir_t.real, false).map_err(|e| reason(&e))?;
+    let first = name.to_string_lossy().into_owned();
+    let (mut tmp, tmp_name) = create_new(&dir, &temp_name(&first)).map_err(|e| {
+        format!(
+            "cannot create the temp file ({e}) in {}",
+            dir_t.real.display()
+        )
+    })?;
+    let drop_tmp = || {
+        let _ = rfs::unlinkat(&dir, tmp_name.as_str(), AtFlags::empty());
+    };
+    let wrote = copy_owner_mode(&tmp, &o.stat)
+        .and_then(|()| tmp.write_all(new))
+        .and_then(|()| tmp.sync_all());
+    if let Err(e) = wrote {
+        drop_tmp();
+        return Err(format!("cannot write it: {}", reason(&e)));
+    }
+    drop(tmp);
+    if let Err(e) = rfs::renameat_with(
+        &dir,
+        tmp_name.as_str(),
+        &dir,
+        name.as_os_str(),
+        rfs::RenameFlags::NOREPLACE,
+    ) {
+        drop_tmp();
+        return Err(match e {
+            rustix::io::Errno::EXIST => {
+                "it exists now (made since wpstack looked); not replaced, run again".to_string()
+            }
+            e => format!("cannot create it: {}", reason(&io(e))),
+        });
+    }
+    let real = dir_t.real.join(&name);
+    let display = match dir_t.display.as_str() {
+        d if d == dir_t.real.display().to_string() => real.display().to_string(),
+        d => Path::new(d).join(&name).display().to_string(),
+    };
+    Ok(Target { real, display })
+}
+
+/// Remove the file at `target` (holding `expected_old`), as [`replace`] checks it
+/// (no link followed, one hard link, unchanged since read), after a backup when
+/// asked. Returns the backup's path.
+pub fn remove(
+    scope: &Scope,
+    target: &Target,
+    expected_old: &[u8],
+    backup: &BackupPlan,
+) -> Result<Option<PathBuf>, String> {
+    let real = &target.real;
+    let o = open_target(&Real, real)?;
+    if read_back(&o, real, expected_old.len())? != expected_old {
+        return Err(CHANGED.into());
+    }
+    let bak = if backup.enabled {
+        Some(write_backup(&Real, backup, scope, &o, real, expected_old)?)
+    } else {
+        None
+    };
+    if let Err(e) = rfs::unlinkat(&o.dir, o.name.as_os_str(), AtFlags::empty()) {
+        if let Some(b) = &bak {
+            let _ = remove_made(b);
+        }
+        return Err(format!("cannot remove it: {}", reason(&io(e))));
+    }
+    Ok(bak)
+}
+
 /// Write one file the caller names (confined to its directory), no backup by
 /// default: rollbacks and tests.
 pub fn write_one(path: &Path, expected_old: &[u8], new: &[u8], backup: bool) -> Result<(), String> {
@@ -815,6 +897,63 @@ pub fn write_one(path: &Path, expected_old: &[u8], new: &[u8], backup: bool) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn create_never_replaces_and_remove_checks_what_it_removes() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().expect("tempdir");
+        let dir = d.path().join("pool.d");
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let like = dir.join("www.conf");
+        std::fs::write(&like, "[www]\n").expect("write");
+        std::fs::set_permissions(&like, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+        let scope = Scope::new(&[d.path().to_path_buf()], None, None);
+        let path = dir.join("zz-wpstack.conf");
+        let t = create(&scope, &path, b"[www]\npm.max_children = 4\n", &like).expect("create");
+        assert_eq!(t.display, "pool.d/zz-wpstack.conf");
+        assert_eq!(
+            std::fs::metadata(&path).expect("made").permissions().mode() & 0o777,
+            0o640,
+            "the sibling's mode"
+        );
+        // It exists now: a second create does not replace it.
+        let e = create(&scope, &path, b"other", &like).unwrap_err();
+        assert!(e.contains("exists"), "{e}");
+        assert_eq!(
+            std::fs::read(&path).expect("read"),
+            b"[www]\npm.max_children = 4\n"
+        );
+        // Outside the PATHs given: refused.
+        let other = tempfile::tempdir().expect("tempdir");
+        assert!(create(&scope, &other.path().join("x.conf"), b"x", &like).is_err());
+        // A planted link in its place is not followed.
+        let evil = dir.join("evil.conf");
+        std::os::unix::fs::symlink(other.path().join("target"), &evil).expect("link");
+        assert!(create(&scope, &evil, b"x", &like).is_err());
+        assert!(!other.path().join("target").exists());
+        // Remove: only what was read, with a backup the glob skips.
+        let target = scope.target(&path).expect("target");
+        let e = remove(&scope, &target, b"something else", &BackupPlan::beside()).unwrap_err();
+        assert!(e.contains("changed on disk"), "{e}");
+        let bak = remove(
+            &scope,
+            &target,
+            b"[www]\npm.max_children = 4\n",
+            &BackupPlan::beside(),
+        )
+        .expect("remove")
+        .expect("backup");
+        assert!(!path.exists());
+        assert_eq!(bak, dir.join(".zz-wpstack.conf.wpstack.bak"));
+        // No temp file is left behind.
+        let left: Vec<String> = std::fs::read_dir(&dir)
+            .expect("ls")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".tmp"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
 
     #[test]
     fn resolves_links_inside_the_root() {

@@ -132,27 +132,72 @@ impl Plan {
     }
 }
 
+/// Opcache's shared memory per php-fpm instance, counted once (all its pools share
+/// one segment): `opcache.memory_consumption` (which holds the
+/// `opcache.interned_strings_buffer`: PHP carves the interned strings out of it) plus
+/// `opcache.jit_buffer_size`, which PHP reserves beside it whenever the JIT is not
+/// `disable`d (`off` keeps the buffer so the JIT can be switched on at run time). An
+/// unset `opcache.jit` is `tracing` before PHP 8.4 and `disable` from 8.4 on.
+pub fn opcache_shared(stack: &Stack) -> OpcacheShared {
+    let mut out = OpcacheShared::default();
+    for f in stack.fpm.iter().filter(|f| !f.pools.is_empty()) {
+        let Some(pool) = f.pools.first().and_then(|p| stack.pools.get(*p)) else {
+            continue;
+        };
+        let enabled =
+            f.ini.opcache_loaded() && pool.php("opcache.enable").is_some_and(|s| s.is_on());
+        if !enabled {
+            continue;
+        }
+        let mb = |k: &str| {
+            pool.php(k)
+                .and_then(|v| v.text().trim().parse::<u64>().ok())
+                .unwrap_or(0)
+                << 20
+        };
+        out.memory += mb("opcache.memory_consumption");
+        out.interned += mb("opcache.interned_strings_buffer");
+        let jit_default = match f.version.as_deref().map(|v| {
+            let mut it = v.split('.').map(|n| n.parse::<u32>().unwrap_or(0));
+            (it.next().unwrap_or(0), it.next().unwrap_or(0))
+        }) {
+            Some(v) if v >= (8, 4) => "disable",
+            _ => "tracing",
+        };
+        let jit = pool
+            .php("opcache.jit")
+            .map(|j| j.text().trim().to_ascii_lowercase())
+            .unwrap_or_else(|| jit_default.to_string());
+        let buffer = pool
+            .php("opcache.jit_buffer_size")
+            .map(|b| util::ini_bytes(&b).max(0) as u64)
+            .unwrap_or(0);
+        if jit != "disable" {
+            out.jit += buffer;
+        }
+    }
+    out
+}
+
+/// Opcache's shared memory, bytes (see [`opcache_shared`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OpcacheShared {
+    /// Σ opcache.memory_consumption.
+    pub memory: u64,
+    /// Σ opcache.interned_strings_buffer: inside `memory`, not added.
+    pub interned: u64,
+    /// Σ opcache.jit_buffer_size where the JIT is not disabled.
+    pub jit: u64,
+}
+
+impl OpcacheShared {
+    pub fn total(&self) -> u64 {
+        self.memory + self.jit
+    }
+}
+
 fn opcache_bytes(stack: &Stack) -> u64 {
-    stack
-        .fpm
-        .iter()
-        .filter(|f| !f.pools.is_empty())
-        .filter_map(|f| {
-            let pool = stack.pools.get(*f.pools.first()?)?;
-            let enabled =
-                f.ini.opcache_loaded() && pool.php("opcache.enable").is_some_and(|s| s.is_on());
-            if !enabled {
-                return Some(0);
-            }
-            let mb = pool
-                .php("opcache.memory_consumption")?
-                .text()
-                .trim()
-                .parse::<u64>()
-                .ok()?;
-            Some(mb << 20)
-        })
-        .sum()
+    opcache_shared(stack).total()
 }
 
 /// The plan, or `None` when the RAM is not known (not given, not measured).
@@ -263,7 +308,7 @@ pub fn plan_measured(
                 worker_mem = worker_mem.min(ml);
             }
             let share = match share_basis {
-                ShareBasis::WorkersSeen => workers.map_or(0, |w| w.count as u64),
+                ShareBasis::WorkersSeen => workers.map_or(0, |w| w.share()),
                 ShareBasis::CurrentMaxChildren => max_children.unwrap_or(1).max(1),
             };
             PoolPlan {
@@ -336,6 +381,55 @@ mod tests {
     use std::collections::BTreeMap;
 
     const M: u64 = 1 << 20;
+
+    #[test]
+    fn opcache_jit_buffer_counted_once_beside_memory_consumption() {
+        let d = tempfile::tempdir().unwrap();
+        fn copy(from: &std::path::Path, to: &std::path::Path) {
+            std::fs::create_dir_all(to).unwrap();
+            for e in std::fs::read_dir(from).unwrap().flatten() {
+                let t = to.join(e.file_name());
+                if e.file_type().unwrap().is_dir() {
+                    copy(&e.path(), &t);
+                } else {
+                    std::fs::copy(e.path(), t).unwrap();
+                }
+            }
+        }
+        copy(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/stacks/multipool"),
+            d.path(),
+        );
+        let ini = d.path().join("etc/php/8.2/fpm/conf.d/10-opcache.ini");
+        let load = || {
+            crate::stack::discover::load(&crate::stack::discover::Inputs {
+                paths: vec![d.path().to_path_buf()],
+                ..Default::default()
+            })
+            .expect("stack")
+        };
+        let base = std::fs::read_to_string(&ini).unwrap();
+        let before = opcache_shared(&load());
+        assert_eq!(before.jit, 0);
+        // Three pools, one instance: the 64M buffer is counted once.
+        std::fs::write(&ini, format!("{base}\nopcache.jit_buffer_size=64M\n")).unwrap();
+        let on = opcache_shared(&load());
+        assert_eq!((on.memory, on.jit), (before.memory, 64 * M));
+        assert_eq!(on.total(), before.memory + 64 * M);
+        // `off` keeps the buffer reserved; `disable` does not.
+        std::fs::write(
+            &ini,
+            format!("{base}\nopcache.jit_buffer_size=64M\nopcache.jit=off\n"),
+        )
+        .unwrap();
+        assert_eq!(opcache_shared(&load()).jit, 64 * M);
+        std::fs::write(
+            &ini,
+            format!("{base}\nopcache.jit_buffer_size=64M\nopcache.jit=disable\n"),
+        )
+        .unwrap();
+        assert_eq!(opcache_shared(&load()).jit, 0);
+    }
 
     #[test]
     fn allocate_shares_by_weight_with_a_floor() {

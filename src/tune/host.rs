@@ -48,6 +48,9 @@ pub struct Host {
     /// Database and cache processes found running, summed into `db_mem` when it was
     /// not given.
     pub db_procs: Vec<DbProcess>,
+    /// cgroup limit files on the path that exist but could not be read: the RAM
+    /// measured cannot be trusted (`tune` refuses to size from it).
+    pub cgroup_unreadable: Vec<String>,
 }
 
 /// A running `php-fpm: master process (CONF)`.
@@ -66,7 +69,7 @@ pub struct CgroupLimit {
     /// The cgroup (as in /proc/PID/cgroup) whose file holds the limit: the process's
     /// own or an ancestor.
     pub path: String,
-    /// `memory.max` (v2) or `memory.limit_in_bytes` (v1).
+    /// `memory.max` or `memory.high` (v2), `memory.limit_in_bytes` (v1).
     pub file: &'static str,
     pub limit: u64,
 }
@@ -164,14 +167,26 @@ pub fn cgroup_limit(fs_root: &Path, proc_cgroup: &str) -> Option<u64> {
 /// read under the root itself, or under `unified/` on a hybrid host; v1 under
 /// `memory/`. "max" and v1's "no limit" (a number near i64::MAX) are no limit.
 pub fn cgroup_limit_at(fs_root: &Path, proc_cgroup: &str) -> Option<CgroupLimit> {
+    cgroup_scan(fs_root, proc_cgroup).0
+}
+
+/// The tightest memory limit along the cgroup path and its ancestors (the systemd
+/// slices a service sits in: `system.slice`, `machine.slice/…`), and the limit files
+/// that exist but could not be read or understood ("/system.slice memory.high:
+/// permission denied"): a limit that cannot be read may be the one that binds, so
+/// the caller refuses to size from RAM alone. v2 reads `memory.max` (the OOM killer's
+/// line) and `memory.high` (above it the kernel throttles and reclaims the cgroup's
+/// memory hard: workers stall long before they are killed), the lower binds.
+pub fn cgroup_scan(fs_root: &Path, proc_cgroup: &str) -> (Option<CgroupLimit>, Vec<String>) {
     let mut best: Option<CgroupLimit> = None;
+    let mut unreadable = Vec::new();
     for line in proc_cgroup.lines() {
         let mut parts = line.splitn(3, ':');
         let (Some(_), Some(controllers), Some(path)) = (parts.next(), parts.next(), parts.next())
         else {
             continue;
         };
-        let (base, file) = if controllers.is_empty() {
+        let (base, files): (PathBuf, &[&'static str]) = if controllers.is_empty() {
             let base = if fs_root.join("cgroup.controllers").exists()
                 || !fs_root.join("unified").is_dir()
             {
@@ -179,9 +194,9 @@ pub fn cgroup_limit_at(fs_root: &Path, proc_cgroup: &str) -> Option<CgroupLimit>
             } else {
                 fs_root.join("unified")
             };
-            (base, "memory.max")
+            (base, &["memory.max", "memory.high"])
         } else if controllers.split(',').any(|c| c == "memory") {
-            (fs_root.join("memory"), "memory.limit_in_bytes")
+            (fs_root.join("memory"), &["memory.limit_in_bytes"])
         } else {
             continue;
         };
@@ -193,21 +208,37 @@ pub fn cgroup_limit_at(fs_root: &Path, proc_cgroup: &str) -> Option<CgroupLimit>
         }
         let mut dir = base.join(rel);
         loop {
-            if let Ok(v) = std::fs::read_to_string(dir.join(file)) {
-                // v1 reports "no limit" as a huge number near i64::MAX.
-                if let Ok(n) = v.trim().parse::<u64>() {
-                    if n < (1u64 << 60) && best.as_ref().is_none_or(|b| n < b.limit) {
-                        let shown = dir
-                            .strip_prefix(&base)
-                            .map(|r| format!("/{}", r.display()))
-                            .unwrap_or_else(|_| dir.display().to_string());
-                        best = Some(CgroupLimit {
-                            pid: None,
-                            path: shown,
-                            file,
-                            limit: n,
-                        });
+            let shown = dir
+                .strip_prefix(&base)
+                .map(|r| format!("/{}", r.display()))
+                .unwrap_or_else(|_| dir.display().to_string());
+            for file in files {
+                let at = dir.join(file);
+                let v = match std::fs::read_to_string(&at) {
+                    Ok(v) => v,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => {
+                        unreadable
+                            .push(format!("{shown} {file}: {}", crate::source::io_reason(&e)));
+                        continue;
                     }
+                };
+                let v = v.trim();
+                if v == "max" {
+                    continue;
+                }
+                let Ok(n) = v.parse::<u64>() else {
+                    unreadable.push(format!("{shown} {file}: `{v}` is not a number of bytes"));
+                    continue;
+                };
+                // v1 reports "no limit" as a huge number near i64::MAX.
+                if n < (1u64 << 60) && best.as_ref().is_none_or(|b| n < b.limit) {
+                    best = Some(CgroupLimit {
+                        pid: None,
+                        path: shown.clone(),
+                        file,
+                        limit: n,
+                    });
                 }
             }
             if dir == base || !dir.pop() {
@@ -215,7 +246,7 @@ pub fn cgroup_limit_at(fs_root: &Path, proc_cgroup: &str) -> Option<CgroupLimit>
             }
         }
     }
-    best
+    (best, unreadable)
 }
 
 /// Every process under a /proc tree (the real one or a fixture): its pid and directory,
@@ -401,6 +432,20 @@ impl Probe {
 /// What a probe finds: the master, the limit that binds it (the master's cgroup, or
 /// wpstack's own when no master is found), the database/cache processes.
 pub fn probe(p: &Probe) -> (Option<FpmMaster>, Option<CgroupLimit>, Vec<DbProcess>) {
+    let (m, c, d, _) = probe_all(p);
+    (m, c, d)
+}
+
+/// [`probe`], and the limit files on the binding cgroup path that could not be read.
+#[allow(clippy::type_complexity)]
+pub fn probe_all(
+    p: &Probe,
+) -> (
+    Option<FpmMaster>,
+    Option<CgroupLimit>,
+    Vec<DbProcess>,
+    Vec<String>,
+) {
     let master = pick_master(&fpm_masters(&p.proc_root), p.fpm_conf.as_deref());
     let read = |who: &str| std::fs::read_to_string(p.proc_root.join(who).join("cgroup")).ok();
     let from_master = master.as_ref().and_then(|m| {
@@ -413,12 +458,21 @@ pub fn probe(p: &Probe) -> (Option<FpmMaster>, Option<CgroupLimit>, Vec<DbProces
     let master_read = master
         .as_ref()
         .is_some_and(|m| read(&m.pid.to_string()).is_some());
+    let whose = if master_read {
+        master.as_ref().map(|m| m.pid.to_string())
+    } else {
+        Some("self".to_string())
+    };
+    let unreadable = whose
+        .and_then(|w| read(&w))
+        .map(|t| cgroup_scan(&p.cgroup_root, &t).1)
+        .unwrap_or_default();
     let cgroup = if master_read {
         from_master
     } else {
         read("self").and_then(|t| cgroup_limit_at(&p.cgroup_root, &t))
     };
-    (master, cgroup, db_processes(&p.proc_root))
+    (master, cgroup, db_processes(&p.proc_root), unreadable)
 }
 
 /// Merge given, configured and (optionally) measured facts.
@@ -452,7 +506,7 @@ pub fn resolve_probe(given: &HostFacts, configured: &HostFacts, probe_at: Option
         return host;
     };
     if host.ram.is_none() || host.cpus.is_none() {
-        let (master, cgroup, db) = probe(&p);
+        let (master, cgroup, db, unreadable) = probe_all(&p);
         let (ram, cpus) = physical();
         let ram = cgroup.as_ref().map_or(ram, |c| ram.min(c.limit));
         host.cpus.get_or_insert(Fact {
@@ -478,6 +532,7 @@ pub fn resolve_probe(given: &HostFacts, configured: &HostFacts, probe_at: Option
             host.fpm_master = master;
             host.cgroup = cgroup;
             host.db_procs = db;
+            host.cgroup_unreadable = unreadable;
         }
     }
     host
@@ -506,6 +561,80 @@ mod tests {
         std::fs::write(leaf.join("memory.max"), "max\n").unwrap();
         let got = cgroup_limit(d.path(), "0::/system.slice/php8.2-fpm.service\n");
         assert_eq!(got, Some(3 << 30));
+    }
+
+    #[test]
+    fn cgroup_v2_memory_high_binds_and_an_unreadable_limit_is_reported() {
+        let d = tempfile::tempdir().unwrap();
+        write(&d.path().join("cgroup.controllers"), "memory\n");
+        // A systemd slice with memory.max, its service with a lower memory.high.
+        write(&d.path().join("web.slice/memory.max"), "4294967296\n");
+        write(&d.path().join("web.slice/memory.high"), "max\n");
+        write(
+            &d.path().join("web.slice/php8.2-fpm.service/memory.high"),
+            "2147483648\n",
+        );
+        write(
+            &d.path().join("web.slice/php8.2-fpm.service/memory.max"),
+            "max\n",
+        );
+        let cg = "0::/web.slice/php8.2-fpm.service\n";
+        let (got, bad) = cgroup_scan(d.path(), cg);
+        let got = got.unwrap();
+        assert_eq!(
+            (got.limit, got.file, got.path.as_str()),
+            (2 << 30, "memory.high", "/web.slice/php8.2-fpm.service")
+        );
+        assert!(bad.is_empty(), "{bad:?}");
+        // The slice's memory.high cannot be read (a directory stands in for a file
+        // root cannot read either; garbage for one that says nothing).
+        std::fs::remove_file(d.path().join("web.slice/memory.high")).unwrap();
+        std::fs::create_dir_all(d.path().join("web.slice/memory.high")).unwrap();
+        write(&d.path().join("memory.max"), "lots\n");
+        let (got, bad) = cgroup_scan(d.path(), cg);
+        assert_eq!(got.map(|g| g.limit), Some(2 << 30));
+        assert_eq!(bad.len(), 2, "{bad:?}");
+        assert!(bad[0].starts_with("/web.slice memory.high: "), "{bad:?}");
+        assert!(bad[1].contains("`lots` is not a number"), "{bad:?}");
+    }
+
+    #[test]
+    fn resolve_reports_an_unreadable_limit_on_the_masters_path() {
+        let d = tempfile::tempdir().unwrap();
+        let proc_root = d.path().join("proc");
+        let cg = d.path().join("cgroup");
+        write(&cg.join("cgroup.controllers"), "memory\n");
+        std::fs::create_dir_all(cg.join("system.slice/memory.high")).unwrap();
+        write(
+            &proc_root.join("self/cgroup"),
+            "0::/system.slice/x.service\n",
+        );
+        let p = Probe {
+            proc_root,
+            cgroup_root: cg,
+            fpm_conf: None,
+        };
+        let host = resolve_probe(
+            &HostFacts::default(),
+            &HostFacts::default(),
+            Some(p.clone()),
+        );
+        assert_eq!(
+            host.cgroup_unreadable.len(),
+            1,
+            "{:?}",
+            host.cgroup_unreadable
+        );
+        assert!(host.cgroup_unreadable[0].starts_with("/system.slice memory.high"));
+        // RAM given: nothing is measured, nothing to refuse.
+        let given = HostFacts {
+            ram: Some(4 << 30),
+            cpus: Some(2),
+            ..Default::default()
+        };
+        assert!(resolve_probe(&given, &HostFacts::default(), Some(p))
+            .cgroup_unreadable
+            .is_empty());
     }
 
     #[test]

@@ -57,6 +57,21 @@ pub struct PoolLine {
     pub spare_servers: Option<[u64; 3]>,
     pub max_requests_after: Option<u64>,
     pub listen_backlog_after: Option<u64>,
+    /// The new pm.max_children was within the hysteresis band (`tune-up-percent`,
+    /// `tune-down-percent`): the current value is kept.
+    pub held: Option<u64>,
+    /// php-fpm's status showed the pool out of workers.
+    pub saturated: bool,
+    /// What a sampling window saw (`tune --sample`).
+    pub sample: Option<super::workers::SampleStats>,
+}
+
+/// One pool key the tuner set: what a drop-in file holds.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PoolSet {
+    pub pool: String,
+    pub key: String,
+    pub value: String,
 }
 
 /// One link from a PHP location to a pool: seconds, 0 = unbounded.
@@ -84,6 +99,10 @@ pub struct Tuning {
     pub kept_current: bool,
     pub pools: Vec<PoolLine>,
     pub timeout_chain: Vec<ChainLine>,
+    /// Every pool key changed, in order (the span edits below set the same values).
+    pub pool_sets: Vec<PoolSet>,
+    /// The hysteresis band used: [up %, down %].
+    pub hysteresis: [u64; 2],
     #[serde(skip)]
     pub edits: Vec<Edit>,
 }
@@ -132,35 +151,57 @@ pub fn tune(
 ) -> Option<Tuning> {
     let plan: Plan = capacity::plan_measured(stack, host, settings, measured)?;
     let mut edits = Vec::new();
+    let mut sets: Vec<PoolSet> = Vec::new();
+    let mut set = |edits: &mut Vec<Edit>, pool: &crate::stack::Pool, key: &str, value: &str| {
+        sets.push(PoolSet {
+            pool: pool.name.clone(),
+            key: key.to_string(),
+            value: value.to_string(),
+        });
+        edits.extend(edit::pool_set(stack, pool, key, value));
+    };
     let mut pools = Vec::new();
     let n_pools = plan.pools.len();
-    for p in &plan.pools {
+    let afters = hysteresis(&plan, settings, |id| {
+        measured
+            .get(&stack.pools[id].name)
+            .is_some_and(|w| w.saturated())
+    });
+    for (p, (after, held)) in plan.pools.iter().zip(afters) {
         let pool = &stack.pools[p.pool];
         let pm_before = text(pool.settings.get("pm")).unwrap_or_else(|| "dynamic".into());
-        let after = p.recommended;
         let pm_after = pm_mode(&pm_before, after, n_pools);
         if pm_after != pm_before {
-            edits.extend(edit::pool_set(stack, pool, "pm", pm_after));
+            set(&mut edits, pool, "pm", pm_after);
         }
         if p.max_children != Some(after) {
-            edits.extend(edit::pool_set(
-                stack,
-                pool,
-                "pm.max_children",
-                &after.to_string(),
-            ));
+            set(&mut edits, pool, "pm.max_children", &after.to_string());
         }
         let mut spare = None;
+        let current_spare = || -> Option<[u64; 3]> {
+            let v = |k: &str| text(pool.settings.get(k))?.parse::<u64>().ok();
+            let (start, min, max) = (
+                v("pm.start_servers")?,
+                v("pm.min_spare_servers")?,
+                v("pm.max_spare_servers")?,
+            );
+            (min >= 1 && min <= start && start <= max && max <= after).then_some([start, min, max])
+        };
         if pm_after == "dynamic" {
-            let (start, min, max) = spare_servers(after);
-            spare = Some([start, min, max]);
-            for (k, v) in [
-                ("pm.start_servers", start),
-                ("pm.min_spare_servers", min),
-                ("pm.max_spare_servers", max),
-            ] {
-                if text(pool.settings.get(k)) != Some(v.to_string()) {
-                    edits.extend(edit::pool_set(stack, pool, k, &v.to_string()));
+            // A held pool keeps its spare servers too while php-fpm accepts them.
+            if let Some(cur) = current_spare().filter(|_| held && pm_before == "dynamic") {
+                spare = Some(cur);
+            } else {
+                let (start, min, max) = spare_servers(after);
+                spare = Some([start, min, max]);
+                for (k, v) in [
+                    ("pm.start_servers", start),
+                    ("pm.min_spare_servers", min),
+                    ("pm.max_spare_servers", max),
+                ] {
+                    if text(pool.settings.get(k)) != Some(v.to_string()) {
+                        set(&mut edits, pool, k, &v.to_string());
+                    }
                 }
             }
         }
@@ -170,7 +211,7 @@ pub fn tune(
             .is_some_and(|m| m.value.trim() == "0")
         {
             max_requests_after = Some(500);
-            edits.extend(edit::pool_set(stack, pool, "pm.max_requests", "500"));
+            set(&mut edits, pool, "pm.max_requests", "500");
         }
         let mut listen_backlog_after = None;
         if let Some(b) = pool
@@ -182,12 +223,7 @@ pub fn tune(
             if b >= 0 && (b < min || b < after as i64) {
                 let v = 511.max(after);
                 listen_backlog_after = Some(v);
-                edits.extend(edit::pool_set(
-                    stack,
-                    pool,
-                    "listen.backlog",
-                    &v.to_string(),
-                ));
+                set(&mut edits, pool, "listen.backlog", &v.to_string());
             }
         }
         pools.push(PoolLine {
@@ -208,9 +244,14 @@ pub fn tune(
             spare_servers: spare,
             max_requests_after,
             listen_backlog_after,
+            held: held.then_some(p.recommended),
+            saturated: measured.get(&pool.name).is_some_and(|w| w.saturated()),
+            sample: measured.get(&pool.name).and_then(|w| w.sample.clone()),
         });
     }
-    let timeout_chain = chain(stack, settings, &mut edits);
+    let timeout_chain = chain(stack, settings, &mut edits, &mut |edits, pool, k, v| {
+        set(edits, pool, k, v)
+    });
     // One edit per place: a pool or location reached twice asks for the same change.
     // Several keys inserted at the end of the same pool are one insertion (the
     // merge refuses two edits at one point), in the order they were decided.
@@ -256,11 +297,28 @@ pub fn tune(
             _ => String::new(),
         },
     });
+    let oc = capacity::opcache_shared(stack);
     budget_lines.push(BudgetLine {
         what: "opcache",
         bytes: plan.opcache,
         source: "configured",
-        note: "opcache.memory_consumption, shared: counted once".into(),
+        note: {
+            let mut n = "opcache.memory_consumption".to_string();
+            if oc.interned > 0 {
+                n.push_str(&format!(
+                    " (its {} of interned strings inside it)",
+                    human_bytes(oc.interned)
+                ));
+            }
+            if oc.jit > 0 {
+                n.push_str(&format!(
+                    " + opcache.jit_buffer_size {}",
+                    human_bytes(oc.jit)
+                ));
+            }
+            n.push_str(", shared: counted once");
+            n
+        },
     });
     Some(Tuning {
         ram: plan.ram.value,
@@ -274,13 +332,86 @@ pub fn tune(
         kept_current: plan.kept_current,
         pools,
         timeout_chain,
+        pool_sets: sets,
+        hysteresis: [
+            settings.thresholds.tune_up_percent,
+            settings.thresholds.tune_down_percent,
+        ],
         edits: unique,
     })
 }
 
+/// Each pool's pm.max_children after hysteresis, and whether it was held: a new value
+/// within `tune-up-percent` above or `tune-down-percent` below the current one is not
+/// proposed (the current one stays), so `tune` from cron does not flap. A pool
+/// php-fpm's status saw saturated is never held back from growing. Held values must
+/// still fit the budget and the CPU cap together: when they do not, the pools held
+/// above their share are released first, then all.
+pub fn hysteresis(
+    plan: &Plan,
+    settings: &Settings,
+    saturated: impl Fn(usize) -> bool,
+) -> Vec<(u64, bool)> {
+    let (up, down) = (
+        settings.thresholds.tune_up_percent,
+        settings.thresholds.tune_down_percent,
+    );
+    let mut out: Vec<(u64, bool)> = plan
+        .pools
+        .iter()
+        .map(|p| {
+            let a = p.recommended;
+            match p.max_children {
+                Some(b) if b >= capacity::MIN_CHILDREN && a != b => {
+                    let within = if a > b {
+                        !saturated(p.pool) && (a - b) * 100 <= b * up
+                    } else {
+                        (b - a) * 100 <= b * down
+                    };
+                    if within {
+                        (b, true)
+                    } else {
+                        (a, false)
+                    }
+                }
+                _ => (a, false),
+            }
+        })
+        .collect();
+    let fits = |out: &[(u64, bool)]| {
+        let mem: u64 = out
+            .iter()
+            .zip(&plan.pools)
+            .map(|((c, _), p)| c * p.worker_mem)
+            .sum();
+        let children: u64 = out.iter().map(|(c, _)| c).sum();
+        mem <= plan.budget && plan.cpu_cap.is_none_or(|cap| children <= cap)
+    };
+    if !fits(&out) {
+        for (o, p) in out.iter_mut().zip(&plan.pools) {
+            if o.1 && o.0 > p.recommended {
+                *o = (p.recommended, false);
+            }
+        }
+    }
+    if !fits(&out) {
+        for (o, p) in out.iter_mut().zip(&plan.pools) {
+            *o = (p.recommended, false);
+        }
+    }
+    out
+}
+
 /// The timeout chain per PHP location and pool it reaches: one consistent set of
 /// values, changed only where a link is inverted or unbounded.
-fn chain(stack: &Stack, settings: &Settings, edits: &mut Vec<Edit>) -> Vec<ChainLine> {
+type SetFn<'a> = dyn FnMut(&mut Vec<Edit>, &crate::stack::Pool, &str, &str) + 'a;
+
+fn chain(
+    stack: &Stack,
+    settings: &Settings,
+    edits: &mut Vec<Edit>,
+    set: &mut SetFn<'_>,
+) -> Vec<ChainLine> {
     let cdn = settings.cdn.origin_timeout().map(|(s, _)| s);
     // The most nginx may wait below the CDN (T105 keeps 5 s of room).
     let ceiling = cdn.map(|c| c.saturating_sub(5).max(2));
@@ -329,20 +460,20 @@ fn chain(stack: &Stack, settings: &Settings, edits: &mut Vec<Edit>) -> Vec<Chain
             }
         }
         if rtt_after != rtt {
-            edits.extend(edit::pool_set(
-                stack,
+            set(
+                edits,
                 pool,
                 "request_terminate_timeout",
                 &format!("{rtt_after}s"),
-            ));
+            );
         }
         if met_after != met {
-            edits.extend(edit::pool_set(
-                stack,
+            set(
+                edits,
                 pool,
                 "php_admin_value[max_execution_time]",
                 &met_after.to_string(),
-            ));
+            );
         }
         per_pool.insert(id, [met, met_after, rtt, rtt_after]);
     }
@@ -493,6 +624,48 @@ pub fn table(t: &Tuning) -> String {
             "  (the current pm.max_children fit and are within a tenth of their shares: kept)\n",
         );
     }
+    for p in &t.pools {
+        if let (Some(share), Some(b)) = (p.held, p.max_children_before) {
+            out.push_str(&format!(
+                "  {}: {share} would move {b} by less than the hysteresis band (+{}%/−{}%): kept at {b}\n",
+                p.pool, t.hysteresis[0], t.hysteresis[1]
+            ));
+        }
+    }
+    if t.pools.iter().any(|p| p.sample.is_some()) {
+        out.push_str("\nSampled (per-worker peak = its largest PSS + (VmHWM − Rss) over the window; sized from the p95, nearest rank)\n");
+        for p in &t.pools {
+            let Some(s) = &p.sample else { continue };
+            let busy = match s.busy_peak {
+                Some(b) => format!(
+                    "busy peak {b} (status page, {} of {} ticks)",
+                    s.status_samples, s.ticks
+                ),
+                None => format!(
+                    "no status page ({}): share by workers seen",
+                    s.status_error
+                        .as_deref()
+                        .unwrap_or("pm.status_path not set")
+                ),
+            };
+            out.push_str(&format!(
+                "  {:<12} p95 {} (used), max {}: {} readings of {} workers over {} ticks; {busy}\n",
+                p.pool,
+                human_bytes(s.p95),
+                human_bytes(s.max),
+                s.readings,
+                s.workers,
+                s.ticks
+            ));
+            if let Some(sat) = s.saturation.as_ref().filter(|x| x.is_saturated()) {
+                out.push_str(&format!(
+                    "  {:<12} SATURATED: {}; its share grows first\n",
+                    "",
+                    sat.describe()
+                ));
+            }
+        }
+    }
     if !t.timeout_chain.is_empty() {
         out.push_str(
             "\nTimeout chain: max_execution_time < request_terminate_timeout ≤ fastcgi_read_timeout",
@@ -590,6 +763,124 @@ mod tests {
         let text = table(&t);
         assert!(text.contains("low confidence → estimate"), "{text}");
         assert!(text.contains("workers seen running"), "{text}");
+
+        // Sampled: shop saturated with 8 busy → it grows first; the table says what
+        // each number rests on.
+        let sat = crate::tune::workers::Saturation {
+            max_children_reached: 3,
+            reached_in_window: 2,
+            max_listen_queue: 4,
+            listen_queue_seen: 2,
+            since_secs: 3700,
+            slow_requests: 0,
+        };
+        let mut sampled = measured.clone();
+        for (name, busy, saturation) in [("shop", 8, Some(sat)), ("blog", 4, None)] {
+            let w = sampled.get_mut(name).expect("pool");
+            w.sample = Some(crate::tune::workers::SampleStats {
+                ticks: 30,
+                readings: 240,
+                workers: w.count,
+                p95: w.pss_max,
+                max: w.pss_max + (10 << 20),
+                busy_peak: Some(busy),
+                status_samples: 30,
+                saturation,
+                ..Default::default()
+            });
+        }
+        assert_eq!(sampled["shop"].share(), 8 + 4 + 1);
+        assert_eq!(sampled["blog"].share(), 4);
+        let ts = tune(&stack, &host, &Settings::default(), &sampled).expect("tuning");
+        let text = table(&ts);
+        assert!(
+            text.contains("SATURATED: max children reached 3 times (2 during the window)"),
+            "{text}"
+        );
+        assert!(text.contains("p95 150M (used), max 160M: 240 readings of 8 workers over 30 ticks; busy peak 8 (status page, 30 of 30 ticks)"), "{text}");
+        let shop = |t: &Tuning| {
+            t.pools
+                .iter()
+                .find(|p| p.pool == "shop")
+                .unwrap()
+                .max_children_after
+        };
+        assert!(
+            shop(&ts) > shop(&t),
+            "saturation grows shop: {} vs {}",
+            shop(&ts),
+            shop(&t)
+        );
+    }
+
+    fn plan_of(current: &[u64], recommended: &[u64], budget: u64) -> Plan {
+        Plan {
+            ram: super::super::host::Fact {
+                value: budget,
+                source: FactSource::Given,
+            },
+            reserve: 0,
+            reserve_source: FactSource::Given,
+            db_mem: 0,
+            db_source: FactSource::Given,
+            opcache: 0,
+            budget,
+            cpus: None,
+            cpu_cap: None,
+            share_basis: ShareBasis::CurrentMaxChildren,
+            kept_current: false,
+            pools: current
+                .iter()
+                .zip(recommended)
+                .enumerate()
+                .map(|(i, (c, r))| capacity::PoolPlan {
+                    pool: i,
+                    max_children: Some(*c),
+                    worker_mem: 1,
+                    worker_source: FactSource::Given,
+                    low_confidence: false,
+                    workers_seen: 0,
+                    pss_peak: 0,
+                    memory_limit: None,
+                    share: 1,
+                    by_memory: *r,
+                    by_cpu: None,
+                    recommended: *r,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn hysteresis_holds_small_moves_and_lets_big_ones_and_saturation_through() {
+        let s = Settings::default();
+        let none = |_| false;
+        // +15 % up and −30 % down are held; one child more is a move.
+        let plan = plan_of(&[20, 20, 20, 20], &[23, 24, 14, 13], 1000);
+        assert_eq!(
+            hysteresis(&plan, &s, none),
+            vec![(20, true), (24, false), (20, true), (13, false)]
+        );
+        // A saturated pool grows whatever the band says.
+        assert_eq!(
+            hysteresis(&plan, &s, |i| i == 0),
+            vec![(23, false), (24, false), (20, true), (13, false)]
+        );
+        // Held values that no longer fit the budget are released: first the ones
+        // held above their share.
+        let plan = plan_of(&[20, 10], &[16, 11], 27);
+        assert_eq!(hysteresis(&plan, &s, none), vec![(16, false), (10, true)]);
+        let plan = plan_of(&[20, 10], &[16, 9], 25);
+        assert_eq!(hysteresis(&plan, &s, none), vec![(16, false), (9, false)]);
+        // The band comes from the settings (wpstack.toml [thresholds]).
+        let mut wide = Settings::default();
+        wide.thresholds.set("tune-up-percent", 50);
+        wide.thresholds.set("tune-down-percent", 0);
+        let plan = plan_of(&[20, 20], &[29, 19], 1000);
+        assert_eq!(
+            hysteresis(&plan, &wide, none),
+            vec![(20, true), (19, false)]
+        );
     }
 
     #[test]

@@ -24,11 +24,102 @@ pub struct PoolWorkers {
     /// `RssAnon` of the master the workers were forked from (what a worker carries
     /// from the fork before its first request), bytes; 0 when the master was not read.
     pub baseline: u64,
+    /// What a sampling window (`tune --sample`) saw; None for one snapshot.
+    pub sample: Option<SampleStats>,
+}
+
+/// A pool over a sampling window (see [`super::sample`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SampleStats {
+    /// Ticks of the window.
+    pub ticks: usize,
+    /// Worker readings (workers × ticks) the peaks rest on.
+    pub readings: usize,
+    /// Distinct workers (pids) seen.
+    pub workers: usize,
+    /// Nearest-rank p95 of the per-worker peaks: what the pool is sized from.
+    pub p95: u64,
+    /// The largest per-worker peak (shown, not used).
+    pub max: u64,
+    /// Most busy workers at one tick, per php-fpm's status page.
+    pub busy_peak: Option<u64>,
+    /// Most workers in state R/D at one tick (/proc): shown beside the status page's
+    /// count (a worker waiting on MySQL sleeps, so this is no busy count).
+    pub running_peak: usize,
+    /// Status pages read.
+    pub status_samples: usize,
+    /// Why the status page could not be read (the first error).
+    pub status_error: Option<String>,
+    pub saturation: Option<Saturation>,
+}
+
+/// php-fpm's own saturation counters for a pool.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Saturation {
+    /// `max children reached` since php-fpm started or reloaded.
+    pub max_children_reached: u64,
+    /// Its increase during the window.
+    pub reached_in_window: u64,
+    /// `max listen queue` since start.
+    pub max_listen_queue: u64,
+    /// The largest `listen queue` seen at a tick.
+    pub listen_queue_seen: u64,
+    /// Seconds since php-fpm started (or reloaded) the pool.
+    pub since_secs: u64,
+    pub slow_requests: u64,
+}
+
+impl Saturation {
+    /// Requests waited for a worker: every child was busy (`max children reached`),
+    /// or connections queued in the listen backlog.
+    pub fn is_saturated(&self) -> bool {
+        self.max_children_reached > 0 || self.max_listen_queue > 0 || self.listen_queue_seen > 0
+    }
+    /// The numbers, for people.
+    pub fn describe(&self) -> String {
+        format!(
+            "max children reached {} times ({} during the window), listen queue up to {} ({} seen at a tick), since php-fpm started the pool {} ago; slow requests {}",
+            self.max_children_reached,
+            self.reached_in_window,
+            self.max_listen_queue,
+            self.listen_queue_seen,
+            crate::tune::sample::human_secs(self.since_secs),
+            self.slow_requests
+        )
+    }
 }
 
 impl PoolWorkers {
     /// What to size for: the largest PSS seen, or larger when a worker's VmHWM shows
     /// it used (and freed) more since it started: PSS + (VmHWM − Rss).
+    /// The pool's weight in the shared budget: the busy workers at the peak of a
+    /// sampled window (php-fpm's status page), plus, for a
+    /// saturated pool, the connections seen waiting (at most as many again) and one more child (its demand
+    /// was above what it had); else, from one snapshot, the workers seen running.
+    pub fn share(&self) -> u64 {
+        let Some(s) = &self.sample else {
+            return self.count as u64;
+        };
+        // php-fpm's count: a worker still `Finishing` a request it answered holds
+        // its memory and cannot take another, so it counts as busy.
+        let busy = s.busy_peak.unwrap_or(self.count as u64);
+        match &s.saturation {
+            Some(sat) if sat.is_saturated() => {
+                // The queue since start may be an old burst: it at most doubles the share.
+                let busy = busy.max(1);
+                let waiting = sat.listen_queue_seen.max(sat.max_listen_queue).min(busy);
+                busy + waiting + 1
+            }
+            _ => busy.max(1),
+        }
+    }
+    /// Whether php-fpm's status says the pool ran out of workers.
+    pub fn saturated(&self) -> bool {
+        self.sample
+            .as_ref()
+            .and_then(|s| s.saturation.as_ref())
+            .is_some_and(Saturation::is_saturated)
+    }
     pub fn peak(&self) -> u64 {
         self.pss_max.max(self.pss_peak_max)
     }

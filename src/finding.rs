@@ -72,16 +72,21 @@ pub struct Finding {
     pub fix: Option<Fix>,
 }
 
+/// What a finding takes from the rule that made it. The registry (`rules::Rule`) lives
+/// above this module and implements it; findings, reports and the model below never
+/// need to know the registry.
+pub trait RuleId {
+    fn code(&self) -> &'static str;
+    fn name(&self) -> &'static str;
+    fn severity(&self) -> Severity;
+}
+
 impl Finding {
-    pub fn new(
-        rule: &crate::rules::Rule,
-        primary: Option<Place>,
-        message: impl Into<String>,
-    ) -> Self {
+    pub fn new(rule: &impl RuleId, primary: Option<Place>, message: impl Into<String>) -> Self {
         Finding {
-            code: rule.code,
-            name: rule.name,
-            severity: rule.severity,
+            code: rule.code(),
+            name: rule.name(),
+            severity: rule.severity(),
             message: message.into(),
             primary,
             related: Vec::new(),
@@ -89,7 +94,7 @@ impl Finding {
             fix: None,
         }
     }
-    pub fn at(rule: &crate::rules::Rule, place: Place, message: impl Into<String>) -> Self {
+    pub fn at(rule: &impl RuleId, place: Place, message: impl Into<String>) -> Self {
         Self::new(rule, Some(place), message)
     }
     pub fn severity(mut self, s: Severity) -> Self {

@@ -30,6 +30,18 @@ pub struct Rule {
     pub check: fn(&Context, &mut Vec<Finding>),
 }
 
+impl crate::finding::RuleId for Rule {
+    fn code(&self) -> &'static str {
+        self.code
+    }
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn severity(&self) -> Severity {
+        self.severity
+    }
+}
+
 impl std::fmt::Debug for Rule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} {}", self.code, self.name)

@@ -739,3 +739,67 @@ fn nginx_startup_differential() {
         disagree.join("\n\n")
     );
 }
+
+/// The cases of issue 14, each an E007 in nginx's words at the line nginx names (and,
+/// when nginx is installed, nginx really says it).
+#[test]
+fn issue_cases_in_nginx_words() {
+    let site = |inner: &str, loc: &str| {
+        format!(
+            "events {{}}\nhttp {{\n{inner}\n    server {{\n        listen 127.0.0.1:8080;\n        location ~ \\.php$ {{\n{loc}\n            fastcgi_pass 127.0.0.1:9000;\n        }}\n    }}\n}}\n"
+        )
+    };
+    let cases: Vec<(&str, String, &str, usize, Option<&str>)> = vec![
+        (
+            "busy buffers",
+            site("", "            fastcgi_buffers 16 16k;\n            fastcgi_busy_buffers_size 256k;"),
+            "\"fastcgi_busy_buffers_size\" must be less than the size of all \"fastcgi_buffers\" minus one buffer",
+            8,
+            None,
+        ),
+        (
+            "misspelled directive",
+            site("", "            proxy_passs http://127.0.0.1:8081;"),
+            "unknown directive \"proxy_passs\"",
+            7,
+            Some("did you mean \"proxy_pass\"?"),
+        ),
+        (
+            "wrong context",
+            site("    fastcgi_pass 127.0.0.1:9000;", ""),
+            "\"fastcgi_pass\" directive is not allowed here",
+            3,
+            None,
+        ),
+        (
+            "user without argument",
+            format!("user;\n{}", site("", "")),
+            "invalid number of arguments in \"user\" directive",
+            1,
+            None,
+        ),
+    ];
+    let bin = support::oracle("nginx");
+    for (name, conf, emerg, line, extra) in cases {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let main = tmp.path().join("nginx.conf");
+        std::fs::write(&main, &conf).expect("write");
+        let mine = ours(&main).expect("load");
+        let hit = mine.iter().find(|(m, _, l)| {
+            m.contains(&format!("`[emerg] {emerg}`")) && (l.contains(&line) || name == "busy buffers")
+        });
+        let Some((msg, _, lines)) = hit else {
+            panic!("{name}: no E007 with `{emerg}` at line {line}: {mine:?}")
+        };
+        if let Some(extra) = extra {
+            assert!(msg.contains(extra), "{name}: {msg}");
+        }
+        println!("{name}: nginx.conf:{}: {msg}", lines.start());
+        if let Some(bin) = &bin {
+            match ngx::run(bin, tmp.path(), &main) {
+                Run::Emerg(m, _) => assert_eq!(m, emerg, "{name}: nginx says otherwise"),
+                other => panic!("{name}: nginx -t: {other:?}"),
+            }
+        }
+    }
+}

@@ -142,6 +142,7 @@ const PLANTED: &[(&str, &str)] = &[
     ("D503", "var/www/blog.example.com/wp-config.php:33"),
     ("S603", "var/www/shop.example.com/wp-config.php:21"),
     ("M302", "var/www/shop.example.com/wp-config.php:36"),
+    ("E007", "etc/nginx/conf.d/compression.conf:4"),
 ];
 
 #[test]

@@ -9,6 +9,7 @@
 //! are skipped (nginx stops at the syntax error; E001 says where).
 
 use crate::finding::{Finding, Place, Severity};
+use crate::fix::{Edit, Fix};
 use crate::rules::Context;
 use crate::stack::nginx_commands::{self, Ctx, Lookup};
 use crate::stack::nginx_model::format_size;
@@ -20,7 +21,7 @@ crate::declare_rule!(
     "E007",
     "nginx-will-not-start",
     Error,
-    No,
+    Safe,
     "nginx -t refuses the configuration: unknown or misplaced directive, wrong argument count, buffer sizes, duplicate listen, location nesting",
     check
 );
@@ -30,6 +31,10 @@ const CONSEQUENCE: &str =
 
 fn emerg(text: &str) -> String {
     format!("nginx will not start: `[emerg] {text}` — {CONSEQUENCE}")
+}
+
+fn emerg_with(text: &str, detail: &str) -> String {
+    format!("nginx will not start: `[emerg] {text}` ({detail}) — {CONSEQUENCE}")
 }
 
 /// The context nginx parses a scope's directives in; `None` for bodies nginx reads
@@ -129,7 +134,7 @@ fn directives(n: &Nginx, broken: &HashSet<crate::source::FileId>, out: &mut Vec<
             let problem = if broken.contains(&d.place.file) {
                 Some(None)
             } else {
-                judge(d, ctx, opens, implied_top, &loaded, &foreign)
+                judge(n, d, ctx, opens, implied_top, &loaded, &foreign)
             };
             match problem {
                 // An assumption (newer nginx, a module built in) is said once per name.
@@ -153,6 +158,7 @@ fn directives(n: &Nginx, broken: &HashSet<crate::source::FileId>, out: &mut Vec<
 /// `None`: fine, read its block; `Some(None)`: stop here without a finding;
 /// `Some(Some(f))`: nginx refuses it.
 fn judge(
+    n: &Nginx,
     d: &Dir,
     ctx: Ctx,
     opens: bool,
@@ -223,13 +229,30 @@ fn judge(
             let hint = nginx_commands::did_you_mean(name, ctx, loaded)
                 .map(|m| format!("did you mean \"{m}\"? "))
                 .unwrap_or_default();
-            return Some(Some(Finding::at(
-                &RULE,
-                name_place,
-                format!(
-                    "nginx will not start: `[emerg] unknown directive \"{name}\"` — {hint}{CONSEQUENCE}"
-                ),
-            )));
+            // A misspelling one edit away from exactly one directive that fits here
+            // (same arguments, `;` or `{`, not already in this block) is corrected.
+            let fix = nginx_commands::one_edit_away(name, ctx, loaded)
+                .filter(|c| {
+                    c.args_ok(d.args.len())
+                        && c.is_block() == opens
+                        && n.scope(d.scope).named(c.name).is_empty()
+                })
+                .map(|c| {
+                    Fix::safe(
+                        format!("rename {name} to {}", c.name),
+                        vec![Edit::replace(d.place.file, d.name_span, c.name)],
+                    )
+                });
+            return Some(Some(
+                Finding::at(
+                    &RULE,
+                    name_place,
+                    format!(
+                        "nginx will not start: `[emerg] unknown directive \"{name}\"` — {hint}{CONSEQUENCE}"
+                    ),
+                )
+                .with_fix(fix),
+            ));
         }
     };
     let text = if !cmd.is_block() && opens {
@@ -506,7 +529,7 @@ fn buffers(n: &Nginx, out: &mut Vec<Finding>) {
             let mut f = Finding::at(
                 &RULE,
                 Place::new(at.place.file, at.name_span),
-                format!("{} ({values})", emerg(&text)),
+                emerg_with(&text, &values),
             );
             for i in on.iter().skip(1) {
                 if let Some(d) = dirs[*i] {

@@ -315,6 +315,23 @@ pub fn did_you_mean(name: &str, ctx: Ctx, loaded: &dyn Fn(&str) -> bool) -> Opti
     best(true).or_else(|| best(false))
 }
 
+/// The one directive usable in this context exactly one edit (Damerau–Levenshtein)
+/// away from `name`, when there is exactly one: a misspelling that can be corrected
+/// without guessing.
+pub fn one_edit_away(name: &str, ctx: Ctx, loaded: &dyn Fn(&str) -> bool) -> Option<&'static Command> {
+    let mut hits = table().iter().filter(|c| {
+        c.allowed_in(ctx)
+            && match c.build {
+                Build::Static => true,
+                Build::Dynamic(so) => loaded(so),
+            }
+            && strsim::damerau_levenshtein(name, c.name) == 1
+    });
+    let first = hits.next()?;
+    // The same name from two modules (`server`) is still one name.
+    hits.all(|c| c.name == first.name).then_some(first)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

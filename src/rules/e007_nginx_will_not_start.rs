@@ -107,17 +107,7 @@ fn directives(n: &Nginx, broken: &HashSet<crate::source::FileId>, out: &mut Vec<
         })
         .collect();
     let loaded = |so: &str| loaded_so.iter().any(|l| l == so);
-    let blocks: HashSet<(crate::source::FileId, usize)> = n
-        .scopes
-        .iter()
-        .filter_map(|s| s.block.map(|b| (b.file, b.directive.start)))
-        .collect();
-    let child_of: HashMap<(crate::source::FileId, usize), ScopeId> = n
-        .scopes
-        .iter()
-        .enumerate()
-        .filter_map(|(i, s)| s.block.map(|b| ((b.file, b.directive.start), i)))
-        .collect();
+    let mut hints: HashMap<(String, Ctx), Option<&'static str>> = HashMap::new();
     // Walk from the top so that the body of a refused block is not judged too (nginx
     // never reads it).
     let mut stack_ids = vec![0usize];
@@ -128,25 +118,47 @@ fn directives(n: &Nginx, broken: &HashSet<crate::source::FileId>, out: &mut Vec<
         // may really be snippets included in a server or location, so only the
         // directive itself and its arguments are judged there, not the context.
         let implied_top = n.implied && id <= 1;
+        // Every block directive made one child scope, in order.
+        let mut children = n.scope(id).children.iter().peekable();
         for d in &n.scope(id).directives {
-            let key = (d.place.file, d.place.span.start);
-            let opens = blocks.contains(&key);
+            let child = children
+                .next_if(|c| {
+                    n.scope(**c)
+                        .block
+                        .is_some_and(|b| b.file == d.place.file && b.directive == d.place.span)
+                })
+                .copied();
+            let opens = child.is_some();
             let problem = if broken.contains(&d.place.file) {
                 Some(None)
             } else {
-                judge(n, d, ctx, opens, implied_top, &loaded, &foreign)
+                let mut hint = |name: &str| {
+                    *hints
+                        .entry((name.to_string(), ctx))
+                        .or_insert_with(|| nginx_commands::did_you_mean(name, ctx, &loaded))
+                };
+                let env = Env {
+                    n,
+                    loaded: &loaded,
+                    foreign: !foreign.is_empty(),
+                    hint: &mut hint,
+                };
+                judge(env, d, ctx, opens, implied_top)
             };
             match problem {
-                // An assumption (newer nginx, a module built in) is said once per name.
+                // An assumption (newer nginx, a module built in) is said once per name
+                // (per module for a third-party module).
                 Some(Some(f)) if f.severity == Severity::Info => {
-                    if infos.insert(d.name.clone()) {
+                    let key = nginx_commands::third_party(&d.name)
+                        .map_or_else(|| d.name.clone(), str::to_string);
+                    if infos.insert(key) {
                         out.push(f);
                     }
                 }
                 Some(Some(f)) => out.push(f),
                 Some(None) => {}
                 None => {
-                    if let Some(&child) = child_of.get(&key) {
+                    if let Some(child) = child {
                         stack_ids.push(child);
                     }
                 }
@@ -155,17 +167,25 @@ fn directives(n: &Nginx, broken: &HashSet<crate::source::FileId>, out: &mut Vec<
     }
 }
 
+/// What judging a directive needs besides the directive.
+struct Env<'a> {
+    n: &'a Nginx,
+    loaded: &'a dyn Fn(&str) -> bool,
+    /// A module without a table is loaded.
+    foreign: bool,
+    /// "did you mean", memoized per name and context.
+    hint: &'a mut dyn FnMut(&str) -> Option<&'static str>,
+}
+
 /// `None`: fine, read its block; `Some(None)`: stop here without a finding;
 /// `Some(Some(f))`: nginx refuses it.
-fn judge(
-    n: &Nginx,
-    d: &Dir,
-    ctx: Ctx,
-    opens: bool,
-    implied_top: bool,
-    loaded: &dyn Fn(&str) -> bool,
-    foreign: &[&Dir],
-) -> Option<Option<Finding>> {
+fn judge(env: Env, d: &Dir, ctx: Ctx, opens: bool, implied_top: bool) -> Option<Option<Finding>> {
+    let Env {
+        n,
+        loaded,
+        foreign,
+        hint,
+    } = env;
     let name_place = Place::new(d.place.file, d.name_span);
     let name = d.name.as_str();
     if name.starts_with('$') || name.is_empty() {
@@ -181,7 +201,7 @@ fn judge(
                 emerg(&format!("\"{name}\" directive is not allowed here")),
             )));
         }
-        Lookup::Unknown(_) if !foreign.is_empty() => {
+        Lookup::Unknown(_) if foreign => {
             // Assumed to come from the third-party module; nothing to say.
             return Some(None);
         }
@@ -226,7 +246,7 @@ fn judge(
                     .assume(format!("this nginx is built with {module}")),
                 ));
             }
-            let hint = nginx_commands::did_you_mean(name, ctx, loaded)
+            let hint = hint(name)
                 .map(|m| format!("did you mean \"{m}\"? "))
                 .unwrap_or_default();
             // A misspelling one edit away from exactly one directive that fits here

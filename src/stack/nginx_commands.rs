@@ -27,7 +27,7 @@ pub enum ModType {
 }
 
 /// A configuration context (`cf->cmd_type`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Ctx {
     Main,
     Events,
@@ -220,10 +220,23 @@ pub enum Lookup<'a> {
     Unknown(Option<&'static str>),
 }
 
+/// Name → positions in `table()`.
+fn index() -> &'static std::collections::HashMap<&'static str, Vec<usize>> {
+    static INDEX: OnceLock<std::collections::HashMap<&'static str, Vec<usize>>> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        let mut m: std::collections::HashMap<&'static str, Vec<usize>> = Default::default();
+        for (i, c) in table().iter().enumerate() {
+            m.entry(c.name).or_default().push(i);
+        }
+        m
+    })
+}
+
 pub fn lookup(name: &str, ctx: Ctx, loaded: &dyn Fn(&str) -> bool) -> Lookup<'static> {
     let mut found = false;
     let mut dynamic = None;
-    for c in table().iter().filter(|c| c.name == name) {
+    let entries = index().get(name).map(Vec::as_slice).unwrap_or_default();
+    for c in entries.iter().map(|i| &table()[*i]) {
         if let Build::Dynamic(so) = c.build {
             if !loaded(so) {
                 // The module whose context fits is the one meant.
@@ -318,7 +331,11 @@ pub fn did_you_mean(name: &str, ctx: Ctx, loaded: &dyn Fn(&str) -> bool) -> Opti
 /// The one directive usable in this context exactly one edit (Damerau–Levenshtein)
 /// away from `name`, when there is exactly one: a misspelling that can be corrected
 /// without guessing.
-pub fn one_edit_away(name: &str, ctx: Ctx, loaded: &dyn Fn(&str) -> bool) -> Option<&'static Command> {
+pub fn one_edit_away(
+    name: &str,
+    ctx: Ctx,
+    loaded: &dyn Fn(&str) -> bool,
+) -> Option<&'static Command> {
     let mut hits = table().iter().filter(|c| {
         c.allowed_in(ctx)
             && match c.build {

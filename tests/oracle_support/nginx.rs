@@ -40,9 +40,21 @@ pub fn run(bin: &Path, dir: &Path, main: &Path) -> Run {
             .collect();
         return Run::Ok(files);
     }
-    let Some(line) = stderr.lines().find(|l| l.contains("[emerg] ")) else {
+    let lines: Vec<&str> = stderr.lines().collect();
+    let Some(first) = lines.iter().position(|l| l.contains("[emerg] ")) else {
         return Run::Other(stderr.into_owned());
     };
+    // A message quoting a name with a newline in it goes on over the next lines, up to
+    // the next line nginx starts itself (`nginx: …`, or a dated log line).
+    let mut line = lines[first].to_string();
+    for more in &lines[first + 1..] {
+        if more.starts_with("nginx: ") || more.starts_with("20") {
+            break;
+        }
+        line.push('\n');
+        line.push_str(more);
+    }
+    let line = line.as_str();
     let mut msg = line.split_once("[emerg] ").map_or(line, |(_, m)| m);
     // "1234#1234: message" when logging through the error log.
     if let Some((pid, rest)) = msg.split_once(": ") {

@@ -82,9 +82,28 @@ pub fn run(bin: &Path, dir: &Path, main: &Path) -> Run {
 pub fn relocate(text: &[u8], dir: &Path) -> Vec<u8> {
     let d = dir.display().to_string();
     let text = String::from_utf8_lossy(text);
+    // nginx's compiled-in temp directories (/var/lib/nginx/…) would be created by a
+    // root nginx -t: point them into the temp dir too, on the `http {` line itself so
+    // that no line moves (unless the file sets them already).
+    let temp: String = if text.contains("_temp_path") {
+        String::new()
+    } else {
+        ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]
+            .iter()
+            .map(|t| format!(" {t}_temp_path {d}/tmp/{t};"))
+            .collect()
+    };
     let mut out = String::new();
     for line in text.split_inclusive('\n') {
         let t = line.trim_start();
+        let opens_http = t
+            .strip_prefix("http")
+            .is_some_and(|r| r.trim_start().starts_with('{'));
+        if opens_http && !temp.is_empty() {
+            let (head, tail) = line.split_at(line.find('{').expect("brace") + 1);
+            out.push_str(&format!("{head}{temp}{tail}"));
+            continue;
+        }
         let is_dir = |name: &str| {
             t.strip_prefix(name)
                 .is_some_and(|r| r.starts_with([' ', '\t']) && r.trim_end().ends_with(';'))
@@ -119,6 +138,7 @@ pub fn stage_into(src: &Path, dir: &Path, enable_sites: bool) {
         std::fs::write(&dest, bytes).expect("write");
     }
     std::fs::create_dir_all(dir.join("logs")).expect("mkdir logs");
+    std::fs::create_dir_all(dir.join("tmp")).expect("mkdir tmp");
     // Log files in sub-directories of /var/log (now logs/…): their directories.
     let logs = format!("{}/logs/", dir.display());
     for f in super::files_under(dir) {

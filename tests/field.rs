@@ -54,6 +54,7 @@ const VERDICTS: &[(&str, &str, &str, Judged, &str)] = {
         // HestiaCP: three domains of two users, each with its own pool.
         ("hestiacp-debian12", "S602", "etc/nginx/conf.d/phpmyadmin.inc", Debatable, "info: phpMyAdmin's alias location has no existence check; limit_extensions still refuses the walk-back"),
         ("hestiacp-debian12", "S602", "etc/nginx/conf.d/phppgadmin.inc", Debatable, "info: as phpmyadmin.inc"),
+        ("hestiacp-debian12", "E007", "etc/nginx/conf.d/http2-directive.conf", True, "info: `http2 on;` exists since nginx 1.25.1; Hestia installs nginx.org's mainline, where it works, but Debian 12's own nginx 1.22 refuses it — the info says exactly that, as an assumption"),
         ("hestiacp-debian12", "T103", "etc/php/8.2/fpm/pool.d/blog.example.net.conf", True, "Hestia's pool template sets no request_terminate_timeout"),
         ("hestiacp-debian12", "T107", "etc/php/8.2/fpm/pool.d/blog.example.net.conf", True, "no slowlog"),
         ("hestiacp-debian12", "T103", "etc/php/8.2/fpm/pool.d/example.com.conf", True, "as above"),

@@ -7,13 +7,13 @@
 //! about syntax and is listed as skipped with nginx's reason.
 //!
 //! nginx runs only with `-t`/`-T` (it never binds a port), on copies in temp dirs, with
-//! `-p`/`-c` pointing there and `pid` in the temp dir.
+//! `-p`/`-c` pointing there and `pid` in the temp dir (tests/oracle_support/nginx.rs,
+//! shared with the start-up differential).
 
 #[path = "oracle_support/mod.rs"]
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use wpstack::source::{FileId, SourceMap};
 use wpstack::stack::nginx_load::{self, NginxTree};
 use wpstack::syntax::nginx;
@@ -40,51 +40,17 @@ fn is_syntax_message(msg: &str) -> bool {
 }
 
 fn run_nginx(bin: &Path, dir: &Path, main: &Path) -> Verdict {
-    let pid = format!("pid {}/nginx.pid;", dir.display());
-    let out = Command::new(bin)
-        .arg("-T")
-        .arg("-p")
-        .arg(format!("{}/", dir.display()))
-        .arg("-c")
-        .arg(main)
-        .arg("-g")
-        .arg(&pid)
-        .output()
-        .expect("run nginx");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if out.status.success() {
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let files = stdout
-            .lines()
-            .filter_map(|l| l.strip_prefix("# configuration file "))
-            .filter_map(|l| l.strip_suffix(':'))
-            .map(PathBuf::from)
-            .collect();
-        return Verdict::Ok(files);
-    }
-    let Some(line) = stderr.lines().find(|l| l.contains("[emerg] ")) else {
-        return Verdict::Other(stderr.into_owned());
-    };
-    let mut msg = line.split_once("[emerg] ").map_or(line, |(_, m)| m);
-    // "1234#1234: message" when logging through the error log.
-    if let Some((pid, rest)) = msg.split_once(": ") {
-        if pid.chars().all(|c| c.is_ascii_digit() || c == '#') {
-            msg = rest;
+    match support::nginx::run(bin, dir, main) {
+        support::nginx::Run::Ok(files) => Verdict::Ok(files),
+        support::nginx::Run::Emerg(m, Some((file, line))) if is_syntax_message(&m) => {
+            Verdict::Syntax(m, file, line)
         }
-    }
-    let located = msg.rsplit_once(" in ").and_then(|(m, at)| {
-        let (file, line) = at.rsplit_once(':')?;
-        Some((
-            m.to_string(),
-            PathBuf::from(file),
-            line.trim().parse().ok()?,
-        ))
-    });
-    match located {
-        Some((m, file, line)) if is_syntax_message(&m) => Verdict::Syntax(m, file, line),
-        Some((m, file, line)) if m.starts_with("open() ") => Verdict::Open(m, file, line),
-        Some(_) => Verdict::Other(msg.to_string()),
-        None => Verdict::AfterParse(msg.to_string()),
+        support::nginx::Run::Emerg(m, Some((file, line))) if m.starts_with("open() ") => {
+            Verdict::Open(m, file, line)
+        }
+        support::nginx::Run::Emerg(m, Some(_)) => Verdict::Other(m),
+        support::nginx::Run::Emerg(m, None) => Verdict::AfterParse(m),
+        support::nginx::Run::Other(e) => Verdict::Other(e),
     }
 }
 
@@ -239,61 +205,7 @@ fn generated_main(dir: &Path) -> String {
     )
 }
 
-/// Line-preserving changes so that a corpus tree runs from a temp dir: `user` and `pid`
-/// lines are commented out (-g gives pid; user would chown system dirs), and
-/// `/etc/nginx/`, `/var/log/nginx/` point into the temp dir.
-fn relocate(text: &[u8], dir: &Path) -> Vec<u8> {
-    let d = dir.display().to_string();
-    let text = String::from_utf8_lossy(text);
-    let mut out = String::new();
-    for line in text.split_inclusive('\n') {
-        let t = line.trim_start();
-        let is_dir = |name: &str| {
-            t.strip_prefix(name)
-                .is_some_and(|r| r.starts_with([' ', '\t']) && r.trim_end().ends_with(';'))
-        };
-        if is_dir("user") || is_dir("pid") {
-            out.push_str(&format!("# {}", line.trim_start()));
-        } else {
-            out.push_str(
-                &line
-                    .replace("/etc/nginx/", &format!("{d}/"))
-                    .replace("/var/log/nginx/", &format!("{d}/logs/")),
-            );
-        }
-    }
-    out.into_bytes()
-}
-
-/// Copy a corpus tree into a temp dir ready for nginx; returns the temp dir.
-fn stage_tree(src: &Path, enable_sites: bool) -> tempfile::TempDir {
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let dir = tmp.path();
-    for f in support::files_under(src) {
-        let rel = f.strip_prefix(src).expect("under src");
-        let dest = dir.join(rel);
-        std::fs::create_dir_all(dest.parent().expect("parent")).expect("mkdir");
-        let bytes = std::fs::read(&f).expect("read corpus file");
-        let bytes = if std::str::from_utf8(&bytes).is_ok() {
-            relocate(&bytes, dir)
-        } else {
-            bytes
-        };
-        std::fs::write(&dest, bytes).expect("write");
-    }
-    std::fs::create_dir_all(dir.join("logs")).expect("mkdir logs");
-    if enable_sites && dir.join("sites-available").is_dir() {
-        // What Debian's package does: sites-enabled/default → ../sites-available/default.
-        std::fs::create_dir_all(dir.join("sites-enabled")).expect("mkdir");
-        #[cfg(unix)]
-        std::os::unix::fs::symlink(
-            "../sites-available/default",
-            dir.join("sites-enabled/default"),
-        )
-        .expect("symlink");
-    }
-    tmp
-}
+use support::nginx::stage_tree;
 
 #[test]
 fn nginx_differential() {

@@ -577,7 +577,13 @@ fn field_corpus_findings_have_places_and_no_known_false_ones() {
             // phpMyAdmin/phpPgAdmin locations are no WordPress; the per-domain files are
             // reached through conf.d/domains/ links (checked out as files here), so they
             // inherit nginx.conf's user, buffers and body size: no nginx-side finding.
-            for (a, f) in fs.iter().map(|f| (at(&stack, f), f)) {
+            // (E007's info on `http2 on;` — nginx 1.25.1+, which Hestia installs — is
+            // about the nginx version, not the linking; tests/field.rs judges it.)
+            for (a, f) in fs
+                .iter()
+                .filter(|f| !(f.code == "E007" && f.severity == wpstack::finding::Severity::Info))
+                .map(|f| (at(&stack, f), f))
+            {
                 assert!(
                     !(a.starts_with("etc/nginx")
                         || (a.starts_with("home/") && a.contains("/conf/web/"))

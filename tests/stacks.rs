@@ -148,6 +148,7 @@ const PLANTED: &[(&str, &str)] = &[
     ("P404", "etc/nginx/conf.d/shop-origin.conf:13"),
     ("T108", "etc/nginx/conf.d/shop-origin.conf:16"),
     ("P405", "etc/nginx/conf.d/shop-origin.conf:17"),
+    ("E007", "etc/nginx/conf.d/compression.conf:4"),
 ];
 
 #[test]

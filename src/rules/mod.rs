@@ -95,6 +95,7 @@ pub mod e003_duplicate_directive;
 pub mod e004_invalid_value;
 pub mod e005_include_not_found;
 pub mod e006_fpm_will_not_start;
+pub mod e007_nginx_will_not_start;
 pub mod m301_memory_limit_low;
 pub mod m302_wp_memory_limit_ignored;
 pub mod m303_opcache_off_or_small;
@@ -135,6 +136,7 @@ pub static ALL: &[&Rule] = &[
     &e004_invalid_value::RULE,
     &e005_include_not_found::RULE,
     &e006_fpm_will_not_start::RULE,
+    &e007_nginx_will_not_start::RULE,
     &u001_fastcgi_target_missing::RULE,
     &u002_socket_permission_denied::RULE,
     &u003_upstream_undefined::RULE,

@@ -11,6 +11,7 @@ pub mod fpm_keys;
 pub mod fpm_validate;
 pub mod link;
 pub mod load;
+pub mod nginx_commands;
 pub mod nginx_load;
 pub mod nginx_match;
 pub mod nginx_model;

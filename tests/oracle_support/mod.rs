@@ -4,6 +4,7 @@
 
 pub mod corpus;
 pub mod files;
+pub mod nginx;
 pub mod oracle;
 
 pub use corpus::{corpus_dir, corpus_list};

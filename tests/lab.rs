@@ -970,6 +970,47 @@ fn s601() -> Row {
     }
 }
 
+fn s601_path_info() -> Row {
+    let lab = lab_with("", "");
+    // The split_path_info layout many guides give, with the usual uploads deny: it
+    // ends in `\.php$`, so `…/shell.php/x` passes it and reaches the PHP location.
+    edit_nginx(
+        &lab,
+        "        location ~ \\.php$ {\n            try_files $uri =404;\n",
+        "        location / {\n            try_files $uri $uri/ /index.php?$args;\n        }\n        location ~* /uploads/.*\\.php$ {\n            deny all;\n        }\n        location ~ [^/]\\.php(/|$) {\n            fastcgi_split_path_info ^(.+?\\.php)(/.*)$;\n            try_files $fastcgi_script_name =404;\n            fastcgi_param PATH_INFO $fastcgi_path_info;\n",
+    );
+    let uploads = lab.path().join("www/wp-content/uploads/2026/11");
+    std::fs::create_dir_all(&uploads).expect("mkdir");
+    std::fs::write(uploads.join("shell.php"), "<?php echo 'pwned';\n").expect("w");
+    assert_reported("S601", &lab);
+    {
+        let _procs = lab.start();
+        let (status, _) = lab.get("/wp-content/uploads/2026/11/shell.php");
+        assert_eq!(status, 403, "the plain form is denied");
+        let (status, body) = lab.get("/wp-content/uploads/2026/11/shell.php/x");
+        assert_eq!((status, body.as_str()), (200, "pwned"));
+        println!("lab S601: uploaded shell.php/x → 200 and its output (shell.php → 403)");
+    }
+    let cured = lab.fix("S601");
+    assert_not_reported("S601", &lab);
+    let _procs = lab.start();
+    let (status, _) = lab.get("/wp-content/uploads/2026/11/shell.php/x");
+    assert_eq!(status, 403);
+    let (status, body) = lab.get("/index.php/some/path");
+    assert_eq!((status, body.as_str()), (200, "ok"));
+    println!(
+        "lab S601: after wpstack check --fix ({cured}) → 403 for shell.php/x, 200 for the site"
+    );
+    Row {
+        code: "S601",
+        scenario: "`location ~ [^/]\\.php(/|$)` with `fastcgi_split_path_info`, uploads deny ending in `\\.php$`",
+        seen: "200 for `…/uploads/…/shell.php/x`".into(),
+        log: "its output (`pwned`) in the page".into(),
+        cured: format!("`--fix`: `{cured}`"),
+        after: "403 for the upload, 200 for the site".into(),
+    }
+}
+
 fn s602() -> Row {
     // php-fpm runs with -n (cgi.fix_pathinfo = 1, PHP's default); the php.ini beside it
     // tells wpstack the same. security.limit_extensions is widened, as hosts often do.
@@ -1153,6 +1194,7 @@ fn lab() {
         ("D504", d504),
         ("P401", p401),
         ("S601", s601),
+        ("S601", s601_path_info),
         ("S602", s602),
     ];
     // WPSTACK_LAB=U004,T103 runs only those (while working on them; no README check).

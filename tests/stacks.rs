@@ -142,6 +142,11 @@ const PLANTED: &[(&str, &str)] = &[
     ("D503", "var/www/blog.example.com/wp-config.php:33"),
     ("S603", "var/www/shop.example.com/wp-config.php:21"),
     ("M302", "var/www/shop.example.com/wp-config.php:36"),
+    ("S607", "etc/nginx/sites-enabled/blog.example.com.conf:2"),
+    ("S608", "etc/nginx/sites-enabled/news.example.com.conf:30"),
+    ("S611", "etc/nginx/sites-enabled/news.example.com.conf:8"),
+    ("K701", "etc/nginx/sites-enabled/news.example.com.conf:36"),
+    ("K702", "etc/nginx/sites-enabled/news.example.com.conf:40"),
 ];
 
 #[test]

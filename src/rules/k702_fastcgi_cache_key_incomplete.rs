@@ -17,18 +17,16 @@ crate::declare_rule!(
 
 /// Does a site answer over TLS and plain HTTP in the same server block?
 fn both_schemes(n: &Nginx, site: &Site) -> bool {
-    let listens: Vec<String> = n
-        .own(site.scope, "listen")
-        .map(|d| d.value_text())
-        .collect();
-    let tls = |l: &String| {
-        l.split_whitespace()
-            .any(|w| w == "ssl" || w == "quic" || w == "http2" && l.contains("443"))
-    };
     let ssl_on = n.own(site.scope, "ssl").any(|d| d.arg(0) == Some("on"));
-    let any_tls = ssl_on || listens.iter().any(tls);
-    let any_plain = !ssl_on && listens.iter().any(|l| !tls(l)) || listens.is_empty() && !ssl_on;
-    any_tls && any_plain
+    if ssl_on {
+        return false; // every listen is TLS
+    }
+    let tls: Vec<bool> = n
+        .own(site.scope, "listen")
+        .map(|d| d.args.iter().any(|w| w == "ssl" || w == "quic"))
+        .collect();
+    // No listen: nginx's default `*:80`, plain only.
+    tls.iter().any(|t| *t) && tls.iter().any(|t| !*t)
 }
 
 /// The standard key, with the variables of the old one that it lacks appended

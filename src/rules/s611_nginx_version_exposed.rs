@@ -21,7 +21,13 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
     let stack = cx.stack;
     for n in &stack.nginx {
         let mut inherited = Vec::new();
-        for site in &n.sites {
+        // Sites that run PHP: the stack wpstack checks (a static or proxy-only server
+        // block is another tool's business).
+        for site in n
+            .sites
+            .iter()
+            .filter(|s| s.locations.iter().any(|l| l.fastcgi_pass.is_some()))
+        {
             let eff = n.effective(site.scope, "server_tokens");
             if eff.is_some_and(|d| {
                 d.arg(0).is_some_and(|v| {

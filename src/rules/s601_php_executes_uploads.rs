@@ -124,10 +124,13 @@ fn path_info_runs(stack: &crate::stack::Stack, n: &Nginx, loc: &Location) -> Opt
     }
     let walking: Vec<String> = pools
         .iter()
-        .filter_map(|pool| {
-            let s = pool.php("cgi.fix_pathinfo")?;
-            (s.is_on() && pool_runs_php(pool))
-                .then(|| crate::rules::util::php_origin(stack, pool, &s))
+        .filter(|pool| pool_runs_php(pool))
+        .filter_map(|pool| match pool.php("cgi.fix_pathinfo") {
+            Some(s) => s
+                .is_on()
+                .then(|| crate::rules::util::php_origin(stack, pool, &s)),
+            // No php.ini read for the pool: PHP's default, 1.
+            None => Some(format!("pool {}: PHP default", pool.name)),
         })
         .collect();
     (!walking.is_empty()).then(|| {

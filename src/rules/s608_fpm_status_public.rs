@@ -58,7 +58,10 @@ fn files_only(n: &Nginx, loc: &Location) -> bool {
 
 fn check(cx: &Context, out: &mut Vec<Finding>) {
     let stack = cx.stack;
+    // One finding per location: `location ~ ^/(status|ping)$` answers both pages.
+    let mut seen: std::collections::HashSet<(usize, usize)> = Default::default();
     for (pi, pool) in stack.pools.iter().enumerate() {
+        // The status page first: when both are answered by one location, it is the one named.
         for key in ["pm.status_path", "ping.path"] {
             let Some(path) = pool.setting(key) else {
                 continue;
@@ -67,7 +70,7 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
             if !uri.starts_with('/') {
                 continue;
             }
-            for n in &stack.nginx {
+            for (ni, n) in stack.nginx.iter().enumerate() {
                 for site in &n.sites {
                     if loopback_only(n, site) {
                         continue;
@@ -75,7 +78,11 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
                     let Some(loc) = nginx_match::location_for(n, site, &uri) else {
                         continue;
                     };
-                    if !loc.pools.contains(&pi) || restricted(n, loc) || files_only(n, loc) {
+                    if !loc.pools.contains(&pi)
+                        || restricted(n, loc)
+                        || files_only(n, loc)
+                        || !seen.insert((ni, loc.scope))
+                    {
                         continue;
                     }
                     let what = if key == "pm.status_path" {

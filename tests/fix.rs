@@ -157,7 +157,7 @@ fn fixed_stack_is_accepted_by_nginx_and_php_fpm() {
     // logs, pid and nginx's compiled-in temp directories too: the test writes nothing
     // outside its temp dir (/var/log, /run, /var/lib/nginx stay untouched).
     let var = d.path().join("var");
-    for sub in ["log/nginx", "lib/nginx", "run/php", "cache/nginx"] {
+    for sub in ["log/nginx", "lib/nginx", "run/php"] {
         std::fs::create_dir_all(var.join(sub)).expect("mkdir");
     }
     let temp: String = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]
@@ -170,7 +170,7 @@ fn fixed_stack_is_accepted_by_nginx_and_php_fpm() {
             &f,
             s.replace("/etc/nginx/", &format!("{}/", etc.display()))
                 .replace("/var/log/", &format!("{}/log/", var.display()))
-                .replace("/var/cache/", &format!("{}/cache/", var.display()))
+                .replace("/var/lib/nginx/", &format!("{}/lib/nginx/", var.display()))
                 .replace("pid /run/nginx.pid;", "")
                 .replace("http {", &format!("http {{{temp}")),
         )

@@ -240,7 +240,27 @@ fn fix(
         format!("if ($request_uri ~* \"{uris}\") {{ set $wpstack_skip_cache 1; }}"),
         format!("if ($http_cookie ~* \"{cookies}\") {{ set $wpstack_skip_cache 1; }}"),
     ];
-    let mut edits = vec![insert_before(stack, top.place, &lines)];
+    // Above the comment lines that belong to the location, not between them and it.
+    let src = stack.sources.get(top.place.file);
+    let mut line = src.line_of(top.place.span.start);
+    while line > 1
+        && src
+            .line_bytes(line - 1)
+            .trim_ascii_start()
+            .starts_with(b"#")
+    {
+        line -= 1;
+    }
+    let mut at = top.place;
+    if line != src.line_of(top.place.span.start) {
+        let start = src.line_start(line);
+        let indent = src.line_bytes(line).len() - src.line_bytes(line).trim_ascii_start().len();
+        at.span = crate::source::Span {
+            start: start + indent,
+            end: start + indent,
+        };
+    }
+    let mut edits = vec![insert_before(stack, at, &lines)];
     for name in ["fastcgi_cache_bypass", "fastcgi_no_cache"] {
         let scope = owner(n, loc, name);
         edits.push(append(

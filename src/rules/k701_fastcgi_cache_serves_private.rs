@@ -66,7 +66,7 @@ fn truthy(v: &str) -> bool {
 /// non-empty: the variables' own names (`$cookie_wordpress_logged_in`), the
 /// `if (…)` blocks of the server (and http) that `set` them, the `map`s that give
 /// them (source variable and the keys with a non-zero value).
-fn conditions(n: &Nginx, site: &Site, args: &[String]) -> String {
+fn conditions(n: &Nginx, index: &VarIndex, site: &Site, args: &[String]) -> String {
     let mut vars: Vec<String> = Vec::new();
     let mut text = String::new();
     for a in args {
@@ -87,7 +87,8 @@ fn conditions(n: &Nginx, site: &Site, args: &[String]) -> String {
     while i < vars.len() && i < 64 {
         let v = vars[i].clone();
         i += 1;
-        for (id, s) in n.scopes.iter().enumerate() {
+        for &id in index.get(&v).map(Vec::as_slice).unwrap_or(&[]) {
+            let s = n.scope(id);
             let server = n.server_of(id);
             if server.is_some() && server != Some(site.scope) {
                 continue;
@@ -126,6 +127,31 @@ fn conditions(n: &Nginx, site: &Site, args: &[String]) -> String {
     text.to_ascii_lowercase()
 }
 
+/// `$var` → the scopes that give it a value (`map … $var`, `set $var …`), built once
+/// per nginx so each cached location does not walk every scope of the host.
+type VarIndex = std::collections::HashMap<String, Vec<ScopeId>>;
+
+fn var_index(n: &Nginx) -> VarIndex {
+    let mut index = VarIndex::new();
+    for (id, s) in n.scopes.iter().enumerate() {
+        if s.kind == ScopeKind::Other("map".into()) {
+            if let Some(dst) = s.args.get(1) {
+                index.entry(dst.clone()).or_default().push(id);
+            }
+            continue;
+        }
+        for d in s.named("set") {
+            if let Some(v) = d.arg(0) {
+                let e = index.entry(v.to_string()).or_default();
+                if e.last() != Some(&id) {
+                    e.push(id);
+                }
+            }
+        }
+    }
+    index
+}
+
 /// The scope whose `fastcgi_no_cache` (or bypass) the location uses, or the location.
 fn owner(n: &Nginx, loc: &Location, name: &str) -> ScopeId {
     n.effective_all(loc.scope, name)
@@ -138,6 +164,7 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
     let stack = cx.stack;
     let woo = cx.settings.profile == Profile::Woocommerce;
     for n in &stack.nginx {
+        let mut index: Option<VarIndex> = None;
         for site in &n.sites {
             for loc in &site.locations {
                 if loc.fastcgi_pass.is_none() || !loc.runs_wordpress() {
@@ -170,8 +197,9 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
                         .flat_map(|d| d.args.iter().cloned())
                         .collect()
                 };
-                let no_cache = conditions(n, site, &args("fastcgi_no_cache"));
-                let bypass = conditions(n, site, &args("fastcgi_cache_bypass"));
+                let index = index.get_or_insert_with(|| var_index(n));
+                let no_cache = conditions(n, index, site, &args("fastcgi_no_cache"));
+                let bypass = conditions(n, index, site, &args("fastcgi_cache_bypass"));
                 let wanted: Vec<&(&str, &[&str])> = WORDPRESS
                     .iter()
                     .chain(if woo { WOOCOMMERCE } else { &[] })

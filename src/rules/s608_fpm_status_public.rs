@@ -58,21 +58,27 @@ fn files_only(n: &Nginx, loc: &Location) -> bool {
 
 fn check(cx: &Context, out: &mut Vec<Finding>) {
     let stack = cx.stack;
-    // One finding per location: `location ~ ^/(status|ping)$` answers both pages.
-    let mut seen: std::collections::HashSet<(usize, usize)> = Default::default();
-    for (pi, pool) in stack.pools.iter().enumerate() {
-        // The status page first: when both are answered by one location, it is the one named.
-        for key in ["pm.status_path", "ping.path"] {
-            let Some(path) = pool.setting(key) else {
-                continue;
-            };
-            let uri = path.value.trim().to_string();
-            if !uri.starts_with('/') {
-                continue;
-            }
-            for (ni, n) in stack.nginx.iter().enumerate() {
-                for site in &n.sites {
-                    if loopback_only(n, site) {
+    // Per site, the status/ping paths of the pools its locations reach (a host with
+    // thousands of sites and pools stays linear): one finding per location —
+    // `location ~ ^/(status|ping)$` answers both pages, the status page is named.
+    for n in &stack.nginx {
+        for site in &n.sites {
+            let mut pools: Vec<usize> = site
+                .locations
+                .iter()
+                .flat_map(|l| l.pools.iter().copied())
+                .collect();
+            pools.sort_unstable();
+            pools.dedup();
+            let mut seen: std::collections::HashSet<usize> = Default::default();
+            for pi in pools {
+                let pool = &stack.pools[pi];
+                for key in ["pm.status_path", "ping.path"] {
+                    let Some(path) = pool.setting(key) else {
+                        continue;
+                    };
+                    let uri = path.value.trim().to_string();
+                    if !uri.starts_with('/') || loopback_only(n, site) {
                         continue;
                     }
                     let Some(loc) = nginx_match::location_for(n, site, &uri) else {
@@ -81,7 +87,7 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
                     if !loc.pools.contains(&pi)
                         || restricted(n, loc)
                         || files_only(n, loc)
-                        || !seen.insert((ni, loc.scope))
+                        || !seen.insert(loc.scope)
                     {
                         continue;
                     }

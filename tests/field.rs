@@ -41,6 +41,8 @@ const VERDICTS: &[(&str, &str, &str, Judged, &str)] = {
         ("ddev-nginx-fpm-php84", "T103", "etc/php/8.4/fpm/pool.d/www.conf", True, "no request_terminate_timeout"),
         ("ddev-nginx-fpm-php84", "T107", "etc/php/8.4/fpm/pool.d/www.conf", True, "no slowlog"),
         ("ddev-nginx-fpm-php84", "S605", "var/www/html/wp-config.php", True, "DISALLOW_FILE_EDIT is set nowhere"),
+        ("ddev-nginx-fpm-php84", "S607", "etc/nginx/sites-enabled/nginx-site.conf", Debatable, "dotfiles are denied (`location ~ /\\.`), wp-config.php~/.bak are not: true on a server, but this is a local development container"),
+        ("ddev-nginx-fpm-php84", "S608", "etc/nginx/monitoring.conf", Debatable, "`/phpstatus` has `allow 127.0.0.1; allow all;` (public by design) on a listen 80/443 default server; DDEV publishes it only to the developer's machine"),
         // Debian 12's own wordpress package with its example vhost.
         ("debian12-wordpress-pkg", "P402", "etc/nginx/sites-available/wordpress", Debatable, "nginx's 4k default buffer"),
         ("debian12-wordpress-pkg", "U001", "etc/nginx/sites-available/wordpress", True, "the package's example vhost passes to php7.0-fpm.sock on a host that runs php8.2-fpm: every PHP request is a 502"),
@@ -51,6 +53,8 @@ const VERDICTS: &[(&str, &str, &str, Judged, &str)] = {
         ("debian12-wordpress-pkg", "U005", "etc/php/8.2/fpm/pool.d/www.conf", True, "no site reaches the www pool (the vhost points at php7.0)"),
         ("debian12-wordpress-pkg", "S605", "usr/share/wordpress/wp-config.php", True, "neither wp-config.php nor /etc/wordpress/config-default.php sets DISALLOW_FILE_EDIT"),
         ("debian12-wordpress-pkg", "S603", "etc/wordpress/config-default.php", True, "the package's example config keeps the placeholder keys"),
+        ("debian12-wordpress-pkg", "S607", "etc/nginx/sites-available/wordpress", True, "the example vhost denies nothing: /.git/, /.env and wp-config.php~ are sent by `location /`'s try_files"),
+        ("debian12-wordpress-pkg", "S611", "etc/nginx/nginx.conf", True, "Debian's nginx.conf leaves `# server_tokens off;` commented (info)"),
         // HestiaCP: three domains of two users, each with its own pool.
         ("hestiacp-debian12", "S602", "etc/nginx/conf.d/phpmyadmin.inc", Debatable, "info: phpMyAdmin's alias location has no existence check; limit_extensions still refuses the walk-back"),
         ("hestiacp-debian12", "S602", "etc/nginx/conf.d/phppgadmin.inc", Debatable, "info: as phpmyadmin.inc"),
@@ -67,6 +71,9 @@ const VERDICTS: &[(&str, &str, &str, Judged, &str)] = {
         ("hestiacp-debian12", "S603", "home/admin/web/example.com/public_html/wp-config.php", True, "placeholder keys"),
         ("hestiacp-debian12", "S605", "home/alice/web/blog.example.net/public_html/wp-config.php", True, "sample wp-config"),
         ("hestiacp-debian12", "S603", "home/alice/web/blog.example.net/public_html/wp-config.php", True, "placeholder keys"),
+        ("hestiacp-debian12", "S607", "home/admin/conf/web/example.com/nginx.conf", True, "Hestia's WordPress template denies dotfiles (`~ /\\.(?!well-known\\/)`) but not wp-config.php~/.bak/.swp, which `location /`'s try_files sends as text"),
+        ("hestiacp-debian12", "S607", "home/admin/conf/web/example.com/nginx.ssl.conf", True, "as nginx.conf (the https server of the same site)"),
+        ("hestiacp-debian12", "S607", "home/alice/conf/web/blog.example.net/nginx.conf", True, "same template"),
         // Lando's WordPress recipe on the Docker official php image + bitnami nginx.
         ("lando-wordpress-nginx", "S605", "app/wp-config.php", True, "sample wp-config"),
         ("lando-wordpress-nginx", "S603", "app/wp-config.php", True, "placeholder keys"),
@@ -77,6 +84,7 @@ const VERDICTS: &[(&str, &str, &str, Judged, &str)] = {
         ("lando-wordpress-nginx", "T103", "usr/local/etc/php-fpm.d/www.conf", True, "no request_terminate_timeout"),
         ("lando-wordpress-nginx", "T107", "usr/local/etc/php-fpm.d/www.conf", True, "no slowlog"),
         ("lando-wordpress-nginx", "U006", "opt/bitnami/nginx/conf/vhosts/lando.conf", True, "upstream php { server fpm:9000; } is looked up once when the nginx container starts; the appserver is its own container, and recreating it alone (`lando rebuild -s appserver`, `docker compose up -d appserver` after an image change) gives it a new IP: 502 until nginx restarts. A dev recipe, so the blast radius is small, but the mechanism is real and the fix (resolver 127.0.0.11 + a variable) is one line"),
+        ("lando-wordpress-nginx", "S607", "opt/bitnami/nginx/conf/vhosts/lando.conf", Debatable, "no deny for dotfiles or wp-config copies: true on a server, but Lando is a local development recipe"),
         // Fedora/RHEL packaging defaults.
         ("rhel-fedora-php82", "P401", "etc/nginx/default.d/php.conf", True, "client_max_body_size 1m under post_max_size 8M: uploads of 1–8 MB get nginx's 413"),
         ("rhel-fedora-php82", "P402", "etc/nginx/default.d/php.conf", Debatable, "nginx's 4k default buffer"),
@@ -90,6 +98,8 @@ const VERDICTS: &[(&str, &str, &str, Judged, &str)] = {
         ("rhel-fedora-php82", "T106", "etc/php.ini", Debatable, "equal to nginx's 60 s"),
         ("rhel-fedora-php82", "S605", "usr/share/nginx/html/wp-config.php", True, "sample wp-config"),
         ("rhel-fedora-php82", "S603", "usr/share/nginx/html/wp-config.php", True, "placeholder keys"),
+        ("rhel-fedora-php82", "S607", "etc/nginx/nginx.conf", True, "the default server denies nothing: /.git/, /.env and wp-config.php~ under /usr/share/nginx/html are sent as files"),
+        ("rhel-fedora-php82", "S611", "etc/nginx/nginx.conf", True, "Fedora's nginx.conf sets no server_tokens (info)"),
     ]
 };
 

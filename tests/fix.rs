@@ -170,6 +170,7 @@ fn fixed_stack_is_accepted_by_nginx_and_php_fpm() {
             &f,
             s.replace("/etc/nginx/", &format!("{}/", etc.display()))
                 .replace("/var/log/", &format!("{}/log/", var.display()))
+                .replace("/var/lib/nginx/", &format!("{}/lib/nginx/", var.display()))
                 .replace("pid /run/nginx.pid;", "")
                 .replace("http {", &format!("http {{{temp}")),
         )

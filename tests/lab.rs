@@ -1090,6 +1090,215 @@ fn s601() -> Row {
     }
 }
 
+fn s601_path_info() -> Row {
+    let lab = lab_with("", "");
+    // The split_path_info layout many guides give, with the usual uploads deny: it
+    // ends in `\.php$`, so `…/shell.php/x` passes it and reaches the PHP location.
+    edit_nginx(
+        &lab,
+        "        location ~ \\.php$ {\n            try_files $uri =404;\n",
+        "        location / {\n            try_files $uri $uri/ /index.php?$args;\n        }\n        location ~* /uploads/.*\\.php$ {\n            deny all;\n        }\n        location ~ [^/]\\.php(/|$) {\n            fastcgi_split_path_info ^(.+?\\.php)(/.*)$;\n            try_files $fastcgi_script_name =404;\n            fastcgi_param PATH_INFO $fastcgi_path_info;\n",
+    );
+    let uploads = lab.path().join("www/wp-content/uploads/2026/11");
+    std::fs::create_dir_all(&uploads).expect("mkdir");
+    std::fs::write(uploads.join("shell.php"), "<?php echo 'pwned';\n").expect("w");
+    assert_reported("S601", &lab);
+    {
+        let _procs = lab.start();
+        let (status, _) = lab.get("/wp-content/uploads/2026/11/shell.php");
+        assert_eq!(status, 403, "the plain form is denied");
+        let (status, body) = lab.get("/wp-content/uploads/2026/11/shell.php/x");
+        assert_eq!((status, body.as_str()), (200, "pwned"));
+        println!("lab S601: uploaded shell.php/x → 200 and its output (shell.php → 403)");
+    }
+    let cured = lab.fix("S601");
+    assert_not_reported("S601", &lab);
+    let _procs = lab.start();
+    let (status, _) = lab.get("/wp-content/uploads/2026/11/shell.php/x");
+    assert_eq!(status, 403);
+    let (status, body) = lab.get("/index.php/some/path");
+    assert_eq!((status, body.as_str()), (200, "ok"));
+    println!(
+        "lab S601: after wpstack check --fix ({cured}) → 403 for shell.php/x, 200 for the site"
+    );
+    Row {
+        code: "S601",
+        scenario: "`location ~ [^/]\\.php(/|$)` with `fastcgi_split_path_info`, uploads deny ending in `\\.php$`",
+        seen: "200 for `…/uploads/…/shell.php/x`".into(),
+        log: "its output (`pwned`) in the page".into(),
+        cured: format!("`--fix`: `{cured}`"),
+        after: "403 for the upload, 200 for the site".into(),
+    }
+}
+
+/// GET `path` at `ip` (the lab's port) with an optional Cookie header: (status, body,
+/// nginx's `X-Cache` header when the location adds one).
+fn get_as(lab: &Lab, ip: &str, path: &str, cookie: Option<&str>) -> (u16, String, String) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(15)))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut req = agent.get(&format!("http://{ip}:{}{path}", lab.port));
+    if let Some(c) = cookie {
+        req = req.header("Cookie", c);
+    }
+    match req.call() {
+        Ok(mut r) => {
+            let status = r.status().as_u16();
+            let cache = r
+                .headers()
+                .get("X-Cache")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-")
+                .to_string();
+            let mut body = String::new();
+            let _ = r
+                .body_mut()
+                .as_reader()
+                .take(1 << 20)
+                .read_to_string(&mut body);
+            (status, body, cache)
+        }
+        Err(e) => (0, e.to_string(), String::new()),
+    }
+}
+
+fn k701() -> Row {
+    // WordPress's front page: the admin bar and the user's name for a logged-in cookie,
+    // no Cache-Control either way (as WordPress sends it).
+    let lab = lab_with(
+        "            fastcgi_cache lab;\n            fastcgi_cache_key \"$scheme$request_method$host$request_uri\";\n            fastcgi_cache_valid 200 10m;\n            add_header X-Cache $upstream_cache_status;\n",
+        "",
+    );
+    let cache = lab.path().join("cache");
+    edit_nginx(
+        &lab,
+        "    access_log off;\n",
+        &format!(
+            "    access_log off;\n    fastcgi_cache_path {} levels=1:2 keys_zone=lab:1m inactive=10m;\n",
+            cache.display()
+        ),
+    );
+    edit_nginx(
+        &lab,
+        "        location ~ \\.php$ {",
+        "        location / {\n            try_files $uri $uri/ /index.php?$args;\n        }\n        location ~ \\.php$ {",
+    );
+    std::fs::write(
+        lab.path().join("www/page.php"),
+        "<?php\n$user = null;\nforeach ($_COOKIE as $k => $v) { if (strpos($k, 'wordpress_logged_in_') === 0) { $user = explode('|', $v)[0]; } }\necho $user === null ? 'Hello, guest' : \"Howdy, $user (admin bar, nonces)\";\n",
+    )
+    .expect("w");
+    let editor = Some("wordpress_logged_in_0123abcd=editor%7C1767225600%7Ctoken");
+    assert_reported("K701", &lab);
+    {
+        let _procs = lab.start();
+        let (status, body, _) = get_as(&lab, "127.0.0.1", "/page.php", editor);
+        assert_eq!(
+            (status, body.as_str()),
+            (200, "Howdy, editor (admin bar, nonces)")
+        );
+        let (status, body, hit) = get_as(&lab, "127.0.0.1", "/page.php", None);
+        assert_eq!(
+            (status, body.as_str(), hit.as_str()),
+            (200, "Howdy, editor (admin bar, nonces)", "HIT"),
+            "the anonymous visitor gets the editor's page from the cache"
+        );
+        println!(
+            "lab K701: logged-in request, then an anonymous one → 200 HIT with the editor's page"
+        );
+    }
+    let cured = lab.fix("K701");
+    assert_not_reported("K701", &lab);
+    // What the first run stored would still be served: start from an empty cache.
+    let _ = std::fs::remove_dir_all(&cache);
+    let _procs = lab.start();
+    let (status, body, _) = get_as(&lab, "127.0.0.1", "/page.php", editor);
+    assert_eq!(
+        (status, body.as_str()),
+        (200, "Howdy, editor (admin bar, nonces)")
+    );
+    let (status, body, _) = get_as(&lab, "127.0.0.1", "/page.php", None);
+    assert_eq!((status, body.as_str()), (200, "Hello, guest"));
+    let (_, body, hit) = get_as(&lab, "127.0.0.1", "/page.php", None);
+    assert_eq!(
+        (body.as_str(), hit.as_str()),
+        ("Hello, guest", "HIT"),
+        "guests still come from the cache"
+    );
+    println!(
+        "lab K701: after wpstack check --fix → the anonymous request gets the guest page (cached)"
+    );
+    Row {
+        code: "K701",
+        scenario: "`fastcgi_cache` + `fastcgi_cache_valid`, no bypass for the logged-in cookie",
+        seen: "200 `HIT` for an anonymous request after a logged-in one".into(),
+        log: "the editor's page (`Howdy, editor`) served to the guest".into(),
+        cured: format!("`--fix`: `{cured}`"),
+        after: "200 `Hello, guest` (still cached for guests)".into(),
+    }
+}
+
+/// A local address other than loopback (the kernel picks the route's source address; no
+/// packet is sent), so a request can come "from outside" 127.0.0.1.
+fn outside_ip() -> Option<String> {
+    let s = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    s.connect("192.0.2.1:9").ok()?;
+    let ip = s.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then(|| ip.to_string())
+}
+
+fn s608() -> Row {
+    let lab = lab_with("", "pm.status_path = /status\n");
+    // The site listens on every address, as real ones do; the status page for a dashboard.
+    edit_nginx(
+        &lab,
+        &format!("listen 127.0.0.1:{};", lab.port),
+        &format!("listen {};", lab.port),
+    );
+    let sock = lab.path().join("php82.sock");
+    edit_nginx(
+        &lab,
+        "        location ~ \\.php$ {",
+        &format!(
+            "        location = /status {{\n            fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;\n            fastcgi_param SCRIPT_NAME $fastcgi_script_name;\n            fastcgi_param QUERY_STRING $query_string;\n            fastcgi_param REQUEST_METHOD $request_method;\n            fastcgi_pass unix:{};\n        }}\n        location ~ \\.php$ {{",
+            sock.display()
+        ),
+    );
+    // With no other address, 127.0.0.2: loopback too, but not the 127.0.0.1 the fix allows.
+    let ip = outside_ip().unwrap_or_else(|| "127.0.0.2".into());
+    assert_reported("S608", &lab);
+    {
+        let _procs = lab.start();
+        let (status, body, _) = get_as(&lab, &ip, "/status?full", None);
+        assert_eq!(status, 200, "{body}");
+        assert!(
+            body.contains("pool:") && body.contains("request URI:"),
+            "{body}"
+        );
+        println!("lab S608: /status?full from {ip} → 200, the pool's workers and request URIs");
+    }
+    let cured = lab.fix_with("S608", &["--unsafe-fixes"]);
+    assert_not_reported("S608", &lab);
+    let _procs = lab.start();
+    let (status, _, _) = get_as(&lab, &ip, "/status?full", None);
+    assert_eq!(status, 403);
+    let (status, body, _) = get_as(&lab, "127.0.0.1", "/status", None);
+    assert_eq!(status, 200, "{body}");
+    println!(
+        "lab S608: after wpstack check --fix --unsafe-fixes → 403 from {ip}, 200 from 127.0.0.1"
+    );
+    Row {
+        code: "S608",
+        scenario: "`pm.status_path = /status`, `location = /status` with no allow/deny",
+        seen: "200 for `/status?full` from a non-loopback address".into(),
+        log: "the pool's workers with client addresses and request URIs in the page".into(),
+        cured: format!("`--fix --unsafe-fixes`: `{cured}`"),
+        after: "403 from outside, 200 from the machine itself".into(),
+    }
+}
+
 fn s602() -> Row {
     // php-fpm runs with -n (cgi.fix_pathinfo = 1, PHP's default); the php.ini beside it
     // tells wpstack the same. security.limit_extensions is widened, as hosts often do.
@@ -1274,7 +1483,10 @@ fn lab() {
         ("D504", d504),
         ("P401", p401),
         ("S601", s601),
+        ("S601", s601_path_info),
         ("S602", s602),
+        ("S608", s608),
+        ("K701", k701),
     ];
     // WPSTACK_LAB=U004,T103 runs only those (while working on them; no README check).
     let only: Option<Vec<String>> = std::env::var("WPSTACK_LAB")

@@ -338,7 +338,11 @@ fn a_diff_through_a_symlinked_site_names_the_real_file() {
     support::copy_tree(&fixtures().join("stacks/broken"), &root);
     let avail = root.join("etc/nginx/sites-available");
     std::fs::create_dir_all(&avail).unwrap();
-    for site in ["blog.example.com.conf", "shop.example.com.conf"] {
+    for site in [
+        "blog.example.com.conf",
+        "shop.example.com.conf",
+        "news.example.com.conf",
+    ] {
         let enabled = root.join("etc/nginx/sites-enabled").join(site);
         std::fs::rename(&enabled, avail.join(site)).unwrap();
         std::os::unix::fs::symlink(Path::new("/etc/nginx/sites-available").join(site), &enabled)

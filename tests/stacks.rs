@@ -149,6 +149,11 @@ const PLANTED: &[(&str, &str)] = &[
     ("T108", "etc/nginx/conf.d/shop-origin.conf:16"),
     ("P405", "etc/nginx/conf.d/shop-origin.conf:17"),
     ("E007", "etc/nginx/conf.d/compression.conf:4"),
+    ("S607", "etc/nginx/sites-enabled/blog.example.com.conf:2"),
+    ("S608", "etc/nginx/sites-enabled/news.example.com.conf:30"),
+    ("S611", "etc/nginx/sites-enabled/news.example.com.conf:8"),
+    ("K701", "etc/nginx/sites-enabled/news.example.com.conf:36"),
+    ("K702", "etc/nginx/sites-enabled/news.example.com.conf:40"),
 ];
 
 #[test]

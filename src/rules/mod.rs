@@ -96,6 +96,8 @@ pub mod e004_invalid_value;
 pub mod e005_include_not_found;
 pub mod e006_fpm_will_not_start;
 pub mod e007_nginx_will_not_start;
+pub mod k701_fastcgi_cache_serves_private;
+pub mod k702_fastcgi_cache_key_incomplete;
 pub mod m301_memory_limit_low;
 pub mod m302_wp_memory_limit_ignored;
 pub mod m303_opcache_off_or_small;
@@ -110,6 +112,9 @@ pub mod s603_wp_keys_placeholder;
 pub mod s604_expose_php;
 pub mod s605_file_edit_allowed;
 pub mod s606_url_include;
+pub mod s607_sensitive_files_exposed;
+pub mod s608_fpm_status_public;
+pub mod s611_nginx_version_exposed;
 pub mod t101_timeout_chain_inverted;
 pub mod t102_terminate_before_execution;
 pub mod t103_terminate_unbounded;
@@ -176,6 +181,11 @@ pub static ALL: &[&Rule] = &[
     &s604_expose_php::RULE,
     &s605_file_edit_allowed::RULE,
     &s606_url_include::RULE,
+    &s607_sensitive_files_exposed::RULE,
+    &s608_fpm_status_public::RULE,
+    &s611_nginx_version_exposed::RULE,
+    &k701_fastcgi_cache_serves_private::RULE,
+    &k702_fastcgi_cache_key_incomplete::RULE,
     &unused_suppression::RULE,
 ];
 

@@ -68,7 +68,7 @@ pub fn write(dir: &Path, n: usize) {
         w(
             &format!("etc/nginx/sites-enabled/{name}.conf"),
             &format!(
-                "server {{\n\tlisten 80;\n\tserver_name {name}.example.com;\n\troot /var/www/{name};\n\tindex index.php;\n\n\tlocation ~* /(?:uploads|files)/.*\\.php$ {{\n\t\tdeny all;\n\t}}\n\tlocation = /wp-content/debug.log {{\n\t\tdeny all;\n\t}}\n\tlocation / {{\n\t\ttry_files $uri $uri/ /index.php?$args;\n\t}}\n\tlocation ~ \\.php$ {{\n\t\ttry_files $uri =404;\n\t\tfastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;\n\t\tfastcgi_pass unix:{sock};\n{buffer}\t}}\n}}\n"
+                "server {{\n\tlisten 80;\n\tserver_name {name}.example.com;\n\troot /var/www/{name};\n\tindex index.php;\n\n\tlocation ~* /(?:uploads|files)/.*\\.php$ {{\n\t\tdeny all;\n\t}}\n\tlocation = /wp-content/debug.log {{\n\t\tdeny all;\n\t}}\n\tlocation ~ /\\.(?!well-known/) {{\n\t\tdeny all;\n\t}}\n\tlocation ~* /wp-config\\.php. {{\n\t\tdeny all;\n\t}}\n\tlocation / {{\n\t\ttry_files $uri $uri/ /index.php?$args;\n\t}}\n\tlocation ~ \\.php$ {{\n\t\ttry_files $uri =404;\n\t\tfastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;\n\t\tfastcgi_pass unix:{sock};\n{buffer}\t}}\n}}\n"
             ),
         );
         let rtt = if planted("T102", i) { "20s" } else { "40s" };

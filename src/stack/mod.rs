@@ -15,6 +15,7 @@ pub mod nginx_load;
 pub mod nginx_match;
 pub mod nginx_model;
 pub mod php_model;
+pub mod php_value;
 pub mod wp_model;
 
 use crate::finding::Place;

@@ -1,0 +1,157 @@
+//! PHP settings nginx sends with each request: `fastcgi_param PHP_VALUE "k=v\nk2=v2"`
+//! and `fastcgi_param PHP_ADMIN_VALUE "…"`.
+//!
+//! php-fpm (sapi/fpm/fpm/fpm_main.c, `init_request_info`) reads the two FastCGI params,
+//! appends a newline and parses each with `zend_parse_ini_string` — the php.ini
+//! grammar, so entries are separated by newlines (nginx turns `\n` inside a quoted
+//! string into one), `;` starts a comment, `On`/`Off` mean `1`/`""`. Only plain
+//! `key=value` entries are applied (`[section]` and `key[]=` are refused: "only classic
+//! entries are allowed"), through `fpm_php_apply_defines_ex`, PHP_VALUE first and then
+//! PHP_ADMIN_VALUE. The FastCGI params are a hash: when nginx sends the same name twice,
+//! the last one is the one php-fpm sees.
+//!
+//! Precedence, as php-fpm 8.2 behaves (checked with the real programs — see the lab
+//! scenario `php_value_from_nginx` in tests/lab.rs):
+//! php.ini → scan dir → pool `php_value`/`php_flag` → nginx `PHP_VALUE` → nginx
+//! `PHP_ADMIN_VALUE`; a pool `php_admin_value`/`php_admin_flag` locks its key and
+//! neither nginx form changes it. `PHP_ADMIN_VALUE` locks the key against `ini_set()`.
+//! The values are written into the worker's master ini table, not the per-request one:
+//! they stay for the worker's later requests, whatever site those come from (S610).
+
+use super::nginx_model::{Location, Nginx, ScopeId};
+use super::php_model::{PhpSetting, PoolId, Via};
+use super::{Sourced, Stack};
+use crate::finding::Place;
+use crate::source::Span;
+use crate::syntax::ini;
+
+/// The FastCGI params php-fpm reads PHP settings from, in the order it applies them.
+pub const PARAMS: &[(&str, Via)] = &[
+    ("PHP_VALUE", Via::NginxPhpValue),
+    ("PHP_ADMIN_VALUE", Via::NginxPhpAdminValue),
+];
+
+/// One `key=value` an nginx location sends in PHP_VALUE / PHP_ADMIN_VALUE.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NginxPhpValue {
+    pub key: String,
+    pub setting: PhpSetting,
+    /// The `fastcgi_param` directive.
+    pub directive: Place,
+    /// The value holds an nginx variable (`open_basedir=$document_root`): its text is
+    /// only known per request.
+    pub dynamic: bool,
+}
+
+impl Stack {
+    /// The PHP settings the effective `fastcgi_param PHP_VALUE`/`PHP_ADMIN_VALUE` of a
+    /// scope send, in the order php-fpm applies them (a later entry for the same key
+    /// wins). Each setting's origin is the key inside the nginx string.
+    pub fn nginx_php_values(&self, n: &Nginx, scope: ScopeId) -> Vec<NginxPhpValue> {
+        let params = n.effective_all(scope, "fastcgi_param");
+        let mut out = Vec::new();
+        for (name, via) in PARAMS {
+            // The last of a name is what php-fpm's param hash keeps.
+            let Some(d) = params.iter().rev().find(|d| d.arg(0) == Some(name)) else {
+                continue;
+            };
+            let Some(text) = d.arg(1) else { continue };
+            let arg = d.arg_place(1);
+            let raw_word = self
+                .sources
+                .get(arg.file)
+                .bytes
+                .get(arg.span.start..arg.span.end)
+                .unwrap_or_default();
+            let mut src = text.as_bytes().to_vec();
+            src.push(b'\n');
+            let parsed = ini::parse(&src);
+            for (section, e) in parsed.applied_entries() {
+                if section.is_some() || e.key.index.is_some() || e.key.name.is_empty() {
+                    continue;
+                }
+                let key = e.key.name.clone();
+                // Point at the key inside the quoted string when it can be found there.
+                let place = find(raw_word, key.as_bytes())
+                    .map(|o| {
+                        Place::new(
+                            arg.file,
+                            Span {
+                                start: arg.span.start + o,
+                                end: arg.span.start + o + key.len(),
+                            },
+                        )
+                    })
+                    .unwrap_or(arg);
+                out.push(NginxPhpValue {
+                    dynamic: e.value.raw.contains('$'),
+                    setting: PhpSetting {
+                        value: Sourced::at(e.value.text.clone(), place),
+                        raw: e.value.raw.clone(),
+                        via: *via,
+                    },
+                    key,
+                    directive: d.place,
+                });
+            }
+        }
+        out
+    }
+
+    /// The effective PHP setting `key` for requests that go through `loc` to pool
+    /// `pid`: the pool's own value, overridden by what nginx sends unless the pool
+    /// locked the key with `php_admin_value`/`php_admin_flag`. `None` when unknown.
+    pub fn php_at(&self, n: &Nginx, loc: &Location, pid: PoolId, key: &str) -> Option<PhpSetting> {
+        let pool = self.pools.get(pid)?;
+        let own = pool.php(key);
+        if own
+            .as_ref()
+            .is_some_and(|s| s.via.locked() && !s.via.from_nginx())
+        {
+            return own;
+        }
+        let sent = self
+            .nginx_php_values(n, loc.scope)
+            .into_iter()
+            .rev()
+            .find(|v| v.key == key && !v.dynamic);
+        match sent {
+            // An unknown pool value may be a php_admin_value that nginx cannot change.
+            Some(_) if pool.php_unknown.contains_key(key) => None,
+            Some(v) => Some(v.setting),
+            None => own,
+        }
+    }
+
+    /// Every value `key` may have in a worker of pool `pid`: the pool's own, and each
+    /// value an nginx location reaching the pool sends (they stay in the worker for its
+    /// later requests). The pool's own comes first; the others once each.
+    pub fn php_variants(&self, pid: PoolId, key: &str) -> Vec<PhpSetting> {
+        let Some(pool) = self.pools.get(pid) else {
+            return Vec::new();
+        };
+        let own = pool.php(key);
+        let mut out: Vec<PhpSetting> = own.iter().cloned().collect();
+        if own.as_ref().is_some_and(|s| s.via.locked()) || pool.php_unknown.contains_key(key) {
+            return out;
+        }
+        for (n, _, loc) in self.php_locations() {
+            if !loc.pools.contains(&pid) {
+                continue;
+            }
+            for v in self.nginx_php_values(n, loc.scope) {
+                if v.key == key && !v.dynamic && !out.contains(&v.setting) {
+                    out.push(v.setting);
+                }
+            }
+        }
+        out
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() || needle.len() > hay.len() {
+        return None;
+    }
+    hay.windows(needle.len()).position(|w| w == needle)
+}

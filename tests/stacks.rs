@@ -142,6 +142,12 @@ const PLANTED: &[(&str, &str)] = &[
     ("D503", "var/www/blog.example.com/wp-config.php:33"),
     ("S603", "var/www/shop.example.com/wp-config.php:21"),
     ("M302", "var/www/shop.example.com/wp-config.php:36"),
+    // news and events (two WordPress installs) share pool www.
+    ("S609", "etc/php/8.2/fpm/pool.d/www.conf:2"),
+    ("S610", "etc/nginx/sites-enabled/news.example.com.conf:22"),
+    ("M304", "etc/php/8.2/fpm/conf.d/20-xdebug.ini:2"),
+    ("D506", "var/www/news.example.com/wp-config.php:29"),
+    ("E008", "etc/php/8.2/fpm/conf.d/30-tuning.ini:2"),
 ];
 
 #[test]

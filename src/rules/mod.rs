@@ -76,6 +76,7 @@ pub mod d502_errors_displayed;
 pub mod d503_debug_log_public;
 pub mod d504_php_errors_unlogged;
 pub mod d505_nginx_error_log_off;
+pub mod d506_savequeries_on;
 pub mod doc;
 pub mod e001_syntax_error;
 pub mod e002_unknown_fpm_directive;
@@ -83,9 +84,11 @@ pub mod e003_duplicate_directive;
 pub mod e004_invalid_value;
 pub mod e005_include_not_found;
 pub mod e006_fpm_will_not_start;
+pub mod e008_unknown_ini_directive;
 pub mod m301_memory_limit_low;
 pub mod m302_wp_memory_limit_ignored;
 pub mod m303_opcache_off_or_small;
+pub mod m304_xdebug_in_production;
 pub mod p401_upload_limits_inconsistent;
 pub mod p402_fastcgi_buffer_small;
 pub mod p403_max_input_vars_low;
@@ -95,6 +98,8 @@ pub mod s603_wp_keys_placeholder;
 pub mod s604_expose_php;
 pub mod s605_file_edit_allowed;
 pub mod s606_url_include;
+pub mod s609_pool_shared_by_sites;
+pub mod s610_php_value_leaks_between_sites;
 pub mod t101_timeout_chain_inverted;
 pub mod t102_terminate_before_execution;
 pub mod t103_terminate_unbounded;
@@ -119,6 +124,7 @@ pub static ALL: &[&Rule] = &[
     &e004_invalid_value::RULE,
     &e005_include_not_found::RULE,
     &e006_fpm_will_not_start::RULE,
+    &e008_unknown_ini_directive::RULE,
     &u001_fastcgi_target_missing::RULE,
     &u002_socket_permission_denied::RULE,
     &u003_upstream_undefined::RULE,
@@ -140,6 +146,7 @@ pub static ALL: &[&Rule] = &[
     &m301_memory_limit_low::RULE,
     &m302_wp_memory_limit_ignored::RULE,
     &m303_opcache_off_or_small::RULE,
+    &m304_xdebug_in_production::RULE,
     &p401_upload_limits_inconsistent::RULE,
     &p402_fastcgi_buffer_small::RULE,
     &p403_max_input_vars_low::RULE,
@@ -148,12 +155,15 @@ pub static ALL: &[&Rule] = &[
     &d503_debug_log_public::RULE,
     &d504_php_errors_unlogged::RULE,
     &d505_nginx_error_log_off::RULE,
+    &d506_savequeries_on::RULE,
     &s601_php_executes_uploads::RULE,
     &s602_php_path_unchecked::RULE,
     &s603_wp_keys_placeholder::RULE,
     &s604_expose_php::RULE,
     &s605_file_edit_allowed::RULE,
     &s606_url_include::RULE,
+    &s609_pool_shared_by_sites::RULE,
+    &s610_php_value_leaks_between_sites::RULE,
     &unused_suppression::RULE,
 ];
 

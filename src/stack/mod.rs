@@ -14,6 +14,7 @@ pub mod load;
 pub mod nginx_load;
 pub mod nginx_match;
 pub mod nginx_model;
+pub mod php_ini_keys;
 pub mod php_model;
 pub mod php_value;
 pub mod wp_model;

@@ -52,6 +52,10 @@ const VERDICTS: &[(&str, &str, &str, Judged, &str)] = {
         ("debian12-wordpress-pkg", "S605", "usr/share/wordpress/wp-config.php", True, "neither wp-config.php nor /etc/wordpress/config-default.php sets DISALLOW_FILE_EDIT"),
         ("debian12-wordpress-pkg", "S603", "etc/wordpress/config-default.php", True, "the package's example config keeps the placeholder keys"),
         // HestiaCP: three domains of two users, each with its own pool.
+        // (S609 pool-shared-by-sites stays quiet here, rightly: each domain has its own
+        // pool and Unix user. Debian's wordpress package has one site, one pool; its
+        // per-domain /etc/wordpress/config-DOMAIN.php scheme would give one pool to
+        // several installs, which S609 would report — none is configured in this copy.)
         ("hestiacp-debian12", "S602", "etc/nginx/conf.d/phpmyadmin.inc", Debatable, "info: phpMyAdmin's alias location has no existence check; limit_extensions still refuses the walk-back"),
         ("hestiacp-debian12", "S602", "etc/nginx/conf.d/phppgadmin.inc", Debatable, "info: as phpmyadmin.inc"),
         ("hestiacp-debian12", "T103", "etc/php/8.2/fpm/pool.d/blog.example.net.conf", True, "Hestia's pool template sets no request_terminate_timeout"),

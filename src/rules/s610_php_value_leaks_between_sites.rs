@@ -60,10 +60,7 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
                 let mut leaked: Vec<(&NginxPhpValue, Vec<String>)> = Vec::new();
                 for v in a.sent.iter().filter(|v| v.directive == d) {
                     // A pool's php_admin_value keeps the key: nginx cannot change it.
-                    if pool
-                        .php(&v.key)
-                        .is_some_and(|s| s.via.locked() && !s.via.from_nginx())
-                    {
+                    if pool.php(&v.key).is_some_and(|s| stack.pool_locks(pid, &s)) {
                         continue;
                     }
                     let mut victims: Vec<String> = Vec::new();

@@ -14,7 +14,12 @@
 //! scenario `php_value_from_nginx` in tests/lab.rs):
 //! php.ini → scan dir → pool `php_value`/`php_flag` → nginx `PHP_VALUE` → nginx
 //! `PHP_ADMIN_VALUE`; a pool `php_admin_value`/`php_admin_flag` locks its key and
-//! neither nginx form changes it. `PHP_ADMIN_VALUE` locks the key against `ini_set()`.
+//! neither nginx form changes it. That is what php-fpm 8.2 did with Debian's php.ini and
+//! conf.d (nginx 1.22 with Debian's fastcgi_params); in a minimal setup (no scan dir,
+//! few FastCGI params) the same php-fpm let PHP_VALUE override a pool's
+//! php_admin_value too — which condition decides is not settled, so the model takes
+//! the common host's behaviour (`Stack::pool_locks` is the one place to change it).
+//! `PHP_ADMIN_VALUE` locks the key against `ini_set()`.
 //! The values are written into the worker's master ini table, not the per-request one:
 //! they stay for the worker's later requests, whatever site those come from (S610).
 
@@ -104,10 +109,7 @@ impl Stack {
     pub fn php_at(&self, n: &Nginx, loc: &Location, pid: PoolId, key: &str) -> Option<PhpSetting> {
         let pool = self.pools.get(pid)?;
         let own = pool.php(key);
-        if own
-            .as_ref()
-            .is_some_and(|s| s.via.locked() && !s.via.from_nginx())
-        {
+        if own.as_ref().is_some_and(|s| self.pool_locks(pid, s)) {
             return own;
         }
         let sent = self
@@ -123,6 +125,12 @@ impl Stack {
         }
     }
 
+    /// Does the pool's own setting keep nginx's PHP_VALUE/PHP_ADMIN_VALUE out? A pool
+    /// `php_admin_*` does (see the module doc for what was observed).
+    pub fn pool_locks(&self, _pid: PoolId, own: &PhpSetting) -> bool {
+        own.via.locked() && !own.via.from_nginx()
+    }
+
     /// Every value `key` may have in a worker of pool `pid`: the pool's own, and each
     /// value an nginx location reaching the pool sends (they stay in the worker for its
     /// later requests). The pool's own comes first; the others once each.
@@ -132,7 +140,9 @@ impl Stack {
         };
         let own = pool.php(key);
         let mut out: Vec<PhpSetting> = own.iter().cloned().collect();
-        if own.as_ref().is_some_and(|s| s.via.locked()) || pool.php_unknown.contains_key(key) {
+        if own.as_ref().is_some_and(|s| self.pool_locks(pid, s))
+            || pool.php_unknown.contains_key(key)
+        {
             return out;
         }
         for (n, _, loc) in self.php_locations() {

@@ -127,8 +127,8 @@ fn e008_judges_only_what_php_would_ignore() {
     ]);
     let e008 = codes(&f, "E008");
     assert_eq!(e008.len(), 3, "{e008:#?}");
-    assert!(e008[0].contains("`memory_limt`") && e008[0].contains("did you mean `memory_limit`"));
-    assert!(e008[1].contains("did you mean `opcache.memory_consumption`"));
+    assert!(e008[0].contains("`memory_limt`") && e008[0].contains("Did you mean `memory_limit`"));
+    assert!(e008[1].contains("Did you mean `opcache.memory_consumption`"));
     assert!(e008[2].contains("`register_globals`") && e008[2].contains("no longer available"));
     // PHP 7.4: outside the table's versions, not judged.
     let f = run(&[

@@ -55,14 +55,14 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
         }
         seen.push(place);
         let hint = match php_ini_keys::did_you_mean(key) {
-            Some(k) => format!(" — did you mean `{k}`?"),
+            Some(k) => format!(". Did you mean `{k}`?"),
             None => String::new(),
         };
         out.push(Finding::at(
             &RULE,
             place,
             format!(
-                "`{key}` ({via}, {whose}) is not a directive of PHP 8.1–8.4 or of any extension in wpstack's table{hint}: PHP ignores the line without a warning and keeps the default (or the earlier value), so the setting you meant is not in effect"
+                "`{key}` ({via}, {whose}) is not a directive of PHP 8.1–8.4 or of any extension in wpstack's table: PHP ignores the line without a warning and keeps the default (or the earlier value), so the setting you meant is not in effect{hint}"
             ),
         ));
     };

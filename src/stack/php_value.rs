@@ -145,17 +145,39 @@ impl Stack {
         {
             return out;
         }
-        for (n, _, loc) in self.php_locations() {
-            if !loc.pools.contains(&pid) {
-                continue;
-            }
-            for v in self.nginx_php_values(n, loc.scope) {
-                if v.key == key && !v.dynamic && !out.contains(&v.setting) {
-                    out.push(v.setting);
-                }
+        let sent = self.php_values_by_pool.get_or_init(|| self.sent_by_pool());
+        for v in sent.get(pid).into_iter().flatten() {
+            if v.key == key && !v.dynamic && !out.contains(&v.setting) {
+                out.push(v.setting.clone());
             }
         }
         out
+    }
+
+    /// For each pool, every value nginx sends it from any location, each once: one
+    /// walk over the locations (a walk per pool and key was quadratic on big hosts).
+    fn sent_by_pool(&self) -> Vec<Vec<NginxPhpValue>> {
+        let mut by_pool: Vec<Vec<NginxPhpValue>> = vec![Vec::new(); self.pools.len()];
+        for (n, _, loc) in self.php_locations() {
+            if loc.pools.is_empty() {
+                continue;
+            }
+            let sent = self.nginx_php_values(n, loc.scope);
+            if sent.is_empty() {
+                continue;
+            }
+            for &pid in &loc.pools {
+                let Some(list) = by_pool.get_mut(pid) else {
+                    continue;
+                };
+                for v in &sent {
+                    if !list.contains(v) {
+                        list.push(v.clone());
+                    }
+                }
+            }
+        }
+        by_pool
     }
 }
 

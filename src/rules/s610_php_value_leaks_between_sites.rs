@@ -92,7 +92,13 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
                 seen.push((d, pid));
                 let keys: Vec<String> = leaked
                     .iter()
-                    .map(|(v, _)| format!("{}={}", v.key, v.setting.raw.trim()))
+                    .map(|(v, _)| {
+                        if crate::report::redact::is_secret_ini_key(&v.key, None) {
+                            format!("{}={}", v.key, crate::report::redact::MASK)
+                        } else {
+                            format!("{}={}", v.key, v.setting.raw.trim())
+                        }
+                    })
                     .collect();
                 let mut victims: Vec<String> = Vec::new();
                 for (_, vs) in &leaked {

@@ -81,15 +81,16 @@ fn php_value_is_parsed_like_php_fpm_with_its_nginx_line() {
 }
 
 #[test]
-fn pool_php_admin_value_is_not_overridden_but_php_admin_value_from_nginx_wins_over_php_value() {
+fn nginx_values_win_over_the_pool_and_php_admin_value_from_nginx_over_php_value() {
     let conf = nginx(
         "            fastcgi_param PHP_VALUE \"memory_limit=512M\\nmax_execution_time=100\";\n            fastcgi_param PHP_ADMIN_VALUE \"max_execution_time=90\";\n",
     );
     let (_d, stack) = load(&conf);
     let (n, loc) = php_location(&stack);
     let pid = loc.pools[0];
+    // Even over the pool's php_admin_value: the request that sends it runs with it.
     let ml = stack.php_at(n, loc, pid, "memory_limit").unwrap();
-    assert_eq!((ml.text(), ml.via), ("256M", Via::PhpAdminValue));
+    assert_eq!((ml.text(), ml.via), ("512M", Via::NginxPhpValue));
     let met = stack.php_at(n, loc, pid, "max_execution_time").unwrap();
     assert_eq!((met.text(), met.via), ("90", Via::NginxPhpAdminValue));
     assert!(met.via.locked(), "PHP_ADMIN_VALUE locks against ini_set");

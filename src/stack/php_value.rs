@@ -10,16 +10,12 @@
 //! PHP_ADMIN_VALUE. The FastCGI params are a hash: when nginx sends the same name twice,
 //! the last one is the one php-fpm sees.
 //!
-//! Precedence, as php-fpm 8.2 behaves (checked with the real programs — see the lab
-//! scenario `php_value_from_nginx` in tests/lab.rs):
-//! php.ini → scan dir → pool `php_value`/`php_flag` → nginx `PHP_VALUE` → nginx
-//! `PHP_ADMIN_VALUE`; a pool `php_admin_value`/`php_admin_flag` locks its key and
-//! neither nginx form changes it. That is what php-fpm 8.2 did with Debian's php.ini and
-//! conf.d (nginx 1.22 with Debian's fastcgi_params); in a minimal setup (no scan dir,
-//! few FastCGI params) the same php-fpm let PHP_VALUE override a pool's
-//! php_admin_value too — which condition decides is not settled, so the model takes
-//! the common host's behaviour (`Stack::pool_locks` is the one place to change it).
-//! `PHP_ADMIN_VALUE` locks the key against `ini_set()`.
+//! Precedence, as php-fpm 8.2 behaves (checked with the real programs — the lab
+//! scenario for S610 in tests/lab.rs and the runs described in the README):
+//! php.ini → scan dir → pool `php_value`/`php_flag` → pool `php_admin_value` → nginx
+//! `PHP_VALUE` → nginx `PHP_ADMIN_VALUE`. The request that sends a value runs with it,
+//! even over a pool `php_admin_value` (`fpm_php_zend_ini_alter_master` checks no
+//! permission). `PHP_ADMIN_VALUE` locks the key against `ini_set()`.
 //! The values are written into the worker's master ini table, not the per-request one:
 //! they stay for the worker's later requests, whatever site those come from (S610).
 
@@ -104,45 +100,40 @@ impl Stack {
     }
 
     /// The effective PHP setting `key` for requests that go through `loc` to pool
-    /// `pid`: the pool's own value, overridden by what nginx sends unless the pool
-    /// locked the key with `php_admin_value`/`php_admin_flag`. `None` when unknown.
+    /// `pid`: what nginx sends there, else the pool's own value. `None` when unknown.
     pub fn php_at(&self, n: &Nginx, loc: &Location, pid: PoolId, key: &str) -> Option<PhpSetting> {
         let pool = self.pools.get(pid)?;
         let own = pool.php(key);
-        if own.as_ref().is_some_and(|s| self.pool_locks(pid, s)) {
-            return own;
-        }
         let sent = self
             .nginx_php_values(n, loc.scope)
             .into_iter()
             .rev()
             .find(|v| v.key == key && !v.dynamic);
         match sent {
-            // An unknown pool value may be a php_admin_value that nginx cannot change.
-            Some(_) if pool.php_unknown.contains_key(key) => None,
             Some(v) => Some(v.setting),
             None => own,
         }
     }
 
-    /// Does the pool's own setting keep nginx's PHP_VALUE/PHP_ADMIN_VALUE out? A pool
-    /// `php_admin_*` does (see the module doc for what was observed).
+    /// Is this pool setting a `php_admin_*` one? Whether it comes back for the worker's
+    /// next request after nginx sent another value varied between runs of php-fpm 8.2
+    /// (back with opcache and the same script, leaked in the lab): S610 does not report
+    /// such keys, so that it reports no leak it could not defend.
     pub fn pool_locks(&self, _pid: PoolId, own: &PhpSetting) -> bool {
         own.via.locked() && !own.via.from_nginx()
     }
 
     /// Every value `key` may have in a worker of pool `pid`: the pool's own, and each
-    /// value an nginx location reaching the pool sends (they stay in the worker for its
-    /// later requests). The pool's own comes first; the others once each.
+    /// value an nginx location reaching the pool sends (its requests run with it, and
+    /// it stays in the worker for later ones). The pool's own comes first; the others
+    /// once each.
     pub fn php_variants(&self, pid: PoolId, key: &str) -> Vec<PhpSetting> {
         let Some(pool) = self.pools.get(pid) else {
             return Vec::new();
         };
         let own = pool.php(key);
         let mut out: Vec<PhpSetting> = own.iter().cloned().collect();
-        if own.as_ref().is_some_and(|s| self.pool_locks(pid, s))
-            || pool.php_unknown.contains_key(key)
-        {
+        if pool.php_unknown.contains_key(key) {
             return out;
         }
         let sent = self.php_values_by_pool.get_or_init(|| self.sent_by_pool());

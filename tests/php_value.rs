@@ -1,5 +1,5 @@
 //! `fastcgi_param PHP_VALUE` / `PHP_ADMIN_VALUE` in the model: parsed as php-fpm parses
-//! them, effective per location with the nginx line as origin, under a pool's
+//! them, effective per location with the nginx line as origin, over the pool's
 //! php_admin_value, and seen by the rules that compare PHP settings.
 
 mod support;

@@ -56,6 +56,10 @@ const VERDICTS: &[(&str, &str, &str, Judged, &str)] = {
         ("debian12-wordpress-pkg", "S607", "etc/nginx/sites-available/wordpress", True, "the example vhost denies nothing: /.git/, /.env and wp-config.php~ are sent by `location /`'s try_files"),
         ("debian12-wordpress-pkg", "S611", "etc/nginx/nginx.conf", True, "Debian's nginx.conf leaves `# server_tokens off;` commented (info)"),
         // HestiaCP: three domains of two users, each with its own pool.
+        // (S609 pool-shared-by-sites stays quiet here, rightly: each domain has its own
+        // pool and Unix user. Debian's wordpress package has one site, one pool; its
+        // per-domain /etc/wordpress/config-DOMAIN.php scheme would give one pool to
+        // several installs, which S609 would report — none is configured in this copy.)
         ("hestiacp-debian12", "S602", "etc/nginx/conf.d/phpmyadmin.inc", Debatable, "info: phpMyAdmin's alias location has no existence check; limit_extensions still refuses the walk-back"),
         ("hestiacp-debian12", "S602", "etc/nginx/conf.d/phppgadmin.inc", Debatable, "info: as phpmyadmin.inc"),
         ("hestiacp-debian12", "E007", "etc/nginx/conf.d/http2-directive.conf", True, "info: `http2 on;` exists since nginx 1.25.1; Hestia installs nginx.org's mainline, where it works, but Debian 12's own nginx 1.22 refuses it — the info says exactly that, as an assumption"),

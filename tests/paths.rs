@@ -307,6 +307,10 @@ fn explicit_files_on_a_copy_are_honoured() {
         &s("var/www/blog.example.com/wp-config.php"),
         "--wp-config",
         &s("var/www/shop.example.com/wp-config.php"),
+        "--wp-config",
+        &s("var/www/photos.example.com/wp-config.php"),
+        "--wp-config",
+        &s("var/www/events.example.com/wp-config.php"),
     ]
     .map(str::to_string);
     let args: Vec<&str> = explicit.iter().map(String::as_str).collect();

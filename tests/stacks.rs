@@ -154,6 +154,12 @@ const PLANTED: &[(&str, &str)] = &[
     ("S611", "etc/nginx/sites-enabled/news.example.com.conf:8"),
     ("K701", "etc/nginx/sites-enabled/news.example.com.conf:36"),
     ("K702", "etc/nginx/sites-enabled/news.example.com.conf:40"),
+    // photos and events (two WordPress installs) share pool www.
+    ("S609", "etc/php/8.2/fpm/pool.d/www.conf:2"),
+    ("S610", "etc/nginx/sites-enabled/photos.example.com.conf:28"),
+    ("M304", "etc/php/8.2/fpm/conf.d/20-xdebug.ini:2"),
+    ("D506", "var/www/photos.example.com/wp-config.php:29"),
+    ("E008", "etc/php/8.2/fpm/conf.d/30-tuning.ini:2"),
 ];
 
 #[test]

@@ -19,11 +19,27 @@ crate::declare_rule!(
 fn check(cx: &Context, out: &mut Vec<Finding>) {
     let stack = cx.stack;
     for wp in &stack.wp {
-        for pid in util::wp_pools(stack, wp) {
+        // The memory_limit each of the site's PHP locations runs with: the pool's, or a
+        // PHP_ADMIN_VALUE nginx sends there.
+        let mut seen = Vec::new();
+        let reached = wp
+            .sites
+            .iter()
+            .filter_map(|(ni, si)| {
+                let n = stack.nginx.get(*ni)?;
+                Some((n, n.sites.get(*si)?))
+            })
+            .flat_map(|(n, s)| s.locations.iter().map(move |l| (n, l)))
+            .flat_map(|(n, l)| l.pools.iter().map(move |p| (n, l, *p)));
+        for (n, loc, pid) in reached {
             let pool = &stack.pools[pid];
-            let Some(ml) = pool.php("memory_limit") else {
+            let Some(ml) = stack.php_at(n, loc, pid, "memory_limit") else {
                 continue;
             };
+            if seen.contains(&(pid, ml.value.place())) {
+                continue;
+            }
+            seen.push((pid, ml.value.place()));
             if !ml.via.locked() {
                 continue;
             }
@@ -47,15 +63,16 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
                         &RULE,
                         c.value.place().unwrap_or(pool.place),
                         format!(
-                            "{name} {} asks for more than memory_limit {} of pool {}, which is set with php_admin_value ({}): WordPress's ini_set('memory_limit', …) fails silently and requests keep {} — the wp-config.php value is ignored",
+                            "{name} {} asks for more than memory_limit {} of pool {}, which is locked with {} ({}): WordPress's ini_set('memory_limit', …) fails silently and requests keep {} — the wp-config.php value is ignored",
                             value_text(&c.value.value),
                             ml.text(),
                             pool.name,
+                            ml.via.as_str(),
                             util::php_origin(stack, pool, &ml),
                             ml.text()
                         ),
                     )
-                    .related_opt(ml.value.place(), "memory_limit is locked here (php_admin_value)"),
+                    .related_opt(ml.value.place(), format!("memory_limit is locked here ({})", ml.via.as_str())),
                 );
             }
         }

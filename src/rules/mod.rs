@@ -88,6 +88,7 @@ pub mod d502_errors_displayed;
 pub mod d503_debug_log_public;
 pub mod d504_php_errors_unlogged;
 pub mod d505_nginx_error_log_off;
+pub mod d506_savequeries_on;
 pub mod doc;
 pub mod e001_syntax_error;
 pub mod e002_unknown_fpm_directive;
@@ -96,11 +97,13 @@ pub mod e004_invalid_value;
 pub mod e005_include_not_found;
 pub mod e006_fpm_will_not_start;
 pub mod e007_nginx_will_not_start;
+pub mod e008_unknown_ini_directive;
 pub mod k701_fastcgi_cache_serves_private;
 pub mod k702_fastcgi_cache_key_incomplete;
 pub mod m301_memory_limit_low;
 pub mod m302_wp_memory_limit_ignored;
 pub mod m303_opcache_off_or_small;
+pub mod m304_xdebug_in_production;
 pub mod p401_upload_limits_inconsistent;
 pub mod p402_fastcgi_buffer_small;
 pub mod p403_max_input_vars_low;
@@ -114,6 +117,8 @@ pub mod s605_file_edit_allowed;
 pub mod s606_url_include;
 pub mod s607_sensitive_files_exposed;
 pub mod s608_fpm_status_public;
+pub mod s609_pool_shared_by_sites;
+pub mod s610_php_value_leaks_between_sites;
 pub mod s611_nginx_version_exposed;
 pub mod t101_timeout_chain_inverted;
 pub mod t102_terminate_before_execution;
@@ -142,6 +147,7 @@ pub static ALL: &[&Rule] = &[
     &e005_include_not_found::RULE,
     &e006_fpm_will_not_start::RULE,
     &e007_nginx_will_not_start::RULE,
+    &e008_unknown_ini_directive::RULE,
     &u001_fastcgi_target_missing::RULE,
     &u002_socket_permission_denied::RULE,
     &u003_upstream_undefined::RULE,
@@ -165,6 +171,7 @@ pub static ALL: &[&Rule] = &[
     &m301_memory_limit_low::RULE,
     &m302_wp_memory_limit_ignored::RULE,
     &m303_opcache_off_or_small::RULE,
+    &m304_xdebug_in_production::RULE,
     &p401_upload_limits_inconsistent::RULE,
     &p402_fastcgi_buffer_small::RULE,
     &p403_max_input_vars_low::RULE,
@@ -175,6 +182,7 @@ pub static ALL: &[&Rule] = &[
     &d503_debug_log_public::RULE,
     &d504_php_errors_unlogged::RULE,
     &d505_nginx_error_log_off::RULE,
+    &d506_savequeries_on::RULE,
     &s601_php_executes_uploads::RULE,
     &s602_php_path_unchecked::RULE,
     &s603_wp_keys_placeholder::RULE,
@@ -183,6 +191,8 @@ pub static ALL: &[&Rule] = &[
     &s606_url_include::RULE,
     &s607_sensitive_files_exposed::RULE,
     &s608_fpm_status_public::RULE,
+    &s609_pool_shared_by_sites::RULE,
+    &s610_php_value_leaks_between_sites::RULE,
     &s611_nginx_version_exposed::RULE,
     &k701_fastcgi_cache_serves_private::RULE,
     &k702_fastcgi_cache_key_incomplete::RULE,

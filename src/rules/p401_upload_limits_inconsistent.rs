@@ -31,7 +31,7 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
         }
         for &pid in &loc.pools {
             let pool = &stack.pools[pid];
-            let Some(pms) = pool.php("post_max_size") else {
+            let Some(pms) = stack.php_at(n, loc, pid, "post_max_size") else {
                 continue;
             };
             let post = util::ini_bytes(&pms);

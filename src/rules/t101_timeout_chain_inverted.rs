@@ -32,7 +32,7 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
         };
         for &pid in &loc.pools {
             let pool = &stack.pools[pid];
-            let met = pool.php("max_execution_time");
+            let met = stack.php_at(n, loc, pid, "max_execution_time");
             let met_s = met.as_ref().and_then(util::php_seconds).unwrap_or(0);
             let rtt = pool.setting("request_terminate_timeout");
             let rtt_s = rtt.as_ref().and_then(util::fpm_seconds).unwrap_or(0);

@@ -16,7 +16,7 @@ crate::declare_rule!(
 
 fn check(cx: &Context, out: &mut Vec<Finding>) {
     let stack = cx.stack;
-    for pool in &stack.pools {
+    for (pid, pool) in stack.pools.iter().enumerate() {
         let Some(rtt) = pool.settings.get("request_terminate_timeout") else {
             continue;
         };
@@ -26,10 +26,14 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
         if rtt_s == 0 {
             continue;
         }
-        let Some(met) = pool.php("max_execution_time") else {
-            continue;
-        };
-        let Some(met_s) = util::php_seconds(&met) else {
+        // The largest the pool's workers may have: its own, or a PHP_VALUE nginx sends
+        // (it stays in the worker).
+        let Some((met, met_s)) = stack
+            .php_variants(pid, "max_execution_time")
+            .into_iter()
+            .filter_map(|m| util::php_seconds(&m).map(|s| (m, s)))
+            .max_by_key(|(_, s)| *s)
+        else {
             continue;
         };
         if met_s <= 0 || (rtt_s as i64) > met_s {

@@ -18,6 +18,7 @@ pub fn php_origin(stack: &Stack, pool: &Pool, s: &PhpSetting) -> String {
             crate::stack::Via::PhpIni | crate::stack::Via::ScanDir => {
                 format!("{} at {}", s.via.as_str(), stack.display(*p))
             }
+            via if via.from_nginx() => format!("nginx {} at {}", via.as_str(), stack.display(*p)),
             via => format!(
                 "pool {}, {} at {}",
                 pool.name,
@@ -109,6 +110,9 @@ pub fn set_php(
     key: &str,
     value: &str,
 ) -> Option<crate::fix::Edit> {
+    if s.via.from_nginx() {
+        return None; // a key inside nginx's PHP_VALUE string: not an ini line
+    }
     match s.value.place() {
         Some(p) => crate::fix::edit::ini_replace_value(stack, p, value),
         None => {
@@ -170,21 +174,28 @@ pub fn php_groups<'a>(
     bad: impl Fn(&PhpSetting) -> bool,
 ) -> Vec<PhpGroup<'a>> {
     let mut groups: Vec<PhpGroup<'a>> = Vec::new();
-    for pool in &stack.pools {
-        let Some(s) = pool.php(key) else { continue };
-        if !bad(&s) {
-            continue;
-        }
-        let place = s.value.place();
-        match groups
-            .iter_mut()
-            .find(|g| place.is_some() && g.setting.value.place() == place)
-        {
-            Some(g) => g.pools.push(pool),
-            None => groups.push(PhpGroup {
-                pools: vec![pool],
-                setting: s,
-            }),
+    // A value nginx sends (PHP_VALUE) counts for the pools it reaches: it stays in
+    // their workers.
+    for (pid, pool) in stack.pools.iter().enumerate() {
+        for s in stack.php_variants(pid, key) {
+            if !bad(&s) {
+                continue;
+            }
+            let place = s.value.place();
+            match groups
+                .iter_mut()
+                .find(|g| place.is_some() && g.setting.value.place() == place)
+            {
+                Some(g) => {
+                    if !g.pools.iter().any(|p| std::ptr::eq(*p, pool)) {
+                        g.pools.push(pool)
+                    }
+                }
+                None => groups.push(PhpGroup {
+                    pools: vec![pool],
+                    setting: s,
+                }),
+            }
         }
     }
     groups

@@ -284,6 +284,25 @@ fn dump_location(d: &D, n: &Nginx, l: &Location) -> Value {
             eff.insert((*key).to_string(), d.s(&v));
         }
     }
+    // PHP settings this location sends (PHP_VALUE, then PHP_ADMIN_VALUE: the later
+    // wins), shown only when there are some.
+    let mut php = Map::new();
+    for v in d.stack.nginx_php_values(n, l.scope) {
+        let shown = if is_secret_key(&v.key) {
+            json!(MASK)
+        } else {
+            json!(v.setting.raw.trim())
+        };
+        let shown = if d.show_origin {
+            json!({"value": shown, "via": v.setting.via.as_str(), "origin": d.origin(&v.setting.value.origin)})
+        } else {
+            shown
+        };
+        php.insert(v.key.clone(), shown);
+    }
+    if !php.is_empty() {
+        eff.insert("php".to_string(), Value::Object(php));
+    }
     let pass = l
         .fastcgi_pass
         .as_ref()

@@ -15,7 +15,9 @@ pub mod nginx_commands;
 pub mod nginx_load;
 pub mod nginx_match;
 pub mod nginx_model;
+pub mod php_ini_keys;
 pub mod php_model;
+pub mod php_value;
 pub mod wp_model;
 
 use crate::finding::Place;
@@ -151,6 +153,9 @@ pub struct Stack {
     pub root: Option<std::path::PathBuf>,
     /// `${NAME}` values given for php-fpm and php.ini files (`--env`, `--env-file`, `[env]`).
     pub env: std::collections::BTreeMap<String, String>,
+    /// What nginx sends in PHP_VALUE/PHP_ADMIN_VALUE to each pool (by `PoolId`), built
+    /// on first use after linking (`php_value::Stack::php_variants`).
+    pub php_values_by_pool: std::sync::OnceLock<Vec<Vec<php_value::NginxPhpValue>>>,
 }
 
 impl Stack {

@@ -21,6 +21,10 @@ pub enum Via {
     PhpFlag,
     PhpAdminValue,
     PhpAdminFlag,
+    /// `fastcgi_param PHP_VALUE` sent by an nginx location.
+    NginxPhpValue,
+    /// `fastcgi_param PHP_ADMIN_VALUE` sent by an nginx location.
+    NginxPhpAdminValue,
 }
 
 impl Via {
@@ -33,11 +37,21 @@ impl Via {
             Via::PhpFlag => "php_flag",
             Via::PhpAdminValue => "php_admin_value",
             Via::PhpAdminFlag => "php_admin_flag",
+            Via::NginxPhpValue => "fastcgi_param PHP_VALUE",
+            Via::NginxPhpAdminValue => "fastcgi_param PHP_ADMIN_VALUE",
         }
     }
-    /// Set by the pool with `php_admin_*`: `ini_set()` cannot change it.
+    /// Sent by nginx with the request (`fastcgi_param PHP_VALUE`/`PHP_ADMIN_VALUE`).
+    pub fn from_nginx(self) -> bool {
+        matches!(self, Via::NginxPhpValue | Via::NginxPhpAdminValue)
+    }
+    /// Set with `php_admin_*` (pool) or `PHP_ADMIN_VALUE` (nginx): `ini_set()` cannot
+    /// change it.
     pub fn locked(self) -> bool {
-        matches!(self, Via::PhpAdminValue | Via::PhpAdminFlag)
+        matches!(
+            self,
+            Via::PhpAdminValue | Via::PhpAdminFlag | Via::NginxPhpAdminValue
+        )
     }
 }
 

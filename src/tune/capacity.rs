@@ -292,10 +292,13 @@ pub fn plan_measured(
                 .settings
                 .get("pm.max_children")
                 .and_then(|v| v.value.trim().parse::<u64>().ok());
-            let memory_limit = p
-                .php("memory_limit")
-                .map(|m| util::ini_bytes(&m))
+            // The largest a worker may use: a PHP_VALUE from nginx stays in the worker.
+            let memory_limit = stack
+                .php_variants(id, "memory_limit")
+                .iter()
+                .map(util::ini_bytes)
                 .filter(|v| *v > 0)
+                .max()
                 .map(|v| v as u64);
             let workers = measured.get(&p.name);
             let seen = workers.filter(|w| !w.low_confidence());

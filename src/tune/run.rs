@@ -431,9 +431,12 @@ fn chain(
     // Per pool: (met before, met after, rtt before, rtt after).
     let mut per_pool: BTreeMap<usize, [u64; 4]> = BTreeMap::new();
     for (id, pool) in stack.pools.iter().enumerate() {
-        let met = pool
-            .php("max_execution_time")
-            .and_then(|m| util::php_seconds(&m))
+        // The longest a worker may run: a PHP_VALUE from nginx stays in the worker.
+        let met = stack
+            .php_variants(id, "max_execution_time")
+            .iter()
+            .filter_map(util::php_seconds)
+            .max()
             .unwrap_or(0)
             .max(0) as u64;
         let rtt = pool

@@ -113,6 +113,9 @@ pub struct Thresholds {
     /// M303 (MB and count).
     pub opcache_memory_min: u64,
     pub opcache_files_min: u64,
+    /// B801: database connections kept for wp-cron, WP-CLI, backups and the admin's own
+    /// client beside the PHP workers (10).
+    pub db_connection_reserve: u64,
 }
 
 impl Thresholds {
@@ -129,6 +132,7 @@ impl Thresholds {
             backlog_min: 128,
             opcache_memory_min: 128,
             opcache_files_min: 10000,
+            db_connection_reserve: 10,
         }
     }
 }
@@ -215,6 +219,7 @@ const THRESHOLD_KEYS: &[&str] = &[
     "fastcgi-buffer-min",
     "max-input-vars-min",
     "backlog-min",
+    "db-connection-reserve",
     "opcache-memory-min",
     "opcache-files-min",
 ];
@@ -375,6 +380,7 @@ impl Thresholds {
             "backlog-min" => self.backlog_min = v,
             "opcache-memory-min" => self.opcache_memory_min = v,
             "opcache-files-min" => self.opcache_files_min = v,
+            "db-connection-reserve" => self.db_connection_reserve = v,
             _ => {}
         }
     }

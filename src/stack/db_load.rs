@@ -1,0 +1,273 @@
+//! Reading MySQL/MariaDB option files into [`Database`]s, and linking each
+//! wp-config's `DB_HOST` to the server it reaches.
+
+use super::db_model::{self, Database, DbOption, DbTarget, MAX_INCLUDE_DEPTH};
+use super::discover::{add_source, parse_into, unreadable};
+use super::load::{LoadProblem, PathMap, ProblemKind};
+use super::{FileKind, Stack};
+use crate::finding::Place;
+use crate::syntax::mycnf::LineKind;
+use std::path::{Path, PathBuf};
+
+/// Read every main option file (one server each). A main file another main includes
+/// is not a main (Debian's `my.cnf` → `mariadb.cnf`).
+pub fn load(stack: &mut Stack, mains: &[PathBuf], root: Option<&Path>) {
+    let mut dbs: Vec<Database> = Vec::new();
+    for main in mains {
+        let real = crate::files::real(root, main).unwrap_or_else(|_| main.clone());
+        if let Some(id) = stack.sources.find(&real) {
+            if dbs.iter().any(|d| d.files.contains(&id)) {
+                continue;
+            }
+        }
+        let rhel = main.ends_with("etc/my.cnf");
+        let mut db = Database {
+            default_socket: if rhel {
+                "/var/lib/mysql/mysql.sock"
+            } else {
+                "/run/mysqld/mysqld.sock"
+            },
+            ..Database::default()
+        };
+        let map = PathMap {
+            root: root.map(Path::to_path_buf),
+            aliases: Vec::new(),
+        };
+        read(stack, main, &map, &mut Vec::new(), &mut db, None, &mut 0);
+        if db.files.is_empty() {
+            continue;
+        }
+        db.main = db.files[0];
+        // A main read earlier as another's include: keep the one that includes it.
+        dbs.retain(|d| !db.files.contains(&d.main));
+        dbs.push(db);
+    }
+    stack.databases = dbs;
+    link(stack);
+}
+
+/// Most option-file reads per server: a file included twice is read twice (as the
+/// server does), so this bounds a tree that includes one directory from each of its files.
+const MAX_READS: usize = 1000;
+
+/// Read one option file into `db`, as `search_default_file_with_buffers` does. A file
+/// may be read more than once (the server re-reads a file included twice); a file that
+/// includes itself through its ancestors is a cycle, cut here (the server recurses to
+/// its depth limit). A refused line (syntax error) or a missing `!includedir` ends the
+/// file: fatal for the main file, and for an included one the server ignores the rest
+/// of that file silently.
+fn read(
+    stack: &mut Stack,
+    path: &Path,
+    map: &PathMap,
+    chain: &mut Vec<crate::source::FileId>,
+    db: &mut Database,
+    from: Option<Place>,
+    reads: &mut usize,
+) {
+    let depth = chain.len();
+    let id = match add_source(stack, path) {
+        Ok(id) => id,
+        Err(e) => {
+            unreadable(stack, e, from);
+            return;
+        }
+    };
+    if chain.contains(&id) {
+        stack.problems.push(LoadProblem {
+            kind: ProblemKind::IncludeCycle,
+            place: from,
+            message: format!(
+                "{} includes itself; the server reads it again until {MAX_INCLUDE_DEPTH} levels deep",
+                path.display()
+            ),
+        });
+        return;
+    }
+    *reads += 1;
+    if *reads > MAX_READS {
+        if *reads == MAX_READS + 1 {
+            stack.problems.push(LoadProblem {
+                kind: ProblemKind::TooDeep,
+                place: from,
+                message: format!("more than {MAX_READS} option files read for one server; the rest were not read"),
+            });
+        }
+        return;
+    }
+    if !db.files.contains(&id) {
+        db.files.push(id);
+    }
+    chain.push(id);
+    parse_into(stack, id, FileKind::MyCnf);
+    let Some(syntax) = stack.syntax_mycnf(id).cloned() else {
+        return;
+    };
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut group: Option<String> = None;
+    for line in &syntax.lines {
+        match &line.kind {
+            LineKind::Group { name, .. } => group = Some(name.clone()),
+            LineKind::Option(o) if group.as_deref().is_some_and(db_model::server_group) => {
+                let end = o.value_span.map_or(o.name_span.end, |v| v.end);
+                db.options.push(DbOption {
+                    written: o.name.clone(),
+                    value: o.value.clone(),
+                    place: Place::new(id, crate::source::Span::new(o.name_span.start, end)),
+                    value_place: Place::new(id, o.value_span.unwrap_or(o.name_span)),
+                    group: group.clone().unwrap_or_default(),
+                });
+            }
+            LineKind::Include { path: p, path_span }
+            | LineKind::IncludeDir { path: p, path_span } => {
+                let at = Place::new(id, *path_span);
+                if depth + 1 > MAX_INCLUDE_DEPTH {
+                    stack.problems.push(LoadProblem {
+                        kind: ProblemKind::TooDeep,
+                        place: Some(at),
+                        message: format!(
+                            "includes nested deeper than {MAX_INCLUDE_DEPTH} levels: the server skips {p}"
+                        ),
+                    });
+                    continue;
+                }
+                let target = map.resolve(p, &dir);
+                if matches!(line.kind, LineKind::Include { .. }) {
+                    // The server ignores an !include whose file cannot be opened.
+                    if crate::files::resolve::is_file(map.root.as_deref(), &target) {
+                        read(stack, &target, map, chain, db, Some(at), reads);
+                    }
+                    continue;
+                }
+                if !crate::files::resolve::is_dir(map.root.as_deref(), &target) {
+                    stack.problems.push(LoadProblem {
+                        kind: ProblemKind::IncludeNotFound,
+                        place: Some(at),
+                        message: format!(
+                            "!includedir {p}: no such directory (mysqld stops: `Can't read dir of '{p}'`)"
+                        ),
+                    });
+                    break;
+                }
+                for f in crate::files::resolve::list_dir(map.root.as_deref(), &target) {
+                    let name = f
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    // fn_ext2: the extension after the last dot.
+                    let ext = name.rfind('.').map(|i| &name[i..]);
+                    if ext == Some(".cnf")
+                        && crate::files::resolve::is_file(map.root.as_deref(), &f)
+                    {
+                        read(stack, &f, map, chain, db, Some(at), reads);
+                    }
+                }
+            }
+            LineKind::Error => break,
+            _ => {}
+        }
+    }
+    chain.pop();
+}
+
+/// The socket a `localhost` DB_HOST uses: PHP's `mysqli.default_socket` (of the pool
+/// serving the site) when set, else the client library's default for this layout.
+fn client_socket(stack: &Stack, pools: &[usize], db: &Database) -> String {
+    for &p in pools {
+        if let Some(v) = stack.pools[p].php("mysqli.default_socket") {
+            let t = v.text().trim().trim_matches('"').to_string();
+            if !t.is_empty() {
+                return super::link::normalize_path(&t);
+            }
+        }
+    }
+    db.default_socket.to_string()
+}
+
+/// `/var/run` is a link to `/run` on every current distribution.
+pub fn same_socket(a: &str, b: &str) -> bool {
+    let n = |s: &str| {
+        let s = super::link::normalize_path(s);
+        match s.strip_prefix("/var/run/") {
+            Some(r) => format!("/run/{r}"),
+            None => s,
+        }
+    };
+    n(a) == n(b)
+}
+
+/// Whether a wp-config's DB_HOST reaches this server.
+pub fn reaches(target: &DbTarget, client_socket: &str, db: &Database) -> Option<bool> {
+    match target {
+        DbTarget::Socket(s) => {
+            let want = s.clone().unwrap_or_else(|| client_socket.to_string());
+            Some(same_socket(&want, &db.socket().value))
+        }
+        DbTarget::Tcp { host, port } => {
+            let local = matches!(host.as_str(), "::1") || host.starts_with("127.");
+            if !local {
+                return None;
+            }
+            Some(db.port() == Some(*port) && db.accepts_from(host))
+        }
+        DbTarget::Unknown => None,
+    }
+}
+
+/// The pools serving a wp-config's sites.
+pub fn wp_pools(stack: &Stack, wp: usize) -> Vec<usize> {
+    let mut out = Vec::new();
+    for &(ni, si) in &stack.wp[wp].sites {
+        let Some(site) = stack.nginx.get(ni).and_then(|n| n.sites.get(si)) else {
+            continue;
+        };
+        for l in &site.locations {
+            if l.fastcgi_pass.is_some() && l.runs_wordpress() {
+                for &p in &l.pools {
+                    if !out.contains(&p) {
+                        out.push(p);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The DB_HOST of a wp-config as a target (WordPress's default is `localhost`).
+pub fn db_target(stack: &Stack, wp: usize) -> DbTarget {
+    match stack.wp[wp].get("DB_HOST").map(|c| c.value.value) {
+        Some(crate::syntax::php::PhpValue::Str(s)) => db_model::parse_db_host(&s),
+        Some(_) => DbTarget::Unknown,
+        None => DbTarget::Socket(None),
+    }
+}
+
+fn link(stack: &mut Stack) {
+    let mut links: Vec<(usize, usize, Vec<usize>)> = Vec::new();
+    for wi in 0..stack.wp.len() {
+        let pools = wp_pools(stack, wi);
+        let target = db_target(stack, wi);
+        for (di, db) in stack.databases.iter().enumerate() {
+            let sock = client_socket(stack, &pools, db);
+            if reaches(&target, &sock, db) == Some(true) {
+                links.push((di, wi, pools.clone()));
+                break;
+            }
+        }
+    }
+    for (di, wi, pools) in links {
+        let db = &mut stack.databases[di];
+        db.wp.push(wi);
+        for p in pools {
+            if !db.pools.contains(&p) {
+                db.pools.push(p);
+            }
+        }
+    }
+}
+
+/// The socket a wp-config's `localhost` means, for messages and B802.
+pub fn wp_client_socket(stack: &Stack, wp: usize, db: &Database) -> String {
+    client_socket(stack, &wp_pools(stack, wp), db)
+}

@@ -271,3 +271,40 @@ fn link(stack: &mut Stack) {
 pub fn wp_client_socket(stack: &Stack, wp: usize, db: &Database) -> String {
     client_socket(stack, &wp_pools(stack, wp), db)
 }
+
+/// Where a finding about a server option goes: the line that sets it, else the last
+/// server group header read (where the fix adds it), else the main file's start.
+pub fn anchor(stack: &Stack, db: &Database, option: &str) -> Place {
+    if let Some(o) = db.option(option) {
+        return o.place;
+    }
+    let mut at = Place::new(db.main, crate::source::Span::empty(0));
+    for &id in &db.files {
+        if let Some(f) = stack.syntax_mycnf(id) {
+            for l in &f.lines {
+                if let LineKind::Group { name, name_span } = &l.kind {
+                    if db_model::server_group(name) {
+                        at = Place::new(id, *name_span);
+                    }
+                }
+            }
+        }
+    }
+    at
+}
+
+/// The longest a request of a pool may run, in seconds, and the setting that says so:
+/// php-fpm's wall-clock `request_terminate_timeout` when set, else PHP's
+/// `max_execution_time` (CPU time on Linux, so a lower bound). `None` when unbounded.
+pub fn longest_request(pool: &super::Pool) -> Option<(u64, &'static str, Option<Place>)> {
+    if let Some(r) = pool.settings.get("request_terminate_timeout") {
+        if let Ok(s) = crate::syntax::units::fpm_time(r.value.trim()) {
+            if s > 0 {
+                return Some((s, "request_terminate_timeout", r.place()));
+            }
+        }
+    }
+    let m = pool.php("max_execution_time")?;
+    let s = m.text().trim().parse::<i64>().ok().filter(|s| *s > 0)?;
+    Some((s as u64, "max_execution_time", m.value.place()))
+}

@@ -94,6 +94,7 @@ fn source(s: FactSource) -> &'static str {
         FactSource::Configured => "configured",
         FactSource::Measured => "measured",
         FactSource::Assumed => "assumed",
+        FactSource::FromConfig => "my.cnf",
     }
 }
 

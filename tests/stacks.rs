@@ -142,6 +142,11 @@ const PLANTED: &[(&str, &str)] = &[
     ("D503", "var/www/blog.example.com/wp-config.php:33"),
     ("S603", "var/www/shop.example.com/wp-config.php:21"),
     ("M302", "var/www/shop.example.com/wp-config.php:36"),
+    // The database (etc/mysql, new files; the shop pool's socket line is appended).
+    ("B801", "etc/mysql/mariadb.conf.d/50-server.cnf:20"),
+    ("B803", "etc/mysql/mariadb.conf.d/50-server.cnf:21"),
+    ("B804", "etc/mysql/mariadb.conf.d/50-server.cnf:22"),
+    ("B802", "var/www/blog.example.com/wp-config.php:12"),
 ];
 
 #[test]

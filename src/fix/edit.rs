@@ -288,6 +288,64 @@ pub fn pool_fix(
         .map(|e| super::Fix::safe(format!("set {key} = {value}"), vec![e]))
 }
 
+/// Set a server option in a database's option files: replace the value where it is set
+/// (the line that wins), else add `name = value` under the last server group header
+/// read (`[mysqld]`, `[mariadb]`…, e.g. Debian's `mariadb.conf.d/50-server.cnf`), else
+/// append a `[mysqld]` group to the main file.
+pub fn mycnf_set(
+    stack: &Stack,
+    db: &crate::stack::Database,
+    name: &str,
+    value: &str,
+) -> Option<Edit> {
+    if let Some(o) = db.option(name) {
+        if o.value.is_some() {
+            let p = o.value_place;
+            return Some(Edit::replace(p.file, p.span, value.to_string()));
+        }
+    }
+    let mut header: Option<(crate::source::FileId, usize)> = None;
+    for &id in &db.files {
+        let Some(f) = stack.syntax_mycnf(id) else {
+            continue;
+        };
+        for l in &f.lines {
+            if let crate::syntax::mycnf::LineKind::Group { name: g, .. } = &l.kind {
+                if crate::stack::db_model::server_group(g) {
+                    header = Some((id, l.span.end));
+                }
+            }
+        }
+    }
+    let key = name.replace('-', "_");
+    match header {
+        Some((id, at)) => {
+            let src = stack.sources.get(id);
+            let nl = eol(src);
+            let lead = if at > 0 && src.bytes.get(at - 1) != Some(&b'\n') {
+                nl
+            } else {
+                ""
+            };
+            Some(Edit::insert(id, at, format!("{lead}{key} = {value}{nl}")))
+        }
+        None => {
+            let src = stack.sources.get(db.main);
+            let nl = eol(src);
+            let lead = if src.bytes.is_empty() || src.bytes.ends_with(b"\n") {
+                ""
+            } else {
+                nl
+            };
+            Some(Edit::insert(
+                db.main,
+                src.bytes.len(),
+                format!("{lead}{nl}[mysqld]{nl}{key} = {value}{nl}"),
+            ))
+        }
+    }
+}
+
 #[cfg(test)]
 mod line_ending_tests {
     use super::*;
@@ -348,63 +406,5 @@ mod line_ending_tests {
         assert_eq!(f(b"a\nb\n"), "\n");
         assert_eq!(f(b"a\rb\r"), "\r");
         assert_eq!(f(b"ab"), "\n");
-    }
-}
-
-/// Set a server option in a database's option files: replace the value where it is set
-/// (the line that wins), else add `name = value` under the last server group header
-/// read (`[mysqld]`, `[mariadb]`…, e.g. Debian's `mariadb.conf.d/50-server.cnf`), else
-/// append a `[mysqld]` group to the main file.
-pub fn mycnf_set(
-    stack: &Stack,
-    db: &crate::stack::Database,
-    name: &str,
-    value: &str,
-) -> Option<Edit> {
-    if let Some(o) = db.option(name) {
-        if o.value.is_some() {
-            let p = o.value_place;
-            return Some(Edit::replace(p.file, p.span, value.to_string()));
-        }
-    }
-    let mut header: Option<(crate::source::FileId, usize)> = None;
-    for &id in &db.files {
-        let Some(f) = stack.syntax_mycnf(id) else {
-            continue;
-        };
-        for l in &f.lines {
-            if let crate::syntax::mycnf::LineKind::Group { name: g, .. } = &l.kind {
-                if crate::stack::db_model::server_group(g) {
-                    header = Some((id, l.span.end));
-                }
-            }
-        }
-    }
-    let key = name.replace('-', "_");
-    match header {
-        Some((id, at)) => {
-            let src = stack.sources.get(id);
-            let nl = eol(src);
-            let lead = if at > 0 && src.bytes.get(at - 1) != Some(&b'\n') {
-                nl
-            } else {
-                ""
-            };
-            Some(Edit::insert(id, at, format!("{lead}{key} = {value}{nl}")))
-        }
-        None => {
-            let src = stack.sources.get(db.main);
-            let nl = eol(src);
-            let lead = if src.bytes.is_empty() || src.bytes.ends_with(b"\n") {
-                ""
-            } else {
-                nl
-            };
-            Some(Edit::insert(
-                db.main,
-                src.bytes.len(),
-                format!("{lead}{nl}[mysqld]{nl}{key} = {value}{nl}"),
-            ))
-        }
     }
 }

@@ -45,10 +45,10 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
             DbTarget::Socket(s) => (
                 format!(
                     "the socket {}",
-                    s.clone().unwrap_or_else(|| format!(
-                        "{} (mysqli's default for `localhost`)",
-                        db_load::wp_client_socket(stack, wi, db)
-                    ))
+                    s.clone().unwrap_or_else(|| {
+                        let (sock, whose) = db_load::wp_client_socket(stack, wi, db);
+                        format!("{sock} ({whose})")
+                    })
                 ),
                 stack
                     .databases

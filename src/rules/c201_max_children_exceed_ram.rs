@@ -26,7 +26,7 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
         return;
     }
     // The database's own configuration is what does not fit: B804 says so, once.
-    if capacity::db_exceeds_ram(stack, &plan) {
+    if capacity::database_tips_it(stack, &plan) {
         return;
     }
     // Primary: the pool that asks for the most.

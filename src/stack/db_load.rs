@@ -171,17 +171,32 @@ fn read(
 }
 
 /// The socket a `localhost` DB_HOST uses: PHP's `mysqli.default_socket` (of the pool
-/// serving the site) when set, else the client library's default for this layout.
-fn client_socket(stack: &Stack, pools: &[usize], db: &Database) -> String {
+/// serving the site) when set, else the client library's default for this layout; with
+/// where that comes from.
+fn client_socket_from(stack: &Stack, pools: &[usize], db: &Database) -> (String, String) {
     for &p in pools {
         if let Some(v) = stack.pools[p].php("mysqli.default_socket") {
             let t = v.text().trim().trim_matches('"').to_string();
             if !t.is_empty() {
-                return super::link::normalize_path(&t);
+                return (
+                    super::link::normalize_path(&t),
+                    format!(
+                        "mysqli.default_socket of pool {}, {}",
+                        stack.pools[p].name,
+                        stack.origin_text(&v.value.origin)
+                    ),
+                );
             }
         }
     }
-    db.default_socket.to_string()
+    (
+        db.default_socket.to_string(),
+        "the PHP client library's default for `localhost`".into(),
+    )
+}
+
+fn client_socket(stack: &Stack, pools: &[usize], db: &Database) -> String {
+    client_socket_from(stack, pools, db).0
 }
 
 /// `/var/run` is a link to `/run` on every current distribution.
@@ -267,9 +282,9 @@ fn link(stack: &mut Stack) {
     }
 }
 
-/// The socket a wp-config's `localhost` means, for messages and B802.
-pub fn wp_client_socket(stack: &Stack, wp: usize, db: &Database) -> String {
-    client_socket(stack, &wp_pools(stack, wp), db)
+/// The socket a wp-config's `localhost` means and where that comes from (B802).
+pub fn wp_client_socket(stack: &Stack, wp: usize, db: &Database) -> (String, String) {
+    client_socket_from(stack, &wp_pools(stack, wp), db)
 }
 
 /// Where a finding about a server option goes: the line that sets it, else the last

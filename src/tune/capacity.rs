@@ -179,12 +179,19 @@ pub fn db_config_memory(stack: &Stack, settings: &Settings) -> Option<u64> {
     )
 }
 
-/// B804's test, which C201 leaves to it: the databases' configured worst case
-/// (global buffers + per-connection buffers × max_connections) and the PHP workers
-/// together exceed the RAM.
-pub fn db_exceeds_ram(stack: &Stack, plan: &Plan) -> bool {
-    let db: u64 = stack.databases.iter().map(|d| d.memory().total()).sum();
-    !stack.databases.is_empty() && db.saturating_add(plan.demand()) > plan.ram.value
+/// The databases' configured worst case: global buffers + per-connection buffers ×
+/// max_connections (B804).
+pub fn db_worst_case(stack: &Stack) -> u64 {
+    stack.databases.iter().map(|d| d.memory().total()).sum()
+}
+
+/// Whether C201 leaves the finding to B804: the PHP workers would fit the budget
+/// without the database's configured memory, and the database with them exceeds the
+/// RAM — the database's configuration is what does not fit.
+pub fn database_tips_it(stack: &Stack, plan: &Plan) -> bool {
+    plan.db_source == FactSource::FromConfig
+        && plan.demand() <= plan.budget + plan.db_mem
+        && db_worst_case(stack).saturating_add(plan.demand()) > plan.ram.value
 }
 
 fn opcache_bytes(stack: &Stack) -> u64 {

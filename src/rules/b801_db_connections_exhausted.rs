@@ -5,6 +5,7 @@ use crate::finding::Finding;
 use crate::fix::{edit, Fix};
 use crate::rules::Context;
 use crate::stack::db_load;
+use crate::tune::capacity;
 
 crate::declare_rule!(
     "B801",
@@ -68,11 +69,32 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
                 f = f.related_opt(c.value.place(), "this site's DB_HOST reaches the server");
             }
         }
-        if let Some(e) = edit::mycnf_set(stack, db, "max_connections", &need.to_string()) {
-            f = f.with_fix(Some(Fix::unsafe_(
-                format!("max_connections = {need} (each connection may take the per-connection buffers: see B804)"),
-                vec![e],
-            )));
+        // The tuner's value: with the RAM known, the pools' children are those the
+        // capacity plan gives them (C201/C202 propose them); when those already fit,
+        // fewer children is the fix and max_connections stays.
+        let tuned = capacity::plan(stack, cx.host, cx.settings).map(|plan| {
+            plan.pools
+                .iter()
+                .filter(|p| db.pools.contains(&p.pool))
+                .map(|p| p.recommended)
+                .sum::<u64>()
+                + reserve
+        });
+        match tuned {
+            Some(t) if t <= mc.value => {
+                f = f.assume(format!(
+                    "the capacity plan's pm.max_children (C201/C202's fix) need {t} connections, within max_connections"
+                ));
+            }
+            _ => {
+                let want = tuned.unwrap_or(need);
+                if let Some(e) = edit::mycnf_set(stack, db, "max_connections", &want.to_string()) {
+                    f = f.with_fix(Some(Fix::unsafe_(
+                        format!("max_connections = {want} (each connection may take the per-connection buffers: see B804)"),
+                        vec![e],
+                    )));
+                }
+            }
         }
         out.push(f);
     }

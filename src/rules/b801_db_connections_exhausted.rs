@@ -87,7 +87,8 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
                 ));
             }
             _ => {
-                let want = tuned.unwrap_or(need);
+                // Enough for the pools as they are, so the fix alone cures it.
+                let want = tuned.unwrap_or(need).max(need);
                 if let Some(e) = edit::mycnf_set(stack, db, "max_connections", &want.to_string()) {
                     f = f.with_fix(Some(Fix::unsafe_(
                         format!("max_connections = {want} (each connection may take the per-connection buffers: see B804)"),

@@ -68,6 +68,15 @@ pub struct Database {
     pub pools: Vec<super::PoolId>,
 }
 
+/// The range MariaDB 10.11 clamps a variable to (`max_connections = 5` runs as 10).
+pub fn range_of(name: &str) -> Option<(u64, u64)> {
+    Some(match name {
+        "max-connections" => (10, 100_000),
+        "wait-timeout" | "interactive-timeout" => (1, 31_536_000),
+        _ => return None,
+    })
+}
+
 /// Built-in defaults of MariaDB 10.11 for the options the rules read.
 pub fn default_of(name: &str) -> Option<&'static str> {
     Some(match name {
@@ -134,7 +143,11 @@ impl Database {
     /// either case).
     pub fn number(&self, name: &str) -> Option<Sourced<u64>> {
         let s = self.get(name)?;
-        let n = parse_size(&s.value)?;
+        let mut n = parse_size(&s.value)?;
+        // The server clamps a value to its variable's range (with a warning at start).
+        if let Some((lo, hi)) = range_of(&mycnf::normalize_name(name).0) {
+            n = n.clamp(lo, hi);
+        }
         Some(Sourced {
             value: n,
             origin: s.origin,

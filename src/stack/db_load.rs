@@ -10,17 +10,58 @@ use crate::syntax::mycnf::LineKind;
 use std::path::{Path, PathBuf};
 
 /// Read every main option file (one server each). A main file another main includes
-/// is not a main (Debian's `my.cnf` → `mariadb.cnf`).
+/// is not a main (Debian's `my.cnf` → `mariadb.cnf`). The server reads `/etc/my.cnf`
+/// and then `/etc/mysql/my.cnf` (MariaDB's default search order): in one tree both are
+/// one server.
 pub fn load(stack: &mut Stack, mains: &[PathBuf], root: Option<&Path>) {
+    let map = PathMap {
+        root: root.map(Path::to_path_buf),
+        aliases: Vec::new(),
+    };
+    let mut mains: Vec<PathBuf> = mains.to_vec();
+    mains.sort();
+    mains.dedup();
+    // Groups of files one server reads, in order.
+    let mut groups: Vec<Vec<PathBuf>> = Vec::new();
+    for main in &mains {
+        let mut main = main.clone();
+        // Debian's my.cnf links to /etc/alternatives/my.cnf → mariadb.cnf; a copy of
+        // /etc/mysql alone keeps the dangling link: read the file it stands for.
+        if crate::files::real(root, &main).is_err() {
+            let sibling = main.with_file_name("mariadb.cnf");
+            if main.ends_with("mysql/my.cnf") && crate::files::resolve::is_file(root, &sibling) {
+                crate::files::note_once(
+                    &mut stack.notes,
+                    format!(
+                        "{} is a link whose target is not in the tree (Debian: /etc/alternatives/my.cnf); read {} in its place",
+                        main.display(),
+                        sibling.display()
+                    ),
+                );
+                main = sibling;
+            }
+        }
+        let debian_pair = main
+            .parent()
+            .filter(|_| main.ends_with("mysql/my.cnf") || main.ends_with("mysql/mariadb.cnf"))
+            .and_then(Path::parent)
+            .map(|etc| etc.join("my.cnf"));
+        match debian_pair.and_then(|first| groups.iter().position(|g| g[0] == first)) {
+            Some(i) => groups[i].push(main),
+            None => groups.push(vec![main]),
+        }
+    }
     let mut dbs: Vec<Database> = Vec::new();
-    for main in mains {
-        let real = crate::files::real(root, main).unwrap_or_else(|_| main.clone());
+    for group in groups {
+        let first = &group[0];
+        let real = crate::files::real(root, first).unwrap_or_else(|_| first.clone());
         if let Some(id) = stack.sources.find(&real) {
             if dbs.iter().any(|d| d.files.contains(&id)) {
                 continue;
             }
         }
-        let rhel = main.ends_with("etc/my.cnf");
+        // RHEL's /etc/my.cnf alone: its socket; Debian's layout: /run/mysqld.
+        let rhel = group.len() == 1 && first.ends_with("etc/my.cnf");
         let mut db = Database {
             default_socket: if rhel {
                 "/var/lib/mysql/mysql.sock"
@@ -29,11 +70,9 @@ pub fn load(stack: &mut Stack, mains: &[PathBuf], root: Option<&Path>) {
             },
             ..Database::default()
         };
-        let map = PathMap {
-            root: root.map(Path::to_path_buf),
-            aliases: Vec::new(),
-        };
-        read(stack, main, &map, &mut Vec::new(), &mut db, None, &mut 0);
+        for f in &group {
+            read(stack, f, &map, &mut Vec::new(), &mut db, None, &mut 0);
+        }
         if db.files.is_empty() {
             continue;
         }

@@ -191,7 +191,14 @@ fn walk(dir: &Path, depth: usize, found: &mut Found, budget: &mut usize) {
             "php.ini" => found.php_inis.push(path),
             "wp-config.php" => found.wp_configs.push(path),
             "my.cnf" => found.db_mains.push(path),
-            "mariadb.cnf" | "mysql.cnf" if dir_name == "mysql" => found.db_mains.push(path),
+            // Debian's my.cnf is a link to one of these (through /etc/alternatives): they
+            // are mains only where no my.cnf stands beside them.
+            "mariadb.cnf" | "mysql.cnf"
+                if dir_name == "mysql"
+                    && std::fs::symlink_metadata(dir.join("my.cnf")).is_err() =>
+            {
+                found.db_mains.push(path)
+            }
             n if n.ends_with(".conf") && (dir_name == "pool.d" || dir_name == "php-fpm.d") => {
                 found.pool_files.push(path)
             }

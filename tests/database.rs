@@ -199,3 +199,37 @@ fn b801_counts_only_the_pools_using_the_server_and_the_reserve() {
     );
     assert!(!codes(d.path()).iter().any(|c| c == "B801"));
 }
+
+/// A fix to an option file is checked by the server's own reader (my_print_defaults, in
+/// the validation sandbox, its includes left out) before it is written.
+#[test]
+fn fixes_to_my_cnf_are_validated_by_my_print_defaults() {
+    if !support::have_program("my_print_defaults") {
+        return;
+    }
+    let d = site(
+        "localhost",
+        &[
+            (
+                "etc/mysql/my.cnf",
+                "[mysqld]\nwait_timeout = 20\n!includedir /etc/mysql/conf.d/\n",
+            ),
+            ("etc/mysql/conf.d/x.cnf", "[mysqld]\n"),
+        ],
+    );
+    let fpm = format!("{FPM}request_terminate_timeout = 120s\n");
+    std::fs::write(d.path().join("etc/php/8.2/fpm/php-fpm.conf"), fpm).expect("w");
+    let out = assert_cmd::Command::cargo_bin("wpstack")
+        .expect("bin")
+        .args(["check", "--fix", "--no-backup", "--select", "B803"])
+        .arg(d.path())
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("my_print_defaults --mysqld accepts the fixed etc/mysql/my.cnf"),
+        "{err}"
+    );
+    let cnf = std::fs::read_to_string(d.path().join("etc/mysql/my.cnf")).expect("r");
+    assert!(cnf.contains("wait_timeout = 120\n"), "{cnf}");
+}

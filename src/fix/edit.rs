@@ -289,8 +289,8 @@ pub fn pool_fix(
 }
 
 /// Set a server option in a database's option files: replace the value where it is set
-/// (the line that wins), else add `name = value` under the last server group header
-/// read (`[mysqld]`, `[mariadb]`…, e.g. Debian's `mariadb.conf.d/50-server.cnf`), else
+/// (the line that wins), else add `name = value` under the last `[mysqld]` header read
+/// (e.g. Debian's `mariadb.conf.d/50-server.cnf`; see `db_load::server_header`), else
 /// append a `[mysqld]` group to the main file.
 pub fn mycnf_set(
     stack: &Stack,
@@ -304,19 +304,7 @@ pub fn mycnf_set(
             return Some(Edit::replace(p.file, p.span, value.to_string()));
         }
     }
-    let mut header: Option<(crate::source::FileId, usize)> = None;
-    for &id in &db.files {
-        let Some(f) = stack.syntax_mycnf(id) else {
-            continue;
-        };
-        for l in &f.lines {
-            if let crate::syntax::mycnf::LineKind::Group { name: g, .. } = &l.kind {
-                if crate::stack::db_model::server_group(g) {
-                    header = Some((id, l.span.end));
-                }
-            }
-        }
-    }
+    let header = crate::stack::db_load::server_header(stack, db).map(|(id, _, end)| (id, end));
     let key = name.replace('-', "_");
     match header {
         Some((id, at)) => {

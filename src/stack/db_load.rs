@@ -326,25 +326,50 @@ pub fn wp_client_socket(stack: &Stack, wp: usize, db: &Database) -> (String, Str
     client_socket_from(stack, &wp_pools(stack, wp), db)
 }
 
-/// Where a finding about a server option goes: the line that sets it, else the last
-/// server group header read (where the fix adds it), else the main file's start.
-pub fn anchor(stack: &Stack, db: &Database, option: &str) -> Place {
-    if let Some(o) = db.option(option) {
-        return o.place;
-    }
-    let mut at = Place::new(db.main, crate::source::Span::empty(0));
+/// The group header a new server option goes under: the last `[mysqld]` read, else the
+/// last `[mariadbd]`, `[mariadb]`, `[server]`, else any group mysqld reads (never
+/// `[galera]` or `[client-server]` while a better one exists). Its file, the header's
+/// name span and the end of its line.
+pub fn server_header(
+    stack: &Stack,
+    db: &Database,
+) -> Option<(crate::source::FileId, crate::source::Span, usize)> {
+    let rank = |g: &str| match g.to_ascii_lowercase().as_str() {
+        "mysqld" => 0,
+        "mariadbd" => 1,
+        "mariadb" => 2,
+        "server" => 3,
+        _ => 4,
+    };
+    let mut best: Option<(usize, crate::source::FileId, crate::source::Span, usize)> = None;
     for &id in &db.files {
-        if let Some(f) = stack.syntax_mycnf(id) {
-            for l in &f.lines {
-                if let LineKind::Group { name, name_span } = &l.kind {
-                    if db_model::server_group(name) {
-                        at = Place::new(id, *name_span);
+        let Some(f) = stack.syntax_mycnf(id) else {
+            continue;
+        };
+        for l in &f.lines {
+            if let LineKind::Group { name, name_span } = &l.kind {
+                if db_model::server_group(name) {
+                    let r = rank(name);
+                    if best.is_none_or(|b| r <= b.0) {
+                        best = Some((r, id, *name_span, l.span.end));
                     }
                 }
             }
         }
     }
-    at
+    best.map(|(_, id, span, end)| (id, span, end))
+}
+
+/// Where a finding about a server option goes: the line that sets it, else the group
+/// header where the fix adds it, else the main file's start.
+pub fn anchor(stack: &Stack, db: &Database, option: &str) -> Place {
+    if let Some(o) = db.option(option) {
+        return o.place;
+    }
+    match server_header(stack, db) {
+        Some((id, span, _)) => Place::new(id, span),
+        None => Place::new(db.main, crate::source::Span::empty(0)),
+    }
 }
 
 /// The longest a request of a pool may run, in seconds, and the setting that says so:

@@ -233,3 +233,27 @@ fn fixes_to_my_cnf_are_validated_by_my_print_defaults() {
     let cnf = std::fs::read_to_string(d.path().join("etc/mysql/my.cnf")).expect("r");
     assert!(cnf.contains("wait_timeout = 120\n"), "{cnf}");
 }
+
+/// Debian's mysql-common (pulled in by php8.2-mysql) installs a my.cnf for the client
+/// library on web servers whose database is elsewhere: no server is modelled for it, so
+/// no B rule judges a server that is not there.
+#[test]
+fn a_client_only_my_cnf_is_no_server() {
+    let d = site(
+        "localhost:/run/mysqld/other.sock",
+        &[
+            (
+                "etc/mysql/my.cnf",
+                "[client-server]\n# Import all .cnf files from configuration directory\n!includedir /etc/mysql/conf.d/\n",
+            ),
+            ("etc/mysql/conf.d/mysql.cnf", "[mysql]\n"),
+        ],
+    );
+    let stack = load(d.path());
+    assert!(stack.databases.is_empty());
+    assert!(stack
+        .notes
+        .iter()
+        .any(|n| n.contains("configures no database server")));
+    assert!(!codes(d.path()).iter().any(|c| c.starts_with('B')));
+}

@@ -199,6 +199,10 @@ fn generate(dir: &Path, seed: u64) -> PathBuf {
             _ => {}
         }
     }
+    // A server group at the end (no options: the list is unchanged), so that the tree
+    // configures a server and the model keeps it (a file with only `[client-server]`
+    // is a client library's, and no server is modelled for it).
+    main.push_str("[mysqld]\n");
     let p = dir.join("my.cnf");
     std::fs::write(&p, main).expect("write");
     p

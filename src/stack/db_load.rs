@@ -77,6 +77,23 @@ pub fn load(stack: &mut Stack, mains: &[PathBuf], root: Option<&Path>) {
             continue;
         }
         db.main = db.files[0];
+        // Debian's mysql-common (pulled in by php-mysql) installs a my.cnf for the client
+        // library alone: `[client-server]` and includes, no server group. Without a group
+        // only mysqld reads there is no server here to judge.
+        if server_header(stack, &db).is_none_or(|(id, span, _)| {
+            let name =
+                String::from_utf8_lossy(stack.sources.get(id).slice(span)).to_ascii_lowercase();
+            matches!(name.as_str(), "client-server")
+        }) {
+            crate::files::note_once(
+                &mut stack.notes,
+                format!(
+                    "{} configures no database server (no [mysqld], [mariadb] or [server] group: a client library's file); the database rules were skipped for it",
+                    stack.sources.get(db.main).display
+                ),
+            );
+            continue;
+        }
         // A main read earlier as another's include: keep the one that includes it.
         dbs.retain(|d| !db.files.contains(&d.main));
         dbs.push(db);
@@ -339,6 +356,7 @@ pub fn server_header(
         "mariadbd" => 1,
         "mariadb" => 2,
         "server" => 3,
+        "client-server" => 5,
         _ => 4,
     };
     let mut best: Option<(usize, crate::source::FileId, crate::source::Span, usize)> = None;

@@ -531,6 +531,17 @@ fn load_uncached(inputs: &Inputs) -> Result<Stack, ReadError> {
     if !explicit.wp_configs.is_empty() {
         found.wp_configs = explicit.wp_configs;
     }
+    // The database has no explicit option: when the named files imply a copied root
+    // and no walk found its option files, they are at their standard places there.
+    if found.db_mains.is_empty() {
+        if let Some(r) = &root {
+            for p in ["etc/mysql/my.cnf", "etc/my.cnf"] {
+                if std::fs::symlink_metadata(r.join(p)).is_ok() {
+                    found.db_mains.push(r.join(p));
+                }
+            }
+        }
+    }
     if found.truncated {
         stack.notes.push(format!(
             "discovery stopped after {MAX_WALK_ENTRIES} directory entries; pass the config directories themselves"

@@ -38,7 +38,7 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
                 continue;
             };
             children += n;
-            parts.push(format!("{n} ({})", pool.name));
+            parts.push(format!("{n} (pool {})", pool.name));
             related.push((
                 v.place(),
                 format!(
@@ -52,10 +52,11 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
             continue;
         }
         let msg = format!(
-            "max_connections {} ({}) is below the {need} connections the sites using this server may open: pm.max_children {} = {children}, + {reserve} for wp-cron, WP-CLI and backups; at the first spike MariaDB answers `Too many connections` and WordPress shows \"Error establishing a database connection\"",
+            "max_connections {} ({}) is below the {need} connections the sites using this server may open: pm.max_children {}{}, + {reserve} for wp-cron, WP-CLI and backups; at the first spike MariaDB answers `Too many connections` and WordPress shows \"Error establishing a database connection\"",
             mc.value,
             stack.origin_text(&mc.origin),
             parts.join(" + "),
+            if parts.len() > 1 { format!(" = {children}") } else { String::new() },
         );
         let mut f = Finding::at(&RULE, db_load::anchor(stack, db, "max_connections"), msg)
             .assume(format!(

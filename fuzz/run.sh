@@ -9,7 +9,7 @@ shift
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 corpus_src=${WPSTACK_CORPUS:-$top/../shared/corpus}
-targets=${*:-nginx_parse ini_parse php_parse check_fix}
+targets=${*:-nginx_parse ini_parse php_parse mycnf_parse check_fix}
 
 seed() { # seed TARGET FILE...
     mkdir -p "$here/corpus/$1"
@@ -35,6 +35,8 @@ seed nginx_parse $(find_kind '*.conf' 'nginx*' '*.types' 'site*' 'default' | gre
 seed ini_parse $(find_kind '*.ini' '*.ini-*' 'www.conf' '*pool*' 'php-fpm.conf')
 # shellcheck disable=SC2046
 seed php_parse $(find_kind '*.php')
+# shellcheck disable=SC2046
+seed mycnf_parse $(find_kind '*.cnf')
 # check_fix: [name byte] site \0 pool \0 php.ini \0 wp-config.php, from the fixture stacks.
 mkdir -p "$here/corpus/check_fix"
 for s in "$top"/fixtures/stacks/*/; do

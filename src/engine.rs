@@ -57,7 +57,7 @@ const MARKER: &[u8] = b"wpstack: ignore[";
 fn comment_starts(kind: FileKind) -> &'static [&'static [u8]] {
     match kind {
         FileKind::Nginx => &[b"#"],
-        FileKind::Fpm | FileKind::PhpIni => &[b";", b"#"],
+        FileKind::Fpm | FileKind::PhpIni | FileKind::MyCnf => &[b";", b"#"],
         FileKind::WpConfig => &[b"//", b"#", b"/*"],
     }
 }

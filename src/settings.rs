@@ -118,6 +118,9 @@ pub struct Thresholds {
     /// `tune_down_percent` % below (30): runs from cron do not flap.
     pub tune_up_percent: u64,
     pub tune_down_percent: u64,
+    /// B801: database connections kept for wp-cron, WP-CLI, backups and the admin's own
+    /// client beside the PHP workers (10).
+    pub db_connection_reserve: u64,
 }
 
 impl Thresholds {
@@ -136,6 +139,7 @@ impl Thresholds {
             opcache_files_min: 10000,
             tune_up_percent: 15,
             tune_down_percent: 30,
+            db_connection_reserve: 10,
         }
     }
 }
@@ -222,6 +226,7 @@ const THRESHOLD_KEYS: &[&str] = &[
     "fastcgi-buffer-min",
     "max-input-vars-min",
     "backlog-min",
+    "db-connection-reserve",
     "opcache-memory-min",
     "opcache-files-min",
     "tune-up-percent",
@@ -386,6 +391,7 @@ impl Thresholds {
             "opcache-files-min" => self.opcache_files_min = v,
             "tune-up-percent" => self.tune_up_percent = v,
             "tune-down-percent" => self.tune_down_percent = v.min(100),
+            "db-connection-reserve" => self.db_connection_reserve = v,
             _ => {}
         }
     }

@@ -94,6 +94,7 @@ fn print(s: &Syntax, src: &[u8]) -> Vec<u8> {
         Syntax::Nginx(f) => wpstack::syntax::nginx::print(f, src),
         Syntax::Ini(f) => wpstack::syntax::ini::print(f, src),
         Syntax::Php(f) => wpstack::syntax::php::print(f, src),
+        Syntax::MyCnf(f) => wpstack::syntax::mycnf::print(f, src),
     }
 }
 

@@ -205,3 +205,60 @@ fn backlog_lines_are_explained_by_the_backlog_setting() {
         "{g:#}"
     );
 }
+
+/// The database's lines (issue 16): PHP's mysqli warnings through php-fpm and nginx,
+/// WordPress's "gone away", MariaDB's own log and the kernel's OOM line for mariadbd —
+/// each under B801/B802/B803/C201, and with the broken demo's configuration each is
+/// explained by the finding planted for it.
+#[test]
+fn database_lines_map_to_the_b_rules_and_their_findings() {
+    let c = counts(&["broken-db.log"]);
+    let want: std::collections::BTreeMap<(String, String), u64> = [
+        (pair("db-too-many-connections", "B801"), 2),
+        (pair("db-socket-missing", "B802"), 1),
+        (pair("db-gone-away", "B803"), 1),
+        (pair("db-idle-aborted", "B803"), 1),
+        (pair("db-out-of-memory", "C201"), 1),
+        (pair("db-oom-killed", "C201"), 1),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(c, want);
+    let out = Command::cargo_bin("wpstack")
+        .expect("bin")
+        .args(["diagnose", "--format", "json", "--config-dir"])
+        .arg(fixtures().join("stacks/broken"))
+        .arg(fixtures().join("logs/broken-db.log"))
+        .output()
+        .expect("run");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let groups = v["groups"].as_array().expect("groups");
+    let explained = |sig: &str| -> String {
+        groups
+            .iter()
+            .find(|g| g["signature"] == sig)
+            .and_then(|g| g["explained_by"].as_str())
+            .unwrap_or("")
+            .to_string()
+    };
+    for (sig, at) in [
+        (
+            "db-too-many-connections",
+            "B801 at etc/mysql/mariadb.conf.d/50-server.cnf:20",
+        ),
+        (
+            "db-socket-missing",
+            "B802 at var/www/blog.example.com/wp-config.php:12",
+        ),
+        (
+            "db-gone-away",
+            "B803 at etc/mysql/mariadb.conf.d/50-server.cnf:21",
+        ),
+        (
+            "db-oom-killed",
+            "C201 at etc/php/8.2/fpm/pool.d/shop.conf:13",
+        ),
+    ] {
+        assert!(explained(sig).starts_with(at), "{sig}: {}", explained(sig));
+    }
+}

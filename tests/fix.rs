@@ -135,6 +135,7 @@ fn fix_writes_backups_is_idempotent_and_leaves_other_bytes() {
         .collect();
     assert!(
         changed.iter().all(|l| l.starts_with("-pm.max_children")
+            || l.starts_with("-define( 'DB_HOST'")
             || l.starts_with("-pm.start_servers")
             || l.starts_with("-pm.max_spare_servers")),
         "{rest}"

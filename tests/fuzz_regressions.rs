@@ -25,6 +25,7 @@ fn run(target: &str, data: &[u8]) {
         "nginx_parse" => inv::nginx_parse(data),
         "ini_parse" => inv::ini_parse(data),
         "php_parse" => inv::php_parse(data),
+        "mycnf_parse" => inv::mycnf_parse(data),
         "check_fix" => inv::check_fix(data),
         other => panic!("unknown fuzz target {other}"),
     }
@@ -61,10 +62,11 @@ fn parsers_print_back_every_fixture_and_corpus_file() {
             inv::nginx_parse(&bytes);
             inv::ini_parse(&bytes);
             inv::php_parse(&bytes);
+            inv::mycnf_parse(&bytes);
             n += 1;
         }
     }
-    println!("{n} files round-tripped by all three parsers");
+    println!("{n} files round-tripped by all four parsers");
     assert!(n > 0);
 }
 

@@ -1512,6 +1512,180 @@ fn s610() -> Row {
     }
 }
 
+/// Run a command with a bounded wait (killed past `secs`); whether it succeeded.
+fn run_bounded(cmd: &mut Command, secs: u64) -> bool {
+    let Ok(child) = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn() else {
+        return false;
+    };
+    let mut g = Guard(child);
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if let Ok(Some(st)) = g.0.try_wait() {
+            return st.success();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = g.0.kill();
+    false
+}
+
+fn mariadb_programs() -> bool {
+    ["mariadbd", "mariadb-install-db", "mariadb"]
+        .iter()
+        .all(|p| support::have_program(p))
+}
+
+/// A MariaDB of the lab's own: datadir, socket, pid file and log under the lab dir,
+/// no TCP (`skip-networking`), started from the lab's my.cnf and stopped by PID.
+fn start_mariadb(lab: &Lab) -> Guard {
+    let d = lab.path();
+    let cnf = d.join("my.cnf");
+    let mut as_user: Vec<String> = Vec::new();
+    if rustix::process::geteuid().is_root() {
+        // mariadbd refuses to run as root unless told to; the instance is the test's own.
+        as_user.push("--user=root".into());
+    }
+    let mut db = Command::new("mariadbd");
+    db.arg(format!("--defaults-file={}", cnf.display()))
+        .args(&as_user)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let db = Guard(db.spawn().expect("start mariadbd"));
+    let sock = d.join("mysql.sock");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut up = false;
+    while Instant::now() < deadline && !up {
+        up = sock.exists()
+            && run_bounded(
+                Command::new("mariadb")
+                    .arg("--no-defaults")
+                    .arg(format!("--socket={}", sock.display()))
+                    .args(["-uroot", "-e", "SELECT 1"]),
+                10,
+            );
+        if !up {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    assert!(
+        up,
+        "B801: mariadbd did not come up:\n{}",
+        std::fs::read_to_string(d.join("logs/mariadb.log")).unwrap_or_default()
+    );
+    db
+}
+
+/// B801: a real MariaDB (max_connections 10 — MariaDB's minimum: a 5 would run as 10)
+/// behind a static pool of 20 children; 20 concurrent requests each hold a connection
+/// for 2 s as WordPress does for a page: the ones past the limit get `Too many
+/// connections` and WordPress's 500. The fix (the tuner's max_connections for the
+/// pool, host given: 2 CPUs, 4 GB) is written into my.cnf; after a restart of the
+/// server the same burst is all 200.
+fn b801() -> Row {
+    let lab = lab_with("", "pm = static\npm.max_children = 20\n");
+    let d = lab.path().to_path_buf();
+    let sock = d.join("mysql.sock");
+    std::fs::write(d.join("wpstack.toml"), "[host]\nram = \"4G\"\ncpus = 2\n").expect("w");
+    std::fs::write(
+        d.join("my.cnf"),
+        format!(
+            "[mysqld]\ndatadir = {d}/mysql\nsocket = {d}/mysql.sock\npid-file = {d}/mariadbd.pid\nlog-error = {d}/logs/mariadb.log\nskip-networking\ninnodb_buffer_pool_size = 16M\ninnodb_log_file_size = 4M\nmax_connections = 10\n",
+            d = d.display()
+        ),
+    )
+    .expect("w");
+    std::fs::write(
+        d.join("php.ini"),
+        "extension=mysqlnd\nextension=mysqli\nlog_errors = On\ndisplay_errors = Off\n",
+    )
+    .expect("w");
+    std::fs::write(
+        d.join("www/wp-config.php"),
+        format!(
+            "<?php\ndefine( 'DB_NAME', 'wordpress' );\ndefine( 'DB_USER', 'wp' );\ndefine( 'DB_PASSWORD', '' );\ndefine( 'DB_HOST', 'localhost:{}' );\n",
+            sock.display()
+        ),
+    )
+    .expect("w");
+    // WordPress's connect (wpdb::db_connect): DB_HOST's socket, dead_db()'s 500 on failure.
+    std::fs::write(
+        d.join("www/hold.php"),
+        "<?php\nrequire __DIR__ . '/wp-config.php';\nmysqli_report(MYSQLI_REPORT_OFF);\n[$host, $socket] = explode(':', DB_HOST, 2);\n$db = mysqli_connect($host, DB_USER, DB_PASSWORD, DB_NAME, 0, $socket);\nif (!$db) { http_response_code(500); echo 'Error establishing a database connection'; exit; }\nsleep(2);\necho 'ok';\n",
+    )
+    .expect("w");
+    let mut install = Command::new("mariadb-install-db");
+    install
+        .arg(format!("--defaults-file={}", d.join("my.cnf").display()))
+        .args(["--auth-root-authentication-method=normal", "--skip-test-db"]);
+    if rustix::process::geteuid().is_root() {
+        install.arg("--user=root");
+    }
+    assert!(
+        run_bounded(&mut install, 180),
+        "B801: mariadb-install-db failed:\n{}",
+        std::fs::read_to_string(d.join("logs/mariadb.log")).unwrap_or_default()
+    );
+    {
+        // WordPress's own user: no global privilege (root may take the extra connection).
+        let _db = start_mariadb(&lab);
+        assert!(run_bounded(
+            Command::new("mariadb")
+                .arg("--no-defaults")
+                .arg(format!("--socket={}", sock.display()))
+                .args([
+                    "-uroot",
+                    "-e",
+                    "CREATE DATABASE wordpress; CREATE USER wp@localhost; GRANT ALL ON wordpress.* TO wp@localhost;",
+                ]),
+            30
+        ));
+    }
+    assert_reported("B801", &lab);
+    let burst = 20;
+    let needle = "Too many connections";
+    let (seen, line) = {
+        let _db = start_mariadb(&lab);
+        let _procs = lab.start();
+        let statuses = lab.burst("/hold.php", burst, 60);
+        let log = lab.nginx_log();
+        let failed = statuses.iter().filter(|s| **s == 500).count();
+        assert!(failed > 0, "B801: {statuses:?}\n{log}");
+        assert!(log.contains(needle), "B801: no `{needle}` in:\n{log}");
+        let line = lab.line_with(&log, needle);
+        println!("lab B801: {burst} concurrent requests holding a connection → {statuses:?} ({failed} refused)");
+        (
+            format!("500 \"Error establishing a database connection\" for some of {burst} concurrent `/hold.php`"),
+            line,
+        )
+    };
+    let before = std::fs::read_to_string(d.join("my.cnf")).unwrap_or_default();
+    lab.fix_with("B801", &["--unsafe-fixes"]);
+    let after_cnf = std::fs::read_to_string(d.join("my.cnf")).unwrap_or_default();
+    let cured: Vec<&str> = after_cnf
+        .lines()
+        .filter(|l| !before.lines().any(|b| b == *l))
+        .collect();
+    assert!(!cured.is_empty(), "B801: --fix left my.cnf alone");
+    let cured = cured.join("; ");
+    assert_not_reported("B801", &lab);
+    let _ = std::fs::remove_file(d.join("logs/php-fpm.log"));
+    let _db = start_mariadb(&lab);
+    let _procs = lab.start();
+    let statuses = lab.burst("/hold.php", burst, 60);
+    let log = lab.nginx_log();
+    assert_eq!(statuses, vec![200; burst], "B801 after --fix:\n{log}");
+    assert!(!log.contains(needle), "B801 after --fix:\n{log}");
+    println!("lab B801: after wpstack check --fix --unsafe-fixes ({cured}) → {statuses:?}");
+    Row {
+        code: "B801",
+        scenario: "real MariaDB, `max_connections = 10`, a static pool of 20 children, 20 concurrent requests each holding a connection 2 s; host given: 2 CPUs, 4 GB",
+        seen,
+        log: line,
+        cured: format!("`--fix --unsafe-fixes`: `{cured}` in my.cnf (server restarted)"),
+        after: format!("all {burst} → 200, no `{needle}`"),
+    }
+}
+
 type Scenario = fn() -> Row;
 
 const BEGIN: &str = "<!-- lab:begin -->";
@@ -1594,6 +1768,7 @@ fn lab() {
         ("S608", s608),
         ("K701", k701),
         ("S610", s610),
+        ("B801", b801),
     ];
     // WPSTACK_LAB=U004,T103 runs only those (while working on them; no README check).
     let only: Option<Vec<String>> = std::env::var("WPSTACK_LAB")
@@ -1608,6 +1783,13 @@ fn lab() {
     let mut partial = false;
     for &(code, run) in scenarios {
         if only.as_ref().is_some_and(|o| !o.iter().any(|c| c == code)) {
+            continue;
+        }
+        if code == "B801" && !mariadb_programs() {
+            println!(
+                "lab: B801 skipped: MariaDB (mariadbd, mariadb-install-db, mariadb) not installed"
+            );
+            partial = true;
             continue;
         }
         if code == "U002" && !root {

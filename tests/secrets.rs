@@ -19,6 +19,9 @@ const SECRETS: &[&str] = &[
     "Zq9fcgiPW",
     "Zq9fcgiAWS",
     "Zq9brokenPW",
+    "Zq9mycnfPW",
+    "Zq9sstAUTH",
+    "Zq9dupPW",
 ];
 
 fn wpstack() -> Command {
@@ -84,6 +87,19 @@ fn seeded() -> tempfile::TempDir {
             "define( 'WP_REDIS_PASSWORD', 'Zq9redisPW' );\ndefine( 'WP_DEBUG', true );",
         );
     std::fs::write(&wp, text).expect("write wp");
+    // my.cnf: a client password, a server-side secret (Galera's SST credentials) in a
+    // group mysqld reads, and a password set twice where B801 points.
+    let cnf = root.join("etc/mysql/mariadb.conf.d/50-server.cnf");
+    insert_after(
+        &cnf,
+        "[mysqld]",
+        "wsrep_sst_auth = root:Zq9sstAUTH\nloose-password = \"Zq9dupPW\"",
+    );
+    std::fs::write(
+        root.join("etc/mysql/conf.d/zz-client.cnf"),
+        "[client]\npassword = Zq9mycnfPW\n[mysqld]\npassword=Zq9dupPW\n",
+    )
+    .expect("write cnf");
     // A wp-config of its own whose password define does not parse.
     std::fs::create_dir_all(root.join("broken")).expect("mkdir");
     std::fs::write(

@@ -160,6 +160,11 @@ const PLANTED: &[(&str, &str)] = &[
     ("M304", "etc/php/8.2/fpm/conf.d/20-xdebug.ini:2"),
     ("D506", "var/www/photos.example.com/wp-config.php:29"),
     ("E008", "etc/php/8.2/fpm/conf.d/30-tuning.ini:2"),
+    // The database (etc/mysql, new files; the shop pool's socket line is appended).
+    ("B801", "etc/mysql/mariadb.conf.d/50-server.cnf:20"),
+    ("B803", "etc/mysql/mariadb.conf.d/50-server.cnf:21"),
+    ("B804", "etc/mysql/mariadb.conf.d/50-server.cnf:22"),
+    ("B802", "var/www/blog.example.com/wp-config.php:12"),
 ];
 
 #[test]

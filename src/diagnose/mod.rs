@@ -126,6 +126,68 @@ pub const SIGNATURES: &[Signature] = &[
         rule: Some("C201"),
         meaning: "the kernel's OOM killer ended a PHP worker: the pools outgrew the RAM",
     },
+    // The database behind WordPress: PHP's mysqli warnings (php-fpm's log, nginx's
+    // "FastCGI sent in stderr", debug.log), MariaDB's error log, the kernel.
+    Signature {
+        id: "db-too-many-connections",
+        needles: &["Too many connections"],
+        rule: Some("B801"),
+        meaning: "the database refused a connection at max_connections: the pools using it open more",
+    },
+    Signature {
+        id: "db-gone-away",
+        needles: &["MySQL server has gone away"],
+        rule: Some("B803"),
+        meaning: "the database closed an idle connection (wait_timeout) while the request still needed it",
+    },
+    Signature {
+        id: "db-idle-aborted",
+        needles: &["Aborted connection", "Got timeout reading communication packets"],
+        rule: Some("B803"),
+        meaning: "the database dropped a connection idle past wait_timeout",
+    },
+    Signature {
+        id: "db-socket-missing",
+        needles: &["(HY000/2002)", "No such file or directory"],
+        rule: Some("B802"),
+        meaning: "DB_HOST names a socket the database does not listen on",
+    },
+    Signature {
+        id: "db-connection-refused",
+        needles: &["(HY000/2002)", "Connection refused"],
+        rule: Some("B802"),
+        meaning: "nothing listens on the database address DB_HOST names",
+    },
+    Signature {
+        id: "db-connection-error",
+        needles: &["Error establishing a database connection"],
+        rule: Some("B802"),
+        meaning: "WordPress could not connect to its database",
+    },
+    Signature {
+        id: "db-oom-killed",
+        needles: &["Out of memory: Killed process", "(mariadbd)"],
+        rule: Some("C201"),
+        meaning: "the kernel's OOM killer ended the database: it and the pools outgrew the RAM",
+    },
+    Signature {
+        id: "db-oom-killed",
+        needles: &["Out of memory: Killed process", "(mysqld)"],
+        rule: Some("C201"),
+        meaning: "the kernel's OOM killer ended the database: it and the pools outgrew the RAM",
+    },
+    Signature {
+        id: "db-out-of-memory",
+        needles: &["Out of memory (Needed"],
+        rule: Some("C201"),
+        meaning: "the database could not allocate memory and aborted the statement or itself",
+    },
+    Signature {
+        id: "db-buffer-pool-alloc",
+        needles: &["Cannot allocate memory for the buffer pool"],
+        rule: Some("C201"),
+        meaning: "InnoDB could not allocate innodb_buffer_pool_size: the database does not start",
+    },
     Signature {
         id: "max-execution-time",
         needles: &["Maximum execution time of", "exceeded"],

@@ -288,6 +288,52 @@ pub fn pool_fix(
         .map(|e| super::Fix::safe(format!("set {key} = {value}"), vec![e]))
 }
 
+/// Set a server option in a database's option files: replace the value where it is set
+/// (the line that wins), else add `name = value` under the last `[mysqld]` header read
+/// (e.g. Debian's `mariadb.conf.d/50-server.cnf`; see `db_load::server_header`), else
+/// append a `[mysqld]` group to the main file.
+pub fn mycnf_set(
+    stack: &Stack,
+    db: &crate::stack::Database,
+    name: &str,
+    value: &str,
+) -> Option<Edit> {
+    if let Some(o) = db.option(name) {
+        if o.value.is_some() {
+            let p = o.value_place;
+            return Some(Edit::replace(p.file, p.span, value.to_string()));
+        }
+    }
+    let header = crate::stack::db_load::server_header(stack, db).map(|(id, _, end)| (id, end));
+    let key = name.replace('-', "_");
+    match header {
+        Some((id, at)) => {
+            let src = stack.sources.get(id);
+            let nl = eol(src);
+            let lead = if at > 0 && src.bytes.get(at - 1) != Some(&b'\n') {
+                nl
+            } else {
+                ""
+            };
+            Some(Edit::insert(id, at, format!("{lead}{key} = {value}{nl}")))
+        }
+        None => {
+            let src = stack.sources.get(db.main);
+            let nl = eol(src);
+            let lead = if src.bytes.is_empty() || src.bytes.ends_with(b"\n") {
+                ""
+            } else {
+                nl
+            };
+            Some(Edit::insert(
+                db.main,
+                src.bytes.len(),
+                format!("{lead}{nl}[mysqld]{nl}{key} = {value}{nl}"),
+            ))
+        }
+    }
+}
+
 #[cfg(test)]
 mod line_ending_tests {
     use super::*;

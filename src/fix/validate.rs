@@ -254,7 +254,41 @@ pub fn validate(
         .iter()
         .filter(|w| changes.contains_key(&stack.sources.get(w.file).path))
         .collect();
-    if !nginx_touched && !fpm_touched && wp_changed.is_empty() {
+    let db_changed: Vec<FileId> = stack
+        .databases
+        .iter()
+        .flat_map(|d| d.files.iter().copied())
+        .filter(|id| changes.contains_key(&stack.sources.get(*id).path))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if !db_changed.is_empty() {
+        let bin = find_program("my_print_defaults");
+        for id in db_changed {
+            let target = stack.sources.get(id).display.clone();
+            let Some(bin) = &bin else {
+                v.checks.push(Check {
+                    program: "my_print_defaults".into(),
+                    target,
+                    verdict: Verdict::Skipped(
+                        "my_print_defaults not found on PATH (MariaDB's or MySQL's client package): the option file was checked by wpstack's own reader only"
+                            .into(),
+                    ),
+                    notes: Vec::new(),
+                });
+                continue;
+            };
+            let (verdict, notes) =
+                differential(|which| run_my_print_defaults(bin, &contents(which)(id), limit));
+            v.checks.push(Check {
+                program: "my_print_defaults --mysqld".into(),
+                target,
+                verdict,
+                notes,
+            });
+        }
+    }
+    if !nginx_touched && !fpm_touched && wp_changed.is_empty() && v.checks.is_empty() {
         v.checks.push(Check {
             program: String::new(),
             target: String::new(),
@@ -1346,6 +1380,59 @@ fn run_php_lint(php: &Path, bytes: &[u8], limit: Duration) -> Result<Outcome, St
         ok,
         message,
         notes: Vec::new(),
+    })
+}
+
+/// The server's own option-file reader on one fixed option file, in the sandbox, as the
+/// unprivileged uid. `!include`/`!includedir` lines are left out (turned into comments
+/// of the same length): they name the server's other files, which this check must not
+/// read from the machine running wpstack; each file changed is checked on its own.
+fn run_my_print_defaults(bin: &Path, bytes: &[u8], limit: Duration) -> Result<Outcome, String> {
+    let sb = Sandbox::new()?;
+    let parsed = crate::syntax::mycnf::parse(bytes);
+    let mut neutral = bytes.to_vec();
+    let mut left_out = 0;
+    for l in &parsed.lines {
+        if matches!(
+            l.kind,
+            crate::syntax::mycnf::LineKind::Include { .. }
+                | crate::syntax::mycnf::LineKind::IncludeDir { .. }
+        ) {
+            if let Some(i) = (l.span.start..l.span.end).find(|i| neutral[*i] == b'!') {
+                neutral[i] = b'#';
+                left_out += 1;
+            }
+        }
+    }
+    let file = sb.dir.join("my.cnf");
+    std::fs::write(&file, &neutral).map_err(|e| format!("cannot write the sandbox: {e}"))?;
+    sb.own(&file)
+        .map_err(|e| format!("cannot give the sandbox to the unprivileged uid: {e}"))?;
+    let mut cmd = Command::new(bin);
+    cmd.arg(format!("--defaults-file={}", file.display()))
+        .arg("--mysqld")
+        .current_dir(&sb.dir);
+    let (ok, out) = run(cmd, bin, sb.ids, None, limit)?;
+    // On success it prints the options (possibly secrets): only errors are kept.
+    let message = if ok {
+        String::new()
+    } else {
+        out.lines()
+            .filter(|l| l.contains("error") || l.contains("Error"))
+            .map(|l| l.replace(&file.display().to_string(), "my.cnf"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    Ok(Outcome {
+        ok,
+        message,
+        notes: if left_out > 0 {
+            vec![format!(
+                "my_print_defaults read the fixed option file without its {left_out} !include line(s) (checked on its own)"
+            )]
+        } else {
+            Vec::new()
+        },
     })
 }
 

@@ -50,6 +50,25 @@ pub fn is_secret_name(name: &str) -> bool {
     PARTS.iter().any(|p| u.contains(p)) || u.ends_with("_PW") || u == "PW" || u.ends_with(".PW")
 }
 
+/// A my.cnf option whose value is a secret, in any group: `password` (`[client]`,
+/// `[mysqldump]`…), `master-password`, `wsrep_sst_auth` (user:password), `ssl-passphrase`
+/// and friends. Not `key_buffer_size` or `ssl-key` (a path): option names here are
+/// MySQL's own, so the generic name test would hide harmless sizes.
+pub fn is_secret_mycnf_key(name: &str) -> bool {
+    let (n, _) = crate::syntax::mycnf::normalize_name(&name.to_ascii_lowercase());
+    n == "pass"
+        || [
+            "password",
+            "passwd",
+            "passphrase",
+            "secret",
+            "token",
+            "-auth",
+        ]
+        .iter()
+        .any(|p| n.contains(p))
+}
+
 /// An ini or pool entry's key (`env[DB_PASSWORD]`, `php_admin_value[mysqli.default_pw]`,
 /// `mysqli.default_pw`): is its value secret?
 pub fn is_secret_ini_key(name: &str, index: Option<&str>) -> bool {
@@ -129,6 +148,17 @@ pub fn syntax_secret_spans(syntax: &Syntax, bytes: &[u8]) -> Vec<Span> {
             }
         }
         Syntax::Php(f) => php_spans(&f.tokens, bytes, &mut out),
+        Syntax::MyCnf(f) => {
+            for l in &f.lines {
+                if let crate::syntax::mycnf::LineKind::Option(o) = &l.kind {
+                    if let Some(v) = o.value_span {
+                        if is_secret_mycnf_key(&o.name) {
+                            out.push(interior(bytes, v));
+                        }
+                    }
+                }
+            }
+        }
     }
     out.retain(|s| !s.is_empty());
     out

@@ -25,6 +25,10 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
     if demand <= plan.budget || plan.pools.is_empty() {
         return;
     }
+    // The database's own configuration is what does not fit: B804 says so, once.
+    if capacity::database_tips_it(stack, &plan) {
+        return;
+    }
     // Primary: the pool that asks for the most.
     let Some(top) = plan
         .pools

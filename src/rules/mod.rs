@@ -78,6 +78,10 @@ macro_rules! declare_rule {
     };
 }
 
+pub mod b801_db_connections_exhausted;
+pub mod b802_db_socket_missing;
+pub mod b803_db_wait_timeout_short;
+pub mod b804_db_memory_exceeds_ram;
 pub mod c201_max_children_exceed_ram;
 pub mod c202_max_children_starved;
 pub mod c203_worst_case_exceeds_ram;
@@ -196,6 +200,10 @@ pub static ALL: &[&Rule] = &[
     &s611_nginx_version_exposed::RULE,
     &k701_fastcgi_cache_serves_private::RULE,
     &k702_fastcgi_cache_key_incomplete::RULE,
+    &b801_db_connections_exhausted::RULE,
+    &b802_db_socket_missing::RULE,
+    &b803_db_wait_timeout_short::RULE,
+    &b804_db_memory_exceeds_ram::RULE,
     &unused_suppression::RULE,
 ];
 

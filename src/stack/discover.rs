@@ -92,6 +92,9 @@ pub fn detect_kind(path: &Path, bytes: &[u8]) -> FileKind {
     if name.ends_with(".php") {
         return FileKind::WpConfig;
     }
+    if name.ends_with(".cnf") {
+        return FileKind::MyCnf;
+    }
     if name == "php-fpm.conf" || parent == "pool.d" || parent == "php-fpm.d" {
         return FileKind::Fpm;
     }
@@ -137,6 +140,8 @@ struct Found {
     pool_files: Vec<PathBuf>,
     php_inis: Vec<PathBuf>,
     wp_configs: Vec<PathBuf>,
+    /// Main MySQL/MariaDB option files (`my.cnf`, Debian's `mysql/mariadb.cnf`).
+    db_mains: Vec<PathBuf>,
     truncated: bool,
 }
 
@@ -185,6 +190,15 @@ fn walk(dir: &Path, depth: usize, found: &mut Found, budget: &mut usize) {
             "php-fpm.conf" if !is_site_dir(dir, &dir_name) => found.fpm_mains.push(path),
             "php.ini" => found.php_inis.push(path),
             "wp-config.php" => found.wp_configs.push(path),
+            "my.cnf" => found.db_mains.push(path),
+            // Debian's my.cnf is a link to one of these (through /etc/alternatives): they
+            // are mains only where no my.cnf stands beside them.
+            "mariadb.cnf" | "mysql.cnf"
+                if dir_name == "mysql"
+                    && std::fs::symlink_metadata(dir.join("my.cnf")).is_err() =>
+            {
+                found.db_mains.push(path)
+            }
             n if n.ends_with(".conf") && (dir_name == "pool.d" || dir_name == "php-fpm.d") => {
                 found.pool_files.push(path)
             }
@@ -295,7 +309,7 @@ fn absolute(path: &Path) -> Result<PathBuf, ReadError> {
     })
 }
 
-fn parse_into(stack: &mut Stack, id: FileId, kind: FileKind) {
+pub(crate) fn parse_into(stack: &mut Stack, id: FileId, kind: FileKind) {
     if stack.file(id).is_some() {
         return;
     }
@@ -410,7 +424,7 @@ fn note_unknown_env(stack: &mut Stack) {
 
 /// A file that cannot be read: at the directive that led to it, else at the file
 /// itself (line 1), so the finding always has a place.
-fn unreadable(stack: &mut Stack, e: ReadError, place: Option<Place>) {
+pub(crate) fn unreadable(stack: &mut Stack, e: ReadError, place: Option<Place>) {
     if let Some(note) = crate::files::left_copy(stack.root.as_deref(), &e.path) {
         return crate::files::note_once(&mut stack.notes, note);
     }
@@ -472,6 +486,11 @@ fn load_uncached(inputs: &Inputs) -> Result<Stack, ReadError> {
             let (nginx, fpm) = crate::files::programs::host_mains(path, true);
             found.nginx_mains.extend(nginx);
             found.fpm_mains.extend(fpm);
+            for p in ["/etc/mysql/my.cnf", "/etc/my.cnf"] {
+                if crate::files::resolve::is_file(None, Path::new(p)) {
+                    found.db_mains.push(PathBuf::from(p));
+                }
+            }
             continue;
         }
         let meta = std::fs::metadata(path).map_err(|e| ReadError {
@@ -494,6 +513,7 @@ fn load_uncached(inputs: &Inputs) -> Result<Stack, ReadError> {
                 FileKind::Fpm => found.fpm_mains.push(path.clone()),
                 FileKind::PhpIni => found.php_inis.push(path.clone()),
                 FileKind::WpConfig => found.wp_configs.push(path.clone()),
+                FileKind::MyCnf => found.db_mains.push(path.clone()),
             }
         }
     }
@@ -510,6 +530,17 @@ fn load_uncached(inputs: &Inputs) -> Result<Stack, ReadError> {
     }
     if !explicit.wp_configs.is_empty() {
         found.wp_configs = explicit.wp_configs;
+    }
+    // The database has no explicit option: when the named files imply a copied root
+    // and no walk found its option files, they are at their standard places there.
+    if found.db_mains.is_empty() {
+        if let Some(r) = &root {
+            for p in ["etc/mysql/my.cnf", "etc/my.cnf"] {
+                if std::fs::symlink_metadata(r.join(p)).is_ok() {
+                    found.db_mains.push(r.join(p));
+                }
+            }
+        }
     }
     if found.truncated {
         stack.notes.push(format!(
@@ -539,6 +570,8 @@ fn load_uncached(inputs: &Inputs) -> Result<Stack, ReadError> {
     );
     lap("wp-config");
     link::link_pools(&mut stack);
+    super::db_load::load(&mut stack, &found.db_mains, root.as_deref());
+    lap("database");
 
     if stack.pools.is_empty() && !stack.nginx.is_empty() {
         stack.notes.push(

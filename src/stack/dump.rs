@@ -174,6 +174,7 @@ pub fn dump(stack: &Stack, show_origin: bool) -> Value {
             })
         })
         .collect();
+    let databases: Vec<Value> = stack.databases.iter().map(|db| dump_db(&d, db)).collect();
     let problems: Vec<Value> = stack
         .problems
         .iter()
@@ -202,9 +203,67 @@ pub fn dump(stack: &Stack, show_origin: bool) -> Value {
         "problems": problems,
         "notes": stack.notes,
     });
+    // The database layer appears when the tree configures one (my.cnf).
+    if !databases.is_empty() {
+        out["counts"]["databases"] = json!(databases.len());
+        out["databases"] = Value::Array(databases);
+    }
     // What the keys above did not catch (a secret quoted in a note or a problem).
     Redactor::new(&stack.sources).json(&mut out);
     out
+}
+
+/// Options always shown for a database (with MariaDB's defaults when unset).
+const DB_KEYS: &[&str] = &[
+    "socket",
+    "port",
+    "bind-address",
+    "max-connections",
+    "wait-timeout",
+    "innodb-buffer-pool-size",
+];
+
+fn dump_db(d: &D, db: &super::Database) -> Value {
+    let stack = d.stack;
+    let mut effective = Map::new();
+    for k in DB_KEYS {
+        if let Some(v) = db.get(k) {
+            effective.insert((*k).to_string(), d.s(&v));
+        }
+    }
+    // Every option set in a server group, the winning line of each.
+    for o in &db.options {
+        let (name, _) = crate::syntax::mycnf::normalize_name(&o.written);
+        let v = if crate::report::redact::is_secret_mycnf_key(&o.written) {
+            json!(MASK)
+        } else {
+            match &o.value {
+                Some(v) => json!(v),
+                None => json!(true),
+            }
+        };
+        effective.insert(name, d.val(v, &Origin::At(o.place)));
+    }
+    let m = db.memory();
+    json!({
+        "main": stack.sources.get(db.main).display,
+        "files": db.files.iter().map(|f| stack.sources.get(*f).display.clone()).collect::<Vec<_>>(),
+        "options": effective,
+        "memory": {
+            "global_buffers": m.global,
+            "per_connection": m.per_connection,
+            "max_connections": m.max_connections,
+            "worst_case": m.total(),
+        },
+        "wordpress": db.wp.iter().map(|w| {
+            let wp = &stack.wp[*w];
+            json!({
+                "file": stack.sources.get(wp.file).display,
+                "db_host": wp.get("DB_HOST").map(|c| d.val(php_json(&c.value.value), &c.value.origin)),
+            })
+        }).collect::<Vec<_>>(),
+        "pools": db.pools.iter().map(|p| stack.pools[*p].name.clone()).collect::<Vec<_>>(),
+    })
 }
 
 fn php_json(v: &PhpValue) -> Value {

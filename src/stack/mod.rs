@@ -5,6 +5,8 @@
 //! Rules read this model; they never read raw text and never re-implement
 //! inheritance or include order.
 
+pub mod db_load;
+pub mod db_model;
 pub mod discover;
 pub mod dump;
 pub mod fpm_keys;
@@ -22,9 +24,10 @@ pub mod wp_model;
 
 use crate::finding::Place;
 use crate::source::{FileId, SourceMap};
-use crate::syntax::{ini, nginx, php, SyntaxError};
+use crate::syntax::{ini, mycnf, nginx, php, SyntaxError};
 use load::LoadProblem;
 
+pub use db_model::Database;
 pub use nginx_model::{
     Dir, Location, Nginx, Proxy, Role, ScopeId, ScopeKind, Site, SiteRef, Target,
 };
@@ -81,6 +84,8 @@ pub enum FileKind {
     /// php.ini or a scan-dir .ini.
     PhpIni,
     WpConfig,
+    /// A MySQL/MariaDB option file (my.cnf, conf.d/*.cnf).
+    MyCnf,
 }
 
 impl FileKind {
@@ -90,6 +95,7 @@ impl FileKind {
             FileKind::Fpm => "fpm",
             FileKind::PhpIni => "php-ini",
             FileKind::WpConfig => "wp-config",
+            FileKind::MyCnf => "my-cnf",
         }
     }
 }
@@ -100,6 +106,7 @@ pub enum Syntax {
     Nginx(nginx::File),
     Ini(ini::File),
     Php(php::File),
+    MyCnf(mycnf::File),
 }
 
 impl Syntax {
@@ -108,6 +115,7 @@ impl Syntax {
             Syntax::Nginx(f) => &f.errors,
             Syntax::Ini(f) => &f.errors,
             Syntax::Php(f) => &f.errors,
+            Syntax::MyCnf(f) => &f.errors,
         }
     }
     pub fn parse(kind: FileKind, bytes: &[u8]) -> Syntax {
@@ -116,6 +124,7 @@ impl Syntax {
             FileKind::Fpm => Syntax::Ini(ini::parse_fpm(bytes)),
             FileKind::PhpIni => Syntax::Ini(ini::parse(bytes)),
             FileKind::WpConfig => Syntax::Php(php::parse(bytes)),
+            FileKind::MyCnf => Syntax::MyCnf(mycnf::parse(bytes)),
         }
     }
 }
@@ -143,6 +152,8 @@ pub struct Stack {
     /// All pools of all instances; `PoolId` indexes this.
     pub pools: Vec<Pool>,
     pub wp: Vec<WpConfig>,
+    /// MySQL/MariaDB servers configured in the tree (one per main my.cnf).
+    pub databases: Vec<db_model::Database>,
     /// Position in `files` of each file id.
     pub file_pos: std::collections::HashMap<FileId, usize>,
     /// Things the model could not know, said once (e.g. "no php-fpm configuration found:
@@ -183,6 +194,12 @@ impl Stack {
     pub fn syntax_ini(&self, id: FileId) -> Option<&ini::File> {
         match self.file(id).map(|f| &f.syntax) {
             Some(Syntax::Ini(f)) => Some(f),
+            _ => None,
+        }
+    }
+    pub fn syntax_mycnf(&self, id: FileId) -> Option<&mycnf::File> {
+        match self.file(id).map(|f| &f.syntax) {
+            Some(Syntax::MyCnf(f)) => Some(f),
             _ => None,
         }
     }

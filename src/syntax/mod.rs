@@ -6,6 +6,7 @@
 //! where the language allows it.
 
 pub mod ini;
+pub mod mycnf;
 pub mod nginx;
 pub mod php;
 pub mod units;

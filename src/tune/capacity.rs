@@ -103,7 +103,12 @@ impl Plan {
                 s => s.as_str(),
             }
         ));
-        if self.db_mem > 0 || self.db_source != FactSource::Assumed {
+        if self.db_source == FactSource::FromConfig {
+            a.push(format!(
+                "database {} from its my.cnf (global buffers + per-connection buffers × the connections its pools can open; run `wpstack tune` on the host to measure it)",
+                util::human_bytes(self.db_mem)
+            ));
+        } else if self.db_mem > 0 || self.db_source != FactSource::Assumed {
             a.push(format!(
                 "database/cache {} ({})",
                 util::human_bytes(self.db_mem),
@@ -196,6 +201,63 @@ impl OpcacheShared {
     }
 }
 
+/// The memory the database servers configured in the tree may take with the
+/// connections their pools can open (pre-deploy: nothing measured): global buffers
+/// (InnoDB buffer pool and log buffer, key buffer) + per-connection buffers × the
+/// smaller of max_connections and Σ pm.max_children of the pools using it + the
+/// reserve (all of max_connections when no pool is linked to it). `None` when the tree
+/// configures no database.
+pub fn db_config_memory(stack: &Stack, settings: &Settings) -> Option<u64> {
+    if stack.databases.is_empty() {
+        return None;
+    }
+    let reserve = settings.thresholds.db_connection_reserve;
+    Some(
+        stack
+            .databases
+            .iter()
+            .map(|db| {
+                let m = db.memory();
+                let conns = if db.pools.is_empty() {
+                    m.max_connections
+                } else {
+                    let children: u64 = db
+                        .pools
+                        .iter()
+                        .filter_map(|&p| {
+                            stack.pools[p]
+                                .settings
+                                .get("pm.max_children")?
+                                .value
+                                .trim()
+                                .parse::<u64>()
+                                .ok()
+                        })
+                        .sum();
+                    m.max_connections.min(children + reserve)
+                };
+                m.global
+                    .saturating_add(m.per_connection.saturating_mul(conns))
+            })
+            .sum(),
+    )
+}
+
+/// The databases' configured worst case: global buffers + per-connection buffers ×
+/// max_connections (B804).
+pub fn db_worst_case(stack: &Stack) -> u64 {
+    stack.databases.iter().map(|d| d.memory().total()).sum()
+}
+
+/// Whether C201 leaves the finding to B804: the PHP workers would fit the budget
+/// without the database's configured memory, and the database with them exceeds the
+/// RAM — the database's configuration is what does not fit.
+pub fn database_tips_it(stack: &Stack, plan: &Plan) -> bool {
+    plan.db_source == FactSource::FromConfig
+        && plan.demand() <= plan.budget + plan.db_mem
+        && db_worst_case(stack).saturating_add(plan.demand()) > plan.ram.value
+}
+
 fn opcache_bytes(stack: &Stack) -> u64 {
     opcache_shared(stack).total()
 }
@@ -270,7 +332,10 @@ pub fn plan_measured(
     };
     let (db_mem, db_source) = match host.db_mem {
         Some(d) => (d.value, d.source),
-        None => (0, FactSource::Assumed),
+        None => match db_config_memory(stack, settings) {
+            Some(m) => (m, FactSource::FromConfig),
+            None => (0, FactSource::Assumed),
+        },
     };
     let opcache = opcache_bytes(stack);
     let budget = ram.value.saturating_sub(reserve + db_mem + opcache);

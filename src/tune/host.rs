@@ -14,6 +14,8 @@ pub enum FactSource {
     Measured,
     /// Nothing known: the catalog's estimate.
     Assumed,
+    /// Computed from the configuration in the tree (the database's my.cnf).
+    FromConfig,
 }
 
 impl FactSource {
@@ -23,6 +25,7 @@ impl FactSource {
             FactSource::Configured => "from wpstack.toml",
             FactSource::Measured => "measured on this host",
             FactSource::Assumed => "assumed",
+            FactSource::FromConfig => "from the database's configuration in the tree",
         }
     }
 }

@@ -85,6 +85,20 @@ pub struct ChainLine {
     pub cdn_origin_timeout: Option<u64>,
 }
 
+/// A database server configured in the tree: its memory and the connections the
+/// tuned pools need.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DbLine {
+    pub main: String,
+    pub pools: Vec<String>,
+    pub global_buffers: u64,
+    pub per_connection: u64,
+    /// Σ pm.max_children (after) of its pools + the reserve.
+    pub connections_needed: u64,
+    pub max_connections_before: u64,
+    pub max_connections_after: u64,
+}
+
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Tuning {
     pub ram: u64,
@@ -103,6 +117,9 @@ pub struct Tuning {
     pub pool_sets: Vec<PoolSet>,
     /// The hysteresis band used: [up %, down %].
     pub hysteresis: [u64; 2],
+    /// Database servers configured in the tree (my.cnf); empty when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub databases: Vec<DbLine>,
     #[serde(skip)]
     pub edits: Vec<Edit>,
 }
@@ -113,6 +130,7 @@ fn source(s: FactSource) -> &'static str {
         FactSource::Configured => "configured",
         FactSource::Measured => "measured",
         FactSource::Assumed => "assumed",
+        FactSource::FromConfig => "my.cnf",
     }
 }
 
@@ -252,6 +270,13 @@ pub fn tune(
     let timeout_chain = chain(stack, settings, &mut edits, &mut |edits, pool, k, v| {
         set(edits, pool, k, v)
     });
+    let after: BTreeMap<usize, u64> = plan
+        .pools
+        .iter()
+        .zip(&pools)
+        .map(|(p, l)| (p.pool, l.max_children_after))
+        .collect();
+    let databases = databases(stack, settings, &after, &mut edits);
     // One edit per place: a pool or location reached twice asks for the same change.
     // Several keys inserted at the end of the same pool are one insertion (the
     // merge refuses two edits at one point), in the order they were decided.
@@ -294,6 +319,9 @@ pub fn tune(
         note: match plan.db_source {
             FactSource::Assumed => "none counted: give --db-mem if they share this host".into(),
             FactSource::Measured => "RSS of mysqld/mariadbd/redis-server/memcached".into(),
+            FactSource::FromConfig => {
+                "global buffers + per-connection buffers × the connections its pools open (pre-deploy; on the host its RSS is measured)".into()
+            }
             _ => String::new(),
         },
     });
@@ -337,6 +365,7 @@ pub fn tune(
             settings.thresholds.tune_up_percent,
             settings.thresholds.tune_down_percent,
         ],
+        databases,
         edits: unique,
     })
 }
@@ -400,6 +429,53 @@ pub fn hysteresis(
         }
     }
     out
+}
+
+/// Each database server's max_connections, consistent with the tuned pools: raised to
+/// Σ pm.max_children of the pools using it + the reserve when below (never lowered:
+/// other clients may use it too).
+fn databases(
+    stack: &Stack,
+    settings: &Settings,
+    after: &BTreeMap<usize, u64>,
+    edits: &mut Vec<Edit>,
+) -> Vec<DbLine> {
+    let reserve = settings.thresholds.db_connection_reserve;
+    stack
+        .databases
+        .iter()
+        .map(|db| {
+            let m = db.memory();
+            let children: u64 = db.pools.iter().filter_map(|p| after.get(p)).sum();
+            let needed = if db.pools.is_empty() {
+                0
+            } else {
+                children + reserve
+            };
+            let before = m.max_connections;
+            let mut after_mc = before;
+            if needed > before {
+                if let Some(e) = edit::mycnf_set(stack, db, "max_connections", &needed.to_string())
+                {
+                    edits.push(e);
+                    after_mc = needed;
+                }
+            }
+            DbLine {
+                main: stack.sources.get(db.main).display.clone(),
+                pools: db
+                    .pools
+                    .iter()
+                    .map(|p| stack.pools[*p].name.clone())
+                    .collect(),
+                global_buffers: m.global,
+                per_connection: m.per_connection,
+                connections_needed: needed,
+                max_connections_before: before,
+                max_connections_after: after_mc,
+            }
+        })
+        .collect()
 }
 
 /// The timeout chain per PHP location and pool it reaches: one consistent set of
@@ -667,6 +743,41 @@ pub fn table(t: &Tuning) -> String {
                     sat.describe()
                 ));
             }
+        }
+    }
+    for d in &t.databases {
+        out.push_str(&format!(
+            "\nDatabase {} (pools: {})\n",
+            d.main,
+            if d.pools.is_empty() {
+                "none linked".to_string()
+            } else {
+                d.pools.join(", ")
+            }
+        ));
+        out.push_str(&format!(
+            "  buffers          {} global + {} per connection\n",
+            human_bytes(d.global_buffers),
+            human_bytes(d.per_connection)
+        ));
+        if d.connections_needed > 0 {
+            out.push_str(&format!(
+                "  max_connections  {}  (the pools open up to {}: their pm.max_children + {} reserve)\n",
+                change(Some(d.max_connections_before), d.max_connections_after),
+                d.connections_needed,
+                d.connections_needed.saturating_sub(
+                    t.pools
+                        .iter()
+                        .filter(|p| d.pools.contains(&p.pool))
+                        .map(|p| p.max_children_after)
+                        .sum::<u64>()
+                )
+            ));
+        } else {
+            out.push_str(&format!(
+                "  max_connections  {}  (no pool's site reaches it through DB_HOST)\n",
+                d.max_connections_before
+            ));
         }
     }
     if !t.timeout_chain.is_empty() {

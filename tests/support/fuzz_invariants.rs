@@ -57,6 +57,42 @@ pub fn php_parse(data: &[u8]) {
     }
 }
 
+/// my.cnf parser: every input prints back byte-identical; lines tile the input; spans
+/// of names, values and include paths lie inside their line; the database model built
+/// from it never panics.
+pub fn mycnf_parse(data: &[u8]) {
+    let file = syntax::mycnf::parse(data);
+    assert_eq!(
+        syntax::mycnf::print(&file, data),
+        data,
+        "print(parse(x)) != x"
+    );
+    let mut at = 0;
+    for l in &file.lines {
+        assert_eq!(l.span.start, at, "lines do not tile the input");
+        at = l.span.end;
+        let inside = |s: wpstack::source::Span| {
+            assert!(l.span.start <= s.start && s.start <= s.end && s.end <= l.span.end)
+        };
+        match &l.kind {
+            syntax::mycnf::LineKind::Group { name_span, .. } => inside(*name_span),
+            syntax::mycnf::LineKind::Option(o) => {
+                inside(o.name_span);
+                if let Some(v) = o.value_span {
+                    inside(v);
+                }
+            }
+            syntax::mycnf::LineKind::Include { path_span, .. }
+            | syntax::mycnf::LineKind::IncludeDir { path_span, .. } => inside(*path_span),
+            _ => {}
+        }
+    }
+    assert_eq!(at, data.len());
+    for e in &file.errors {
+        assert!(e.span.start <= e.span.end && e.span.end <= data.len());
+    }
+}
+
 /// Names the site file gets (byte 0 of a check_fix input picks one).
 pub const NAMES: &[&[u8]] = &[
     b"site",

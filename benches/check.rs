@@ -27,7 +27,7 @@ fn main() {
         let dir = tempfile::tempdir().expect("tempdir");
         generate::write(dir.path(), n);
         let fs = wpstack::settings::read_config(&dir.path().join("wpstack.toml")).expect("toml");
-        let host = wpstack::tune::host::resolve(&Default::default(), &fs.host, false);
+        let host = wpstack::machine::host::resolve(&Default::default(), &fs.host, false);
         let settings = wpstack::settings::Settings::default();
         let mut times = Vec::new();
         let mut files = 0;

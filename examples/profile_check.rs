@@ -27,7 +27,7 @@ fn main() {
     }
     let stack = stack.unwrap();
     let fs = wpstack::settings::read_config(&dir.path().join("wpstack.toml")).unwrap();
-    let host = wpstack::tune::host::resolve(&Default::default(), &fs.host, false);
+    let host = wpstack::machine::host::resolve(&Default::default(), &fs.host, false);
     let settings = wpstack::settings::Settings::default();
     let cx = wpstack::rules::Context {
         stack: &stack,

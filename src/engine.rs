@@ -2,11 +2,11 @@
 //! place, as hadolint does), per-path ignores, unused-suppression reports, sorting.
 
 use crate::finding::{Finding, Place, Severity};
+use crate::machine::host::Host;
 use crate::rules::{self, Context, Rule};
 use crate::settings::Settings;
 use crate::source::{FileId, Span};
 use crate::stack::{FileKind, Stack};
-use crate::tune::host::Host;
 use std::collections::{HashMap, HashSet};
 
 /// Does a selector (`T101`, `timeout-chain-inverted`, `T1`, `T`, `ALL`) pick this rule?

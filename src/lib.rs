@@ -4,12 +4,15 @@
 //! Data flows one way: `syntax` (lossless trees) → `stack` (effective model) →
 //! `rules` (findings) → `fix` (edits) → `report`.
 
+pub mod capacity;
 pub mod cli;
 pub mod diagnose;
 pub mod engine;
 pub mod files;
 pub mod finding;
 pub mod fix;
+pub mod format;
+pub mod machine;
 pub mod report;
 pub mod rules;
 pub mod settings;

@@ -167,7 +167,7 @@ const TREES: &[&str] = &[
 fn corpus_trees_link_and_check() {
     let corpus = corpus_or_skip!();
     let settings = wpstack::settings::Settings::default();
-    let host = wpstack::tune::host::resolve(&Default::default(), &Default::default(), false);
+    let host = wpstack::machine::host::resolve(&Default::default(), &Default::default(), false);
     let mut per_rule: BTreeMap<&str, usize> = BTreeMap::new();
     for tree in TREES {
         let dir = corpus.join(tree);

@@ -16,7 +16,7 @@ fn two_thousand_sites_give_exactly_the_planted_counts() {
     let dir = tempfile::tempdir().expect("tempdir");
     generate::write(dir.path(), n);
     let fs = wpstack::settings::read_config(&dir.path().join("wpstack.toml")).expect("toml");
-    let host = wpstack::tune::host::resolve(&Default::default(), &fs.host, false);
+    let host = wpstack::machine::host::resolve(&Default::default(), &fs.host, false);
     let stack = discover::load(&Inputs {
         paths: vec![dir.path().to_path_buf()],
         ..Default::default()

@@ -4,9 +4,9 @@
 
 use wpstack::engine;
 use wpstack::finding::Finding;
+use wpstack::machine::host;
 use wpstack::settings::{Profile, Settings, Thresholds};
 use wpstack::stack::discover::{self, Inputs};
-use wpstack::tune::host;
 
 const FPM: &str = "[global]\nerror_log = /var/log/php8.2-fpm.log\n[www]\nuser = www-data\ngroup = www-data\nlisten = /run/php/php8.2-fpm.sock\nlisten.owner = www-data\nlisten.group = www-data\npm = static\npm.max_children = 4\n";
 

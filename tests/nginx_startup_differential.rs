@@ -457,7 +457,7 @@ fn ours_and_files(main: &Path) -> Result<(Ours, Vec<PathBuf>), String> {
         select: vec!["E007".to_string()],
         ..Default::default()
     };
-    let host = wpstack::tune::host::resolve(&Default::default(), &Default::default(), false);
+    let host = wpstack::machine::host::resolve(&Default::default(), &Default::default(), false);
     let files = stack
         .nginx
         .iter()
@@ -954,7 +954,7 @@ fn other_builds_are_assumptions_not_errors() {
             select: vec!["E007".to_string()],
             ..Default::default()
         };
-        let host = wpstack::tune::host::resolve(&Default::default(), &Default::default(), false);
+        let host = wpstack::machine::host::resolve(&Default::default(), &Default::default(), false);
         wpstack::engine::run(&stack, &settings, &host)
             .into_iter()
             .map(|f| (f.severity, f.message))

@@ -10,10 +10,10 @@ use std::path::Path;
 use support::corpus_dir;
 use support::write_tree;
 use wpstack::finding::Finding;
+use wpstack::machine::host;
 use wpstack::settings::{HostFacts, Settings};
 use wpstack::stack::discover::{self, Inputs};
 use wpstack::stack::Stack;
-use wpstack::tune::host;
 
 /// Check a copied host, never measuring this machine (2 GB, 2 CPUs unless given).
 fn check_with(dir: &Path, inputs: Inputs, facts: HostFacts) -> (Stack, Vec<Finding>) {

@@ -6,10 +6,10 @@
 
 use std::path::Path;
 use wpstack::finding::Finding;
+use wpstack::machine::host;
 use wpstack::settings::Settings;
 use wpstack::stack::discover::{self, Inputs};
 use wpstack::stack::Stack;
-use wpstack::tune::host;
 
 fn write(dir: &Path, files: &[(&str, &str)]) {
     for (p, c) in files {

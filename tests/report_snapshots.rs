@@ -4,10 +4,10 @@
 mod support;
 
 use support::fixtures;
+use wpstack::machine::host;
 use wpstack::report::{self, Format, RenderOptions, Summary};
 use wpstack::settings::{self, Settings, Thresholds};
 use wpstack::stack::discover::{self, Inputs};
-use wpstack::tune::host;
 
 fn render_broken(format: Format) -> String {
     let dir = fixtures().join("stacks/broken");

@@ -4,10 +4,10 @@
 use std::path::Path;
 use wpstack::engine;
 use wpstack::finding::Severity;
+use wpstack::machine::host;
 use wpstack::rules::{self, doc};
 use wpstack::settings::{self, Settings, Thresholds};
 use wpstack::stack::discover::{self, Inputs};
-use wpstack::tune::host;
 
 fn run_example(files: &[doc::ExampleFile]) -> Vec<wpstack::finding::Finding> {
     let dir = tempfile::tempdir().expect("tempdir");

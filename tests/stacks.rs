@@ -7,10 +7,10 @@ mod support;
 
 use support::fixtures;
 use wpstack::finding::{Finding, Severity};
+use wpstack::machine::host;
 use wpstack::settings::{self, Settings, Thresholds};
 use wpstack::stack::discover::{self, Inputs};
 use wpstack::stack::Stack;
-use wpstack::tune::host;
 
 fn load(dir: &std::path::Path) -> Stack {
     discover::load(&Inputs {

@@ -14,7 +14,7 @@ fn check(files: &[(&str, &str)]) -> (Stack, Vec<Finding>) {
         ..Default::default()
     })
     .expect("load");
-    let h = wpstack::tune::host::resolve(&Default::default(), &Default::default(), false);
+    let h = wpstack::machine::host::resolve(&Default::default(), &Default::default(), false);
     let findings = wpstack::engine::run(&stack, &Default::default(), &h);
     (stack, findings)
 }

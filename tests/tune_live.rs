@@ -312,8 +312,8 @@ fn worker_memory_agrees_with_proc_and_tells_a_40mb_pool_from_a_4mb_one() {
         last = now;
         std::thread::sleep(Duration::from_millis(100));
     }
-    let m = wpstack::tune::workers::measure_of(Path::new("/proc"), Some(master));
-    let all = wpstack::tune::workers::measure(Path::new("/proc"));
+    let m = wpstack::machine::workers::measure_of(Path::new("/proc"), Some(master));
+    let all = wpstack::machine::workers::measure(Path::new("/proc"));
     let (b, s) = (&m[&big], &m[&small]);
     assert_eq!(
         all[&big].pids, b.pids,

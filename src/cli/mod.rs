@@ -3,11 +3,11 @@
 
 use crate::engine;
 use crate::finding::Severity;
+use crate::machine::host;
 use crate::report::{self, Format, RenderOptions, Summary};
 use crate::rules;
 use crate::settings::{self, Cdn, HostFacts, Profile, Settings, Thresholds};
 use crate::stack::discover::{self, Inputs};
-use crate::tune::host;
 use clap::{Args, Parser, Subcommand};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -916,9 +916,9 @@ fn tune(a: &TuneArgs) -> Result<i32, String> {
     } else if given.worker_mem.is_some() {
         Default::default()
     } else if let Some(m) = &master {
-        crate::tune::workers::measure_of(proc_root, Some(m.pid))
+        crate::machine::workers::measure_of(proc_root, Some(m.pid))
     } else if given.ram.is_none() && configured.ram.is_none() {
-        crate::tune::workers::measure(proc_root)
+        crate::machine::workers::measure(proc_root)
     } else {
         Default::default()
     };

@@ -58,7 +58,7 @@ pub fn host_mains(root: &Path, live: bool) -> (Vec<PathBuf>, Vec<PathBuf>) {
         if let Some(c) = nginx_conf_path() {
             push(&mut nginx, under(&c));
         }
-        for m in crate::tune::host::fpm_masters(Path::new("/proc")) {
+        for m in crate::machine::host::fpm_masters(Path::new("/proc")) {
             push(&mut fpm, under(&m.conf));
         }
     }

@@ -5,11 +5,11 @@ use super::apply::{self, unified_diff};
 use super::Applicability;
 use crate::engine;
 use crate::finding::Finding;
+use crate::machine::host::Host;
 use crate::settings::Settings;
 use crate::source::{read_config, with_overlay, ReadError};
 use crate::stack::discover::{self, Inputs};
 use crate::stack::Stack;
-use crate::tune::host::Host;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 

@@ -1,11 +1,11 @@
 //! B801 db-connections-exhausted: the pools whose sites use one database server may
 //! open more connections than its `max_connections`.
 
+use crate::capacity;
 use crate::finding::Finding;
 use crate::fix::{edit, Fix};
 use crate::rules::Context;
 use crate::stack::db_load;
-use crate::tune::capacity;
 
 crate::declare_rule!(
     "B801",

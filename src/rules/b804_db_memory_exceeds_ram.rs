@@ -1,10 +1,10 @@
 //! B804 db-memory-exceeds-ram: the database's configured memory and the PHP workers
 //! together need more than the host's RAM.
 
+use crate::capacity;
 use crate::finding::Finding;
 use crate::rules::{util, Context};
 use crate::stack::db_load;
-use crate::tune::capacity;
 
 crate::declare_rule!(
     "B804",

@@ -1,11 +1,11 @@
 //! C201 max-children-exceed-ram: all pools at pm.max_children need more memory than
 //! the host has for PHP — the OOM killer settles it under load.
 
+use crate::capacity;
 use crate::finding::Finding;
 use crate::fix::{edit, Fix};
+use crate::machine::host::FactSource;
 use crate::rules::{util, Context};
-use crate::tune::capacity;
-use crate::tune::host::FactSource;
 
 crate::declare_rule!(
     "C201",
@@ -143,7 +143,7 @@ fn spare_edits(
     if keys.iter().all(|k| value(k).is_none_or(|v| v <= children)) {
         return Vec::new();
     }
-    let (start, min, max) = crate::tune::run::spare_servers(children);
+    let (start, min, max) = crate::capacity::spare_servers(children);
     keys.iter()
         .zip([start, min, max])
         .filter(|(k, v)| value(k) != Some(*v))

@@ -1,11 +1,11 @@
 //! C202 max-children-starved: a pool far smaller than the host allows — it saturates
 //! at the first traffic spike while RAM sits idle.
 
+use crate::capacity;
 use crate::finding::Finding;
 use crate::fix::{edit, Fix};
+use crate::machine::host::FactSource;
 use crate::rules::{util, Context};
-use crate::tune::capacity;
-use crate::tune::host::FactSource;
 
 crate::declare_rule!(
     "C202",

@@ -1,8 +1,8 @@
 //! C203 worst-case-exceeds-ram: every worker at memory_limit would not fit.
 
+use crate::capacity;
 use crate::finding::Finding;
 use crate::rules::{util, Context};
-use crate::tune::capacity;
 
 crate::declare_rule!(
     "C203",

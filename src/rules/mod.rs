@@ -52,7 +52,7 @@ impl std::fmt::Debug for Rule {
 pub struct Context<'a> {
     pub stack: &'a Stack,
     pub settings: &'a Settings,
-    pub host: &'a crate::tune::host::Host,
+    pub host: &'a crate::machine::host::Host,
 }
 
 /// Declare a rule file's `RULE`, its doc taken from `rules/CODE-name.md`.

@@ -99,7 +99,7 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
                     site.name(),
                     bs.value,
                     stack.origin_text(&bs.origin),
-                    crate::rules::util::human_bytes(min),
+                    crate::format::human_bytes(min),
                 ),
             )
             .with_fix(Some(Fix::safe("set fastcgi_buffer_size 32k and fastcgi_buffers 16 16k", edits)).filter(|f| !f.edits.is_empty())),

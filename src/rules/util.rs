@@ -3,7 +3,9 @@
 
 use crate::finding::Place;
 use crate::stack::{Origin, PhpSetting, Pool, Sourced, Stack};
-use crate::syntax::units;
+
+pub use crate::format::human_bytes;
+pub use crate::stack::typed::{fpm_seconds, ini_bytes, nginx_seconds, php_seconds};
 
 /// "pool.d/www.conf:31" or "PHP default".
 pub fn origin(stack: &Stack, o: &Origin) -> String {
@@ -33,48 +35,6 @@ pub fn php_origin(stack: &Stack, pool: &Pool, s: &PhpSetting) -> String {
 /// "pool.d/www.conf:31" or "php-fpm default".
 pub fn pool_origin(stack: &Stack, s: &Sourced<String>) -> String {
     stack.origin_text(&s.origin)
-}
-
-/// PHP seconds (max_execution_time and friends): an integer, 0/negative = unlimited.
-pub fn php_seconds(s: &PhpSetting) -> Option<i64> {
-    s.text().trim().parse::<i64>().ok()
-}
-
-/// A php-fpm time value in seconds.
-pub fn fpm_seconds(s: &Sourced<String>) -> Option<u64> {
-    units::fpm_time(s.value.trim()).ok()
-}
-
-/// An nginx time in whole seconds (rounded up).
-pub fn nginx_seconds(s: &Sourced<String>) -> Option<u64> {
-    units::nginx_time(s.value.trim())
-        .ok()
-        .map(|d| d.as_millis().div_ceil(1000) as u64)
-}
-
-/// A php.ini quantity in bytes (`128M`, `-1`).
-pub fn ini_bytes(s: &PhpSetting) -> i64 {
-    units::ini_quantity(s.text()).value
-}
-
-/// Human size: 128M, 1.5G, 512K.
-pub fn human_bytes(b: u64) -> String {
-    const K: u64 = 1024;
-    if b >= K * K * K && b % (K * K * K / 10) == 0 {
-        let g = b as f64 / (K * K * K) as f64;
-        return if g.fract() == 0.0 {
-            format!("{g:.0}G")
-        } else {
-            format!("{g:.1}G")
-        };
-    }
-    if b >= K * K {
-        return format!("{}M", b.div_ceil(K * K));
-    }
-    if b >= K {
-        return format!("{}K", b.div_ceil(K));
-    }
-    b.to_string()
 }
 
 /// The pools a stack's PHP locations reach, each once, with the first location.

@@ -20,6 +20,7 @@ pub mod nginx_model;
 pub mod php_ini_keys;
 pub mod php_model;
 pub mod php_value;
+pub mod typed;
 pub mod wp_model;
 
 use crate::finding::Place;

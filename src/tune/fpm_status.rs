@@ -288,7 +288,7 @@ pub fn endpoint(pool: &crate::stack::Pool) -> Option<(Listen, String)> {
 /// facts `tune --sample` decides from, without tuning. A pool is saturated when
 /// `max children reached` or `max listen queue` is above 0 since php-fpm started it.
 pub fn live_lines(stack: &crate::stack::Stack) -> Vec<String> {
-    use crate::tune::sample::human_secs;
+    use crate::format::human_secs;
     let mut out = Vec::new();
     for p in &stack.pools {
         let Some((listen, path)) = endpoint(p) else {
@@ -307,7 +307,7 @@ pub fn live_lines(stack: &crate::stack::Stack) -> Vec<String> {
                 } else {
                     s.active_processes
                 };
-                let sat = crate::tune::workers::Saturation {
+                let sat = crate::machine::workers::Saturation {
                     max_children_reached: s.max_children_reached,
                     reached_in_window: 0,
                     max_listen_queue: s.max_listen_queue,

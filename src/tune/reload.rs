@@ -103,16 +103,16 @@ fn is_master(proc_root: &Path, pid: u32) -> bool {
         return false;
     };
     // A zombie has an empty cmdline and a `Z` state.
-    super::host::master_conf(&cmd).is_some()
+    crate::machine::host::master_conf(&cmd).is_some()
         && status_field(proc_root, pid, "State:").is_some_and(|s| s != "Z")
 }
 
 fn children(proc_root: &Path, pid: u32) -> Vec<u32> {
-    super::host::pids(proc_root)
+    crate::machine::host::pids(proc_root)
         .into_iter()
         .filter(|(_, dir)| {
             std::fs::read_to_string(dir.join("status"))
-                .is_ok_and(|t| super::workers::ppid(&t) == Some(pid))
+                .is_ok_and(|t| crate::machine::workers::ppid(&t) == Some(pid))
         })
         .map(|(c, _)| c)
         .collect()
@@ -249,7 +249,7 @@ fn fpm_targets(
         // signal; on `/` the pid file named by the host's own config is trusted too.
         let runs = std::fs::read(proc_root.join(pid.to_string()).join("cmdline"))
             .ok()
-            .and_then(|c| super::host::master_conf(&c));
+            .and_then(|c| crate::machine::host::master_conf(&c));
         if !on_slash && !runs.as_deref().is_some_and(|r| same_file(r, &conf)) {
             return Err(format!(
                 "cannot reload: the php-fpm master in {} (pid {pid}) runs {}, not {}: it is not signalled",

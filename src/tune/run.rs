@@ -15,12 +15,14 @@
 //!   fastcgi_read_timeout (< CDN origin timeout)`: only inverted or unbounded links
 //!   change, to the values T101/T102/T103/T105 ask for.
 
-use super::capacity::{self, Plan, ShareBasis, CHILDREN_PER_CPU};
-use super::host::{FactSource, Host};
-use super::workers::PoolWorkers;
+use crate::capacity::spare_servers;
+use crate::capacity::{self, Plan, ShareBasis, CHILDREN_PER_CPU};
 use crate::fix::{edit, Edit};
-use crate::rules::util::{self, human_bytes};
+use crate::format::human_bytes;
+use crate::machine::host::{FactSource, Host};
+use crate::machine::workers::PoolWorkers;
 use crate::settings::Settings;
+use crate::stack::typed;
 use crate::stack::Stack;
 use std::collections::BTreeMap;
 
@@ -63,7 +65,7 @@ pub struct PoolLine {
     /// php-fpm's status showed the pool out of workers.
     pub saturated: bool,
     /// What a sampling window saw (`tune --sample`).
-    pub sample: Option<super::workers::SampleStats>,
+    pub sample: Option<crate::machine::workers::SampleStats>,
 }
 
 /// One pool key the tuner set: what a drop-in file holds.
@@ -132,19 +134,6 @@ fn source(s: FactSource) -> &'static str {
         FactSource::Assumed => "assumed",
         FactSource::FromConfig => "my.cnf",
     }
-}
-
-/// A consistent dynamic set for `mc` children: (start, min, max) with
-/// 0 < min ≤ start ≤ max ≤ mc, as php-fpm's fpm_conf.c demands. A quarter and a half
-/// of the children, but no more than 16 and 32 idle workers: php-fpm spawns up to
-/// pm.max_spawn_rate (32) a second when a burst comes, so a big pool need not keep
-/// its memory busy with idle workers.
-pub fn spare_servers(mc: u64) -> (u64, u64, u64) {
-    let mc = mc.max(1);
-    let min = (mc / 4).clamp(1, 16);
-    let max = (mc / 2).clamp(min, 32).min(mc);
-    let start = min + (max - min) / 2;
-    (start, min, max)
 }
 
 /// The pm mode for a pool that gets `children`, among `pools` pools.
@@ -496,7 +485,7 @@ fn chain(
     for (n, _, l) in stack.wp_php_locations() {
         if let Some(v) = n
             .effective_value(l.scope, "fastcgi_read_timeout")
-            .and_then(|v| util::nginx_seconds(&v))
+            .and_then(|v| typed::nginx_seconds(&v))
         {
             for p in &l.pools {
                 let e = read_by_pool.entry(*p).or_insert(v);
@@ -511,13 +500,13 @@ fn chain(
         let met = stack
             .php_variants(id, "max_execution_time")
             .iter()
-            .filter_map(util::php_seconds)
+            .filter_map(typed::php_seconds)
             .max()
             .unwrap_or(0)
             .max(0) as u64;
         let rtt = pool
             .setting("request_terminate_timeout")
-            .and_then(|r| util::fpm_seconds(&r))
+            .and_then(|r| typed::fpm_seconds(&r))
             .unwrap_or(0);
         let mut rtt_after = match (met, rtt) {
             (m, r) if m > 0 && (r == 0 || r <= m) => m + 10, // T102, T103
@@ -560,7 +549,7 @@ fn chain(
     for (n, site, loc) in stack.wp_php_locations() {
         let Some(read) = n
             .effective_value(loc.scope, "fastcgi_read_timeout")
-            .and_then(|v| util::nginx_seconds(&v))
+            .and_then(|v| typed::nginx_seconds(&v))
         else {
             continue;
         };
@@ -829,14 +818,14 @@ mod tests {
         })
         .expect("fixture");
         let fact = |v: u64| {
-            Some(super::super::host::Fact {
+            Some(crate::machine::host::Fact {
                 value: v,
                 source: FactSource::Measured,
             })
         };
         let host = Host {
             ram: fact(4 << 30),
-            cpus: Some(super::super::host::Fact {
+            cpus: Some(crate::machine::host::Fact {
                 value: 4,
                 source: FactSource::Measured,
             }),
@@ -880,7 +869,7 @@ mod tests {
 
         // Sampled: shop saturated with 8 busy → it grows first; the table says what
         // each number rests on.
-        let sat = crate::tune::workers::Saturation {
+        let sat = crate::machine::workers::Saturation {
             max_children_reached: 3,
             reached_in_window: 2,
             max_listen_queue: 4,
@@ -891,7 +880,7 @@ mod tests {
         let mut sampled = measured.clone();
         for (name, busy, saturation) in [("shop", 8, Some(sat)), ("blog", 4, None)] {
             let w = sampled.get_mut(name).expect("pool");
-            w.sample = Some(crate::tune::workers::SampleStats {
+            w.sample = Some(crate::machine::workers::SampleStats {
                 ticks: 30,
                 readings: 240,
                 workers: w.count,
@@ -929,7 +918,7 @@ mod tests {
 
     fn plan_of(current: &[u64], recommended: &[u64], budget: u64) -> Plan {
         Plan {
-            ram: super::super::host::Fact {
+            ram: crate::machine::host::Fact {
                 value: budget,
                 source: FactSource::Given,
             },

@@ -20,7 +20,7 @@
 //! Ctrl-C ends the window early: what was seen so far decides (a second Ctrl-C exits).
 
 use super::fpm_status::{self, Listen, Status};
-use super::workers::{kb_field, pool_of, ppid, PoolWorkers, SampleStats, Saturation};
+use crate::machine::workers::{kb_field, pool_of, ppid, PoolWorkers, SampleStats, Saturation};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -145,7 +145,7 @@ impl Window {
 /// One tick: every worker (of `master`) read into `w`.
 pub fn tick(opts: &Options, w: &mut Window) {
     let mut seen: BTreeMap<String, (usize, usize)> = BTreeMap::new();
-    for (pid, dir) in super::host::pids(&opts.proc_root) {
+    for (pid, dir) in crate::machine::host::pids(&opts.proc_root) {
         let Ok(cmd) = std::fs::read(dir.join("cmdline")) else {
             continue;
         };
@@ -295,16 +295,6 @@ pub fn endpoints(stack: &crate::stack::Stack) -> BTreeMap<String, (Listen, Strin
             Some((p.name.clone(), (l, path, own)))
         })
         .collect()
-}
-
-/// Seconds for people: `42s`, `3m 5s`, `2h 10m`, `3d 4h`.
-pub fn human_secs(s: u64) -> String {
-    match s {
-        0..=59 => format!("{s}s"),
-        60..=3599 => format!("{}m {}s", s / 60, s % 60),
-        3600..=86399 => format!("{}h {}m", s / 3600, s % 3600 / 60),
-        _ => format!("{}d {}h", s / 86400, s % 86400 / 3600),
-    }
 }
 
 /// A duration as `10m`, `30s`, `2h`, `500ms` (or plain seconds).

@@ -181,7 +181,7 @@ pub fn check_fix(data: &[u8]) {
         cpus: Some(2),
         ..Default::default()
     };
-    let host = wpstack::tune::host::resolve(&facts, &HostFacts::default(), false);
+    let host = wpstack::machine::host::resolve(&facts, &HostFacts::default(), false);
     let Ok(first) = fixrun::fixpoint(&inputs, &settings, &host, Applicability::Unsafe) else {
         return;
     };

@@ -83,7 +83,7 @@ impl Saturation {
             self.reached_in_window,
             self.max_listen_queue,
             self.listen_queue_seen,
-            crate::tune::sample::human_secs(self.since_secs),
+            crate::format::human_secs(self.since_secs),
             self.slow_requests
         )
     }
@@ -207,7 +207,7 @@ pub(crate) fn ppid(status: &str) -> Option<u32> {
 fn scan(proc_root: &Path, master: Option<u32>) -> BTreeMap<String, PoolWorkers> {
     let mut out: BTreeMap<String, PoolWorkers> = BTreeMap::new();
     let mut sums: BTreeMap<String, u64> = BTreeMap::new();
-    for (pid, dir) in super::host::pids(proc_root) {
+    for (pid, dir) in crate::machine::host::pids(proc_root) {
         let Ok(cmd) = std::fs::read(dir.join("cmdline")) else {
             continue;
         };

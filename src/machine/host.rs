@@ -105,7 +105,7 @@ impl Host {
     /// What was measured on this host beyond RAM and CPUs, one line each, for the
     /// tune table ("measured: cgroup /system.slice/php8.2-fpm.service memory.max 3 GiB").
     pub fn measured_notes(&self) -> Vec<String> {
-        use crate::rules::util::human_bytes;
+        use crate::format::human_bytes;
         let mut out = Vec::new();
         if let Some(m) = &self.fpm_master {
             out.push(format!(
@@ -347,7 +347,7 @@ pub fn db_processes(proc_root: &Path) -> Vec<DbProcess> {
             Some(DbProcess {
                 pid,
                 name: name.to_string(),
-                rss: super::workers::kb_field(&status, "VmRSS:").unwrap_or(0),
+                rss: crate::machine::workers::kb_field(&status, "VmRSS:").unwrap_or(0),
                 exe,
                 skipped,
             })

@@ -2,9 +2,10 @@
 //! budget = usable RAM − OS reserve − database/cache memory − opcache shared memory;
 //! every pool's pm.max_children × worker memory must fit in it, together.
 
-use super::host::{Fact, FactSource, Host};
-use crate::rules::util;
+use crate::format::human_bytes;
+use crate::machine::host::{Fact, FactSource, Host};
 use crate::settings::Settings;
+use crate::stack::typed;
 use crate::stack::{PoolId, Stack};
 
 /// Every pool keeps at least this many children: WordPress requests itself
@@ -92,12 +93,12 @@ impl Plan {
     pub fn assumptions(&self) -> Vec<String> {
         let mut a = vec![format!(
             "RAM {} ({})",
-            util::human_bytes(self.ram.value),
+            human_bytes(self.ram.value),
             self.ram.source.as_str()
         )];
         a.push(format!(
             "OS reserve {} ({})",
-            util::human_bytes(self.reserve),
+            human_bytes(self.reserve),
             match self.reserve_source {
                 FactSource::Assumed => "max(512M, 10 % of RAM)",
                 s => s.as_str(),
@@ -106,12 +107,12 @@ impl Plan {
         if self.db_source == FactSource::FromConfig {
             a.push(format!(
                 "database {} from its my.cnf (global buffers + per-connection buffers × the connections its pools can open; run `wpstack tune` on the host to measure it)",
-                util::human_bytes(self.db_mem)
+                human_bytes(self.db_mem)
             ));
         } else if self.db_mem > 0 || self.db_source != FactSource::Assumed {
             a.push(format!(
                 "database/cache {} ({})",
-                util::human_bytes(self.db_mem),
+                human_bytes(self.db_mem),
                 self.db_source.as_str()
             ));
         } else {
@@ -128,7 +129,7 @@ impl Plan {
             if p.worker_source == FactSource::Assumed {
                 a.push(format!(
                     "worker memory {} per process is the profile's estimate, not measured (run `wpstack tune` on the host, or give --worker-mem)",
-                    util::human_bytes(p.worker_mem)
+                    human_bytes(p.worker_mem)
                 ));
                 break;
             }
@@ -175,7 +176,7 @@ pub fn opcache_shared(stack: &Stack) -> OpcacheShared {
             .unwrap_or_else(|| jit_default.to_string());
         let buffer = pool
             .php("opcache.jit_buffer_size")
-            .map(|b| util::ini_bytes(&b).max(0) as u64)
+            .map(|b| typed::ini_bytes(&b).max(0) as u64)
             .unwrap_or(0);
         if jit != "disable" {
             out.jit += buffer;
@@ -262,6 +263,19 @@ fn opcache_bytes(stack: &Stack) -> u64 {
     opcache_shared(stack).total()
 }
 
+/// A consistent dynamic set for `mc` children: (start, min, max) with
+/// 0 < min ≤ start ≤ max ≤ mc, as php-fpm's fpm_conf.c demands. A quarter and a half
+/// of the children, but no more than 16 and 32 idle workers: php-fpm spawns up to
+/// pm.max_spawn_rate (32) a second when a burst comes, so a big pool need not keep
+/// its memory busy with idle workers.
+pub fn spare_servers(mc: u64) -> (u64, u64, u64) {
+    let mc = mc.max(1);
+    let min = (mc / 4).clamp(1, 16);
+    let max = (mc / 2).clamp(min, 32).min(mc);
+    let start = min + (max - min) / 2;
+    (start, min, max)
+}
+
 /// The plan, or `None` when the RAM is not known (not given, not measured).
 pub fn plan(stack: &Stack, host: &Host, settings: &Settings) -> Option<Plan> {
     plan_measured(stack, host, settings, &Default::default())
@@ -319,7 +333,7 @@ pub fn plan_measured(
     stack: &Stack,
     host: &Host,
     settings: &Settings,
-    measured: &std::collections::BTreeMap<String, super::workers::PoolWorkers>,
+    measured: &std::collections::BTreeMap<String, crate::machine::workers::PoolWorkers>,
 ) -> Option<Plan> {
     let ram = host.ram?;
     let t = &settings.thresholds;
@@ -361,7 +375,7 @@ pub fn plan_measured(
             let memory_limit = stack
                 .php_variants(id, "memory_limit")
                 .iter()
-                .map(util::ini_bytes)
+                .map(typed::ini_bytes)
                 .filter(|v| *v > 0)
                 .max()
                 .map(|v| v as u64);
@@ -443,9 +457,9 @@ pub fn plan_measured(
 
 #[cfg(test)]
 mod tests {
-    use super::super::host::Fact;
-    use super::super::workers::PoolWorkers;
     use super::*;
+    use crate::machine::host::Fact;
+    use crate::machine::workers::PoolWorkers;
     use std::collections::BTreeMap;
 
     const M: u64 = 1 << 20;
@@ -606,23 +620,23 @@ mod tests {
             ours_mem += p.recommended * pss;
             println!(
                 "| {name} | {count} | {} | {} | {calc} ({}) | {r} ({}) | {} ({}) |",
-                util::human_bytes(rss),
-                util::human_bytes(pss),
-                util::human_bytes(calc * rss),
-                util::human_bytes(r * rss),
+                human_bytes(rss),
+                human_bytes(pss),
+                human_bytes(calc * rss),
+                human_bytes(r * rss),
                 p.recommended,
-                util::human_bytes(p.recommended * pss),
+                human_bytes(p.recommended * pss),
             );
         }
         println!(
             "| **all pools** | | | | **{calc_children} ({})** | **{rss_children} ({})** | **{ours_children} ({})** |",
-            util::human_bytes(calc_mem),
-            util::human_bytes(rss_mem),
-            util::human_bytes(ours_mem)
+            human_bytes(calc_mem),
+            human_bytes(rss_mem),
+            human_bytes(ours_mem)
         );
         println!(
             "budget {} (8G − 1G reserve − 1G database − 128M opcache); CPU cap {:?}",
-            util::human_bytes(plan.budget),
+            human_bytes(plan.budget),
             plan.cpu_cap
         );
         // The calculator's pools together ask for far more than the machine has;

@@ -175,67 +175,12 @@ fn log(fpm: &Fpm) -> String {
     std::fs::read_to_string(fpm.path().join("php-fpm.log")).unwrap_or_default()
 }
 
-/// One FastCGI name-value pair.
-fn fcgi_pair(out: &mut Vec<u8>, k: &str, v: &str) {
-    for len in [k.len(), v.len()] {
-        if len < 128 {
-            out.push(len as u8);
-        } else {
-            out.extend_from_slice(&((len as u32) | 0x8000_0000).to_be_bytes());
-        }
-    }
-    out.extend_from_slice(k.as_bytes());
-    out.extend_from_slice(v.as_bytes());
-}
-
-fn fcgi_record(out: &mut Vec<u8>, kind: u8, body: &[u8]) {
-    out.extend_from_slice(&[1, kind, 0, 1]);
-    out.extend_from_slice(&(body.len() as u16).to_be_bytes());
-    out.extend_from_slice(&[0, 0]);
-    out.extend_from_slice(body);
-}
-
-/// Run a script through a pool's socket with a minimal FastCGI client: its stdout.
+/// Run a script through a pool's socket with wpstack's own FastCGI client (the one
+/// `tune --sample` reads status pages with): its status and body.
 fn fcgi_get(sock: &Path, script: &Path) -> Result<String, String> {
-    let mut s = UnixStream::connect(sock).map_err(|e| format!("connect: {e}"))?;
-    s.set_read_timeout(Some(Duration::from_secs(15)))
-        .map_err(|e| e.to_string())?;
-    let mut params = Vec::new();
-    let file = script.to_string_lossy();
-    for (k, v) in [
-        ("SCRIPT_FILENAME", file.as_ref()),
-        ("SCRIPT_NAME", "/x.php"),
-        ("REQUEST_METHOD", "GET"),
-        ("QUERY_STRING", ""),
-        ("SERVER_PROTOCOL", "HTTP/1.1"),
-        ("GATEWAY_INTERFACE", "CGI/1.1"),
-    ] {
-        fcgi_pair(&mut params, k, v);
-    }
-    let mut req = Vec::new();
-    // BEGIN_REQUEST: role responder, no keep-alive.
-    fcgi_record(&mut req, 1, &[0, 1, 0, 0, 0, 0, 0, 0]);
-    fcgi_record(&mut req, 4, &params);
-    fcgi_record(&mut req, 4, &[]);
-    fcgi_record(&mut req, 5, &[]);
-    s.write_all(&req).map_err(|e| format!("write: {e}"))?;
-    let mut out = Vec::new();
-    let mut resp = Vec::new();
-    s.take(64 << 20)
-        .read_to_end(&mut resp)
-        .map_err(|e| format!("read: {e}"))?;
-    let mut at = 0;
-    while at + 8 <= resp.len() {
-        let kind = resp[at + 1];
-        let len = u16::from_be_bytes([resp[at + 4], resp[at + 5]]) as usize;
-        let pad = resp[at + 6] as usize;
-        let body = resp.get(at + 8..at + 8 + len).unwrap_or(&[]);
-        if kind == 6 {
-            out.extend_from_slice(body);
-        }
-        at += 8 + len + pad;
-    }
-    Ok(String::from_utf8_lossy(&out).into_owned())
+    let listen = wpstack::tune::fpm_status::Listen::Unix(sock.to_path_buf());
+    let (_, body) = wpstack::tune::fpm_status::get(&listen, &script.to_string_lossy(), "")?;
+    Ok(String::from_utf8_lossy(&body).into_owned())
 }
 
 /// Pss (smaps_rollup) and VmHWM (status) of a pid, bytes, read here.

@@ -2,7 +2,7 @@
 
 use crate::finding::Finding;
 use crate::fix::{edit, Edit, Fix};
-use crate::rules::Context;
+use crate::rules::{util, Context};
 use crate::stack::nginx_match;
 use crate::stack::{Location, Nginx, ScopeKind, Site};
 
@@ -143,11 +143,7 @@ fn path_info_runs(stack: &crate::stack::Stack, n: &Nginx, loc: &Location) -> Opt
 
 fn check(cx: &Context, out: &mut Vec<Finding>) {
     let stack = cx.stack;
-    let linked: std::collections::HashSet<(usize, usize)> = stack
-        .wp
-        .iter()
-        .flat_map(|w| w.sites.iter().copied())
-        .collect();
+    let linked = util::wp_linked_sites(stack);
     for (ni, n) in stack.nginx.iter().enumerate() {
         for (si, site) in n.sites.iter().enumerate() {
             if !is_wordpress(&linked, ni, si, n, site) {

@@ -4,7 +4,7 @@
 use crate::finding::Finding;
 use crate::fix::Fix;
 use crate::rules::s601_php_executes_uploads::insert_before;
-use crate::rules::Context;
+use crate::rules::{util, Context};
 use crate::stack::nginx_match;
 use crate::stack::{Location, Nginx, Site};
 
@@ -68,11 +68,7 @@ fn exposed<'a>(n: &'a Nginx, site: &'a Site, uri: &str) -> Option<Option<&'a Loc
 
 fn check(cx: &Context, out: &mut Vec<Finding>) {
     let stack = cx.stack;
-    let linked: std::collections::HashSet<(usize, usize)> = stack
-        .wp
-        .iter()
-        .flat_map(|w| w.sites.iter().copied())
-        .collect();
+    let linked = util::wp_linked_sites(stack);
     for (ni, n) in stack.nginx.iter().enumerate() {
         for (si, site) in n.sites.iter().enumerate() {
             // A wp-config.php belongs to it: WordPress for certain.

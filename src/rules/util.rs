@@ -48,6 +48,15 @@ pub fn reached_pools(stack: &Stack) -> Vec<usize> {
     v
 }
 
+/// The (nginx, site) pairs a wp-config.php belongs to: WordPress for certain.
+pub fn wp_linked_sites(stack: &Stack) -> std::collections::HashSet<(usize, usize)> {
+    stack
+        .wp
+        .iter()
+        .flat_map(|w| w.sites.iter().copied())
+        .collect()
+}
+
 /// The pools serving the sites a wp-config.php belongs to.
 pub fn wp_pools(stack: &Stack, wp: &crate::stack::WpConfig) -> Vec<usize> {
     let mut v: Vec<usize> = wp

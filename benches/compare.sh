@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# wpstack side by side with its peers on generated WordPress hosts (issue 18).
+#
+#   benches/compare.sh                 # 200, 2,000 and 20,000 sites
+#   benches/compare.sh 2000            # one size
+#   QUICK=1 benches/compare.sh 200     # one run each: checks that every command works
+#
+# Builds the release binary, generates each host once under target/bench-hosts/N (the
+# generator of tests/generated_host.rs: an nginx site, a php-fpm pool and a wp-config.php
+# per site, plus the shared mains), installs the peers when missing (hyperfine from apt;
+# gixy-ng and crossplane from PyPI into target/bench-venv; nginx and php-fpm8.2 from apt),
+# runs every command with hyperfine (warm cache: warm-up runs first) and once more under
+# `/usr/bin/time -f %M` for the peak RSS, and prints one table: tool, sites, median wall,
+# ratio to `wpstack check`, peak RSS.
+#
+# Run it on a quiet machine: the numbers are wall-clock. It is not part of `cargo test`
+# or .ci/run (the 20,000-site host alone takes minutes with the slow peers).
+# The peers read the nginx part through a copy of nginx.conf whose absolute include
+# paths point into the generated tree (nginx-bench.conf), php-fpm through
+# php-fpm-bench.conf; wpstack reads the tree as a copied root, as a user would.
+# Environment: THREADS="1 2" (the --threads values also measured; default 1, 2 and
+# all cores), PEERS=0 (wpstack only), RUNS (hyperfine --min-runs, default 5).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$PWD"
+
+sizes=("$@")
+[ ${#sizes[@]} -gt 0 ] || sizes=(200 2000 20000)
+quick="${QUICK:-0}"
+peers="${PEERS:-1}"
+runs="${RUNS:-5}"
+cores="$(nproc)"
+threads="${THREADS:-1 2 $cores}"
+threads="$(printf '%s\n' $threads | awk '!seen[$0]++' | tr '\n' ' ')"
+
+out="$root/target/bench-compare"
+mkdir -p "$out"
+
+apt_install() {
+    if [ "$(id -u)" = 0 ]; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+    else
+        echo "compare: install $* (apt-get install $*), then run again" >&2
+        exit 2
+    fi
+}
+
+command -v hyperfine >/dev/null 2>&1 || apt_install hyperfine
+[ -x /usr/bin/time ] || apt_install time
+if [ "$peers" = 1 ]; then
+    command -v nginx >/dev/null 2>&1 || apt_install nginx
+    command -v php-fpm8.2 >/dev/null 2>&1 || apt_install php8.2-fpm
+    venv="$root/target/bench-venv"
+    if [ ! -x "$venv/bin/gixy" ] || [ ! -x "$venv/bin/crossplane" ]; then
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install -q --upgrade pip
+        "$venv/bin/pip" install -q gixy-ng crossplane
+    fi
+fi
+
+echo "building the release binary..." >&2
+cargo build -q --release --bin wpstack --example profile_check
+wp="$root/target/release/wpstack"
+
+# hyperfine's options: warm cache, median over several runs; a finding exits 1 (-i).
+if [ "$quick" = 1 ]; then
+    hf=(hyperfine -N -i --runs 1 --style none)
+else
+    hf=(hyperfine -N -i --warmup 2 --min-runs "$runs" --style none)
+fi
+
+rows="$out/rows.tsv"
+: >"$rows"
+
+# measure NAME SITES COMMAND...: hyperfine's median, then the peak RSS of one more run.
+measure() {
+    local name="$1" n="$2"
+    shift 2
+    local json="$out/$n-${name//[^A-Za-z0-9]/_}.json"
+    if ! "${hf[@]}" --export-json "$json" -n "$name" -- "$(printf '%q ' "$@")" >/dev/null 2>"$out/last.err"; then
+        echo "compare: $name failed on $n sites:" >&2
+        cat "$out/last.err" >&2
+        printf '%s\t%s\t-\t-\n' "$name" "$n" >>"$rows"
+        return
+    fi
+    local median rss
+    median="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["results"][0]["median"])' "$json")"
+    rss="$( (/usr/bin/time -f '%M' -o "$out/rss" "$@" >/dev/null 2>&1 || true); tail -n 1 "$out/rss")"
+    printf '%s\t%s\t%s\t%s\n' "$name" "$n" "$median" "$rss" >>"$rows"
+    printf '  %-34s %6s sites  %8.3f s  %8s KB\n' "$name" "$n" "$median" "$rss" >&2
+}
+
+for n in "${sizes[@]}"; do
+    host="$root/target/bench-hosts/$n"
+    if [ ! -f "$host/.complete" ]; then
+        echo "generating $n sites in $host..." >&2
+        rm -rf "$host"
+        "$root/target/release/examples/profile_check" "$n" "$host"
+        touch "$host/.complete"
+    fi
+    # The peers' views of the same tree: absolute paths pointed into the copy.
+    sed -e "s#/etc/nginx/#$host/etc/nginx/#g" -e "s#^pid .*#pid $out/nginx.pid;#" \
+        -e "s#/var/log/nginx/#$out/#g" \
+        "$host/etc/nginx/nginx.conf" >"$host/etc/nginx/nginx-bench.conf"
+    sed -e "s#/etc/php/#$host/etc/php/#g" -e "s#^pid = .*#pid = $out/fpm.pid#" \
+        -e "s#^error_log = .*#error_log = $out/fpm.log#" \
+        "$host/etc/php/8.2/fpm/php-fpm.conf" >"$host/etc/php/8.2/fpm/php-fpm-bench.conf"
+    files="$(find "$host" -type f | wc -l)"
+    echo "$n sites ($files files):" >&2
+
+    measure "wpstack check --format json" "$n" "$wp" check --format json "$host"
+    for t in $threads; do
+        measure "wpstack check --threads $t" "$n" "$wp" --threads "$t" check --format json "$host"
+    done
+    measure "wpstack check --diff" "$n" "$wp" check --diff "$host"
+    measure "wpstack tune --ram 64G --cpus 16" "$n" "$wp" tune --ram 64G --cpus 16 "$host"
+    measure "cat every file" "$n" sh -c "find '$host' -type f -exec cat {} + >/dev/null"
+    if [ "$peers" = 1 ]; then
+        measure "nginx -t" "$n" nginx -t -q -p "$host/etc/nginx" -c "$host/etc/nginx/nginx-bench.conf"
+        measure "php-fpm8.2 -t" "$n" php-fpm8.2 -t -p "$host" -y "$host/etc/php/8.2/fpm/php-fpm-bench.conf"
+        measure "crossplane parse" "$n" "$venv/bin/crossplane" parse -o /dev/null "$host/etc/nginx/nginx-bench.conf"
+        measure "gixy-ng" "$n" "$venv/bin/gixy" "$host/etc/nginx/nginx-bench.conf"
+    fi
+done
+
+# One table: ratio = the tool's median / `wpstack check --format json` at the same size.
+python3 - "$rows" "$(date -u +%Y-%m-%d)" "$cores" "$(uname -m)" <<'EOF'
+import sys
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+base = {n: float(m) for (t, n, m, r) in rows if t == "wpstack check --format json" and m != "-"}
+print(f"{sys.argv[2]}, {sys.argv[3]} cores ({sys.argv[4]}), warm cache, median of hyperfine runs")
+print()
+print("| tool | sites | median wall | ratio to wpstack check | peak RSS |")
+print("|---|---|---|---|---|")
+for t, n, m, r in rows:
+    if m == "-":
+        print(f"| {t} | {int(n):,} | failed | | |")
+        continue
+    ratio = f"{float(m) / base[n]:.1f}x" if n in base else ""
+    rss = f"{int(r) / 1024:.0f} MB" if r.isdigit() else r
+    print(f"| {t} | {int(n):,} | {float(m):.3f} s | {ratio} | {rss} |")
+EOF

@@ -447,10 +447,14 @@ pub fn load(inputs: &Inputs) -> Result<Stack, ReadError> {
     out
 }
 
+/// A file read ahead: its bytes (until [`add_source`] takes them) and its parse (until
+/// [`parse_into`] does).
+type ReadAhead = (Vec<u8>, Option<(FileKind, Syntax)>);
+
 thread_local! {
     /// Files [`read_ahead`] read and parsed, by real path, until the loader asks for
     /// them ([`add_source`], [`parse_into`]); emptied at the end of each load.
-    static AHEAD: std::cell::RefCell<HashMap<PathBuf, (Vec<u8>, Option<(FileKind, Syntax)>)>> =
+    static AHEAD: std::cell::RefCell<HashMap<PathBuf, ReadAhead>> =
         std::cell::RefCell::new(HashMap::new());
 }
 

@@ -19,7 +19,8 @@
 # paths point into the generated tree (nginx-bench.conf), php-fpm through
 # php-fpm-bench.conf; wpstack reads the tree as a copied root, as a user would.
 # Environment: THREADS="1 2" (the --threads values also measured; default 1, 2 and
-# all cores), PEERS=0 (wpstack only), RUNS (hyperfine --min-runs, default 5).
+# all cores), PEERS=0 (wpstack only), RUNS (hyperfine --min-runs, default 5), BUILD=0
+# (use the release binaries already built).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
@@ -58,8 +59,10 @@ if [ "$peers" = 1 ]; then
     fi
 fi
 
-echo "building the release binary..." >&2
-cargo build -q --release --bin wpstack --example profile_check
+if [ "${BUILD:-1}" = 1 ]; then
+    echo "building the release binary..." >&2
+    cargo build -q --release --bin wpstack --example profile_check
+fi
 wp="$root/target/release/wpstack"
 
 # hyperfine's options: warm cache, median over several runs; a finding exits 1 (-i).

@@ -16,8 +16,10 @@
 # Run it on a quiet machine: the numbers are wall-clock. It is not part of `cargo test`
 # or .ci/run (the 20,000-site host alone takes minutes with the slow peers).
 # The peers read the nginx part through a copy of nginx.conf whose absolute include
-# paths point into the generated tree (nginx-bench.conf), php-fpm through
-# php-fpm-bench.conf; wpstack reads the tree as a copied root, as a user would.
+# paths point into the generated tree, php-fpm a copy of php-fpm.conf and the pools
+# with users and log paths of this machine (target/bench-compare/peers-N); wpstack
+# reads the tree as a copied root, as a user would. A command that fails is listed as
+# failed in the table (hyperfine's exit-code check stays on for the peers).
 # Environment: THREADS="1 2" (the --threads values also measured; default 1, 2 and
 # all cores), PEERS=0 (wpstack only), RUNS (hyperfine --min-runs, default 5), BUILD=0
 # (use the release binaries already built).
@@ -75,11 +77,20 @@ fi
 rows="$out/rows.tsv"
 : >"$rows"
 
-# measure NAME SITES COMMAND...: hyperfine's median, then the peak RSS of one more run.
+# measure NAME SITES MAXRC COMMAND...: one run that must exit with at most MAXRC
+# (wpstack and gixy exit 1 when they find something; nginx -t and php-fpm -t must
+# pass), hyperfine's median, then the peak RSS of one more run.
 measure() {
-    local name="$1" n="$2"
-    shift 2
-    local json="$out/$n-${name//[^A-Za-z0-9]/_}.json"
+    local name="$1" n="$2" maxrc="$3"
+    shift 3
+    local json="$out/$n-${name//[^A-Za-z0-9]/_}.json" rc=0
+    "$@" >/dev/null 2>"$out/last.err" || rc=$?
+    if [ "$rc" -gt "$maxrc" ]; then
+        echo "compare: $name failed on $n sites (exit $rc):" >&2
+        tail -n 5 "$out/last.err" >&2
+        printf '%s\t%s\t-\t-\n' "$name" "$n" >>"$rows"
+        return
+    fi
     if ! "${hf[@]}" --export-json "$json" -n "$name" -- "$(printf '%q ' "$@")" >/dev/null 2>"$out/last.err"; then
         echo "compare: $name failed on $n sites:" >&2
         cat "$out/last.err" >&2
@@ -101,28 +112,44 @@ for n in "${sizes[@]}"; do
         "$root/target/release/examples/profile_check" "$n" "$host"
         touch "$host/.complete"
     fi
-    # The peers' views of the same tree: absolute paths pointed into the copy.
-    sed -e "s#/etc/nginx/#$host/etc/nginx/#g" -e "s#^pid .*#pid $out/nginx.pid;#" \
-        -e "s#/var/log/nginx/#$out/#g" \
-        "$host/etc/nginx/nginx.conf" >"$host/etc/nginx/nginx-bench.conf"
-    sed -e "s#/etc/php/#$host/etc/php/#g" -e "s#^pid = .*#pid = $out/fpm.pid#" \
-        -e "s#^error_log = .*#error_log = $out/fpm.log#" \
-        "$host/etc/php/8.2/fpm/php-fpm.conf" >"$host/etc/php/8.2/fpm/php-fpm-bench.conf"
+    # The peers' views of the same tree, beside it (wpstack never sees them): nginx.conf
+    # with its absolute includes pointed into the copy; php-fpm.conf and the pools with
+    # what `php-fpm -t` needs on this machine (users that exist, writable log paths).
+    peer="$out/peers-$n"
+    rm -rf "$peer"
+    mkdir -p "$peer/pool.d" "$peer/log"
+    sed -e "s#/etc/nginx/#$host/etc/nginx/#g" -e "s#^pid .*#pid $peer/nginx.pid;#" \
+        -e "s#/var/log/nginx/#$peer/log/#g" \
+        "$host/etc/nginx/nginx.conf" >"$peer/nginx.conf"
+    sed -e "s#^include=.*#include=$peer/pool.d/*.conf#" -e "s#^pid = .*#pid = $peer/fpm.pid#" \
+        -e "s#^error_log = .*#error_log = $peer/log/fpm.log#" \
+        "$host/etc/php/8.2/fpm/php-fpm.conf" >"$peer/php-fpm.conf"
+    python3 - "$host/etc/php/8.2/fpm/pool.d" "$peer" <<'PY'
+import os, re, sys
+src, peer = sys.argv[1], sys.argv[2]
+for name in os.listdir(src):
+    text = open(os.path.join(src, name)).read()
+    text = re.sub(r"(?m)^user = .*", "user = nobody", text)
+    text = re.sub(r"(?m)^group = .*", "group = nogroup", text)
+    text = re.sub(r"(?m)^listen = /run/php/", "listen = " + peer + "/", text)
+    text = re.sub(r"(?m)^slowlog = .*", "slowlog = " + peer + "/log/$pool.slow.log", text)
+    open(os.path.join(peer, "pool.d", name), "w").write(text)
+PY
     files="$(find "$host" -type f | wc -l)"
     echo "$n sites ($files files):" >&2
 
-    measure "wpstack check --format json" "$n" "$wp" check --format json "$host"
+    measure "wpstack check --format json" "$n" 1 "$wp" check --format json "$host"
     for t in $threads; do
-        measure "wpstack check --threads $t" "$n" "$wp" --threads "$t" check --format json "$host"
+        measure "wpstack check --threads $t" "$n" 1 "$wp" --threads "$t" check --format json "$host"
     done
-    measure "wpstack check --diff" "$n" "$wp" check --diff "$host"
-    measure "wpstack tune --ram 64G --cpus 16" "$n" "$wp" tune --ram 64G --cpus 16 "$host"
-    measure "cat every file" "$n" sh -c "find '$host' -type f -exec cat {} + >/dev/null"
+    measure "wpstack check --diff" "$n" 1 "$wp" check --diff "$host"
+    measure "wpstack tune --ram 64G --cpus 16" "$n" 1 "$wp" tune --ram 64G --cpus 16 "$host"
+    measure "cat every file" "$n" 0 sh -c "find '$host' -type f -exec cat {} + >/dev/null"
     if [ "$peers" = 1 ]; then
-        measure "nginx -t" "$n" nginx -t -q -p "$host/etc/nginx" -c "$host/etc/nginx/nginx-bench.conf"
-        measure "php-fpm8.2 -t" "$n" php-fpm8.2 -t -p "$host" -y "$host/etc/php/8.2/fpm/php-fpm-bench.conf"
-        measure "crossplane parse" "$n" "$venv/bin/crossplane" parse -o /dev/null "$host/etc/nginx/nginx-bench.conf"
-        measure "gixy-ng" "$n" "$venv/bin/gixy" "$host/etc/nginx/nginx-bench.conf"
+        measure "nginx -t" "$n" 0 nginx -t -q -p "$host/etc/nginx" -c "$peer/nginx.conf"
+        measure "php-fpm8.2 -t" "$n" 0 php-fpm8.2 -t -p "$peer" -y "$peer/php-fpm.conf"
+        measure "crossplane parse" "$n" 0 "$venv/bin/crossplane" parse -o /dev/null "$peer/nginx.conf"
+        measure "gixy-ng" "$n" 1 "$venv/bin/gixy" "$peer/nginx.conf"
     fi
 done
 

@@ -1,18 +1,89 @@
-//! Where the time of a big check goes (development aid).
+//! Where the time and the allocations of a big check go (development aid, issue 18).
+//!
+//! - `profile_check N DIR`: write the generated N-site host into DIR and stop (what
+//!   benches/compare.sh uses).
+//! - `profile_check N`: generate N sites in a temp dir, then time and count the
+//!   allocations of each step (load, each slow rule, engine, JSON report).
+//! - `profile_check --run ARGS…`: run `wpstack ARGS…` in this process and print its
+//!   allocation count, bytes allocated and peak live heap to stderr (stdout is the
+//!   command's; send it to /dev/null). Under `valgrind --tool=callgrind` this gives the
+//!   instruction count and the allocations of one exact command line.
 #[path = "../tests/support/generate.rs"]
 mod generate;
+
+use clap::Parser as _;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::Instant;
+
+/// The system allocator, counting calls, bytes and the peak of live bytes.
+struct Counting;
+static CALLS: AtomicUsize = AtomicUsize::new(0);
+static BYTES: AtomicUsize = AtomicUsize::new(0);
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        note(l.size());
+        System.alloc(l)
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        LIVE.fetch_sub(l.size(), Relaxed);
+        System.dealloc(p, l)
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+        LIVE.fetch_sub(l.size(), Relaxed);
+        note(new);
+        System.realloc(p, l, new)
+    }
+}
+
+fn note(size: usize) {
+    CALLS.fetch_add(1, Relaxed);
+    BYTES.fetch_add(size, Relaxed);
+    let live = LIVE.fetch_add(size, Relaxed) + size;
+    PEAK.fetch_max(live, Relaxed);
+}
+
+#[global_allocator]
+static A: Counting = Counting;
+
+/// Allocation calls and bytes since the last call.
+fn step(name: &str, t: Instant) {
+    let calls = CALLS.swap(0, Relaxed);
+    let bytes = BYTES.swap(0, Relaxed);
+    eprintln!(
+        "{name:>10}: {:.3} s, {calls} allocations, {:.1} MB allocated",
+        t.elapsed().as_secs_f64(),
+        bytes as f64 / 1e6
+    );
+}
+
 fn main() {
-    let n: usize = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(2000);
-    let dir = tempfile::tempdir().unwrap();
-    generate::write(dir.path(), n);
-    if let Some(keep) = std::env::args().nth(2) {
-        generate::write(std::path::Path::new(&keep), n);
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--run") {
+        let cli = wpstack::cli::Cli::parse_from(
+            std::iter::once("wpstack".to_string()).chain(args[2..].iter().cloned()),
+        );
+        let code = wpstack::cli::run(cli).unwrap_or(2);
+        eprintln!(
+            "exit {code}: {} allocations, {:.1} MB allocated, peak live heap {:.1} MB",
+            CALLS.load(Relaxed),
+            BYTES.load(Relaxed) as f64 / 1e6,
+            PEAK.load(Relaxed) as f64 / 1e6
+        );
         return;
     }
+    let n: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(2000);
+    if let Some(keep) = args.get(2) {
+        generate::write(std::path::Path::new(keep), n);
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    generate::write(dir.path(), n);
+    CALLS.store(0, Relaxed);
+    BYTES.store(0, Relaxed);
     let mut stack = None;
     for _ in 0..3 {
         let t = Instant::now();
@@ -23,7 +94,7 @@ fn main() {
             })
             .unwrap(),
         );
-        eprintln!("load: {:.3}", t.elapsed().as_secs_f64());
+        step("load", t);
     }
     let stack = stack.unwrap();
     let fs = wpstack::settings::read_config(&dir.path().join("wpstack.toml")).unwrap();
@@ -38,16 +109,25 @@ fn main() {
         let t = Instant::now();
         let mut out = Vec::new();
         (r.check)(&cx, &mut out);
-        let e = t.elapsed().as_secs_f64();
-        if e > 0.005 {
-            eprintln!("{} {:.3}", r.code, e);
+        if t.elapsed().as_secs_f64() > 0.005 {
+            step(r.code, t);
+        } else {
+            CALLS.store(0, Relaxed);
+            BYTES.store(0, Relaxed);
         }
     }
     let t = Instant::now();
     let f = wpstack::engine::run(&stack, &settings, &host);
+    step("engine", t);
+    let t = Instant::now();
+    let summary = wpstack::report::Summary::from_findings(&f, stack.files.len());
+    let json = wpstack::report::json_report(&stack.sources, &f, &summary);
+    let text = serde_json::to_string_pretty(&json).unwrap();
+    step("json", t);
     eprintln!(
-        "engine: {:.3} ({} findings)",
-        t.elapsed().as_secs_f64(),
-        f.len()
+        "{} findings, {} bytes of JSON, peak live heap {:.1} MB",
+        f.len(),
+        text.len(),
+        PEAK.load(Relaxed) as f64 / 1e6
     );
 }

@@ -144,10 +144,15 @@ fn count_chars(bytes: &[u8]) -> usize {
 #[derive(Debug, Default, Clone)]
 pub struct SourceMap {
     files: Vec<SourceFile>,
-    by_path: std::collections::HashMap<PathBuf, FileId>,
+    /// (foldhash: thousands of path lookups per run; no untrusted keys to defend.)
+    by_path: foldhash::HashMap<PathBuf, FileId>,
     /// The bytes of each file that hold a secret value (`report::redact`): masked on
     /// every way out.
-    secrets: std::collections::HashMap<FileId, Vec<Span>>,
+    secrets: foldhash::HashMap<FileId, Vec<Span>>,
+    /// The matcher of every secret value, built by `report::redact` the first time a
+    /// text is redacted and kept while the map does not change (a run builds it once,
+    /// not once per report, diff, note or message).
+    redaction: std::sync::OnceLock<Option<std::sync::Arc<aho_corasick::AhoCorasick>>>,
 }
 
 impl SourceMap {
@@ -156,6 +161,7 @@ impl SourceMap {
     }
     pub fn add(&mut self, file: SourceFile) -> FileId {
         let id = self.files.len();
+        self.redaction = std::sync::OnceLock::new();
         self.by_path.entry(file.path.clone()).or_insert(id);
         self.files.push(file);
         id
@@ -177,6 +183,7 @@ impl SourceMap {
     }
     /// Record where a file's secret values are (see `report::redact`).
     pub fn set_secrets(&mut self, id: FileId, spans: Vec<Span>) {
+        self.redaction = std::sync::OnceLock::new();
         if spans.is_empty() {
             self.secrets.remove(&id);
         } else {
@@ -186,6 +193,16 @@ impl SourceMap {
     /// The spans of a file's secret values.
     pub fn secrets(&self, id: FileId) -> &[Span] {
         self.secrets.get(&id).map(Vec::as_slice).unwrap_or(&[])
+    }
+    /// The redaction matcher of this map's secrets, built by `build` at most once
+    /// while the map does not change.
+    pub(crate) fn redaction_matcher(
+        &self,
+        build: impl FnOnce() -> Option<aho_corasick::AhoCorasick>,
+    ) -> Option<std::sync::Arc<aho_corasick::AhoCorasick>> {
+        self.redaction
+            .get_or_init(|| build().map(std::sync::Arc::new))
+            .clone()
     }
 }
 
@@ -209,6 +226,11 @@ pub fn with_overlay<T>(
     let out = f();
     OVERLAY.with(|o| o.borrow_mut().clear());
     out
+}
+
+/// Is no overlay in place (no fix is being re-linted on this thread)?
+pub fn overlay_is_empty() -> bool {
+    OVERLAY.with(|o| o.borrow().is_empty())
 }
 
 /// Why a file could not be read; worded for people.

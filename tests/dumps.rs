@@ -45,7 +45,11 @@ fn nginx_copy(t: &Path) -> std::path::PathBuf {
     let etc = t.join("etc/nginx");
     std::fs::create_dir_all(&etc).expect("mkdir");
     std::fs::create_dir_all(t.join("log")).expect("mkdir");
+    std::fs::create_dir_all(t.join("lib")).expect("mkdir");
     copy_tree(&fixtures().join("stacks/broken/etc/nginx"), &etc);
+    // The planted E007 (`gzip_typs`) makes nginx refuse the tree, and a refused tree
+    // gives no `nginx -T` dump: the dump is of the rest.
+    std::fs::remove_file(etc.join("conf.d/compression.conf")).expect("rm");
     let td = t.display().to_string();
     let port = || {
         std::net::TcpListener::bind("127.0.0.1:0")
@@ -60,6 +64,7 @@ fn nginx_copy(t: &Path) -> std::path::PathBuf {
         let mut text = text
             .replace("/etc/nginx/", &format!("{td}/etc/nginx/"))
             .replace("/var/log/nginx/", &format!("{td}/log/"))
+            .replace("/var/lib/nginx/", &format!("{td}/lib/"))
             .replace("/run/nginx.pid", &format!("{td}/nginx.pid"))
             .replace("listen 80;", &format!("listen 127.0.0.1:{web};"))
             .replace("listen [::]:80;", &format!("listen [::1]:{web};"))

@@ -27,6 +27,10 @@ pub struct Cli {
     /// every subcommand, before or after its name.
     #[arg(long = "no-color", global = true)]
     pub no_color: bool,
+    /// Read and parse files on N threads (default: RAYON_NUM_THREADS, else every core).
+    /// The output is the same for any N.
+    #[arg(long, global = true, value_name = "N")]
+    pub threads: Option<usize>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -382,6 +386,13 @@ pub fn main() -> i32 {
 }
 
 pub fn run(cli: Cli) -> Result<i32, String> {
+    if let Some(n) = cli.threads {
+        // 0: rayon's default (RAYON_NUM_THREADS, else every core). Only the first
+        // call in a process sets the pool (tests may run several commands).
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global();
+    }
     match cli.command {
         Command::Check(mut a) => {
             a.no_color |= cli.no_color;

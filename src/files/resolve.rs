@@ -39,45 +39,89 @@ fn confining_root<'a>(root: Option<&'a Path>, path: &Path) -> &'a Path {
 /// `path` must be absolute. A path outside `root` resolves against the host's `/`
 /// (a PATH the user named outside the copy).
 pub fn real_path(root: Option<&Path>, path: &Path) -> Result<PathBuf, Unresolved> {
-    // Most lookups are files in the same few directories (sites-enabled, pool.d,
-    // conf.d): resolve each directory once per run, then only the last component.
-    if let (Some(parent), Some(name)) = (path.parent(), path.file_name()) {
-        let dir = DIRS.with(|c| {
-            c.borrow_mut().as_mut().map(|m| {
-                m.entry((root.map(Path::to_path_buf), parent.to_path_buf()))
-                    .or_insert_with(|| resolve_whole(root, parent))
-                    .clone()
-            })
-        });
-        if let Some(dir) = dir {
-            return resolve_from(root, path, dir?, Path::new(name));
+    resolved(root, path).map(|(real, _)| real)
+}
+
+/// A resolution: the real path and, when the last step looked at it, its file type.
+type Resolved = Result<(PathBuf, Option<std::fs::FileType>), Unresolved>;
+
+/// [`real_path`] with the file type the resolution saw. Within [`with_dir_cache`] every
+/// path is resolved once per run — its parent through the cache, then one `lstat` of
+/// its last component — so a directory costs one `lstat` however many files it holds,
+/// and a file asked about three times (is it there, where is it really, read it) one.
+fn resolved(root: Option<&Path>, path: &Path) -> Resolved {
+    if let Some(hit) = DIRS.with(|c| c.borrow().as_ref().map(|m| m.get(root, path))) {
+        if let Some(hit) = hit {
+            return hit;
         }
+    } else {
+        return resolve_whole(root, path);
     }
-    resolve_whole(root, path)
+    let base = confining_root(root, path);
+    let out = match (path.parent(), path.file_name()) {
+        // The confining root itself is where resolution starts: never looked at (as
+        // the whole-path resolution does not look at it either).
+        _ if path == base => Ok((base.to_path_buf(), None)),
+        (Some(parent), Some(name)) => resolved(root, parent)
+            .and_then(|(dir, _)| resolve_from(root, path, dir, Path::new(name))),
+        _ => resolve_whole(root, path),
+    };
+    DIRS.with(|c| {
+        if let Some(m) = c.borrow_mut().as_mut() {
+            m.insert(root, path, out.clone());
+        }
+    });
+    out
 }
 
 /// `path` resolved from its confining root, with no cache.
-fn resolve_whole(root: Option<&Path>, path: &Path) -> Result<PathBuf, Unresolved> {
+fn resolve_whole(root: Option<&Path>, path: &Path) -> Resolved {
     let base = confining_root(root, path);
     let rel = path.strip_prefix(base).unwrap_or(path);
     resolve_from(root, path, base.to_path_buf(), rel)
 }
 
-type DirCache = std::collections::HashMap<(Option<PathBuf>, PathBuf), Result<PathBuf, Unresolved>>;
+/// Resolutions of one run, per root (a run has one or two: the copy and `/`).
+#[derive(Default)]
+struct DirCache {
+    /// Keyed by the path's bytes (hashing a `Path` walks its components): a path
+    /// spelled two ways is only resolved twice.
+    roots: Vec<(Option<PathBuf>, foldhash::HashMap<OsString, Resolved>)>,
+}
+
+impl DirCache {
+    fn get(&self, root: Option<&Path>, path: &Path) -> Option<Resolved> {
+        self.roots
+            .iter()
+            .find(|(r, _)| r.as_deref() == root)
+            .and_then(|(_, m)| m.get(path.as_os_str()).cloned())
+    }
+    fn insert(&mut self, root: Option<&Path>, path: &Path, r: Resolved) {
+        let i = match self.roots.iter().position(|(x, _)| x.as_deref() == root) {
+            Some(i) => i,
+            None => {
+                self.roots
+                    .push((root.map(Path::to_path_buf), Default::default()));
+                self.roots.len() - 1
+            }
+        };
+        self.roots[i].1.insert(path.as_os_str().to_os_string(), r);
+    }
+}
 
 thread_local! {
-    /// Resolved directories, kept only while [`with_dir_cache`] runs (one load of a
-    /// stack): directories do not change under a run, and nothing is kept between runs.
+    /// Resolved paths, kept only while [`with_dir_cache`] runs (one load of a stack):
+    /// the tree does not change under a run, and nothing is kept between runs.
     static DIRS: std::cell::RefCell<Option<DirCache>> = const { std::cell::RefCell::new(None) };
 }
 
-/// Run `f` with directory resolutions cached (nested calls share the outer cache).
+/// Run `f` with path resolutions cached (nested calls share the outer cache).
 pub fn with_dir_cache<T>(f: impl FnOnce() -> T) -> T {
     let outer = DIRS.with(|c| {
         let mut c = c.borrow_mut();
         let had = c.is_some();
         if !had {
-            *c = Some(DirCache::new());
+            *c = Some(DirCache::default());
         }
         had
     });
@@ -90,22 +134,19 @@ pub fn with_dir_cache<T>(f: impl FnOnce() -> T) -> T {
 
 /// Resolve `rel` starting from the already-real directory `start` (inside the root
 /// `path` is confined to).
-fn resolve_from(
-    root: Option<&Path>,
-    path: &Path,
-    start: PathBuf,
-    rel: &Path,
-) -> Result<PathBuf, Unresolved> {
+fn resolve_from(root: Option<&Path>, path: &Path, start: PathBuf, rel: &Path) -> Resolved {
     let base = confining_root(root, path);
     let mut todo: Vec<OsString> = Vec::new();
     push_components(&mut todo, rel);
     let mut out = start;
     let mut links = 0;
+    let mut kind = None;
     while let Some(c) = todo.pop() {
         if c == ".." {
             if out != base {
                 out.pop();
             }
+            kind = None;
             continue;
         }
         let next = out.join(&c);
@@ -116,15 +157,17 @@ fn resolve_from(
                 return Err(Unresolved::Loop);
             }
             let target = std::fs::read_link(&next).map_err(|_| Unresolved::Missing)?;
+            kind = None;
             if target.is_absolute() {
                 out = base.to_path_buf();
             }
             push_components(&mut todo, &target);
         } else {
             out = next;
+            kind = Some(meta.file_type());
         }
     }
-    Ok(out)
+    Ok((out, kind))
 }
 
 /// Push `p`'s components onto a stack so that they pop in order; `.` and the root are
@@ -147,16 +190,25 @@ pub fn metadata(root: Option<&Path>, path: &Path) -> Option<std::fs::Metadata> {
     std::fs::symlink_metadata(real).ok()
 }
 
+/// The type of the real file behind `path` (inside `root`): the resolution's own
+/// `lstat` when it made one, else one more.
+fn file_type(root: Option<&Path>, path: &Path) -> Option<std::fs::FileType> {
+    match resolved(root, path).ok()? {
+        (_, Some(t)) => Some(t),
+        (real, None) => std::fs::symlink_metadata(real).ok().map(|m| m.file_type()),
+    }
+}
+
 pub fn is_file(root: Option<&Path>, path: &Path) -> bool {
-    metadata(root, path).is_some_and(|m| m.is_file())
+    file_type(root, path).is_some_and(|t| t.is_file())
 }
 
 pub fn is_dir(root: Option<&Path>, path: &Path) -> bool {
-    metadata(root, path).is_some_and(|m| m.is_dir())
+    file_type(root, path).is_some_and(|t| t.is_dir())
 }
 
 pub fn exists(root: Option<&Path>, path: &Path) -> bool {
-    metadata(root, path).is_some()
+    file_type(root, path).is_some()
 }
 
 /// The entries of directory `dir` (resolved inside `root`), as `dir/NAME` paths (not

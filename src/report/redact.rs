@@ -33,21 +33,32 @@ const SHORT: usize = 4;
 /// The one list: does a constant, variable, environment variable, ini key or header
 /// of this name carry a secret?
 pub fn is_secret_name(name: &str) -> bool {
-    let u = name.trim().trim_start_matches('$').to_ascii_uppercase();
+    // Called for every name of every file at load (hundreds of thousands on a big
+    // host): compared in place, case-insensitively, with no uppercased copy.
+    let u = name.trim().trim_start_matches('$').as_bytes();
     if u.is_empty() {
         return false;
     }
-    const PARTS: &[&str] = &[
-        "PASS",
-        "SECRET",
-        "TOKEN",
-        "KEY",
-        "SALT",
-        "PRIVATE",
-        "CREDENTIAL",
-        "AUTHORIZATION",
+    const PARTS: &[&[u8]] = &[
+        b"PASS",
+        b"SECRET",
+        b"TOKEN",
+        b"KEY",
+        b"SALT",
+        b"PRIVATE",
+        b"CREDENTIAL",
+        b"AUTHORIZATION",
     ];
-    PARTS.iter().any(|p| u.contains(p)) || u.ends_with("_PW") || u == "PW" || u.ends_with(".PW")
+    // One pass: only where a part's first letter stands is a part compared.
+    let has = (0..u.len()).any(|i| {
+        let c = u[i].to_ascii_uppercase();
+        matches!(c, b'P' | b'S' | b'T' | b'K' | b'C' | b'A')
+            && PARTS.iter().any(|p| {
+                p[0] == c && u.len() - i >= p.len() && u[i..i + p.len()].eq_ignore_ascii_case(p)
+            })
+    });
+    let ends = |p: &[u8]| u.len() >= p.len() && u[u.len() - p.len()..].eq_ignore_ascii_case(p);
+    has || ends(b"_PW") || u.eq_ignore_ascii_case(b"PW") || ends(b".PW")
 }
 
 /// A my.cnf option whose value is a secret, in any group: `password` (`[client]`,
@@ -116,6 +127,22 @@ pub fn syntax_secret_spans(syntax: &Syntax, bytes: &[u8]) -> Vec<Span> {
     match syntax {
         Syntax::Nginx(f) => {
             for d in f.all_directives() {
+                // Only these directives can carry a secret: the others cost no copy.
+                if !matches!(
+                    d.name.value.as_slice(),
+                    b"env"
+                        | b"fastcgi_param"
+                        | b"uwsgi_param"
+                        | b"scgi_param"
+                        | b"set"
+                        | b"proxy_set_header"
+                        | b"grpc_set_header"
+                        | b"add_header"
+                        | b"more_set_headers"
+                        | b"secure_link_secret"
+                ) {
+                    continue;
+                }
                 let name = d.name.text();
                 let args: Vec<String> = d.args.iter().map(|a| a.text()).collect();
                 if name == "env" {
@@ -204,11 +231,9 @@ fn php_spans(tokens: &[crate::syntax::php::Token], bytes: &[u8], out: &mut Vec<S
     let mut k = 0;
     while k < sig.len() {
         let i = sig[k];
-        let name: Option<String> = match tokens[i].kind {
-            TokenKind::String => php_literal(text(i)).map(|b| String::from_utf8_lossy(b).into()),
-            TokenKind::Ident | TokenKind::Variable => {
-                Some(String::from_utf8_lossy(text(i)).into_owned())
-            }
+        let name: Option<std::borrow::Cow<str>> = match tokens[i].kind {
+            TokenKind::String => php_literal(text(i)).map(String::from_utf8_lossy),
+            TokenKind::Ident | TokenKind::Variable => Some(String::from_utf8_lossy(text(i))),
             _ => None,
         };
         if !name.is_some_and(|n| is_secret_name(&n)) {
@@ -300,44 +325,53 @@ pub fn mask_bytes(line: &[u8], base: usize, spans: &[Span]) -> Vec<u8> {
     out
 }
 
+/// One automaton over every secret value of [`SHORT`] bytes or more in `sources`.
+fn secret_matcher(sources: &SourceMap) -> Option<aho_corasick::AhoCorasick> {
+    // A host with thousands of sites has tens of thousands of secret values: dedupe
+    // through a set (a `Vec::contains` per value was quadratic: 5 s at 2,000 sites).
+    let mut values: Vec<String> = Vec::new();
+    let mut seen: foldhash::HashSet<String> = Default::default();
+    for (id, f) in sources.iter() {
+        for s in sources.secrets(id) {
+            let raw = String::from_utf8_lossy(f.slice(*s)).into_owned();
+            let t = raw.trim();
+            for v in [
+                t.to_string(),
+                unquote(t),
+                t.trim_start_matches(['\'', '"']).to_string(),
+            ] {
+                if !v.is_empty() && v != PLACEHOLDER && seen.insert(v.clone()) {
+                    values.push(v);
+                }
+            }
+        }
+    }
+    let long: Vec<&String> = values.iter().filter(|v| v.len() >= SHORT).collect();
+    (!long.is_empty())
+        .then(|| {
+            aho_corasick::AhoCorasick::builder()
+                .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+                // The texts searched are a few messages and lines; the tens of
+                // thousands of patterns are the cost: no second (contiguous) automaton.
+                .kind(Some(aho_corasick::AhoCorasickKind::NoncontiguousNFA))
+                .build(long)
+                .ok()
+        })
+        .flatten()
+}
+
 /// Masks what a [`SourceMap`]'s files hold as secrets, in any text about them.
 pub struct Redactor<'a> {
     sources: &'a SourceMap,
     /// All secret values of [`SHORT`] bytes or more, found in one pass over a text (a host with
     /// thousands of sites has tens of thousands of them).
-    matcher: Option<aho_corasick::AhoCorasick>,
+    matcher: Option<std::sync::Arc<aho_corasick::AhoCorasick>>,
 }
 
 impl<'a> Redactor<'a> {
     pub fn new(sources: &'a SourceMap) -> Self {
-        // A host with thousands of sites has tens of thousands of secret values: dedupe
-        // through a set (a `Vec::contains` per value was quadratic: 5 s at 2,000 sites).
-        let mut values: Vec<String> = Vec::new();
-        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
-        for (id, f) in sources.iter() {
-            for s in sources.secrets(id) {
-                let raw = String::from_utf8_lossy(f.slice(*s)).into_owned();
-                let t = raw.trim();
-                for v in [
-                    t.to_string(),
-                    unquote(t),
-                    t.trim_start_matches(['\'', '"']).to_string(),
-                ] {
-                    if !v.is_empty() && v != PLACEHOLDER && seen.insert(v.clone()) {
-                        values.push(v);
-                    }
-                }
-            }
-        }
-        let long: Vec<&String> = values.iter().filter(|v| v.len() >= SHORT).collect();
-        let matcher = (!long.is_empty())
-            .then(|| {
-                aho_corasick::AhoCorasick::builder()
-                    .match_kind(aho_corasick::MatchKind::LeftmostLongest)
-                    .build(long)
-                    .ok()
-            })
-            .flatten();
+        // Built once per run: every report, diff, note and message shares it.
+        let matcher = sources.redaction_matcher(|| secret_matcher(sources));
         Redactor { sources, matcher }
     }
 
@@ -345,7 +379,16 @@ impl<'a> Redactor<'a> {
     /// [`SHORT`] bytes or more masked, and any `define('DB_PASSWORD', '…')`-like text.
     pub fn text(&self, s: &str) -> String {
         let out = match &self.matcher {
-            Some(m) => m.replace_all(s, &vec![MASK; m.patterns_len()]),
+            Some(m) => {
+                // No replacement list as long as the patterns (tens of thousands on a
+                // big host) built per text: every match becomes the mask.
+                let mut out = String::with_capacity(s.len());
+                m.replace_all_with(s, &mut out, |_, _, dst| {
+                    dst.push_str(MASK);
+                    true
+                });
+                out
+            }
             None => s.to_string(),
         };
         redact_text(&out)

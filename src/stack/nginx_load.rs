@@ -215,6 +215,33 @@ pub const TEMPLATE_SUFFIXES: &[&str] = &[
 ];
 
 /// Is this file name a template (see `TEMPLATE_SUFFIXES`)?
+/// The files an include glob matched, read and parsed on the run's threads
+/// (`--threads`, else RAYON_NUM_THREADS, else every core), by real path. The loader
+/// still takes them one by one in its own order — ids, includes and messages are those
+/// of a sequential load; a file not here (unreadable, already read) it reads itself.
+fn read_ahead(
+    root: Option<&Path>,
+    paths: &[PathBuf],
+    sources: &SourceMap,
+) -> std::collections::HashMap<PathBuf, (Vec<u8>, nginx::File)> {
+    use rayon::prelude::*;
+    if paths.len() < 2 || rayon::current_num_threads() < 2 || !crate::source::overlay_is_empty() {
+        return Default::default();
+    }
+    let todo: Vec<PathBuf> = paths
+        .iter()
+        .filter_map(|p| crate::files::real(root, p).ok())
+        .filter(|r| sources.find(r).is_none())
+        .collect();
+    todo.into_par_iter()
+        .filter_map(|real| {
+            let bytes = read_config(&real).ok()?;
+            let parsed = nginx::parse(&bytes);
+            Some((real, (bytes, parsed)))
+        })
+        .collect()
+}
+
 pub fn is_template_name(name: &str) -> bool {
     TEMPLATE_SUFFIXES.iter().any(|s| name.ends_with(s))
 }
@@ -361,6 +388,7 @@ impl Loader<'_> {
                         || !is_glob
                 });
             }
+            let mut ahead = read_ahead(self.map.root.as_deref(), &paths, self.sources);
             for path in paths {
                 // Resolved once, inside the root: whether it is there, and the real file
                 // it is (one file reached through two links is one file). A dangling
@@ -426,12 +454,15 @@ impl Loader<'_> {
                         continue;
                     }
                 }
-                let mut bytes = match read_config(&path) {
-                    Ok(b) => b,
-                    Err(e) => {
-                        self.unreadable(place, &e);
-                        continue;
-                    }
+                let (mut bytes, mut parsed) = match ahead.remove(&path) {
+                    Some((b, f)) => (b, Some(f)),
+                    None => match read_config(&path) {
+                        Ok(b) => (b, None),
+                        Err(e) => {
+                            self.unreadable(place, &e);
+                            continue;
+                        }
+                    },
                 };
                 let mut path = path;
                 if let Some(target) = self.link_stub(&path, &bytes) {
@@ -454,9 +485,10 @@ impl Loader<'_> {
                         ));
                         bytes = b;
                         path = target;
+                        parsed = None;
                     }
                 }
-                let parsed = nginx::parse(&bytes);
+                let parsed = parsed.unwrap_or_else(|| nginx::parse(&bytes));
                 let id = match self.sources.find(&path) {
                     Some(id) => id,
                     None => {

@@ -541,3 +541,128 @@ fn no_color_is_accepted_by_every_subcommand() {
         }
     }
 }
+
+/// Issue 19 item 1: the default text is scannable — errors before warnings before
+/// infos, no line past the width (bar an unbreakable word), related places as one
+/// compact note each, S603 one finding whose keys share one note.
+#[test]
+fn text_output_is_ordered_wrapped_and_compact() {
+    let out = wpstack()
+        .args(["check"])
+        .arg(broken())
+        .env("COLUMNS", "100")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let sevs: Vec<&str> = text
+        .lines()
+        .filter_map(|l| {
+            ["error[", "warning[", "info["]
+                .into_iter()
+                .find(|p| l.starts_with(p))
+        })
+        .collect();
+    let rank = |s: &str| ["error[", "warning[", "info["].iter().position(|p| *p == s);
+    assert!(
+        sevs.windows(2).all(|w| rank(w[0]) <= rank(w[1])),
+        "{sevs:?}"
+    );
+    for l in text.lines() {
+        assert!(
+            l.chars().count() <= 100 || !l.trim().contains(' '),
+            "line over 100 columns: {l}"
+        );
+    }
+    let s603: Vec<&str> = text
+        .split("\n\n")
+        .filter(|b| b.contains("[S603]"))
+        .collect();
+    assert_eq!(s603.len(), 1, "{text}");
+    assert_eq!(s603[0].matches("= note:").count(), 1, "{}", s603[0]);
+    assert!(s603[0].contains("NONCE_SALT (28)"), "{}", s603[0]);
+    assert!(text.lines().count() < 230, "{} lines", text.lines().count());
+    assert!(text.contains("Found 10 errors"), "{text}");
+}
+
+#[test]
+fn concise_statistics_and_quiet() {
+    let out = wpstack()
+        .args(["check", "--output-format", "concise"])
+        .arg(broken())
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines
+        .iter()
+        .any(|l| l.starts_with("etc/php/8.2/fpm/pool.d/www.conf:24:1: T102 [*] pool www")));
+    assert_eq!(
+        lines.iter().filter(|l| !l.starts_with("Found ")).count(),
+        23,
+        "{text}"
+    );
+    // -q: only the findings.
+    let out = wpstack()
+        .args(["check", "-q", "--output-format", "concise"])
+        .arg(broken())
+        .output()
+        .unwrap();
+    let quiet = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(quiet.lines().count(), 23, "{quiet}");
+    assert!(!quiet.contains("Found "));
+    // --statistics: counts per code, in text and JSON.
+    let out = wpstack()
+        .args(["check", "--statistics"])
+        .arg(broken())
+        .output()
+        .unwrap();
+    let stats = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stats
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>()
+                == ["1", "S603", "error", "wp-keys-placeholder"]),
+        "{stats}"
+    );
+    let out = wpstack()
+        .args(["check", "--statistics", "--format", "json"])
+        .arg(broken())
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["statistics"].as_array().unwrap().len(), 23);
+    wpstack()
+        .args(["check", "--statistics", "--format", "sarif"])
+        .arg(broken())
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn help_rules_and_dump_speak_plainly() {
+    wpstack()
+        .args(["check", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("[default: .]"))
+        .stdout(predicate::str::contains("[default: warning"));
+    let out = wpstack().arg("rules").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let header: Vec<&str> = text.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(header, ["CODE", "NAME", "SEVERITY", "FIX", "SUMMARY"]);
+    // Columns line up: every row's name starts where the header's does.
+    let col = text.lines().next().unwrap().find("NAME").unwrap();
+    for l in text.lines().skip(1).take_while(|l| !l.is_empty()) {
+        if !l.starts_with(' ') {
+            assert_eq!(&l[col - 2..col], "  ", "{l}");
+        }
+    }
+    assert!(text.contains("FIX: safe = --fix applies it"), "{text}");
+    // dump shows php.ini booleans as PHP does.
+    let out = wpstack().arg("dump").arg(broken()).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pool = &v["fpm"][0]["pools"][0]["php"];
+    assert_eq!(pool["display_errors"], "Off", "{pool}");
+    assert_eq!(pool["short_open_tag"], "Off", "{pool}");
+    assert_eq!(pool["expose_php"], "On", "{pool}");
+}

@@ -35,7 +35,7 @@ pub enum Command {
     Check(Box<CheckArgs>),
     /// Print the linked, effective model as JSON.
     Dump(DumpArgs),
-    /// List every rule: code, name, severity, fixable, summary.
+    /// List every rule as a table: code, name, severity, fix, summary.
     Rules(RulesArgs),
     /// Size the pools for this host (or one given with --ram/--cpus): a table and a diff.
     Tune(Box<TuneArgs>),
@@ -51,8 +51,10 @@ pub enum Command {
 /// Where the stack's files are.
 #[derive(Args, Debug, Clone, Default)]
 pub struct InputArgs {
-    /// Files or directories: a copied server tree, a config repo, or / on a live host
-    /// [default: the current directory; / when run as root from / or root's home]
+    /// Files or directories: a copied server tree, a config repo, or / on a live host;
+    /// `-` reads standard input [default: .]
+    ///
+    /// Run as root from / or from root's home, the default is / (the live host).
     pub paths: Vec<PathBuf>,
     /// Resolve absolute paths inside configs against DIR (lint a copy of a server's /).
     #[arg(long, value_name = "DIR")]
@@ -170,20 +172,23 @@ impl ValidateArgs {
 /// Host facts that replace measured ones (pre-deploy checks).
 #[derive(Args, Debug, Clone, Default)]
 pub struct HostArgs {
-    /// RAM of the target host (4G, 16384M).
-    #[arg(long, value_parser = parse_size)]
+    /// RAM of the target host (4G, 16384M) [default: measured here, or [host] ram in
+    /// wpstack.toml]
+    #[arg(long, value_parser = parse_size, value_name = "SIZE")]
     pub ram: Option<u64>,
-    /// CPUs of the target host.
-    #[arg(long)]
+    /// CPUs of the target host [default: measured here, or [host] cpus in wpstack.toml]
+    #[arg(long, value_name = "N")]
     pub cpus: Option<usize>,
-    /// Memory one PHP worker uses (measured elsewhere, e.g. 96M).
-    #[arg(long = "worker-mem", value_parser = parse_size)]
+    /// Memory one PHP worker uses (measured elsewhere, e.g. 96M) [default: measured
+    /// from running workers, else the profile's estimate]
+    #[arg(long = "worker-mem", value_parser = parse_size, value_name = "SIZE")]
     pub worker_mem: Option<u64>,
-    /// Memory kept for the OS (default max(512M, 10 % of RAM)).
-    #[arg(long, value_parser = parse_size)]
+    /// Memory kept for the OS [default: max(512M, 10 % of RAM)]
+    #[arg(long, value_parser = parse_size, value_name = "SIZE")]
     pub reserve: Option<u64>,
-    /// Memory of the database and caches on the same host.
-    #[arg(long = "db-mem", value_parser = parse_size)]
+    /// Memory of the database and caches on the same host [default: measured from their
+    /// processes on this host, else 0]
+    #[arg(long = "db-mem", value_parser = parse_size, value_name = "SIZE")]
     pub db_mem: Option<u64>,
 }
 
@@ -210,34 +215,45 @@ pub struct CheckArgs {
     pub input: InputArgs,
     #[command(flatten)]
     pub host: HostArgs,
-    /// Output format.
+    /// Output format: text for people; json (stable, versioned), sarif (code scanning),
+    /// github (workflow annotations), checkstyle (Jenkins, reviewdog), junit (test
+    /// reports), gitlab (Code Quality) for machines.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
+    /// How text lists findings: full (the line, a caret, notes) or concise (one
+    /// `file:line:col: CODE message` line each).
+    #[arg(long = "output-format", value_enum, default_value = "full")]
+    pub output_format: OutputFormat,
+    /// Print how many findings of each code instead of the findings (text or json).
+    #[arg(long)]
+    pub statistics: bool,
     /// Only these rules (codes, names or prefixes; comma-separated or repeated).
     #[arg(long, value_delimiter = ',')]
     pub select: Vec<String>,
     /// Skip these rules (codes, names or prefixes).
     #[arg(long, value_delimiter = ',')]
     pub ignore: Vec<String>,
-    /// Exit 1 when a finding is at or above this severity.
+    /// Exit 1 when a finding is at or above this severity [default: warning, or
+    /// fail-on in wpstack.toml]
     #[arg(long = "fail-on", value_parser = ["error", "warning", "info"])]
     pub fail_on: Option<String>,
     /// Exit 0 even when findings are reported.
     #[arg(long = "exit-zero")]
     pub exit_zero: bool,
-    /// Thresholds for this kind of site.
+    /// Thresholds for this kind of site [default: wordpress, or profile in wpstack.toml]
     #[arg(long, value_parser = ["wordpress", "woocommerce"])]
     pub profile: Option<String>,
-    /// What sits in front of nginx: none, cloudflare, alb, gcp, azure-frontdoor, fastly or SECONDS.
+    /// What sits in front of nginx: none, cloudflare, alb, gcp, azure-frontdoor, fastly or
+    /// SECONDS [default: none, or cdn in wpstack.toml]
     #[arg(long)]
     pub cdn: Option<String>,
-    /// Settings file (default: wpstack.toml found upward from PATH).
+    /// Settings file [default: wpstack.toml found upward from PATH]
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Set from the global `--no-color`.
     #[arg(skip)]
     pub no_color: bool,
-    /// Print only findings, no summary.
+    /// Print only the findings: no summary line, no notes about discovery.
     #[arg(short, long)]
     pub quiet: bool,
     /// Print every available fix (safe and unsafe) as one unified diff; change nothing.
@@ -330,6 +346,13 @@ pub struct RulesArgs {
     pub format: String,
 }
 
+/// `--output-format`: how the text report lists findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Full,
+    Concise,
+}
+
 /// Exit codes (cli.md): 0 clean, 1 findings at/above --fail-on, 2 usage/input error.
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_FINDINGS: i32 = 1;
@@ -403,20 +426,109 @@ fn print_rules(format: &str) {
         );
         return;
     }
+    let fix_of = |r: &rules::Rule| match r.fixable {
+        rules::Fixable::No => "-",
+        rules::Fixable::Safe => "safe",
+        rules::Fixable::Sometimes => "unsafe",
+    };
+    let name_w = rules::ALL.iter().map(|r| r.name.len()).max().unwrap_or(4);
+    let width = text_width();
+    let lead = 4 + 2 + name_w + 2 + 8 + 2 + 6 + 2;
+    let hang = " ".repeat(lead);
+    // One write at the end: `wpstack rules | head` must not die of a broken pipe.
+    let mut out = format!(
+        "{:<4}  {:<name_w$}  {:<8}  {:<6}  SUMMARY\n",
+        "CODE", "NAME", "SEVERITY", "FIX"
+    );
     for r in rules::ALL {
-        let fix = match r.fixable {
-            rules::Fixable::No => "-",
-            rules::Fixable::Safe => "fix",
-            rules::Fixable::Sometimes => "fix*",
-        };
-        println!(
-            "{:<5} {:<30} {:<8} {:<5} {}",
-            r.code, r.name, r.severity, fix, r.summary
+        let head = format!(
+            "{:<4}  {:<name_w$}  {:<8}  {:<6}  ",
+            r.code,
+            r.name,
+            r.severity.as_str(),
+            fix_of(r)
         );
+        // The summary wraps under its column when the terminal is narrow.
+        let opts = textwrap::Options::new(width.max(lead + 30))
+            .initial_indent(&head)
+            .subsequent_indent(&hang)
+            .word_separator(textwrap::WordSeparator::AsciiSpace)
+            .word_splitter(textwrap::WordSplitter::NoHyphenation);
+        for l in textwrap::wrap(r.summary, opts) {
+            out.push_str(l.trim_end());
+            out.push('\n');
+        }
     }
+    out.push_str(
+        "\nSEVERITY: what the rule's findings are (check --fail-on, default warning, says which\n\
+         fail a run). FIX: safe = --fix applies it; unsafe = the fix rests on an estimate:\n\
+         --diff shows it, --fix --unsafe-fixes applies it; - = reported only.\n\
+         `wpstack explain CODE` prints a rule's documentation; --format json lists the rules.\n",
+    );
+    let _ = std::io::stdout().lock().write_all(out.as_bytes());
+}
+
+/// Whether stdout gets colours: a terminal, no `--no-color`, and no non-empty
+/// `NO_COLOR` (no-color.org).
+pub fn color_on(no_color: bool) -> bool {
+    !no_color
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::io::stdout().is_terminal()
+}
+
+/// Columns to wrap text to: the terminal's width on a terminal, else `COLUMNS`, else
+/// [`report::DEFAULT_WIDTH`].
+fn text_width() -> usize {
+    if std::io::stdout().is_terminal() {
+        return textwrap::termwidth();
+    }
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|c| *c >= 40)
+        .unwrap_or(report::DEFAULT_WIDTH)
 }
 
 impl CheckArgs {
+    /// The report of `findings` in the format and style the options ask for.
+    fn render(
+        &self,
+        sources: &crate::source::SourceMap,
+        findings: &[crate::finding::Finding],
+        summary: &Summary,
+    ) -> Result<String, String> {
+        if self.statistics {
+            match self.format {
+                Format::Text => {}
+                Format::Json => {
+                    let v = serde_json::json!({
+                        "version": 1,
+                        "statistics": report::statistics_rows(findings),
+                        "summary": summary,
+                    });
+                    return Ok(serde_json::to_string_pretty(&v).unwrap_or_default() + "\n");
+                }
+                _ => return Err("--statistics works with --format text or json".into()),
+            }
+        }
+        let opts = RenderOptions {
+            color: self.format == Format::Text && color_on(self.no_color),
+            show_fixes: true,
+            width: text_width(),
+            concise: self.output_format == OutputFormat::Concise,
+            statistics: self.statistics,
+            quiet: self.quiet,
+        };
+        Ok(report::render(
+            self.format,
+            sources,
+            findings,
+            rules::ALL,
+            summary,
+            &opts,
+        ))
+    }
+
     /// `check PATH` with every option at its default.
     fn parse_from_path(path: &std::path::Path) -> CheckArgs {
         CheckArgs {
@@ -426,6 +538,8 @@ impl CheckArgs {
             },
             host: HostArgs::default(),
             format: Format::Text,
+            output_format: OutputFormat::Full,
+            statistics: false,
             select: Vec::new(),
             ignore: Vec::new(),
             fail_on: None,
@@ -542,21 +656,7 @@ fn check(a: &CheckArgs) -> Result<i32, String> {
     let mut summary = Summary::from_findings(&findings, stack.files.len());
     let failing = findings.iter().any(|f| f.severity >= settings.fail_on);
     let findings = report::cap_repeats(findings, &stack.sources, a.max_per_code, &mut summary);
-    let color = a.format == Format::Text
-        && !a.no_color
-        && std::env::var_os("NO_COLOR").is_none()
-        && std::io::stdout().is_terminal();
-    let out = report::render(
-        a.format,
-        &stack.sources,
-        &findings,
-        rules::ALL,
-        &summary,
-        &RenderOptions {
-            color,
-            show_fixes: true,
-        },
-    );
+    let out = a.render(&stack.sources, &findings, &summary)?;
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(out.as_bytes());
     let red = report::redact::Redactor::new(&stack.sources);
@@ -664,17 +764,7 @@ fn fix(a: &CheckArgs, settings: &Settings, host: &host::Host) -> Result<i32, Str
         a.max_per_code,
         &mut summary,
     );
-    let out = report::render(
-        a.format,
-        &outcome.stack.sources,
-        &findings,
-        rules::ALL,
-        &summary,
-        &RenderOptions {
-            color: false,
-            show_fixes: true,
-        },
-    );
+    let out = a.render(&outcome.stack.sources, &findings, &summary)?;
     print!("{out}");
     if a.exit_zero {
         return Ok(EXIT_OK);

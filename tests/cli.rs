@@ -666,3 +666,121 @@ fn help_rules_and_dump_speak_plainly() {
     assert_eq!(pool["short_open_tag"], "Off", "{pool}");
     assert_eq!(pool["expose_php"], "On", "{pool}");
 }
+
+/// Issue 19 item 9: the bash completion sources in bash and completes subcommands and
+/// options; zsh and fish scripts are produced.
+#[test]
+fn completions_source_in_bash() {
+    let d = tempfile::tempdir().unwrap();
+    let script = d.path().join("wpstack.bash");
+    let out = wpstack().args(["completions", "bash"]).output().unwrap();
+    assert!(out.status.success());
+    std::fs::write(&script, &out.stdout).unwrap();
+    let probe = format!(
+        "source '{}' || exit 9\n\
+         complete -p wpstack || exit 8\n\
+         COMP_WORDS=(wpstack che); COMP_CWORD=1; COMP_LINE='wpstack che'; COMP_POINT=11\n\
+         _wpstack wpstack che wpstack; echo \"sub: ${{COMPREPLY[*]}}\"\n\
+         COMP_WORDS=(wpstack check --outp); COMP_CWORD=2; COMP_LINE='wpstack check --outp'; COMP_POINT=20\n\
+         _wpstack wpstack --outp check; echo \"opt: ${{COMPREPLY[*]}}\"\n",
+        script.display()
+    );
+    let out = std::process::Command::new("bash")
+        .args(["--norc", "--noprofile", "-c", &probe])
+        .output()
+        .expect("bash");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("sub: check"), "{text}");
+    assert!(text.contains("opt: --output-format"), "{text}");
+    for shell in ["zsh", "fish"] {
+        let out = wpstack().args(["completions", shell]).output().unwrap();
+        assert!(out.status.success() && out.stdout.len() > 1000, "{shell}");
+    }
+}
+
+/// Issue 19 item 9: the man pages render with `man -l` (groff when man-db is absent).
+#[test]
+fn man_pages_render() {
+    let d = tempfile::tempdir().unwrap();
+    for (args, name, must) in [
+        (vec!["man"], "wpstack.1", "completions"),
+        (vec!["man", "check"], "wpstack-check.1", "--output-format"),
+    ] {
+        let out = wpstack().args(&args).output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        let page = d.path().join(name);
+        std::fs::write(&page, &out.stdout).unwrap();
+        let rendered = std::process::Command::new("man")
+            .args(["-l", "-P", "cat"])
+            .arg(&page)
+            .env("MANWIDTH", "80")
+            .output()
+            .or_else(|_| {
+                std::process::Command::new("groff")
+                    .args(["-man", "-Tutf8"])
+                    .arg(&page)
+                    .output()
+            });
+        let Ok(rendered) = rendered else {
+            println!("skipped: neither man nor groff is installed");
+            return;
+        };
+        let text = String::from_utf8_lossy(&rendered.stdout);
+        assert!(
+            rendered.status.success(),
+            "{}",
+            String::from_utf8_lossy(&rendered.stderr)
+        );
+        assert!(text.contains("NAME") && text.contains(must), "{text}");
+    }
+    wpstack().args(["man", "nope"]).assert().code(2);
+}
+
+/// Issue 19 item 4: colours on a terminal (text and --diff), none with NO_COLOR or
+/// --no-color, none in a pipe; no progress output on a pipe.
+#[test]
+fn colours_follow_the_terminal_and_no_color() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        println!("skipped: script (util-linux) is not installed");
+        return;
+    }
+    let bin = assert_cmd::cargo::cargo_bin("wpstack");
+    let on_tty = |args: &str, no_color: bool| -> String {
+        let mut c = std::process::Command::new("script");
+        c.args(["-qec", &format!("{} {args}", bin.display()), "/dev/null"]);
+        c.env_remove("NO_COLOR");
+        if no_color {
+            c.env("NO_COLOR", "1");
+        }
+        String::from_utf8_lossy(&c.output().unwrap().stdout).into_owned()
+    };
+    let b = broken();
+    let b = b.display();
+    assert!(on_tty(&format!("check {b}"), false).contains("\x1b[1;31merror"));
+    assert!(on_tty(&format!("check --diff {b}"), false).contains("\x1b[32m+"));
+    assert!(!on_tty(&format!("check {b}"), true).contains('\x1b'));
+    assert!(!on_tty(&format!("--no-color check --diff {b}"), false).contains('\x1b'));
+    assert!(!on_tty(&format!("check --diff {b} --no-color"), false).contains('\x1b'));
+    // A pipe: no colour and nothing on stderr.
+    let out = std::process::Command::new(&bin)
+        .arg("check")
+        .arg(broken())
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains('\x1b'));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -13,6 +13,10 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 pub mod dump;
+pub mod progress;
+
+/// The global `--no-color`, for every subcommand's output (set once in [`run`]).
+static NO_COLOR_FLAG: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 #[derive(Parser, Debug)]
 #[command(
@@ -45,6 +49,17 @@ pub enum Command {
     Explain {
         /// A rule code (T101) or name (timeout-chain-inverted).
         rule: String,
+    },
+    /// Print a shell completion script (bash: `source <(wpstack completions bash)`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `wpstack man > wpstack.1; man -l wpstack.1`;
+    /// `wpstack man check` prints wpstack-check(1) with every option of `check`.
+    Man {
+        /// A subcommand (check, tune, dump, ...) [default: the main page]
+        command: Option<String>,
     },
 }
 
@@ -377,6 +392,7 @@ pub fn main() -> i32 {
 }
 
 pub fn run(cli: Cli) -> Result<i32, String> {
+    NO_COLOR_FLAG.store(cli.no_color, std::sync::atomic::Ordering::Relaxed);
     match cli.command {
         Command::Check(mut a) => {
             a.no_color |= cli.no_color;
@@ -395,6 +411,34 @@ pub fn run(cli: Cli) -> Result<i32, String> {
         Command::Diagnose(a) => diagnose(&a),
         Command::Rules(a) => {
             print_rules(&a.format);
+            Ok(EXIT_OK)
+        }
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "wpstack", &mut out);
+            let _ = std::io::stdout().lock().write_all(&out);
+            Ok(EXIT_OK)
+        }
+        Command::Man { command } => {
+            let mut out = Vec::new();
+            let mut top = <Cli as clap::CommandFactory>::command();
+            top.build();
+            let page = match &command {
+                None => top,
+                Some(name) => {
+                    let sub = top
+                        .find_subcommand(name)
+                        .ok_or_else(|| format!("no command `{name}` (see `wpstack --help`)"))?;
+                    let full = format!("wpstack-{}", sub.get_name());
+                    // The page outlives nothing: the process prints it and ends.
+                    sub.clone().name(&*Box::leak(full.into_boxed_str()))
+                }
+            };
+            clap_mangen::Man::new(page)
+                .render(&mut out)
+                .map_err(|e| e.to_string())?;
+            let _ = std::io::stdout().lock().write_all(&out);
             Ok(EXIT_OK)
         }
         Command::Explain { rule } => match rules::by_code_or_name(&rule) {
@@ -472,6 +516,7 @@ fn print_rules(format: &str) {
 /// `NO_COLOR` (no-color.org).
 pub fn color_on(no_color: bool) -> bool {
     !no_color
+        && !NO_COLOR_FLAG.load(std::sync::atomic::Ordering::Relaxed)
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         && std::io::stdout().is_terminal()
 }
@@ -644,7 +689,9 @@ fn check(a: &CheckArgs) -> Result<i32, String> {
     if a.diff || a.fix {
         return fix(a, &settings, &host);
     }
+    let progress = progress::Progress::start("reading the stack's files");
     let stack = discover::load(&a.input.inputs_with(&settings)).map_err(|e| e.to_string())?;
+    progress.step(&format!("running the rules on {} files", stack.files.len()));
     if stack.files.is_empty() {
         // "No problems found in 0 files" would pass CI on a tree nobody could read.
         for p in &stack.problems {
@@ -657,6 +704,7 @@ fn check(a: &CheckArgs) -> Result<i32, String> {
     let failing = findings.iter().any(|f| f.severity >= settings.fail_on);
     let findings = report::cap_repeats(findings, &stack.sources, a.max_per_code, &mut summary);
     let out = a.render(&stack.sources, &findings, &summary)?;
+    progress.finish();
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(out.as_bytes());
     let red = report::redact::Redactor::new(&stack.sources);
@@ -720,8 +768,10 @@ fn fix(a: &CheckArgs, settings: &Settings, host: &host::Host) -> Result<i32, Str
     } else {
         Applicability::Safe
     };
+    let progress = progress::Progress::start("computing the fixes");
     let outcome = fixrun::fixpoint(&a.input.inputs_with(settings), settings, host, min)
         .map_err(|e| e.to_string())?;
+    progress.finish();
     if outcome.stack.files.is_empty() {
         return Err(nothing_read(&a.input));
     }
@@ -740,7 +790,11 @@ fn fix(a: &CheckArgs, settings: &Settings, host: &host::Host) -> Result<i32, Str
     if a.diff {
         let d = fixrun::diff(&outcome);
         let mut out = std::io::stdout().lock();
-        let _ = out.write_all(&d);
+        if color_on(a.no_color) {
+            let _ = out.write_all(&report::paint_diff(&d));
+        } else {
+            let _ = out.write_all(&d);
+        }
         return Ok(if d.is_empty() { EXIT_OK } else { EXIT_FINDINGS });
     }
     if !outcome.changes.is_empty() {
@@ -782,7 +836,9 @@ fn tune(a: &TuneArgs) -> Result<i32, String> {
     check_like.cdn = a.cdn.clone();
     let (settings, configured) = settings_for(&check_like)?;
     let given = a.host.facts();
+    let progress = progress::Progress::start("reading the stack's files");
     let stack = discover::load(&a.input.inputs_with(&settings)).map_err(|e| e.to_string())?;
+    progress.finish();
     if stack.pools.is_empty() {
         return Err(
             "no php-fpm pools found: nothing to tune (pass the php-fpm directory or --fpm)".into(),
@@ -859,7 +915,11 @@ fn tune(a: &TuneArgs) -> Result<i32, String> {
         }
         println!();
         let mut out = std::io::stdout().lock();
-        let _ = out.write_all(&diff);
+        if color_on(false) {
+            let _ = out.write_all(&report::paint_diff(&diff));
+        } else {
+            let _ = out.write_all(&diff);
+        }
         if diff.is_empty() {
             let _ = writeln!(out, "No changes: the pools already fit this host.");
         }

@@ -7,7 +7,7 @@ pub mod redact;
 mod sarif;
 mod text;
 
-pub use text::{escape_controls, statistics_rows, StatRow, DEFAULT_WIDTH};
+pub use text::{escape_controls, paint_diff, statistics_rows, StatRow, DEFAULT_WIDTH};
 
 use crate::finding::{Finding, Severity};
 use crate::rules::Rule;

@@ -131,6 +131,37 @@ fn snippet(
     ));
 }
 
+/// A unified diff with colours for a terminal: file headers bold, hunks cyan, removed
+/// lines red, added lines green (as `git diff --color`). Bytes are kept as they are.
+pub fn paint_diff(diff: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(diff.len() + diff.len() / 8);
+    for line in diff.split_inclusive(|b| *b == b'\n') {
+        let code: &[u8] = if line.starts_with(b"+++ ") || line.starts_with(b"--- ") {
+            b"1"
+        } else if line.starts_with(b"@@") {
+            b"36"
+        } else if line.starts_with(b"+") {
+            b"32"
+        } else if line.starts_with(b"-") {
+            b"31"
+        } else {
+            out.extend_from_slice(line);
+            continue;
+        };
+        let (body, nl) = match line.strip_suffix(b"\n") {
+            Some(b) => (b, &b"\n"[..]),
+            None => (line, &b""[..]),
+        };
+        out.extend_from_slice(b"\x1b[");
+        out.extend_from_slice(code);
+        out.extend_from_slice(b"m");
+        out.extend_from_slice(body);
+        out.extend_from_slice(b"\x1b[0m");
+        out.extend_from_slice(nl);
+    }
+    out
+}
+
 /// Width the text report wraps messages to when none is given: a CI log or a pipe.
 pub const DEFAULT_WIDTH: usize = 100;
 

@@ -784,3 +784,101 @@ fn colours_follow_the_terminal_and_no_color() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Issue 19 item 5: `check -` lints standard input (kind from --kind or its content),
+/// shown as `-`; a file alone whose kind came from its content says so.
+#[test]
+fn stdin_and_kind() {
+    let out = wpstack()
+        .args(["check", "--output-format", "concise", "-"])
+        .write_stdin("server {\n gzip on;\n gzip on;\n}\n")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.starts_with("-:3:2: E003 "), "{text}");
+    assert!(
+        text.contains("was read as an nginx config by its content"),
+        "{text}"
+    );
+    let out = wpstack()
+        .args(["check", "--kind", "php-ini", "--format", "json", "-"])
+        .write_stdin("memory_limit = 64MB\n")
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["findings"][0]["code"], "E004", "{v}");
+    assert_eq!(v["findings"][0]["file"], "-", "{v}");
+    // A file named for nothing says which kind it was taken for.
+    let d = tempfile::tempdir().unwrap();
+    let f = d.path().join("passwd");
+    std::fs::write(&f, "root:x:0:0:root:/root:/bin/bash\n").unwrap();
+    let out = wpstack().arg("check").arg(&f).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("was read as an nginx config by its content"),
+        "{text}"
+    );
+    let out = wpstack()
+        .args(["check", "--kind", "php-ini"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("by its content"));
+    wpstack()
+        .args(["check", "--kind", "nginx"])
+        .arg(broken())
+        .assert()
+        .code(2);
+}
+
+/// Issue 19 item 6: a baseline hides the findings it knows, also after lines move
+/// above them, and shows the new ones.
+#[test]
+fn baseline_survives_line_moves() {
+    let t = write_tree(&[(
+        "etc/php/8.2/fpm/php.ini",
+        "[PHP]\nexpose_php = On\nupload_max_filesize = 128MB\n",
+    )]);
+    let ini = t.path().join("etc/php/8.2/fpm/php.ini");
+    let base = t.path().join("baseline.json");
+    wpstack()
+        .args(["check", "--write-baseline"])
+        .arg(&base)
+        .arg(&ini)
+        .assert()
+        .code(0);
+    let known = std::fs::read_to_string(&base).unwrap();
+    assert!(known.contains("\"fingerprint\""), "{known}");
+    // Lines move (a comment block on top), one new problem appears.
+    std::fs::write(
+        &ini,
+        "; managed by ansible\n; do not edit\n[PHP]\nexpose_php = On\nupload_max_filesize = 128MB\npost_max_size = 8MB\n",
+    )
+    .unwrap();
+    let out = wpstack()
+        .args(["check", "--format", "json", "--baseline"])
+        .arg(&base)
+        .arg(&ini)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let found: Vec<(String, u64)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["code"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(found, [("E004".to_string(), 6)], "{v}");
+    wpstack()
+        .args(["check", "--baseline"])
+        .arg(t.path().join("nope.json"))
+        .arg(&ini)
+        .assert()
+        .code(2);
+}

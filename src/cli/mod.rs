@@ -242,6 +242,18 @@ pub struct CheckArgs {
     /// Print how many findings of each code instead of the findings (text or json).
     #[arg(long)]
     pub statistics: bool,
+    /// Report only findings that are not in this baseline (written by
+    /// --write-baseline): adopt wpstack on an existing fleet and fail only on new ones.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Write every current finding's fingerprint to FILE (stable when lines move) and
+    /// exit 0.
+    #[arg(long = "write-baseline", value_name = "FILE", conflicts_with_all = ["fix", "diff"])]
+    pub write_baseline: Option<PathBuf>,
+    /// What a file linted alone (or `-`, standard input) is [default: from its name, else
+    /// its content]
+    #[arg(long, value_enum)]
+    pub kind: Option<Kind>,
     /// Only these rules (codes, names or prefixes; comma-separated or repeated).
     #[arg(long, value_delimiter = ',')]
     pub select: Vec<String>,
@@ -359,6 +371,66 @@ pub struct RulesArgs {
     /// text or json.
     #[arg(long, value_parser = ["text", "json"], default_value = "text")]
     pub format: String,
+}
+
+/// `--kind`: what a file linted alone is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Kind {
+    Nginx,
+    Fpm,
+    PhpIni,
+    WpConfig,
+}
+
+/// Standard input, held in a private scratch file while it is linted (the loader reads
+/// files, with every check it owes a file); removed when dropped.
+struct StdinFile {
+    dir: PathBuf,
+    file: PathBuf,
+}
+
+impl StdinFile {
+    fn read() -> Result<StdinFile, String> {
+        use std::io::Read;
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+        let max = crate::source::MAX_FILE_BYTES;
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .lock()
+            .take(max + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("standard input: {e}"))?;
+        if bytes.len() as u64 > max {
+            return Err(format!("standard input: more than {max} bytes"));
+        }
+        let base = std::env::temp_dir();
+        for n in 0..100u32 {
+            let dir = base.join(format!("wpstack-stdin-{}-{n}", std::process::id()));
+            match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(format!("no scratch directory for standard input: {e}")),
+            }
+            let file = dir.join("stdin");
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&file)
+                .map_err(|e| format!("standard input: {e}"))?;
+            f.write_all(&bytes)
+                .map_err(|e| format!("standard input: {e}"))?;
+            return Ok(StdinFile { dir, file });
+        }
+        Err("no scratch directory for standard input".into())
+    }
+}
+
+impl Drop for StdinFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.file);
+        let _ = std::fs::remove_dir(&self.dir);
+    }
 }
 
 /// `--output-format`: how the text report lists findings.
@@ -585,6 +657,9 @@ impl CheckArgs {
             format: Format::Text,
             output_format: OutputFormat::Full,
             statistics: false,
+            kind: None,
+            baseline: None,
+            write_baseline: None,
             select: Vec::new(),
             ignore: Vec::new(),
             fail_on: None,
@@ -686,11 +761,79 @@ fn check(a: &CheckArgs) -> Result<i32, String> {
     let given = a.host.facts();
     settings.host = given.clone();
     let host = host::resolve(&given, &configured_host, settings.measure_host);
+    let stdin = if a.input.paths.iter().any(|p| p.as_os_str() == "-") {
+        if a.input.paths.len() > 1 || a.diff || a.fix {
+            return Err("`-` (standard input) is linted alone, without --diff or --fix".into());
+        }
+        Some(StdinFile::read()?)
+    } else {
+        None
+    };
     if a.diff || a.fix {
         return fix(a, &settings, &host);
     }
+    let mut inputs = a.input.inputs_with(&settings);
+    if let Some(s) = &stdin {
+        inputs.paths = vec![s.file.clone()];
+    }
+    // A file linted alone: --kind says what it is; else its name, else its content
+    // (and the report says which was assumed).
+    let mut assumed = None;
+    if inputs.paths.len() == 1 && (stdin.is_some() || inputs.paths[0].is_file()) {
+        let path = inputs.paths[0].clone();
+        match a.kind {
+            Some(k) => {
+                inputs.paths.clear();
+                match k {
+                    Kind::Nginx => inputs.nginx.push(path),
+                    Kind::Fpm => inputs.fpm.push(path),
+                    Kind::PhpIni => inputs.php_ini.push(path),
+                    Kind::WpConfig => inputs.wp_config.push(path),
+                }
+            }
+            None => {
+                // The name decides when two opposite contents give one kind.
+                let by_name = discover::detect_kind(&path, b"")
+                    == discover::detect_kind(&path, b"[x]\npm = static\n");
+                if !by_name {
+                    assumed = Some(path);
+                }
+            }
+        }
+    } else if a.kind.is_some() {
+        return Err("--kind applies to one file linted alone (or `-`)".into());
+    }
     let progress = progress::Progress::start("reading the stack's files");
-    let stack = discover::load(&a.input.inputs_with(&settings)).map_err(|e| e.to_string())?;
+    let mut stack = discover::load(&inputs).map_err(|e| e.to_string())?;
+    if let Some(s) = &stdin {
+        if let Some(id) = stack.sources.find(&s.file).or_else(|| {
+            stack
+                .sources
+                .iter()
+                .find(|(_, f)| f.path.ends_with("stdin"))
+                .map(|(id, _)| id)
+        }) {
+            stack.sources.set_display(id, "-".to_string());
+        }
+    }
+    if let Some(path) = &assumed {
+        if let Some(f) = stack.files.first() {
+            let name = if stdin.is_some() {
+                "-".to_string()
+            } else {
+                report::escape_controls(&path.display().to_string()).into_owned()
+            };
+            stack.notes.push(format!(
+                "{name} was read as {} config by its content (its name does not say): give --kind nginx|fpm|php-ini|wp-config if it is another",
+                match f.kind {
+                    crate::stack::FileKind::Nginx => "an nginx",
+                    crate::stack::FileKind::Fpm => "a php-fpm",
+                    crate::stack::FileKind::PhpIni => "a php.ini",
+                    crate::stack::FileKind::WpConfig => "a wp-config.php",
+                }
+            ));
+        }
+    }
     progress.step(&format!("running the rules on {} files", stack.files.len()));
     if stack.files.is_empty() {
         // "No problems found in 0 files" would pass CI on a tree nobody could read.
@@ -699,7 +842,30 @@ fn check(a: &CheckArgs) -> Result<i32, String> {
         }
         return Err(nothing_read(&a.input));
     }
-    let findings = engine::run(&stack, &settings, &host);
+    let mut findings = engine::run(&stack, &settings, &host);
+    if let Some(path) = &a.write_baseline {
+        progress.finish();
+        let n = write_baseline(path, &stack.sources, &findings)?;
+        eprintln!(
+            "wpstack: wrote {n} finding(s) to the baseline {}",
+            report::escape_controls(&path.display().to_string())
+        );
+        return Ok(EXIT_OK);
+    }
+    if let Some(path) = &a.baseline {
+        let known = read_baseline(path)?;
+        let prints = report::ci::fingerprints(&stack.sources, &findings);
+        let before = findings.len();
+        let mut keep = prints.iter().map(|p| !known.contains(p));
+        findings.retain(|_| keep.next().unwrap_or(true));
+        let hidden = before - findings.len();
+        if hidden > 0 {
+            stack.notes.push(format!(
+                "{hidden} finding(s) in the baseline {} are not shown",
+                path.display()
+            ));
+        }
+    }
     let mut summary = Summary::from_findings(&findings, stack.files.len());
     let failing = findings.iter().any(|f| f.severity >= settings.fail_on);
     let findings = report::cap_repeats(findings, &stack.sources, a.max_per_code, &mut summary);
@@ -742,6 +908,50 @@ fn check(a: &CheckArgs) -> Result<i32, String> {
         return Ok(EXIT_OK);
     }
     Ok(if failing { EXIT_FINDINGS } else { EXIT_OK })
+}
+
+/// Write a baseline: `{"version":1,"findings":[{"fingerprint","code","file"}]}`.
+/// The fingerprints ([`report::ci::fingerprints`]) hold no line numbers, so findings
+/// stay known when lines above them move.
+fn write_baseline(
+    path: &std::path::Path,
+    sources: &crate::source::SourceMap,
+    findings: &[crate::finding::Finding],
+) -> Result<usize, String> {
+    let prints = report::ci::fingerprints(sources, findings);
+    let list: Vec<serde_json::Value> = findings
+        .iter()
+        .zip(&prints)
+        .map(|(f, p)| {
+            serde_json::json!({
+                "fingerprint": p,
+                "code": f.code,
+                "file": f.primary.map(|x| sources.get(x.file).display.replace('\\', "/")),
+            })
+        })
+        .collect();
+    let v = serde_json::json!({"version": 1, "tool": "wpstack", "findings": list});
+    std::fs::write(
+        path,
+        serde_json::to_string_pretty(&v).unwrap_or_default() + "\n",
+    )
+    .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(findings.len())
+}
+
+/// The fingerprints of a baseline file (read with the loader's bounds).
+fn read_baseline(path: &std::path::Path) -> Result<std::collections::HashSet<String>, String> {
+    let bytes = crate::source::read_config(path).map_err(|e| e.to_string())?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| format!("{}: not a wpstack baseline: {e}", path.display()))?;
+    let list = v["findings"]
+        .as_array()
+        .filter(|_| v["version"] == 1)
+        .ok_or_else(|| format!("{}: not a wpstack baseline (version 1)", path.display()))?;
+    Ok(list
+        .iter()
+        .filter_map(|f| f["fingerprint"].as_str().map(str::to_string))
+        .collect())
 }
 
 /// The error for a run that found no file to read.

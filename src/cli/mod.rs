@@ -18,10 +18,18 @@ pub mod progress;
 /// The global `--no-color`, for every subcommand's output (set once in [`run`]).
 static NO_COLOR_FLAG: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+/// `wpstack --version`: the version and the commit it was built from (build.rs).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("WPSTACK_COMMIT"),
+    ")"
+);
+
 #[derive(Parser, Debug)]
 #[command(
     name = "wpstack",
-    version,
+    version = VERSION,
     about = "Lint and tune nginx + PHP-FPM + php.ini + wp-config.php as one stack, so WordPress sites stop dying with 502"
 )]
 pub struct Cli {

@@ -229,7 +229,7 @@ fn where_is(sources: &SourceMap, primary: Option<Place>, p: Place) -> String {
     if primary.map(|x| x.file) == Some(p.file) {
         format!("line {line}")
     } else {
-        format!("{}:{line}", f.display.replace('\\', "/"))
+        format!("{}:{line}", escape_controls(&f.display.replace('\\', "/")))
     }
 }
 

@@ -165,6 +165,11 @@ fn a_sandbox_left_by_sigkill_is_removed_by_the_next_run() {
         .env("TMPDIR", tmp.path())
         .output()
         .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(!stale.exists(), "the stale sandbox is still there");
     assert!(
         sandboxes(tmp.path()).is_empty(),

@@ -261,6 +261,11 @@ fn backups_keep_mode_and_owner_stay_out_of_web_roots_and_are_numbered() {
         .arg(&tree)
         .output()
         .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(d
         .path()
         .join("mine/etc/nginx/sites-enabled/blog.example.com.conf.wpstack.bak")
@@ -389,6 +394,11 @@ fn a_root_whose_etc_php_fpm_d_links_outside_is_not_written_there() {
         .arg(&tree)
         .output()
         .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_ne!(
         std::fs::read(&pool).expect("pool"),
         was,

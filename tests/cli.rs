@@ -541,3 +541,350 @@ fn no_color_is_accepted_by_every_subcommand() {
         }
     }
 }
+
+/// Issue 19 item 1: the default text is scannable — errors before warnings before
+/// infos, no line past the width (bar an unbreakable word), related places as one
+/// compact note each, S603 one finding whose keys share one note.
+#[test]
+fn text_output_is_ordered_wrapped_and_compact() {
+    let out = wpstack()
+        .args(["check"])
+        .arg(broken())
+        .env("COLUMNS", "100")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let sevs: Vec<&str> = text
+        .lines()
+        .filter_map(|l| {
+            ["error[", "warning[", "info["]
+                .into_iter()
+                .find(|p| l.starts_with(p))
+        })
+        .collect();
+    let rank = |s: &str| ["error[", "warning[", "info["].iter().position(|p| *p == s);
+    assert!(
+        sevs.windows(2).all(|w| rank(w[0]) <= rank(w[1])),
+        "{sevs:?}"
+    );
+    for l in text.lines() {
+        assert!(
+            l.chars().count() <= 100 || !l.trim().contains(' '),
+            "line over 100 columns: {l}"
+        );
+    }
+    let s603: Vec<&str> = text
+        .split("\n\n")
+        .filter(|b| b.contains("[S603]"))
+        .collect();
+    assert_eq!(s603.len(), 1, "{text}");
+    assert_eq!(s603[0].matches("= note:").count(), 1, "{}", s603[0]);
+    assert!(s603[0].contains("NONCE_SALT (28)"), "{}", s603[0]);
+    // Compact: about ten lines a finding (the message wrapped, the source line and its
+    // caret, a note or two, the fix) for the 40 planted problems.
+    assert!(
+        text.lines().count() < 40 * 11,
+        "{} lines",
+        text.lines().count()
+    );
+    assert!(text.contains("Found 15 errors"), "{text}");
+}
+
+#[test]
+fn concise_statistics_and_quiet() {
+    let out = wpstack()
+        .args(["check", "--output-format", "concise"])
+        .arg(broken())
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines
+        .iter()
+        .any(|l| l.starts_with("etc/php/8.2/fpm/pool.d/www.conf:24:1: T102 [*] pool www")));
+    assert_eq!(
+        lines.iter().filter(|l| !l.starts_with("Found ")).count(),
+        40,
+        "{text}"
+    );
+    // -q: only the findings.
+    let out = wpstack()
+        .args(["check", "-q", "--output-format", "concise"])
+        .arg(broken())
+        .output()
+        .unwrap();
+    let quiet = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(quiet.lines().count(), 40, "{quiet}");
+    assert!(!quiet.contains("Found "));
+    // --statistics: counts per code, in text and JSON.
+    let out = wpstack()
+        .args(["check", "--statistics"])
+        .arg(broken())
+        .output()
+        .unwrap();
+    let stats = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stats
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>()
+                == ["1", "S603", "error", "wp-keys-placeholder"]),
+        "{stats}"
+    );
+    let out = wpstack()
+        .args(["check", "--statistics", "--format", "json"])
+        .arg(broken())
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["statistics"].as_array().unwrap().len(), 40);
+    wpstack()
+        .args(["check", "--statistics", "--format", "sarif"])
+        .arg(broken())
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn help_rules_and_dump_speak_plainly() {
+    wpstack()
+        .args(["check", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("[default: .]"))
+        .stdout(predicate::str::contains("[default: warning"));
+    let out = wpstack().arg("rules").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let header: Vec<&str> = text.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(header, ["CODE", "NAME", "SEVERITY", "FIX", "SUMMARY"]);
+    // Columns line up: every row's name starts where the header's does.
+    let col = text.lines().next().unwrap().find("NAME").unwrap();
+    for l in text.lines().skip(1).take_while(|l| !l.is_empty()) {
+        if !l.starts_with(' ') {
+            assert_eq!(&l[col - 2..col], "  ", "{l}");
+        }
+    }
+    assert!(text.contains("FIX: safe = --fix applies it"), "{text}");
+    // dump shows php.ini booleans as PHP does.
+    let out = wpstack().arg("dump").arg(broken()).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pool = &v["fpm"][0]["pools"][0]["php"];
+    assert_eq!(pool["display_errors"], "Off", "{pool}");
+    assert_eq!(pool["short_open_tag"], "Off", "{pool}");
+    assert_eq!(pool["expose_php"], "On", "{pool}");
+}
+
+/// Issue 19 item 9: the bash completion sources in bash and completes subcommands and
+/// options; zsh and fish scripts are produced.
+#[test]
+fn completions_source_in_bash() {
+    let d = tempfile::tempdir().unwrap();
+    let script = d.path().join("wpstack.bash");
+    let out = wpstack().args(["completions", "bash"]).output().unwrap();
+    assert!(out.status.success());
+    std::fs::write(&script, &out.stdout).unwrap();
+    let probe = format!(
+        "source '{}' || exit 9\n\
+         complete -p wpstack || exit 8\n\
+         COMP_WORDS=(wpstack che); COMP_CWORD=1; COMP_LINE='wpstack che'; COMP_POINT=11\n\
+         _wpstack wpstack che wpstack; echo \"sub: ${{COMPREPLY[*]}}\"\n\
+         COMP_WORDS=(wpstack check --outp); COMP_CWORD=2; COMP_LINE='wpstack check --outp'; COMP_POINT=20\n\
+         _wpstack wpstack --outp check; echo \"opt: ${{COMPREPLY[*]}}\"\n",
+        script.display()
+    );
+    let out = std::process::Command::new("bash")
+        .args(["--norc", "--noprofile", "-c", &probe])
+        .output()
+        .expect("bash");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("sub: check"), "{text}");
+    assert!(text.contains("opt: --output-format"), "{text}");
+    for shell in ["zsh", "fish"] {
+        let out = wpstack().args(["completions", shell]).output().unwrap();
+        assert!(out.status.success() && out.stdout.len() > 1000, "{shell}");
+    }
+}
+
+/// Issue 19 item 9: the man pages render with `man -l` (groff when man-db is absent).
+#[test]
+fn man_pages_render() {
+    let d = tempfile::tempdir().unwrap();
+    for (args, name, must) in [
+        (vec!["man"], "wpstack.1", "completions"),
+        (vec!["man", "check"], "wpstack-check.1", "--output-format"),
+    ] {
+        let out = wpstack().args(&args).output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        let page = d.path().join(name);
+        std::fs::write(&page, &out.stdout).unwrap();
+        let rendered = std::process::Command::new("man")
+            .args(["-l", "-P", "cat"])
+            .arg(&page)
+            .env("MANWIDTH", "80")
+            .output()
+            .or_else(|_| {
+                std::process::Command::new("groff")
+                    .args(["-man", "-Tutf8"])
+                    .arg(&page)
+                    .output()
+            });
+        let Ok(rendered) = rendered else {
+            println!("skipped: neither man nor groff is installed");
+            return;
+        };
+        let text = String::from_utf8_lossy(&rendered.stdout);
+        assert!(
+            rendered.status.success(),
+            "{}",
+            String::from_utf8_lossy(&rendered.stderr)
+        );
+        assert!(text.contains("NAME") && text.contains(must), "{text}");
+    }
+    wpstack().args(["man", "nope"]).assert().code(2);
+}
+
+/// Issue 19 item 4: colours on a terminal (text and --diff), none with NO_COLOR or
+/// --no-color, none in a pipe; no progress output on a pipe.
+#[test]
+fn colours_follow_the_terminal_and_no_color() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        println!("skipped: script (util-linux) is not installed");
+        return;
+    }
+    let bin = assert_cmd::cargo::cargo_bin("wpstack");
+    let on_tty = |args: &str, no_color: bool| -> String {
+        let mut c = std::process::Command::new("script");
+        c.args(["-qec", &format!("{} {args}", bin.display()), "/dev/null"]);
+        c.env_remove("NO_COLOR");
+        if no_color {
+            c.env("NO_COLOR", "1");
+        }
+        String::from_utf8_lossy(&c.output().unwrap().stdout).into_owned()
+    };
+    let b = broken();
+    let b = b.display();
+    assert!(on_tty(&format!("check {b}"), false).contains("\x1b[1;31merror"));
+    assert!(on_tty(&format!("check --diff {b}"), false).contains("\x1b[32m+"));
+    assert!(!on_tty(&format!("check {b}"), true).contains('\x1b'));
+    assert!(!on_tty(&format!("--no-color check --diff {b}"), false).contains('\x1b'));
+    assert!(!on_tty(&format!("check --diff {b} --no-color"), false).contains('\x1b'));
+    // A pipe: no colour and nothing on stderr.
+    let out = std::process::Command::new(&bin)
+        .arg("check")
+        .arg(broken())
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains('\x1b'));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Issue 19 item 5: `check -` lints standard input (kind from --kind or its content),
+/// shown as `-`; a file alone whose kind came from its content says so.
+#[test]
+fn stdin_and_kind() {
+    let out = wpstack()
+        .args(["check", "--output-format", "concise", "-"])
+        .write_stdin("server {\n gzip on;\n gzip on;\n}\n")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.starts_with("-:3:2: E003 "), "{text}");
+    assert!(
+        text.contains("was read as an nginx config by its content"),
+        "{text}"
+    );
+    let out = wpstack()
+        .args(["check", "--kind", "php-ini", "--format", "json", "-"])
+        .write_stdin("memory_limit = 64MB\n")
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["findings"][0]["code"], "E004", "{v}");
+    assert_eq!(v["findings"][0]["file"], "-", "{v}");
+    // A file named for nothing says which kind it was taken for.
+    let d = tempfile::tempdir().unwrap();
+    let f = d.path().join("passwd");
+    std::fs::write(&f, "root:x:0:0:root:/root:/bin/bash\n").unwrap();
+    let out = wpstack().arg("check").arg(&f).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("was read as an nginx config by its content"),
+        "{text}"
+    );
+    let out = wpstack()
+        .args(["check", "--kind", "php-ini"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("by its content"));
+    wpstack()
+        .args(["check", "--kind", "nginx"])
+        .arg(broken())
+        .assert()
+        .code(2);
+}
+
+/// Issue 19 item 6: a baseline hides the findings it knows, also after lines move
+/// above them, and shows the new ones.
+#[test]
+fn baseline_survives_line_moves() {
+    let t = write_tree(&[(
+        "etc/php/8.2/fpm/php.ini",
+        "[PHP]\nexpose_php = On\nupload_max_filesize = 128MB\n",
+    )]);
+    let ini = t.path().join("etc/php/8.2/fpm/php.ini");
+    let base = t.path().join("baseline.json");
+    wpstack()
+        .args(["check", "--write-baseline"])
+        .arg(&base)
+        .arg(&ini)
+        .assert()
+        .code(0);
+    let known = std::fs::read_to_string(&base).unwrap();
+    assert!(known.contains("\"fingerprint\""), "{known}");
+    // Lines move (a comment block on top), one new problem appears.
+    std::fs::write(
+        &ini,
+        "; managed by ansible\n; do not edit\n[PHP]\nexpose_php = On\nupload_max_filesize = 128MB\npost_max_size = 8MB\n",
+    )
+    .unwrap();
+    let out = wpstack()
+        .args(["check", "--format", "json", "--baseline"])
+        .arg(&base)
+        .arg(&ini)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let found: Vec<(String, u64)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["code"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(found, [("E004".to_string(), 6)], "{v}");
+    wpstack()
+        .args(["check", "--baseline"])
+        .arg(t.path().join("nope.json"))
+        .arg(&ini)
+        .assert()
+        .code(2);
+}

@@ -93,7 +93,6 @@ fn a_read_only_file_is_refused_with_a_clear_message_and_left_untouched() {
         .output()
         .expect("setpriv");
     let err = String::from_utf8_lossy(&out.stderr);
-    println!("{err}");
     // Give the temp dir back to root's cleanup.
     for p in std::iter::once(tree.clone()).chain(walk(&tree)) {
         mode(&p, 0o755);
@@ -146,7 +145,6 @@ fn an_nginx_rejection_writes_nothing_and_shows_nginx_s_message() {
         .output()
         .expect("run");
     let err = String::from_utf8_lossy(&out.stderr);
-    println!("{err}");
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
         err.contains("fake-nginx -t rejects the fixed etc/nginx/nginx.conf"),
@@ -250,7 +248,6 @@ fn the_real_programs_validate_the_fixed_broken_stack() {
         .output()
         .expect("run");
     let err = String::from_utf8_lossy(&out.stderr);
-    println!("{err}");
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(
         err.contains("validation: nginx -t accepts the fixed etc/nginx/nginx.conf"),
@@ -282,7 +279,6 @@ fn the_real_programs_validate_the_fixed_broken_stack() {
         .output()
         .expect("run");
     let err = String::from_utf8_lossy(&out.stderr);
-    println!("{err}");
     assert_eq!(out.status.code(), Some(0), "{err}");
     if err.contains("tuned ") {
         assert!(err.contains("php-fpm8.2 -t"), "{err}");
@@ -325,7 +321,6 @@ fn a_change_the_real_nginx_rejects_is_refused_and_nothing_is_written() {
         ..Default::default()
     };
     let err = run::commit(&stack, &changes, &opts, &run::RealIo).expect_err("rejected");
-    println!("{err}");
     assert!(
         err.contains("nginx -t rejects the fixed etc/nginx/nginx.conf (the original passes)"),
         "{err}"

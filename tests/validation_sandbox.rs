@@ -165,7 +165,11 @@ fn a_sandbox_left_by_sigkill_is_removed_by_the_next_run() {
         .env("TMPDIR", tmp.path())
         .output()
         .expect("run");
-    println!("{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(!stale.exists(), "the stale sandbox is still there");
     assert!(
         sandboxes(tmp.path()).is_empty(),
@@ -214,7 +218,6 @@ fn a_hung_program_is_killed_with_its_children_and_nothing_is_written() {
         ..Default::default()
     };
     let err = run::commit(&stack, &changes, &opts, &run::RealIo).expect_err("fail closed");
-    println!("{err}");
     assert!(err.contains("not validated"), "{err}");
     assert!(err.contains("did not finish in 2 s"), "{err}");
     assert!(err.ends_with("nothing was written"), "{err}");
@@ -296,7 +299,6 @@ fn untrusted_extensions_and_modules_are_not_loaded() {
         .output()
         .expect("run");
     let err = String::from_utf8_lossy(&out.stderr);
-    println!("{err}");
     assert!(!mark.exists(), "validation ran the library's constructor");
     for what in [
         format!("not loaded: `load_module {}`", so.display()),
@@ -330,7 +332,6 @@ fn a_path_that_cannot_be_written_into_a_config_fails_closed() {
         .output()
         .expect("run");
     let err = String::from_utf8_lossy(&out.stderr);
-    println!("{err}");
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("not validated"), "{err}");
     assert!(err.contains("nothing was written"), "{err}");

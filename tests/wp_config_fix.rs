@@ -213,7 +213,6 @@ fn fix_refuses_a_wp_config_that_php_lint_rejects() {
         .output()
         .expect("run");
     let err = String::from_utf8_lossy(&out.stderr);
-    println!("{err}");
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("php -l rejects the fixed"), "{err}");
     assert!(err.contains("nothing was written"), "{err}");

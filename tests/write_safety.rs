@@ -89,7 +89,6 @@ fn fix(args: &[&str], path: &Path) -> (i32, String) {
         .output()
         .expect("run");
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    println!("{err}");
     (out.status.code().unwrap_or(-1), err)
 }
 
@@ -188,7 +187,6 @@ fn a_tenant_owned_pool_file_linked_to_etc_is_not_written_by_tune_apply() {
         .output()
         .expect("run");
     let err = String::from_utf8_lossy(&out.stderr);
-    println!("{err}");
     // A link out of the copied tree is not even read (it is resolved inside the root,
     // where its target does not exist); were it read, it would be left alone.
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -263,7 +261,11 @@ fn backups_keep_mode_and_owner_stay_out_of_web_roots_and_are_numbered() {
         .arg(&tree)
         .output()
         .expect("run");
-    println!("{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(d
         .path()
         .join("mine/etc/nginx/sites-enabled/blog.example.com.conf.wpstack.bak")
@@ -392,7 +394,11 @@ fn a_root_whose_etc_php_fpm_d_links_outside_is_not_written_there() {
         .arg(&tree)
         .output()
         .expect("run");
-    println!("{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_ne!(
         std::fs::read(&pool).expect("pool"),
         was,
@@ -505,7 +511,6 @@ fn a_directory_swapped_for_a_symlink_between_resolve_and_write_is_refused() {
         &write::BackupPlan::beside(),
     )
     .expect_err("refused");
-    println!("{err}");
     assert!(err.contains("symlink"), "{err}");
     assert_eq!(snapshot(&outside), before);
 }
@@ -520,7 +525,6 @@ fn tune_reload_on_a_copy_is_refused_before_anything_is_written() {
         .output()
         .expect("run");
     let err = String::from_utf8_lossy(&out.stderr);
-    println!("{err}");
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("--reload refused"), "{err}");
     assert!(err.contains("copy of a server"), "{err}");
@@ -593,7 +597,6 @@ fn a_master_running_another_config_is_never_signalled() {
         ..Default::default()
     };
     let err = wpstack::tune::reload::prepare(&stack, &changed, &opts).expect_err("refused");
-    println!("{err}");
     assert!(err.contains("runs /etc/php/8.2/fpm/php-fpm.conf"), "{err}");
     assert!(err.contains("not signalled"), "{err}");
 }
@@ -610,7 +613,6 @@ fn a_reload_that_cannot_happen_restores_the_files_written() {
     write::write_one(&conf, &old, &new, false).expect("written");
     let err = wpstack::tune::reload::reload(&stack, &changed, &Default::default())
         .expect_err("cannot reload");
-    println!("{err}");
     assert!(err.contains("no php-fpm master"), "{err}");
     assert!(err.contains("restored php-fpm.conf"), "{err}");
     assert_eq!(std::fs::read(&conf).expect("conf"), old, "old bytes back");
@@ -847,7 +849,6 @@ fn an_nginx_master_running_another_config_is_never_signalled() {
         ..Default::default()
     };
     let err = wpstack::tune::reload::prepare(&stack, &changed, &opts).expect_err("refused");
-    println!("{err}");
     assert!(err.contains("runs nginx's default config"), "{err}");
     assert!(err.contains("not signalled"), "{err}");
 }
@@ -891,7 +892,6 @@ fn a_signal_that_fails_after_writing_restores_the_files() {
     let plan = wpstack::tune::reload::prepare(&stack, &changed, &opts).expect("our master");
     write::write_one(&conf, &old, &new, false).expect("written");
     let err = wpstack::tune::reload::run(&plan, &changed, &opts).expect_err("cannot signal");
-    println!("{err}");
     assert!(err.contains("cannot signal pid"), "{err}");
     assert!(err.contains("rolled back"), "{err}");
     assert!(err.contains("restored php-fpm.conf"), "{err}");
@@ -918,7 +918,6 @@ fn a_backup_dir_under_a_web_root_is_refused_and_nothing_is_written() {
         .output()
         .expect("run");
     let err = String::from_utf8_lossy(&out.stderr);
-    println!("{err}");
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("nginx could serve the backups"), "{err}");
     assert!(err.contains("nothing was written"), "{err}");

@@ -13,11 +13,23 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 pub mod dump;
+pub mod progress;
+
+/// The global `--no-color`, for every subcommand's output (set once in [`run`]).
+static NO_COLOR_FLAG: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `wpstack --version`: the version and the commit it was built from (build.rs).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("WPSTACK_COMMIT"),
+    ")"
+);
 
 #[derive(Parser, Debug)]
 #[command(
     name = "wpstack",
-    version,
+    version = VERSION,
     about = "Lint and tune nginx + PHP-FPM + php.ini + wp-config.php as one stack, so WordPress sites stop dying with 502"
 )]
 pub struct Cli {
@@ -39,7 +51,7 @@ pub enum Command {
     Check(Box<CheckArgs>),
     /// Print the linked, effective model as JSON.
     Dump(DumpArgs),
-    /// List every rule: code, name, severity, fixable, summary.
+    /// List every rule as a table: code, name, severity, fix, summary.
     Rules(RulesArgs),
     /// Size the pools for this host (or one given with --ram/--cpus): a table and a diff.
     Tune(Box<TuneArgs>),
@@ -50,13 +62,26 @@ pub enum Command {
         /// A rule code (T101) or name (timeout-chain-inverted).
         rule: String,
     },
+    /// Print a shell completion script (bash: `source <(wpstack completions bash)`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `wpstack man > wpstack.1; man -l wpstack.1`;
+    /// `wpstack man check` prints wpstack-check(1) with every option of `check`.
+    Man {
+        /// A subcommand (check, tune, dump, ...) [default: the main page]
+        command: Option<String>,
+    },
 }
 
 /// Where the stack's files are.
 #[derive(Args, Debug, Clone, Default)]
 pub struct InputArgs {
-    /// Files or directories: a copied server tree, a config repo, or / on a live host
-    /// [default: the current directory; / when run as root from / or root's home]
+    /// Files or directories: a copied server tree, a config repo, or / on a live host;
+    /// `-` reads standard input [default: .]
+    ///
+    /// Run as root from / or from root's home, the default is / (the live host).
     pub paths: Vec<PathBuf>,
     /// Resolve absolute paths inside configs against DIR (lint a copy of a server's /).
     #[arg(long, value_name = "DIR")]
@@ -174,20 +199,23 @@ impl ValidateArgs {
 /// Host facts that replace measured ones (pre-deploy checks).
 #[derive(Args, Debug, Clone, Default)]
 pub struct HostArgs {
-    /// RAM of the target host (4G, 16384M).
-    #[arg(long, value_parser = parse_size)]
+    /// RAM of the target host (4G, 16384M) [default: measured here, or [host] ram in
+    /// wpstack.toml]
+    #[arg(long, value_parser = parse_size, value_name = "SIZE")]
     pub ram: Option<u64>,
-    /// CPUs of the target host.
-    #[arg(long)]
+    /// CPUs of the target host [default: measured here, or [host] cpus in wpstack.toml]
+    #[arg(long, value_name = "N")]
     pub cpus: Option<usize>,
-    /// Memory one PHP worker uses (measured elsewhere, e.g. 96M).
-    #[arg(long = "worker-mem", value_parser = parse_size)]
+    /// Memory one PHP worker uses (measured elsewhere, e.g. 96M) [default: measured
+    /// from running workers, else the profile's estimate]
+    #[arg(long = "worker-mem", value_parser = parse_size, value_name = "SIZE")]
     pub worker_mem: Option<u64>,
-    /// Memory kept for the OS (default max(512M, 10 % of RAM)).
-    #[arg(long, value_parser = parse_size)]
+    /// Memory kept for the OS [default: max(512M, 10 % of RAM)]
+    #[arg(long, value_parser = parse_size, value_name = "SIZE")]
     pub reserve: Option<u64>,
-    /// Memory of the database and caches on the same host.
-    #[arg(long = "db-mem", value_parser = parse_size)]
+    /// Memory of the database and caches on the same host [default: measured from their
+    /// processes on this host, else 0]
+    #[arg(long = "db-mem", value_parser = parse_size, value_name = "SIZE")]
     pub db_mem: Option<u64>,
 }
 
@@ -222,34 +250,57 @@ pub struct CheckArgs {
     pub fpm_dump: Option<PathBuf>,
     #[command(flatten)]
     pub host: HostArgs,
-    /// Output format.
+    /// Output format: text for people; json (stable, versioned), sarif (code scanning),
+    /// github (workflow annotations), checkstyle (Jenkins, reviewdog), junit (test
+    /// reports), gitlab (Code Quality) for machines.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
+    /// How text lists findings: full (the line, a caret, notes) or concise (one
+    /// `file:line:col: CODE message` line each).
+    #[arg(long = "output-format", value_enum, default_value = "full")]
+    pub output_format: OutputFormat,
+    /// Print how many findings of each code instead of the findings (text or json).
+    #[arg(long)]
+    pub statistics: bool,
+    /// Report only findings that are not in this baseline (written by
+    /// --write-baseline): adopt wpstack on an existing fleet and fail only on new ones.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Write every current finding's fingerprint to FILE (stable when lines move) and
+    /// exit 0.
+    #[arg(long = "write-baseline", value_name = "FILE", conflicts_with_all = ["fix", "diff"])]
+    pub write_baseline: Option<PathBuf>,
+    /// What a file linted alone (or `-`, standard input) is [default: from its name, else
+    /// its content]
+    #[arg(long, value_enum)]
+    pub kind: Option<Kind>,
     /// Only these rules (codes, names or prefixes; comma-separated or repeated).
     #[arg(long, value_delimiter = ',')]
     pub select: Vec<String>,
     /// Skip these rules (codes, names or prefixes).
     #[arg(long, value_delimiter = ',')]
     pub ignore: Vec<String>,
-    /// Exit 1 when a finding is at or above this severity.
+    /// Exit 1 when a finding is at or above this severity [default: warning, or
+    /// fail-on in wpstack.toml]
     #[arg(long = "fail-on", value_parser = ["error", "warning", "info"])]
     pub fail_on: Option<String>,
     /// Exit 0 even when findings are reported.
     #[arg(long = "exit-zero")]
     pub exit_zero: bool,
-    /// Thresholds for this kind of site.
+    /// Thresholds for this kind of site [default: wordpress, or profile in wpstack.toml]
     #[arg(long, value_parser = ["wordpress", "woocommerce"])]
     pub profile: Option<String>,
-    /// What sits in front of nginx: none, cloudflare, alb, gcp, azure-frontdoor, fastly or SECONDS.
+    /// What sits in front of nginx: none, cloudflare, alb, gcp, azure-frontdoor, fastly or
+    /// SECONDS [default: none, or cdn in wpstack.toml]
     #[arg(long)]
     pub cdn: Option<String>,
-    /// Settings file (default: wpstack.toml found upward from PATH).
+    /// Settings file [default: wpstack.toml found upward from PATH]
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Set from the global `--no-color`.
     #[arg(skip)]
     pub no_color: bool,
-    /// Print only findings, no summary.
+    /// Print only the findings: no summary line, no notes about discovery.
     #[arg(short, long)]
     pub quiet: bool,
     /// Print every available fix (safe and unsafe) as one unified diff; change nothing.
@@ -362,6 +413,73 @@ pub struct RulesArgs {
     pub format: String,
 }
 
+/// `--kind`: what a file linted alone is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Kind {
+    Nginx,
+    Fpm,
+    PhpIni,
+    WpConfig,
+}
+
+/// Standard input, held in a private scratch file while it is linted (the loader reads
+/// files, with every check it owes a file); removed when dropped.
+struct StdinFile {
+    dir: PathBuf,
+    file: PathBuf,
+}
+
+impl StdinFile {
+    fn read() -> Result<StdinFile, String> {
+        use std::io::Read;
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+        let max = crate::source::MAX_FILE_BYTES;
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .lock()
+            .take(max + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("standard input: {e}"))?;
+        if bytes.len() as u64 > max {
+            return Err(format!("standard input: more than {max} bytes"));
+        }
+        let base = std::env::temp_dir();
+        for n in 0..100u32 {
+            let dir = base.join(format!("wpstack-stdin-{}-{n}", std::process::id()));
+            match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(format!("no scratch directory for standard input: {e}")),
+            }
+            let file = dir.join("stdin");
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&file)
+                .map_err(|e| format!("standard input: {e}"))?;
+            f.write_all(&bytes)
+                .map_err(|e| format!("standard input: {e}"))?;
+            return Ok(StdinFile { dir, file });
+        }
+        Err("no scratch directory for standard input".into())
+    }
+}
+
+impl Drop for StdinFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.file);
+        let _ = std::fs::remove_dir(&self.dir);
+    }
+}
+
+/// `--output-format`: how the text report lists findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Full,
+    Concise,
+}
+
 /// Exit codes (cli.md): 0 clean, 1 findings at/above --fail-on, 2 usage/input error.
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_FINDINGS: i32 = 1;
@@ -393,6 +511,7 @@ pub fn run(cli: Cli) -> Result<i32, String> {
             .num_threads(n)
             .build_global();
     }
+    NO_COLOR_FLAG.store(cli.no_color, std::sync::atomic::Ordering::Relaxed);
     match cli.command {
         Command::Check(mut a) => {
             a.no_color |= cli.no_color;
@@ -411,6 +530,34 @@ pub fn run(cli: Cli) -> Result<i32, String> {
         Command::Diagnose(a) => diagnose(&a),
         Command::Rules(a) => {
             print_rules(&a.format);
+            Ok(EXIT_OK)
+        }
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "wpstack", &mut out);
+            let _ = std::io::stdout().lock().write_all(&out);
+            Ok(EXIT_OK)
+        }
+        Command::Man { command } => {
+            let mut out = Vec::new();
+            let mut top = <Cli as clap::CommandFactory>::command();
+            top.build();
+            let page = match &command {
+                None => top,
+                Some(name) => {
+                    let sub = top
+                        .find_subcommand(name)
+                        .ok_or_else(|| format!("no command `{name}` (see `wpstack --help`)"))?;
+                    let full = format!("wpstack-{}", sub.get_name());
+                    // The page outlives nothing: the process prints it and ends.
+                    sub.clone().name(&*Box::leak(full.into_boxed_str()))
+                }
+            };
+            clap_mangen::Man::new(page)
+                .render(&mut out)
+                .map_err(|e| e.to_string())?;
+            let _ = std::io::stdout().lock().write_all(&out);
             Ok(EXIT_OK)
         }
         Command::Explain { rule } => match rules::by_code_or_name(&rule) {
@@ -442,20 +589,110 @@ fn print_rules(format: &str) {
         );
         return;
     }
+    let fix_of = |r: &rules::Rule| match r.fixable {
+        rules::Fixable::No => "-",
+        rules::Fixable::Safe => "safe",
+        rules::Fixable::Sometimes => "unsafe",
+    };
+    let name_w = rules::ALL.iter().map(|r| r.name.len()).max().unwrap_or(4);
+    let width = text_width();
+    let lead = 4 + 2 + name_w + 2 + 8 + 2 + 6 + 2;
+    let hang = " ".repeat(lead);
+    // One write at the end: `wpstack rules | head` must not die of a broken pipe.
+    let mut out = format!(
+        "{:<4}  {:<name_w$}  {:<8}  {:<6}  SUMMARY\n",
+        "CODE", "NAME", "SEVERITY", "FIX"
+    );
     for r in rules::ALL {
-        let fix = match r.fixable {
-            rules::Fixable::No => "-",
-            rules::Fixable::Safe => "fix",
-            rules::Fixable::Sometimes => "fix*",
-        };
-        println!(
-            "{:<5} {:<30} {:<8} {:<5} {}",
-            r.code, r.name, r.severity, fix, r.summary
+        let head = format!(
+            "{:<4}  {:<name_w$}  {:<8}  {:<6}  ",
+            r.code,
+            r.name,
+            r.severity.as_str(),
+            fix_of(r)
         );
+        // The summary wraps under its column when the terminal is narrow.
+        let opts = textwrap::Options::new(width.max(lead + 30))
+            .initial_indent(&head)
+            .subsequent_indent(&hang)
+            .word_separator(textwrap::WordSeparator::AsciiSpace)
+            .word_splitter(textwrap::WordSplitter::NoHyphenation);
+        for l in textwrap::wrap(r.summary, opts) {
+            out.push_str(l.trim_end());
+            out.push('\n');
+        }
     }
+    out.push_str(
+        "\nSEVERITY: what the rule's findings are (check --fail-on, default warning, says which\n\
+         fail a run). FIX: safe = --fix applies it; unsafe = the fix rests on an estimate:\n\
+         --diff shows it, --fix --unsafe-fixes applies it; - = reported only.\n\
+         `wpstack explain CODE` prints a rule's documentation; --format json lists the rules.\n",
+    );
+    let _ = std::io::stdout().lock().write_all(out.as_bytes());
+}
+
+/// Whether stdout gets colours: a terminal, no `--no-color`, and no non-empty
+/// `NO_COLOR` (no-color.org).
+pub fn color_on(no_color: bool) -> bool {
+    !no_color
+        && !NO_COLOR_FLAG.load(std::sync::atomic::Ordering::Relaxed)
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::io::stdout().is_terminal()
+}
+
+/// Columns to wrap text to: the terminal's width on a terminal, else `COLUMNS`, else
+/// [`report::DEFAULT_WIDTH`].
+fn text_width() -> usize {
+    if std::io::stdout().is_terminal() {
+        return textwrap::termwidth();
+    }
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|c| *c >= 40)
+        .unwrap_or(report::DEFAULT_WIDTH)
 }
 
 impl CheckArgs {
+    /// The report of `findings` in the format and style the options ask for.
+    fn render(
+        &self,
+        sources: &crate::source::SourceMap,
+        findings: &[crate::finding::Finding],
+        summary: &Summary,
+    ) -> Result<String, String> {
+        if self.statistics {
+            match self.format {
+                Format::Text => {}
+                Format::Json => {
+                    let v = serde_json::json!({
+                        "version": 1,
+                        "statistics": report::statistics_rows(findings),
+                        "summary": summary,
+                    });
+                    return Ok(serde_json::to_string_pretty(&v).unwrap_or_default() + "\n");
+                }
+                _ => return Err("--statistics works with --format text or json".into()),
+            }
+        }
+        let opts = RenderOptions {
+            color: self.format == Format::Text && color_on(self.no_color),
+            show_fixes: true,
+            width: text_width(),
+            concise: self.output_format == OutputFormat::Concise,
+            statistics: self.statistics,
+            quiet: self.quiet,
+        };
+        Ok(report::render(
+            self.format,
+            sources,
+            findings,
+            rules::ALL,
+            summary,
+            &opts,
+        ))
+    }
+
     /// `check PATH` with every option at its default.
     fn parse_from_path(path: &std::path::Path) -> CheckArgs {
         CheckArgs {
@@ -465,6 +702,11 @@ impl CheckArgs {
             },
             host: HostArgs::default(),
             format: Format::Text,
+            output_format: OutputFormat::Full,
+            statistics: false,
+            kind: None,
+            baseline: None,
+            write_baseline: None,
             select: Vec::new(),
             ignore: Vec::new(),
             fail_on: None,
@@ -570,6 +812,14 @@ fn check(a: &CheckArgs) -> Result<i32, String> {
     settings.host = given.clone();
     let host = host::resolve(&given, &configured_host, settings.measure_host);
     let dumps = dump_inputs(a)?;
+    let stdin = if a.input.paths.iter().any(|p| p.as_os_str() == "-") {
+        if a.input.paths.len() > 1 || a.diff || a.fix {
+            return Err("`-` (standard input) is linted alone, without --diff or --fix".into());
+        }
+        Some(StdinFile::read()?)
+    } else {
+        None
+    };
     if a.diff || a.fix {
         return fix(a, &settings, &host);
     }
@@ -580,9 +830,78 @@ fn check(a: &CheckArgs) -> Result<i32, String> {
         inputs.nginx = m.nginx_main.iter().cloned().collect();
         inputs.fpm = m.fpm_main.iter().map(|(p, _)| p.clone()).collect();
     }
+    if let Some(s) = &stdin {
+        inputs.paths = vec![s.file.clone()];
+    }
+    // A file linted alone: --kind says what it is; else its name, else its content
+    // (and the report says which was assumed).
+    let mut assumed = None;
+    if inputs.paths.len() == 1 && (stdin.is_some() || inputs.paths[0].is_file()) {
+        let path = inputs.paths[0].clone();
+        match a.kind {
+            Some(k) => {
+                inputs.paths.clear();
+                match k {
+                    Kind::Nginx => inputs.nginx.push(path),
+                    Kind::Fpm => inputs.fpm.push(path),
+                    Kind::PhpIni => inputs.php_ini.push(path),
+                    Kind::WpConfig => inputs.wp_config.push(path),
+                }
+            }
+            None => {
+                // The name decides when two opposite contents give one kind.
+                let by_name = discover::detect_kind(&path, b"")
+                    == discover::detect_kind(&path, b"[x]\npm = static\n");
+                if !by_name {
+                    assumed = Some(path);
+                }
+            }
+        }
+    } else if a.kind.is_some() {
+        return Err("--kind applies to one file linted alone (or `-`)".into());
+    }
+    let progress = progress::Progress::start("reading the stack's files");
     let mut stack = discover::load(&inputs).map_err(|e| e.to_string())?;
     if let Some(m) = &dumps {
         show_dump_paths(m, &mut stack);
+    }
+    if let Some(s) = &stdin {
+        if let Some(id) = stack.sources.find(&s.file).or_else(|| {
+            stack
+                .sources
+                .iter()
+                .find(|(_, f)| f.path.ends_with("stdin"))
+                .map(|(id, _)| id)
+        }) {
+            stack.sources.set_display(id, "-".to_string());
+        }
+    }
+    if let Some(path) = &assumed {
+        if let Some(f) = stack.files.first() {
+            let name = if stdin.is_some() {
+                "-".to_string()
+            } else {
+                report::escape_controls(&path.display().to_string()).into_owned()
+            };
+            stack.notes.push(format!(
+                "{name} was read as {} config by its content (its name does not say): give --kind nginx|fpm|php-ini|wp-config if it is another",
+                match f.kind {
+                    crate::stack::FileKind::Nginx => "an nginx",
+                    crate::stack::FileKind::Fpm => "a php-fpm",
+                    crate::stack::FileKind::PhpIni => "a php.ini",
+                    crate::stack::FileKind::WpConfig => "a wp-config.php",
+                    crate::stack::FileKind::MyCnf => "a my.cnf",
+                }
+            ));
+        }
+    }
+    progress.step(&format!("running the rules on {} files", stack.files.len()));
+    if stack.files.is_empty() {
+        // "No problems found in 0 files" would pass CI on a tree nobody could read.
+        for p in &stack.problems {
+            eprintln!("wpstack: error: {}", report::escape_controls(&p.message));
+        }
+        return Err(nothing_read(&a.input));
     }
     let mut findings = engine::run(&stack, &settings, &host);
     if let Some(m) = &dumps {
@@ -595,31 +914,34 @@ fn check(a: &CheckArgs) -> Result<i32, String> {
             }
         }
     }
-    if stack.files.is_empty() {
-        // "No problems found in 0 files" would pass CI on a tree nobody could read.
-        for p in &stack.problems {
-            eprintln!("wpstack: error: {}", report::escape_controls(&p.message));
+    if let Some(path) = &a.write_baseline {
+        progress.finish();
+        let n = write_baseline(path, &stack.sources, &findings)?;
+        eprintln!(
+            "wpstack: wrote {n} finding(s) to the baseline {}",
+            report::escape_controls(&path.display().to_string())
+        );
+        return Ok(EXIT_OK);
+    }
+    if let Some(path) = &a.baseline {
+        let known = read_baseline(path)?;
+        let prints = report::ci::fingerprints(&stack.sources, &findings);
+        let before = findings.len();
+        let mut keep = prints.iter().map(|p| !known.contains(p));
+        findings.retain(|_| keep.next().unwrap_or(true));
+        let hidden = before - findings.len();
+        if hidden > 0 {
+            stack.notes.push(format!(
+                "{hidden} finding(s) in the baseline {} are not shown",
+                path.display()
+            ));
         }
-        return Err(nothing_read(&a.input));
     }
     let mut summary = Summary::from_findings(&findings, stack.files.len());
     let failing = findings.iter().any(|f| f.severity >= settings.fail_on);
     let findings = report::cap_repeats(findings, &stack.sources, a.max_per_code, &mut summary);
-    let color = a.format == Format::Text
-        && !a.no_color
-        && std::env::var_os("NO_COLOR").is_none()
-        && std::io::stdout().is_terminal();
-    let out = report::render(
-        a.format,
-        &stack.sources,
-        &findings,
-        rules::ALL,
-        &summary,
-        &RenderOptions {
-            color,
-            show_fixes: true,
-        },
-    );
+    let out = a.render(&stack.sources, &findings, &summary)?;
+    progress.finish();
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(out.as_bytes());
     let red = report::redact::Redactor::new(&stack.sources);
@@ -740,6 +1062,50 @@ fn show_dump_paths(m: &crate::files::dumps::Materialized, stack: &mut crate::sta
     }
 }
 
+/// Write a baseline: `{"version":1,"findings":[{"fingerprint","code","file"}]}`.
+/// The fingerprints ([`report::ci::fingerprints`]) hold no line numbers, so findings
+/// stay known when lines above them move.
+fn write_baseline(
+    path: &std::path::Path,
+    sources: &crate::source::SourceMap,
+    findings: &[crate::finding::Finding],
+) -> Result<usize, String> {
+    let prints = report::ci::fingerprints(sources, findings);
+    let list: Vec<serde_json::Value> = findings
+        .iter()
+        .zip(&prints)
+        .map(|(f, p)| {
+            serde_json::json!({
+                "fingerprint": p,
+                "code": f.code,
+                "file": f.primary.map(|x| sources.get(x.file).display.replace('\\', "/")),
+            })
+        })
+        .collect();
+    let v = serde_json::json!({"version": 1, "tool": "wpstack", "findings": list});
+    std::fs::write(
+        path,
+        serde_json::to_string_pretty(&v).unwrap_or_default() + "\n",
+    )
+    .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(findings.len())
+}
+
+/// The fingerprints of a baseline file (read with the loader's bounds).
+fn read_baseline(path: &std::path::Path) -> Result<std::collections::HashSet<String>, String> {
+    let bytes = crate::source::read_config(path).map_err(|e| e.to_string())?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| format!("{}: not a wpstack baseline: {e}", path.display()))?;
+    let list = v["findings"]
+        .as_array()
+        .filter(|_| v["version"] == 1)
+        .ok_or_else(|| format!("{}: not a wpstack baseline (version 1)", path.display()))?;
+    Ok(list
+        .iter()
+        .filter_map(|f| f["fingerprint"].as_str().map(str::to_string))
+        .collect())
+}
+
 /// The error for a run that found no file to read.
 fn nothing_read(input: &InputArgs) -> String {
     let paths: Vec<String> = if input.paths.is_empty() {
@@ -764,8 +1130,10 @@ fn fix(a: &CheckArgs, settings: &Settings, host: &host::Host) -> Result<i32, Str
     } else {
         Applicability::Safe
     };
+    let progress = progress::Progress::start("computing the fixes");
     let outcome = fixrun::fixpoint(&a.input.inputs_with(settings), settings, host, min)
         .map_err(|e| e.to_string())?;
+    progress.finish();
     if outcome.stack.files.is_empty() {
         return Err(nothing_read(&a.input));
     }
@@ -784,7 +1152,11 @@ fn fix(a: &CheckArgs, settings: &Settings, host: &host::Host) -> Result<i32, Str
     if a.diff {
         let d = fixrun::diff(&outcome);
         let mut out = std::io::stdout().lock();
-        let _ = out.write_all(&d);
+        if color_on(a.no_color) {
+            let _ = out.write_all(&report::paint_diff(&d));
+        } else {
+            let _ = out.write_all(&d);
+        }
         return Ok(if d.is_empty() { EXIT_OK } else { EXIT_FINDINGS });
     }
     if !outcome.changes.is_empty() {
@@ -808,17 +1180,7 @@ fn fix(a: &CheckArgs, settings: &Settings, host: &host::Host) -> Result<i32, Str
         a.max_per_code,
         &mut summary,
     );
-    let out = report::render(
-        a.format,
-        &outcome.stack.sources,
-        &findings,
-        rules::ALL,
-        &summary,
-        &RenderOptions {
-            color: false,
-            show_fixes: true,
-        },
-    );
+    let out = a.render(&outcome.stack.sources, &findings, &summary)?;
     print!("{out}");
     if a.exit_zero {
         return Ok(EXIT_OK);
@@ -836,7 +1198,9 @@ fn tune(a: &TuneArgs) -> Result<i32, String> {
     check_like.cdn = a.cdn.clone();
     let (settings, configured) = settings_for(&check_like)?;
     let given = a.host.facts();
+    let progress = progress::Progress::start("reading the stack's files");
     let stack = discover::load(&a.input.inputs_with(&settings)).map_err(|e| e.to_string())?;
+    progress.finish();
     if stack.pools.is_empty() {
         return Err(
             "no php-fpm pools found: nothing to tune (pass the php-fpm directory or --fpm)".into(),
@@ -1004,7 +1368,11 @@ fn tune(a: &TuneArgs) -> Result<i32, String> {
         }
         println!();
         let mut out = std::io::stdout().lock();
-        let _ = out.write_all(&diff);
+        if color_on(false) {
+            let _ = out.write_all(&report::paint_diff(&diff));
+        } else {
+            let _ = out.write_all(&diff);
+        }
         if diff.is_empty() {
             let _ = writeln!(out, "No changes: the pools already fit this host.");
         }

@@ -519,7 +519,6 @@ mod tests {
             writes: Cell::new(0),
         };
         let err = commit(&Stack::default(), &changes, &opts(), &io).expect_err("must fail");
-        println!("{err}");
         assert!(
             err.contains("a.conf: cannot write the new contents"),
             "{err}"
@@ -544,7 +543,6 @@ mod tests {
             writes: Cell::new(0),
         };
         let err = commit(&Stack::default(), &changes, &opts(), &io).expect_err("must refuse");
-        println!("{err}");
         assert!(
             err.contains("changed on disk since wpstack read it"),
             "{err}"
@@ -566,7 +564,6 @@ mod tests {
             writes: Cell::new(0),
         };
         let err = commit(&Stack::default(), &changes, &opts(), &io).expect_err("must fail");
-        println!("{err}");
         assert!(err.contains("c.conf: cannot write"), "{err}");
         assert!(err.contains("restored (a.conf, b.conf)"), "{err}");
         for (p, (_, old, _)) in &changes {

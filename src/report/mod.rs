@@ -1,11 +1,13 @@
-//! Rendering findings: text (rustc-style snippets), JSON (versioned), SARIF 2.1.0 and
-//! GitHub workflow commands. The only place that knows about colours and formats.
+//! Rendering findings: text (rustc-style snippets, concise, statistics), JSON
+//! (versioned), SARIF 2.1.0, GitHub workflow commands, Checkstyle, JUnit and GitLab
+//! Code Quality. The only place that knows about colours and formats.
 
+pub mod ci;
 pub mod redact;
 mod sarif;
 mod text;
 
-pub use text::escape_controls;
+pub use text::{escape_controls, paint_diff, statistics_rows, StatRow, DEFAULT_WIDTH};
 
 use crate::finding::{Finding, Severity};
 use crate::rules::Rule;
@@ -18,12 +20,23 @@ pub enum Format {
     Json,
     Sarif,
     Github,
+    Checkstyle,
+    Junit,
+    Gitlab,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RenderOptions {
     pub color: bool,
     pub show_fixes: bool,
+    /// Columns the text report wraps messages to (0: [`text::DEFAULT_WIDTH`]).
+    pub width: usize,
+    /// Text: one line per finding (`--output-format concise`).
+    pub concise: bool,
+    /// Counts per code instead of the findings (`--statistics`).
+    pub statistics: bool,
+    /// Text: findings only, no summary (`-q`).
+    pub quiet: bool,
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
@@ -151,6 +164,11 @@ pub fn render(
                 + "\n"
         }
         Format::Github => github(sources, findings, summary),
+        Format::Checkstyle => ci::checkstyle(sources, findings),
+        Format::Junit => ci::junit(sources, findings),
+        Format::Gitlab => {
+            serde_json::to_string_pretty(&ci::gitlab(sources, findings)).unwrap_or_default() + "\n"
+        }
     }
 }
 

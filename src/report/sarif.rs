@@ -43,14 +43,31 @@ fn full_description(rule: &Rule) -> String {
     }
 }
 
-/// FNV-1a: a small stable hash for fingerprints (no randomness, same on every machine).
-fn fnv(s: &str) -> String {
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in s.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x100000001b3);
+use super::ci::fnv;
+
+/// Characters a URI reference may carry as they are (RFC 3986 unreserved, `/`).
+fn uri_escape(path: &str) -> String {
+    let mut out = String::new();
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
     }
-    format!("{h:016x}")
+    out
+}
+
+/// A SARIF artifactLocation for a file as displayed: a path relative to the checked
+/// PATH is a relative URI under `%SRCROOT%`; an absolute one (a wp-config.php found
+/// outside PATH, an include with an absolute path) is a `file://` URI of its own —
+/// never `%SRCROOT%` + `/etc/…`, which code scanning would read as a file in the repo.
+fn artifact(display: &str) -> Value {
+    if display.starts_with('/') {
+        json!({"uri": format!("file://{}", uri_escape(display))})
+    } else {
+        json!({"uri": uri_escape(display.trim_start_matches("./")), "uriBaseId": "%SRCROOT%"})
+    }
 }
 
 pub fn report(sources: &SourceMap, findings: &[Finding], rules: &[&'static Rule]) -> Value {
@@ -87,7 +104,7 @@ pub fn report(sources: &SourceMap, findings: &[Finding], rules: &[&'static Rule]
                 let line_text = red.line(p.file, l);
                 res["locations"] = json!([{
                     "physicalLocation": {
-                        "artifactLocation": {"uri": file, "uriBaseId": "%SRCROOT%"},
+                        "artifactLocation": artifact(&file),
                         "region": {"startLine": l, "startColumn": c, "endLine": el.max(l), "endColumn": if el > l { ec } else { ec.max(c + 1) }},
                     }
                 }]);
@@ -105,7 +122,7 @@ pub fn report(sources: &SourceMap, findings: &[Finding], rules: &[&'static Rule]
                         "id": i,
                         "message": {"text": red.message(&r.message, &places)},
                         "physicalLocation": {
-                            "artifactLocation": {"uri": file, "uriBaseId": "%SRCROOT%"},
+                            "artifactLocation": artifact(&file),
                             "region": {"startLine": l, "startColumn": c},
                         }
                     })

@@ -95,6 +95,60 @@ impl D<'_> {
     }
 }
 
+/// php.ini directives PHP registers as booleans: `php -i` and phpinfo() show them as
+/// `On`/`Off`, while ini_get() gives "1"/"" — a dump that printed `""` for
+/// `display_errors = Off` read as "unset" to everyone who knows PHP.
+const PHP_BOOLEANS: &[&str] = &[
+    "allow_url_fopen",
+    "allow_url_include",
+    "auto_detect_line_endings",
+    "cgi.fix_pathinfo",
+    "display_errors",
+    "display_startup_errors",
+    "enable_dl",
+    "expose_php",
+    "fastcgi.logging",
+    "file_uploads",
+    "html_errors",
+    "ignore_repeated_errors",
+    "ignore_repeated_source",
+    "ignore_user_abort",
+    "implicit_flush",
+    "log_errors",
+    "mail.add_x_header",
+    "opcache.enable",
+    "opcache.enable_cli",
+    "opcache.save_comments",
+    "opcache.validate_timestamps",
+    "register_argc_argv",
+    "report_memleaks",
+    "session.cookie_httponly",
+    "session.cookie_secure",
+    "session.use_cookies",
+    "session.use_only_cookies",
+    "session.use_strict_mode",
+    "short_open_tag",
+    "zend.exception_ignore_args",
+    "zlib.output_compression",
+];
+
+/// A php setting as PHP shows it: booleans as `On`/`Off`.
+fn php_shown(key: &str, s: &Sourced<String>) -> Sourced<String> {
+    let value = if PHP_BOOLEANS.contains(&key) {
+        match s.value.trim().to_ascii_lowercase().as_str() {
+            "" | "0" | "off" | "no" | "false" | "none" => "Off".to_string(),
+            "1" | "on" | "yes" | "true" => "On".to_string(),
+            _ => s.value.clone(),
+        }
+    } else {
+        s.value.clone()
+    };
+    Sourced {
+        value,
+        origin: s.origin.clone(),
+    }
+}
+
 pub fn dump(stack: &Stack, show_origin: bool) -> Value {
     let d = D { stack, show_origin };
     let files: Vec<Value> = stack
@@ -464,7 +518,7 @@ fn dump_pool(d: &D, id: usize) -> Value {
     }
     let mut php = Map::new();
     for (k, s) in &p.php {
-        let mut v = d.keyed(k, &s.value);
+        let mut v = d.keyed(k, &php_shown(k, &s.value));
         if d.show_origin {
             if let Value::Object(m) = &mut v {
                 m.insert("via".into(), json!(s.via.as_str()));
@@ -475,7 +529,7 @@ fn dump_pool(d: &D, id: usize) -> Value {
     for k in PHP_KEYS {
         if !php.contains_key(*k) && php_default(k).is_some() {
             if let Some(s) = p.php(k) {
-                php.insert((*k).to_string(), d.s(&s.value));
+                php.insert((*k).to_string(), d.s(&php_shown(k, &s.value)));
             }
         }
     }

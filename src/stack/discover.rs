@@ -266,23 +266,34 @@ pub(crate) fn nginx_prefix(file: &Path) -> PathBuf {
     dir
 }
 
-/// A site file rather than a main configuration: `server` (or `upstream`, `map`,
-/// `location`) blocks at its top level and no `http`/`events` block.
+/// A site file or snippet rather than a main configuration: no `http`/`events` block
+/// and no directive only a main file holds (`user`, `worker_processes`, `pid`,
+/// `load_module`…). nginx refuses a main without `events`, so such a file is always
+/// included from somewhere: a site file (`server` blocks) or a snippet of
+/// `fastcgi_param`s and `try_files` meant for a location (a pre-commit hook lints it
+/// alone). A file named `nginx.conf` is a main.
 fn is_fragment(path: &Path, root: Option<&Path>) -> bool {
+    // Named as nginx's main file: one, whatever it holds (even a misspelled `events`).
+    if path.file_name().is_some_and(|n| n == "nginx.conf") {
+        return false;
+    }
     let Ok((_, bytes)) = crate::files::read(root, path) else {
         return false;
     };
     let parsed = crate::syntax::nginx::parse(&bytes);
-    let mut site = false;
+    let mut any = false;
     for d in crate::syntax::nginx::directives(&parsed.items) {
         let name = d.name.text();
         match name.as_str() {
             "http" | "events" | "stream" | "mail" => return false,
-            "server" | "location" | "upstream" | "map" if d.block().is_some() => site = true,
-            _ => {}
+            "user" | "worker_processes" | "pid" | "load_module" | "worker_rlimit_nofile"
+            | "daemon" | "master_process" | "env" | "pcre_jit" | "thread_pool"
+            | "timer_resolution" | "working_directory" | "lock_file" | "worker_priority"
+            | "worker_cpu_affinity" | "worker_shutdown_timeout" | "ssl_engine" => return false,
+            _ => any = true,
         }
     }
-    site
+    any
 }
 
 /// Read a file into the stack's source map, once per real file: links are resolved

@@ -1504,7 +1504,10 @@ fn s610() -> Row {
         code: "S610",
         scenario: "site B sends `PHP_VALUE \"memory_limit=300M \\n max_execution_time=600\"`; site A shares the pool (one worker, `php_admin_value[max_execution_time] = 40`)",
         seen: format!(
-            "memory_limit max_execution_time: site A `{a_before}`, site B `{b_seen}`, then site A `{a_after}`"
+            "memory_limit: site A `{}`, site B `{}`, then site A `{}`",
+            ml(&a_before),
+            ml(&b_seen),
+            ml(&a_after)
         ),
         log: "— (no error: site A silently runs with B's memory_limit)".into(),
         cured: "a hand edit (S610 has no fix): `php_admin_value[memory_limit] = 300M` in the pool, PHP_VALUE removed".into(),

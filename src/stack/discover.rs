@@ -286,10 +286,23 @@ fn is_fragment(path: &Path, root: Option<&Path>) -> bool {
         let name = d.name.text();
         match name.as_str() {
             "http" | "events" | "stream" | "mail" => return false,
-            "user" | "worker_processes" | "pid" | "load_module" | "worker_rlimit_nofile"
-            | "daemon" | "master_process" | "env" | "pcre_jit" | "thread_pool"
-            | "timer_resolution" | "working_directory" | "lock_file" | "worker_priority"
-            | "worker_cpu_affinity" | "worker_shutdown_timeout" | "ssl_engine" => return false,
+            "user"
+            | "worker_processes"
+            | "pid"
+            | "load_module"
+            | "worker_rlimit_nofile"
+            | "daemon"
+            | "master_process"
+            | "env"
+            | "pcre_jit"
+            | "thread_pool"
+            | "timer_resolution"
+            | "working_directory"
+            | "lock_file"
+            | "worker_priority"
+            | "worker_cpu_affinity"
+            | "worker_shutdown_timeout"
+            | "ssl_engine" => return false,
             _ => any = true,
         }
     }

@@ -1106,6 +1106,39 @@ fn read_baseline(path: &std::path::Path) -> Result<std::collections::HashSet<Str
         .collect())
 }
 
+/// The files a tune changes, as `--reload` needs them: each file's old and new text at
+/// the path it has (`written`: the (read, written) paths of a commit; empty before
+/// anything is written, when every changed file is at the path it was read from).
+fn reload_changes(
+    stack: &crate::stack::Stack,
+    files: &std::collections::BTreeMap<crate::source::FileId, Vec<u8>>,
+    written: &[(PathBuf, PathBuf)],
+) -> Vec<crate::tune::reload::Changed> {
+    files
+        .iter()
+        .filter_map(|(id, new)| {
+            let src = stack.sources.get(*id);
+            let real = if written.is_empty() {
+                src.path.clone()
+            } else {
+                written
+                    .iter()
+                    .find(|(from, _)| *from == src.path)?
+                    .1
+                    .clone()
+            };
+            Some(crate::tune::reload::Changed {
+                id: *id,
+                path: real,
+                display: src.display.clone(),
+                old: src.bytes.clone(),
+                new: new.clone(),
+            })
+        })
+        .filter(|c| c.old != c.new)
+        .collect()
+}
+
 /// The error for a run that found no file to read.
 fn nothing_read(input: &InputArgs) -> String {
     let paths: Vec<String> = if input.paths.is_empty() {
@@ -1422,34 +1455,8 @@ fn tune(a: &TuneArgs) -> Result<i32, String> {
                 old: Vec::new(),
                 new: d.new.clone(),
             };
-            let rest_changed =
-                |written: &[(PathBuf, PathBuf)]| -> Vec<crate::tune::reload::Changed> {
-                    pass.files
-                        .iter()
-                        .filter_map(|(id, new)| {
-                            let src = stack.sources.get(*id);
-                            let real = if written.is_empty() {
-                                src.path.clone()
-                            } else {
-                                written
-                                    .iter()
-                                    .find(|(from, _)| *from == src.path)?
-                                    .1
-                                    .clone()
-                            };
-                            Some(crate::tune::reload::Changed {
-                                id: *id,
-                                path: real,
-                                display: src.display.clone(),
-                                old: src.bytes.clone(),
-                                new: new.clone(),
-                            })
-                        })
-                        .filter(|c| c.old != c.new)
-                        .collect()
-                };
             let plan = if a.reload {
-                let mut pre = rest_changed(&[]);
+                let mut pre = reload_changes(&stack, &pass.files, &[]);
                 pre.extend(new_ones.iter().map(|d| created(&d.target.path, d)));
                 Some(
                     crate::tune::reload::prepare(&stack, &pre, &reload_opts)
@@ -1479,7 +1486,7 @@ fn tune(a: &TuneArgs) -> Result<i32, String> {
             let mut changed = if written.is_empty() {
                 Vec::new()
             } else {
-                rest_changed(&written)
+                reload_changes(&stack, &pass.files, &written)
             };
             let mut made = Vec::new();
             for d in &new_ones {
@@ -1516,33 +1523,16 @@ fn tune(a: &TuneArgs) -> Result<i32, String> {
     if a.apply {
         let changes = fixrun::changes_of(&stack.sources, &pass.files);
         let reload_opts = reload_options(a);
-        let changed_of = |paths: &[(PathBuf, PathBuf)]| -> Vec<crate::tune::reload::Changed> {
-            pass.files
-                .iter()
-                .filter_map(|(id, new)| {
-                    let src = stack.sources.get(*id);
-                    let real = if paths.is_empty() {
-                        src.path.clone()
-                    } else {
-                        paths.iter().find(|(from, _)| *from == src.path)?.1.clone()
-                    };
-                    Some(crate::tune::reload::Changed {
-                        id: *id,
-                        path: real,
-                        display: src.display.clone(),
-                        old: src.bytes.clone(),
-                        new: new.clone(),
-                    })
-                })
-                .filter(|c| c.old != c.new)
-                .collect()
-        };
         // What --reload will signal is settled before anything is written: on a copy,
         // or with no master of this config running, nothing is written.
         let plan = if a.reload {
             Some(
-                crate::tune::reload::prepare(&stack, &changed_of(&[]), &reload_opts)
-                    .map_err(|e| format!("{e}; nothing was written"))?,
+                crate::tune::reload::prepare(
+                    &stack,
+                    &reload_changes(&stack, &pass.files, &[]),
+                    &reload_opts,
+                )
+                .map_err(|e| format!("{e}; nothing was written"))?,
             )
         } else {
             None
@@ -1568,7 +1558,7 @@ fn tune(a: &TuneArgs) -> Result<i32, String> {
             let changed = if written.is_empty() {
                 Vec::new()
             } else {
-                changed_of(&written)
+                reload_changes(&stack, &pass.files, &written)
             };
             for line in
                 crate::tune::reload::run(&plan, &changed, &reload_opts).map_err(|e| red.text(&e))?

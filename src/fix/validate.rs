@@ -77,6 +77,18 @@ pub struct Check {
     pub notes: Vec<String>,
 }
 
+impl Check {
+    /// A check that could not run (the program is missing, or nothing to test), and why.
+    fn skipped(program: &str, target: String, why: &str) -> Check {
+        Check {
+            program: program.to_string(),
+            target,
+            verdict: Verdict::Skipped(why.to_string()),
+            notes: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Validation {
     pub checks: Vec<Check>,
@@ -267,15 +279,7 @@ pub fn validate(
         for id in db_changed {
             let target = stack.sources.get(id).display.clone();
             let Some(bin) = &bin else {
-                v.checks.push(Check {
-                    program: "my_print_defaults".into(),
-                    target,
-                    verdict: Verdict::Skipped(
-                        "my_print_defaults not found on PATH (MariaDB's or MySQL's client package): the option file was checked by wpstack's own reader only"
-                            .into(),
-                    ),
-                    notes: Vec::new(),
-                });
+                v.checks.push(Check::skipped("my_print_defaults", target, "my_print_defaults not found on PATH (MariaDB's or MySQL's client package): the option file was checked by wpstack's own reader only"));
                 continue;
             };
             let (verdict, notes) =
@@ -289,15 +293,11 @@ pub fn validate(
         }
     }
     if !nginx_touched && !fpm_touched && wp_changed.is_empty() && v.checks.is_empty() {
-        v.checks.push(Check {
-            program: String::new(),
-            target: String::new(),
-            verdict: Verdict::Skipped(
-                "no nginx or php-fpm file changed: nothing for nginx -t / php-fpm -t to test"
-                    .into(),
-            ),
-            notes: Vec::new(),
-        });
+        v.checks.push(Check::skipped(
+            "",
+            String::new(),
+            "no nginx or php-fpm file changed: nothing for nginx -t / php-fpm -t to test",
+        ));
     }
     if !wp_changed.is_empty() {
         let php = opts.php_bin.clone().or_else(find_php);
@@ -305,15 +305,7 @@ pub fn validate(
             let src = stack.sources.get(w.file);
             let target = src.display.clone();
             let Some(php) = &php else {
-                v.checks.push(Check {
-                    program: "php -l".into(),
-                    target,
-                    verdict: Verdict::Skipped(
-                        "php (the CLI) not found on PATH: wp-config.php was checked by wpstack's own tokenizer only"
-                            .into(),
-                    ),
-                    notes: Vec::new(),
-                });
+                v.checks.push(Check::skipped("php -l", target, "php (the CLI) not found on PATH: wp-config.php was checked by wpstack's own tokenizer only"));
                 continue;
             };
             let (verdict, notes) =
@@ -334,12 +326,11 @@ pub fn validate(
                 continue;
             }
             let Some(bin) = &bin else {
-                v.checks.push(Check {
-                    program: "nginx -t".into(),
+                v.checks.push(Check::skipped(
+                    "nginx -t",
                     target,
-                    verdict: Verdict::Skipped("nginx not found on PATH (give --nginx-bin)".into()),
-                    notes: Vec::new(),
-                });
+                    "nginx not found on PATH (give --nginx-bin)",
+                ));
                 break;
             };
             let (verdict, notes) =
@@ -375,12 +366,11 @@ pub fn validate(
             .clone()
             .or_else(|| find_fpm(f.version.as_deref()));
         let Some(bin) = bin else {
-            v.checks.push(Check {
-                program: "php-fpm -t".into(),
+            v.checks.push(Check::skipped(
+                "php-fpm -t",
                 target,
-                verdict: Verdict::Skipped("php-fpm not found on PATH (give --fpm-bin)".into()),
-                notes: Vec::new(),
-            });
+                "php-fpm not found on PATH (give --fpm-bin)",
+            ));
             continue;
         };
         let name = program_name(&bin, "php-fpm");

@@ -23,25 +23,30 @@ const LISTED: usize = 5;
 
 fn check(cx: &Context, out: &mut Vec<Finding>) {
     let stack = cx.stack;
-    for (pid, pool) in stack.pools.iter().enumerate() {
-        // (wp-config file, first site loading it) for each install this pool runs.
-        let mut installs: Vec<(crate::source::FileId, &Nginx, &Site)> = Vec::new();
-        for wp in &stack.wp {
-            if installs.iter().any(|(f, _, _)| *f == wp.file) {
+    // (wp-config file, first site loading it) for each install each pool runs: one pass
+    // over the installs, not one per pool (a 2,000-site host has 2,000 of each).
+    let mut by_pool: Vec<Vec<(crate::source::FileId, &Nginx, &Site)>> =
+        vec![Vec::new(); stack.pools.len()];
+    for wp in &stack.wp {
+        // The first site loading this install, per pool it runs in.
+        for (ni, si) in &wp.sites {
+            let Some(n) = stack.nginx.get(*ni) else {
                 continue;
-            }
-            let site = wp.sites.iter().find_map(|(ni, si)| {
-                let n = stack.nginx.get(*ni)?;
-                let s = n.sites.get(*si)?;
-                s.locations
-                    .iter()
-                    .any(|l| l.runs_wordpress() && l.pools.contains(&pid))
-                    .then_some((n, s))
-            });
-            if let Some((n, s)) = site {
-                installs.push((wp.file, n, s));
+            };
+            let Some(s) = n.sites.get(*si) else { continue };
+            for l in s.locations.iter().filter(|l| l.runs_wordpress()) {
+                for &pid in &l.pools {
+                    let Some(list) = by_pool.get_mut(pid) else {
+                        continue;
+                    };
+                    if !list.iter().any(|(f, _, _)| *f == wp.file) {
+                        list.push((wp.file, n, s));
+                    }
+                }
             }
         }
+    }
+    for (pid, (pool, installs)) in stack.pools.iter().zip(by_pool).enumerate() {
         if installs.len() < 2 {
             continue;
         }

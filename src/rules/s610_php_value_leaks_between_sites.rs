@@ -45,9 +45,23 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
             sent: stack.nginx_php_values(n, loc.scope),
         })
         .collect();
+    // The locations of each pool, in one pass (not one scan of every location per pool).
+    let mut by_pool: Vec<Vec<&Loc>> = vec![Vec::new(); stack.pools.len()];
+    for l in &locs {
+        let mut pids = l.loc.pools.clone();
+        pids.sort_unstable();
+        pids.dedup();
+        for pid in pids {
+            if let Some(list) = by_pool.get_mut(pid) {
+                list.push(l);
+            }
+        }
+    }
     let mut seen: Vec<(crate::finding::Place, usize)> = Vec::new();
-    for (pid, pool) in stack.pools.iter().enumerate() {
-        let here: Vec<&Loc> = locs.iter().filter(|l| l.loc.pools.contains(&pid)).collect();
+    for (pid, (pool, here)) in stack.pools.iter().zip(by_pool).enumerate() {
+        if here.iter().all(|l| l.sent.is_empty()) {
+            continue;
+        }
         for a in &here {
             // Group what this location sends by its fastcgi_param directive.
             let mut directives: Vec<crate::finding::Place> =

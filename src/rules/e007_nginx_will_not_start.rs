@@ -150,7 +150,7 @@ fn directives(n: &Nginx, broken: &HashSet<crate::source::FileId>, out: &mut Vec<
                 // (per module for a third-party module).
                 Some(Some(f)) if f.severity == Severity::Info => {
                     let key = nginx_commands::third_party(&d.name)
-                        .map_or_else(|| d.name.clone(), str::to_string);
+                        .map_or_else(|| d.name.to_string(), str::to_string);
                     if infos.insert(key) {
                         out.push(f);
                     }
@@ -446,6 +446,51 @@ fn locations(n: &Nginx, broken: &HashSet<crate::source::FileId>, out: &mut Vec<F
     }
 }
 
+/// Each module of the buffer family with its directives, in the order [`buffers`]
+/// reads them (named once, not formatted per scope: a big host has 14,000 scopes).
+const BUFFER_FAMILIES: [(&str, [&str; 5]); 4] = [
+    (
+        "proxy",
+        [
+            "proxy_buffer_size",
+            "proxy_buffers",
+            "proxy_busy_buffers_size",
+            "proxy_temp_file_write_size",
+            "proxy_max_temp_file_size",
+        ],
+    ),
+    (
+        "fastcgi",
+        [
+            "fastcgi_buffer_size",
+            "fastcgi_buffers",
+            "fastcgi_busy_buffers_size",
+            "fastcgi_temp_file_write_size",
+            "fastcgi_max_temp_file_size",
+        ],
+    ),
+    (
+        "uwsgi",
+        [
+            "uwsgi_buffer_size",
+            "uwsgi_buffers",
+            "uwsgi_busy_buffers_size",
+            "uwsgi_temp_file_write_size",
+            "uwsgi_max_temp_file_size",
+        ],
+    ),
+    (
+        "scgi",
+        [
+            "scgi_buffer_size",
+            "scgi_buffers",
+            "scgi_busy_buffers_size",
+            "scgi_temp_file_write_size",
+            "scgi_max_temp_file_size",
+        ],
+    ),
+];
+
 /// The merge-time checks of ngx_http_{proxy,fastcgi,uwsgi,scgi}_merge_loc_conf, on
 /// every server and location nginx merges (defaults: buffer_size one page, 8 buffers
 /// of one page; busy and temp_file_write_size twice the larger of those).
@@ -460,15 +505,8 @@ fn buffers(n: &Nginx, out: &mut Vec<Finding>) {
         if !merged {
             continue;
         }
-        for p in ["proxy", "fastcgi", "uwsgi", "scgi"] {
-            let names = [
-                format!("{p}_buffer_size"),
-                format!("{p}_buffers"),
-                format!("{p}_busy_buffers_size"),
-                format!("{p}_temp_file_write_size"),
-                format!("{p}_max_temp_file_size"),
-            ];
-            let dirs: Vec<Option<&Dir>> = names.iter().map(|nm| n.effective(id, nm)).collect();
+        for (p, names) in BUFFER_FAMILIES {
+            let dirs: [Option<&Dir>; 5] = names.map(|nm| n.effective(id, nm));
             if dirs.iter().all(Option::is_none) {
                 continue;
             }

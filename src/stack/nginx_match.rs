@@ -6,23 +6,33 @@
 
 use super::nginx_model::{Location, Nginx, Role, ScopeId, ScopeKind, Site};
 
+/// A pattern compiled as written (`~`) and case-insensitively (`~*`), each on first use.
+type Compiled = [Option<Option<fancy_regex::Regex>>; 2];
+
 thread_local! {
-    /// Compiled location regexes: a host repeats the same few patterns thousands of times.
-    static CACHE: std::cell::RefCell<std::collections::HashMap<String, Option<fancy_regex::Regex>>> =
+    /// Compiled location regexes: a host repeats the same few patterns thousands of
+    /// times. Looked up by the pattern as borrowed (no key built per match).
+    static CACHE: std::cell::RefCell<std::collections::HashMap<String, Compiled>> =
         std::cell::RefCell::new(std::collections::HashMap::new());
 }
 
 fn regex_matches(pattern: &str, case_insensitive: bool, uri: &str) -> bool {
-    let p = if case_insensitive {
-        format!("(?i){pattern}")
-    } else {
-        pattern.to_string()
-    };
     CACHE.with(|c| {
         let mut c = c.borrow_mut();
-        let re = c
-            .entry(p)
-            .or_insert_with_key(|p| fancy_regex::Regex::new(p).ok());
+        if !c.contains_key(pattern) {
+            c.insert(pattern.to_string(), [None, None]);
+        }
+        let Some(slot) = c.get_mut(pattern) else {
+            return false;
+        };
+        let re = slot[usize::from(case_insensitive)].get_or_insert_with(|| {
+            let p = if case_insensitive {
+                format!("(?i){pattern}")
+            } else {
+                pattern.to_string()
+            };
+            fancy_regex::Regex::new(&p).ok()
+        });
         re.as_ref()
             .and_then(|r| r.is_match(uri).ok())
             .unwrap_or(false)
@@ -196,22 +206,29 @@ pub fn role(n: &Nginx, site: &Site, loc: &Location, status_paths: &[(String, Str
         probe_name(uri).then(|| "health check".to_string())
     };
     if loc.is_regex() {
-        let mut candidates: Vec<(String, Option<String>)> = status_paths
+        // The pools' status paths, then the usual probe names (`/status`…).
+        let mut uri = String::new();
+        let hit = status_paths
             .iter()
-            .map(|(p, w)| (p.clone(), Some(w.clone())))
-            .collect();
-        for name in PROBE_NAMES {
-            candidates.push((format!("/{name}"), None));
-        }
-        let hit = candidates
-            .iter()
-            .find(|(uri, _)| regex_location_matches(loc, uri));
-        if let Some((_, what)) = hit {
+            .find(|(p, _)| regex_location_matches(loc, p))
+            .map(|(_, w)| w.as_str())
+            .or_else(|| {
+                PROBE_NAMES
+                    .iter()
+                    .any(|name| {
+                        uri.clear();
+                        uri.push('/');
+                        uri.push_str(name);
+                        regex_location_matches(loc, &uri)
+                    })
+                    .then_some("health check")
+            });
+        if let Some(what) = hit {
             if !WORDPRESS_URIS
                 .iter()
                 .any(|u| regex_location_matches(loc, u))
             {
-                return Role::Probe(what.clone().unwrap_or_else(|| "health check".into()));
+                return Role::Probe(what.to_string());
             }
         }
     } else if loc.pattern != "/" && !loc.pattern.starts_with('@') {
@@ -221,7 +238,13 @@ pub fn role(n: &Nginx, site: &Site, loc: &Location, status_paths: &[(String, Str
     }
     // Another application: the location's own and enclosing patterns, its alias, and
     // a root set at location level.
-    let mut texts: Vec<String> = Vec::new();
+    let app_in = |t: &str| {
+        let t = t.to_ascii_lowercase();
+        OTHER_APPS
+            .iter()
+            .find(|(k, _)| t.contains(k))
+            .map(|(_, app)| Role::OtherApp((*app).to_string()))
+    };
     let mut cur = Some(loc.scope);
     while let Some(c) = cur {
         let s = n.scope(c);
@@ -229,22 +252,20 @@ pub fn role(n: &Nginx, site: &Site, loc: &Location, status_paths: &[(String, Str
             break;
         }
         if s.kind == ScopeKind::Location {
-            texts.extend(s.args.iter().cloned());
+            for a in &s.args {
+                if let Some(r) = app_in(a) {
+                    return r;
+                }
+            }
             for name in ["alias", "root"] {
-                if let Some(d) = s.last_named(name) {
-                    texts.push(d.value_text());
+                if let Some(r) = s.last_named(name).and_then(|d| app_in(&d.value_text())) {
+                    return r;
                 }
             }
         }
         cur = s.parent;
     }
     let _ = site;
-    for t in &texts {
-        let t = t.to_ascii_lowercase();
-        if let Some((_, app)) = OTHER_APPS.iter().find(|(k, _)| t.contains(k)) {
-            return Role::OtherApp((*app).to_string());
-        }
-    }
     Role::WordPress
 }
 

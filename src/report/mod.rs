@@ -12,7 +12,7 @@ pub use text::{escape_controls, paint_diff, statistics_rows, StatRow, DEFAULT_WI
 use crate::finding::{Finding, Severity};
 use crate::rules::Rule;
 use crate::source::SourceMap;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -153,11 +153,7 @@ pub fn render(
 ) -> String {
     match format {
         Format::Text => text::render(sources, findings, summary, opts),
-        Format::Json => {
-            serde_json::to_string_pretty(&json_report(sources, findings, summary))
-                .unwrap_or_default()
-                + "\n"
-        }
+        Format::Json => json_text(sources, findings, summary) + "\n",
         Format::Sarif => {
             serde_json::to_string_pretty(&sarif::report(sources, findings, rules))
                 .unwrap_or_default()
@@ -172,57 +168,122 @@ pub fn render(
     }
 }
 
-/// The stable JSON report (schema version 1, cli.md).
+/// The stable JSON report (schema version 1, cli.md), as a value.
 pub fn json_report(sources: &SourceMap, findings: &[Finding], summary: &Summary) -> Value {
-    let r = redact::Redactor::new(sources);
-    let list: Vec<Value> = findings
-        .iter()
-        .map(|f| {
-            let places = places_of(f);
-            let (file, line, col, el, ec) = match f.primary {
-                Some(p) => {
-                    let (f, l, c, el, ec) = locate(sources, p);
-                    (json!(f), json!(l), json!(c), json!(el), json!(ec))
+    serde_json::to_value(JsonReport::new(sources, findings, summary)).unwrap_or_default()
+}
+
+/// The JSON report as printed: serialized straight from typed records borrowed from
+/// the findings, without a tree of values in between (a big host's report built as a
+/// `Value` held several times its own size). Fields are in alphabetical order, the
+/// order a `Value` prints them in, so both ways give the same bytes.
+fn json_text(sources: &SourceMap, findings: &[Finding], summary: &Summary) -> String {
+    serde_json::to_string_pretty(&JsonReport::new(sources, findings, summary)).unwrap_or_default()
+}
+
+#[derive(serde::Serialize)]
+struct JsonReport {
+    findings: Vec<JsonFinding>,
+    summary: Value,
+    version: u32,
+}
+
+#[derive(serde::Serialize)]
+struct JsonFinding {
+    assumptions: Vec<String>,
+    code: &'static str,
+    column: Option<usize>,
+    end_column: Option<usize>,
+    end_line: Option<usize>,
+    file: Option<String>,
+    fix: Option<JsonFix>,
+    line: Option<usize>,
+    message: String,
+    name: &'static str,
+    related: Vec<JsonRelated>,
+    severity: Severity,
+}
+
+#[derive(serde::Serialize)]
+struct JsonRelated {
+    column: usize,
+    file: String,
+    line: usize,
+    message: String,
+}
+
+#[derive(serde::Serialize)]
+struct JsonFix {
+    applicability: crate::fix::Applicability,
+    edits: Vec<JsonEdit>,
+    message: String,
+}
+
+#[derive(serde::Serialize)]
+struct JsonEdit {
+    end: usize,
+    file: String,
+    replacement: String,
+    start: usize,
+}
+
+impl JsonReport {
+    fn new(sources: &SourceMap, findings: &[Finding], summary: &Summary) -> Self {
+        let r = redact::Redactor::new(sources);
+        let findings = findings
+            .iter()
+            .map(|f| {
+                let places = places_of(f);
+                let at = f.primary.map(|p| locate(sources, p));
+                JsonFinding {
+                    assumptions: f.assumptions.iter().map(|a| r.text(a)).collect(),
+                    code: f.code,
+                    column: at.as_ref().map(|a| a.2),
+                    end_column: at.as_ref().map(|a| a.4),
+                    end_line: at.as_ref().map(|a| a.3),
+                    line: at.as_ref().map(|a| a.1),
+                    file: at.map(|a| a.0),
+                    fix: f.fix.as_ref().map(|x| JsonFix {
+                        applicability: x.applicability,
+                        edits: x
+                            .edits
+                            .iter()
+                            .map(|e| JsonEdit {
+                                end: e.range.end,
+                                file: sources.get(e.file).display.replace('\\', "/"),
+                                replacement: r
+                                    .message(&String::from_utf8_lossy(&e.replacement), &places),
+                                start: e.range.start,
+                            })
+                            .collect(),
+                        message: r.message(&x.message, &places),
+                    }),
+                    message: r.message(&f.message, &places),
+                    name: f.name,
+                    related: f
+                        .related
+                        .iter()
+                        .map(|rel| {
+                            let (file, line, column, _, _) = locate(sources, rel.place);
+                            JsonRelated {
+                                column,
+                                file,
+                                line,
+                                message: r.message(&rel.message, &places),
+                            }
+                        })
+                        .collect(),
+                    severity: f.severity,
                 }
-                None => (Value::Null, Value::Null, Value::Null, Value::Null, Value::Null),
-            };
-            let related: Vec<Value> = f
-                .related
-                .iter()
-                .map(|rel| {
-                    let (file, line, col, _, _) = locate(sources, rel.place);
-                    json!({"file": file, "line": line, "column": col, "message": r.message(&rel.message, &places)})
-                })
-                .collect();
-            let fix = f.fix.as_ref().map(|x| {
-                json!({
-                    "applicability": x.applicability,
-                    "message": r.message(&x.message, &places),
-                    "edits": x.edits.iter().map(|e| json!({
-                        "file": sources.get(e.file).display.replace('\\', "/"),
-                        "start": e.range.start,
-                        "end": e.range.end,
-                        "replacement": r.message(&String::from_utf8_lossy(&e.replacement), &places),
-                    })).collect::<Vec<_>>(),
-                })
-            });
-            json!({
-                "code": f.code,
-                "name": f.name,
-                "severity": f.severity,
-                "message": r.message(&f.message, &places),
-                "file": file,
-                "line": line,
-                "column": col,
-                "end_line": el,
-                "end_column": ec,
-                "related": related,
-                "fix": fix,
-                "assumptions": f.assumptions.iter().map(|a| r.text(a)).collect::<Vec<_>>(),
             })
-        })
-        .collect();
-    json!({"version": 1, "findings": list, "summary": summary})
+            .collect();
+        JsonReport {
+            findings,
+            // Small; as a value its keys print in the same (sorted) order as before.
+            summary: serde_json::to_value(summary).unwrap_or_default(),
+            version: 1,
+        }
+    }
 }
 
 /// Every place a finding names (its message may quote the values found there).

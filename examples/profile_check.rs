@@ -39,7 +39,11 @@ unsafe impl GlobalAlloc for Counting {
     }
 }
 
+/// Bytes allocated by size class (power of two), for `PROFILE_SIZES=1`.
+static BY_SIZE: [AtomicUsize; 40] = [const { AtomicUsize::new(0) }; 40];
+
 fn note(size: usize) {
+    BY_SIZE[(usize::BITS - size.leading_zeros()) as usize % 40].fetch_add(size, Relaxed);
     CALLS.fetch_add(1, Relaxed);
     BYTES.fetch_add(size, Relaxed);
     let live = LIVE.fetch_add(size, Relaxed) + size;
@@ -54,9 +58,10 @@ fn step(name: &str, t: Instant) {
     let calls = CALLS.swap(0, Relaxed);
     let bytes = BYTES.swap(0, Relaxed);
     eprintln!(
-        "{name:>10}: {:.3} s, {calls} allocations, {:.1} MB allocated",
+        "{name:>10}: {:.3} s, {calls} allocations, {:.1} MB allocated, {:.1} MB live",
         t.elapsed().as_secs_f64(),
-        bytes as f64 / 1e6
+        bytes as f64 / 1e6,
+        LIVE.load(Relaxed) as f64 / 1e6
     );
 }
 
@@ -67,6 +72,14 @@ fn main() {
             std::iter::once("wpstack".to_string()).chain(args[2..].iter().cloned()),
         );
         let code = wpstack::cli::run(cli).unwrap_or(2);
+        if std::env::var_os("PROFILE_SIZES").is_some() {
+            for (i, b) in BY_SIZE.iter().enumerate() {
+                let b = b.load(Relaxed);
+                if b > 1_000_000 {
+                    eprintln!("allocations < 2^{i} bytes: {:.1} MB", b as f64 / 1e6);
+                }
+            }
+        }
         eprintln!(
             "exit {code}: {} allocations, {:.1} MB allocated, peak live heap {:.1} MB",
             CALLS.load(Relaxed),
@@ -86,6 +99,7 @@ fn main() {
     BYTES.store(0, Relaxed);
     let mut stack = None;
     for _ in 0..3 {
+        drop(stack.take());
         let t = Instant::now();
         stack = Some(
             wpstack::stack::discover::load(&wpstack::stack::discover::Inputs {
@@ -96,7 +110,68 @@ fn main() {
         );
         step("load", t);
     }
-    let stack = stack.unwrap();
+    let mut stack = stack.unwrap();
+    if std::env::var_os("PROFILE_MEMORY").is_some() {
+        // What of the loaded model holds the live heap: drop it part by part.
+        let mut last = LIVE.load(Relaxed);
+        let mut part = |name: &str| {
+            let now = LIVE.load(Relaxed);
+            eprintln!("{name:>12}: {:.1} MB", (last as f64 - now as f64) / 1e6);
+            last = now;
+        };
+        use wpstack::stack::*;
+        let dirs: usize = stack
+            .nginx
+            .iter()
+            .flat_map(|n| n.scopes.iter())
+            .map(|s| s.directives.len())
+            .sum();
+        let dcap: usize = stack
+            .nginx
+            .iter()
+            .flat_map(|n| n.scopes.iter())
+            .map(|s| s.directives.capacity())
+            .sum();
+        let scopes: usize = stack.nginx.iter().map(|n| n.scopes.len()).sum();
+        let locs: usize = stack
+            .nginx
+            .iter()
+            .flat_map(|n| n.sites.iter())
+            .map(|s| s.locations.len())
+            .sum();
+        eprintln!(
+            "Dir {} B × {dirs} (capacity {dcap}), Scope {} B × {scopes}, Location {} B × {locs}, Site {} B, Pool {} B, PhpSetting {} B, WpConst {} B",
+            std::mem::size_of::<Dir>(),
+            std::mem::size_of::<wpstack::stack::nginx_model::Scope>(),
+            std::mem::size_of::<Location>(),
+            std::mem::size_of::<Site>(),
+            std::mem::size_of::<Pool>(),
+            std::mem::size_of::<PhpSetting>(),
+            std::mem::size_of::<WpConst>(),
+        );
+        let mut by_kind = std::collections::BTreeMap::<String, Vec<_>>::new();
+        for f in std::mem::take(&mut stack.files) {
+            by_kind.entry(format!("{:?}", f.kind)).or_default().push(f);
+        }
+        part("(nothing)");
+        for (k, v) in by_kind {
+            drop(v);
+            part(&format!("syntax {k}"));
+        }
+        drop(std::mem::take(&mut stack.nginx));
+        part("nginx model");
+        drop(std::mem::take(&mut stack.pools));
+        drop(std::mem::take(&mut stack.fpm));
+        part("pools");
+        drop(std::mem::take(&mut stack.wp));
+        part("wp model");
+        drop(std::mem::take(&mut stack.sources));
+        part("sources");
+        drop(stack);
+        part("rest");
+        eprintln!("left: {:.1} MB", LIVE.load(Relaxed) as f64 / 1e6);
+        return;
+    }
     let fs = wpstack::settings::read_config(&dir.path().join("wpstack.toml")).unwrap();
     let host = wpstack::machine::host::resolve(&Default::default(), &fs.host, false);
     let settings = wpstack::settings::Settings::default();
@@ -119,6 +194,10 @@ fn main() {
     let t = Instant::now();
     let f = wpstack::engine::run(&stack, &settings, &host);
     step("engine", t);
+    let t = Instant::now();
+    let red = wpstack::report::redact::Redactor::new(&stack.sources);
+    let _ = red.text("x");
+    step("redaction", t);
     let t = Instant::now();
     let summary = wpstack::report::Summary::from_findings(&f, stack.files.len());
     let json = wpstack::report::json_report(&stack.sources, &f, &summary);

@@ -19,4 +19,5 @@ pub mod settings;
 pub mod source;
 pub mod stack;
 pub mod syntax;
+pub mod timings;
 pub mod tune;

@@ -807,10 +807,12 @@ fn configured_backup_dir(
 }
 
 fn check(a: &CheckArgs) -> Result<i32, String> {
+    let mut laps = crate::timings::Laps::start();
     let (mut settings, configured_host) = settings_for(a)?;
     let given = a.host.facts();
     settings.host = given.clone();
     let host = host::resolve(&given, &configured_host, settings.measure_host);
+    laps.lap("settings and host");
     let dumps = dump_inputs(a)?;
     let stdin = if a.input.paths.iter().any(|p| p.as_os_str() == "-") {
         if a.input.paths.len() > 1 || a.diff || a.fix {
@@ -903,7 +905,9 @@ fn check(a: &CheckArgs) -> Result<i32, String> {
         }
         return Err(nothing_read(&a.input));
     }
+    laps.lap("load");
     let mut findings = engine::run(&stack, &settings, &host);
+    laps.lap("rules");
     if let Some(m) = &dumps {
         // No message names the private directory.
         let d = m.dir.path().display().to_string();
@@ -941,9 +945,11 @@ fn check(a: &CheckArgs) -> Result<i32, String> {
     let failing = findings.iter().any(|f| f.severity >= settings.fail_on);
     let findings = report::cap_repeats(findings, &stack.sources, a.max_per_code, &mut summary);
     let out = a.render(&stack.sources, &findings, &summary)?;
+    laps.lap("report");
     progress.finish();
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(out.as_bytes());
+    laps.lap("write");
     let red = report::redact::Redactor::new(&stack.sources);
     if a.format == Format::Text && !a.quiet {
         for n in &stack.notes {
@@ -983,6 +989,7 @@ fn check(a: &CheckArgs) -> Result<i32, String> {
         }
         return Ok(EXIT_ERROR);
     }
+    laps.lap("notes");
     // The process ends here: freeing thousands of syntax trees one by one only costs time.
     std::mem::forget(stack);
     if a.exit_zero {

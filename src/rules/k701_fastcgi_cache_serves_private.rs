@@ -194,7 +194,7 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
                 let args = |name: &str| -> Vec<String> {
                     n.effective_all(loc.scope, name)
                         .into_iter()
-                        .flat_map(|d| d.args.iter().cloned())
+                        .flat_map(|d| d.args.iter().map(|a| a.to_string()))
                         .collect()
                 };
                 let index = index.get_or_insert_with(|| var_index(n));

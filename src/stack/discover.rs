@@ -642,14 +642,8 @@ fn load_uncached(inputs: &Inputs) -> Result<Stack, ReadError> {
     }
 
     stack.root = root.clone();
-    let timings = std::env::var_os("WPSTACK_TIMINGS").is_some();
-    let mut t = std::time::Instant::now();
-    let mut lap = |what: &str| {
-        if timings {
-            eprintln!("wpstack: {what}: {:.3} s", t.elapsed().as_secs_f64());
-            t = std::time::Instant::now();
-        }
-    };
+    let mut laps = crate::timings::Laps::start();
+    let mut lap = |what: &str| laps.lap(what);
     lap("discovery walk");
     load_nginx(&mut stack, &found, root.as_deref());
     lap("nginx");
@@ -1374,9 +1368,11 @@ fn load_fpm(stack: &mut Stack, found: &Found, root: Option<&Path>, explicit_ini:
         let prefix = install_prefix(&system_dir);
         let mut sections = sections;
         php_model::apply_global_prefix(&mut sections.global, &prefix);
+        let shared_ini = std::sync::Arc::new(ini.settings.clone());
         for mut pool in sections.pools {
             php_model::apply_prefix(&mut pool, &prefix);
             pool.php = php_model::effective_php(&ini, &pool.overrides);
+            pool.php_ini = shared_ini.clone();
             for (k, place) in &ini.unknown {
                 if !pool.overrides.iter().any(|(o, _)| o == k) {
                     pool.php_unknown.entry(k.clone()).or_insert(*place);

@@ -517,7 +517,7 @@ fn dump_pool(d: &D, id: usize) -> Value {
         }
     }
     let mut php = Map::new();
-    for (k, s) in &p.php {
+    for (k, s) in p.php_settings() {
         let mut v = d.keyed(k, &php_shown(k, &s.value));
         if d.show_origin {
             if let Value::Object(m) = &mut v {

@@ -27,8 +27,8 @@ pub enum ScopeKind {
 /// A directive as the model sees it: unquoted words, with their places.
 #[derive(Debug, Clone)]
 pub struct Dir {
-    pub name: String,
-    pub args: Vec<String>,
+    pub name: compact_str::CompactString,
+    pub args: Vec<compact_str::CompactString>,
     /// The whole directive (name to `;`/`}`).
     pub place: Place,
     pub name_span: Span,
@@ -38,7 +38,7 @@ pub struct Dir {
 
 impl Dir {
     pub fn arg(&self, i: usize) -> Option<&str> {
-        self.args.get(i).map(String::as_str)
+        self.args.get(i).map(compact_str::CompactString::as_str)
     }
     pub fn arg_place(&self, i: usize) -> Place {
         Place::new(
@@ -87,7 +87,7 @@ impl Scope {
         }
         let mut index: HashMap<String, Vec<u32>> = HashMap::new();
         for (i, d) in self.directives.iter().enumerate() {
-            index.entry(d.name.clone()).or_default().push(i as u32);
+            index.entry(d.name.to_string()).or_default().push(i as u32);
         }
         self.index = Some(index);
     }
@@ -497,8 +497,13 @@ pub fn build(input: &NginxInput) -> Nginx {
         mut scopes, files, ..
     } = b;
     for s in &mut scopes {
+        // The model lives as long as the run: no doubling slack (a 2,000-site host
+        // has ~40,000 directives here).
+        s.directives.shrink_to_fit();
+        s.children.shrink_to_fit();
         s.build_index();
     }
+    scopes.shrink_to_fit();
     let mut n = Nginx {
         main: input.main,
         files,
@@ -528,10 +533,14 @@ impl Builder<'_> {
         }
         for item in items {
             let Item::Directive(d) = item else { continue };
-            let name = d.name.text();
+            let name = compact_str::CompactString::from_utf8_lossy(&d.name.value);
             let dir = Dir {
                 name: name.clone(),
-                args: d.args.iter().map(|w| w.text()).collect(),
+                args: d
+                    .args
+                    .iter()
+                    .map(|w| compact_str::CompactString::from_utf8_lossy(&w.value))
+                    .collect(),
                 place: Place::new(file, d.span),
                 name_span: d.name.span,
                 arg_spans: d.args.iter().map(|w| w.span).collect(),
@@ -852,7 +861,7 @@ fn collect_sites(n: &Nginx) -> Vec<Site> {
         let Some(block) = s.block else { continue };
         let server_names = n
             .own(sid, "server_name")
-            .flat_map(|d| d.args.iter().cloned())
+            .flat_map(|d| d.args.iter().map(|a| a.to_string()))
             .collect();
         let listen = n
             .own(sid, "listen")

@@ -147,7 +147,11 @@ pub struct Pool {
     pub settings: BTreeMap<String, Sourced<String>>,
     /// Every occurrence of every key in order (for duplicate detection and E002/E004).
     pub entries: Vec<(String, Sourced<String>)>,
-    /// The effective PHP settings of this pool (php.ini → scan dir → pool overrides).
+    /// The PHP settings of this pool's php-fpm (php.ini → scan dir), shared by all its
+    /// pools: a host with 2,000 pools holds one copy, not 2,000.
+    pub php_ini: std::sync::Arc<BTreeMap<String, PhpSetting>>,
+    /// The pool's own php_value/php_admin_value results, over `php_ini`; [`Pool::php`]
+    /// reads the two as one effective table.
     pub php: BTreeMap<String, PhpSetting>,
     /// Pool-level php_value/php_admin_value entries in order (with place and kind).
     pub overrides: Vec<(String, PhpSetting)>,
@@ -170,6 +174,15 @@ impl Pool {
             fpm_default(key).map(|v| Sourced::default(v.to_string(), "php-fpm default"))
         })
     }
+    /// Every PHP setting this pool sets (php.ini chain, then its own overrides), by key.
+    pub fn php_settings(&self) -> impl Iterator<Item = (&String, &PhpSetting)> {
+        self.php_ini
+            .iter()
+            .filter(|(k, _)| !self.php.contains_key(*k))
+            .chain(self.php.iter())
+            .collect::<BTreeMap<_, _>>()
+            .into_iter()
+    }
     /// An effective PHP setting, or PHP's default — but only when the php.ini this
     /// pool's php-fpm reads was found: without it, a default is a guess (a real host
     /// nearly always has a php.ini), and rules must not report guesses.
@@ -177,16 +190,20 @@ impl Pool {
         if self.php_unknown.contains_key(key) {
             return None;
         }
-        self.php.get(key).cloned().or_else(|| {
-            if !self.ini_known {
-                return None;
-            }
-            php_default(key).map(|v| PhpSetting {
-                value: Sourced::default(v.to_string(), "PHP default"),
-                raw: v.to_string(),
-                via: Via::Default,
+        self.php
+            .get(key)
+            .or_else(|| self.php_ini.get(key))
+            .cloned()
+            .or_else(|| {
+                if !self.ini_known {
+                    return None;
+                }
+                php_default(key).map(|v| PhpSetting {
+                    value: Sourced::default(v.to_string(), "PHP default"),
+                    raw: v.to_string(),
+                    via: Via::Default,
+                })
             })
-        })
     }
     /// The `listen` address as written.
     pub fn listen(&self) -> Option<&Sourced<String>> {
@@ -473,6 +490,7 @@ pub fn collect_sections(files: &[(FileId, &ini::File)], fpm_index: usize) -> Poo
                             file: *file,
                             settings: BTreeMap::new(),
                             entries: Vec::new(),
+                            php_ini: Default::default(),
                             php: BTreeMap::new(),
                             overrides: Vec::new(),
                             ini_known: false,
@@ -538,16 +556,17 @@ pub fn collect_sections(files: &[(FileId, &ini::File)], fpm_index: usize) -> Poo
     out
 }
 
-/// The effective PHP settings of a pool: the instance's ini, then its overrides
+/// What a pool's overrides make of the instance's ini: the keys they set, as they end
 /// (admin values win over non-admin ones whatever their order, as `php_value` cannot
-/// change a value php-fpm locked).
+/// change a value php-fpm locked). The rest of the pool's PHP settings are the ini's
+/// ([`Pool::php_ini`]).
 pub fn effective_php(
     ini: &EffectiveIni,
     overrides: &[(String, PhpSetting)],
 ) -> BTreeMap<String, PhpSetting> {
-    let mut php = ini.settings.clone();
+    let mut php: BTreeMap<String, PhpSetting> = BTreeMap::new();
     for (key, s) in overrides {
-        if let Some(prev) = php.get(key) {
+        if let Some(prev) = php.get(key).or_else(|| ini.settings.get(key)) {
             if prev.via.locked() && !s.via.locked() {
                 continue;
             }

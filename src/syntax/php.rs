@@ -134,8 +134,12 @@ pub fn parse(src: &[u8]) -> File {
     let mut lexer = Lexer::new(src);
     lexer.run();
     let Lexer {
-        tokens, mut errors, ..
+        mut tokens,
+        mut errors,
+        ..
     } = lexer;
+    // Kept for the run (fixes edit by token): no doubling slack.
+    tokens.shrink_to_fit();
     super::cap_errors(&mut errors);
     let statements = Extractor::new(src, &tokens).run();
     File {

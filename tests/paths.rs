@@ -417,3 +417,54 @@ fn a_wp_config_require_never_reads_outside_the_root() {
         "a file of this machine was read: {dump}"
     );
 }
+
+/// The `.env` a Bedrock-style wp-config.php reads through `env()` is looked up inside the
+/// checked root: a `.env` that is a link to a file of this machine is not read.
+#[test]
+fn a_site_env_file_linked_out_of_the_root_is_not_read() {
+    let outside = tempfile::tempdir().unwrap();
+    let secret = outside.path().canonicalize().unwrap().join("host.env");
+    std::fs::write(&secret, "WP_HOME=https://host-only.example\n").unwrap();
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().canonicalize().unwrap();
+    let w = |p: &str, c: &str| {
+        let p = root.join(p);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, c).unwrap();
+    };
+    w(
+        "etc/nginx/nginx.conf",
+        "events {}\nhttp {\n  server {\n    listen 80;\n    server_name site.test;\n    root /var/www/site;\n  }\n}\n",
+    );
+    w(
+        "var/www/site/wp-config.php",
+        "<?php\ndefine( 'WP_HOME', env( 'WP_HOME' ) );\ndefine( 'WP_SITEURL', env( 'WP_SITEURL' ) );\n",
+    );
+    std::os::unix::fs::symlink(&secret, root.join("var/www/site/.env")).unwrap();
+    let dump = |root: &Path| {
+        let out = wpstack()
+            .args(["dump", "--show-origin"])
+            .arg(root)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let got = dump(&root);
+    assert!(
+        !got.contains("host-only.example"),
+        "a file of this machine was read: {got}"
+    );
+    // The same .env as a file of the copy is read.
+    std::fs::remove_file(root.join("var/www/site/.env")).unwrap();
+    w("var/www/site/.env", "WP_SITEURL=https://in-copy.example\n");
+    let got = dump(&root);
+    assert!(
+        got.contains("in-copy.example"),
+        "the copy's .env was not read: {got}"
+    );
+}

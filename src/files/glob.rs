@@ -61,8 +61,8 @@ pub fn expand(root: Option<&Path>, pattern: &Path) -> Vec<PathBuf> {
     // returns it and the program then fails to open it (the loader reports why).
     let mut out: Vec<PathBuf> = dirs
         .into_iter()
-        .filter(|p| match resolve::metadata(root, p) {
-            Some(m) => !m.is_dir(),
+        .filter(|p| match resolve::file_type(root, p) {
+            Some(t) => !t.is_dir(),
             None => std::fs::symlink_metadata(p).is_ok(),
         })
         .collect();

@@ -184,15 +184,9 @@ fn push_components(todo: &mut Vec<OsString>, p: &Path) {
     todo.extend(parts.into_iter().rev());
 }
 
-/// Metadata of the real file behind `path` (inside `root`).
-pub fn metadata(root: Option<&Path>, path: &Path) -> Option<std::fs::Metadata> {
-    let real = real_path(root, path).ok()?;
-    std::fs::symlink_metadata(real).ok()
-}
-
 /// The type of the real file behind `path` (inside `root`): the resolution's own
 /// `lstat` when it made one, else one more.
-fn file_type(root: Option<&Path>, path: &Path) -> Option<std::fs::FileType> {
+pub(crate) fn file_type(root: Option<&Path>, path: &Path) -> Option<std::fs::FileType> {
     match resolved(root, path).ok()? {
         (_, Some(t)) => Some(t),
         (real, None) => std::fs::symlink_metadata(real).ok().map(|m| m.file_type()),

@@ -1535,18 +1535,29 @@ fn follow_wp_includes(stack: &mut Stack, wp: &mut WpConfig, main: &Path, root: O
     visit_wp_file(
         stack, wp, wp.file, main, &abspath, root, 0, false, &mut seen, &mut dirs,
     );
-    // The .env beside the site.
+    // The .env beside the site, looked for only when a constant reads the environment
+    // (`env('X')`, `getenv('X')`), and resolved like every other file: inside the
+    // checked root, a link followed only within it.
+    let reads_env = wp.constants.values().any(|c| {
+        matches!(&c.value.value, crate::syntax::php::PhpValue::Computed(t) if t.contains("env("))
+    });
     let mut env = std::collections::BTreeMap::new();
-    let mut candidates: Vec<PathBuf> = Vec::new();
-    for d in &dirs {
-        candidates.push(d.join(".env"));
-        if let Some(p) = d.parent() {
-            candidates.push(p.join(".env"));
+    if reads_env {
+        let mut candidates: Vec<PathBuf> = Vec::new();
+        for d in &dirs {
+            candidates.push(d.join(".env"));
+            if let Some(p) = d.parent() {
+                candidates.push(p.join(".env"));
+            }
         }
-    }
-    if let Some(f) = candidates.iter().find(|p| p.is_file()) {
-        if let Ok(vars) = read_env_file(f) {
-            env.extend(vars);
+        let found = candidates
+            .iter()
+            .find(|p| crate::files::resolve::is_file(root, p))
+            .and_then(|p| crate::files::real(root, p).ok());
+        if let Some(f) = found {
+            if let Ok(vars) = read_env_file(&f) {
+                env.extend(vars);
+            }
         }
     }
     for c in wp.constants.values_mut() {
@@ -1618,9 +1629,17 @@ fn visit_wp_file(
             IncludeBase::Abspath => abspath.join(&inc.path),
             IncludeBase::Absolute => super::load::resolve(&inc.path, &dir, root),
         };
+        // WordPress itself (wp-config.php's last line requires wp-settings.php, even
+        // through a link to a shared core) defines no site settings: not even looked up.
+        if written
+            .file_name()
+            .is_some_and(|n| n == "wp-settings.php" || n == "wp-load.php")
+        {
+            continue;
+        }
         // Resolved as PHP opens it, links and `..` inside the checked root (its
         // `__FILE__` is the real path too); a file that is not there is not followed.
-        let Ok(target) = crate::files::real(root, &written) else {
+        let Ok(target) = crate::files::resolve::real_path(root, &written) else {
             continue;
         };
         if !crate::files::resolve::is_file(root, &target) {

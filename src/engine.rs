@@ -116,12 +116,21 @@ pub fn run(stack: &Stack, settings: &Settings, host: &Host) -> Vec<Finding> {
         settings,
         host,
     };
-    let mut findings = Vec::new();
-    for rule in rules::ALL {
-        if enabled(rule, settings) {
-            (rule.check)(&cx, &mut findings);
-        }
-    }
+    // Each rule on the run's threads (`--threads`), into its own list; the lists are
+    // joined in catalog order, so the findings are those of a sequential run.
+    let per_rule: Vec<Vec<Finding>> = {
+        use rayon::prelude::*;
+        rules::ALL
+            .par_iter()
+            .filter(|rule| enabled(rule, settings))
+            .map(|rule| {
+                let mut out = Vec::new();
+                (rule.check)(&cx, &mut out);
+                out
+            })
+            .collect()
+    };
+    let mut findings: Vec<Finding> = per_rule.into_iter().flatten().collect();
     let sups: Vec<Suppression> = stack
         .files
         .iter()

@@ -319,15 +319,13 @@ pub(crate) fn add_source(stack: &mut Stack, path: &Path) -> Result<FileId, ReadE
     }
     let ahead = AHEAD.with(|a| {
         let mut a = a.borrow_mut();
-        a.get_mut(&real).map(|(b, _)| std::mem::take(b))
+        a.get_mut(&real).and_then(|(f, _)| f.take())
     });
-    let bytes = match ahead {
-        Some(b) => b,
-        None => read_config(&real)?,
+    let file = match ahead {
+        Some(f) => f,
+        None => SourceFile::new(&real, real.display().to_string(), read_config(&real)?),
     };
-    Ok(stack
-        .sources
-        .add(SourceFile::new(&real, real.display().to_string(), bytes)))
+    Ok(stack.sources.add(file))
 }
 
 /// The real path of `path` inside the stack's root, or `path` itself when it has none.
@@ -353,16 +351,20 @@ pub(crate) fn parse_into(stack: &mut Stack, id: FileId, kind: FileKind) {
         let mut a = a.borrow_mut();
         a.remove(&stack.sources.get(id).path)
             .and_then(|(_, parsed)| parsed)
-            .filter(|(k, _)| *k == kind)
+            .filter(|p| p.kind == kind)
     });
-    let mut syntax = match ahead {
-        Some((_, syntax)) => syntax,
-        None => Syntax::parse(kind, &stack.sources.get(id).bytes),
+    let (mut syntax, secrets) = match ahead {
+        Some(p) => (p.syntax, p.secrets),
+        None => (Syntax::parse(kind, &stack.sources.get(id).bytes), None),
     };
     if let Syntax::Ini(f) = &mut syntax {
         substitute_env(f, &stack.env);
     }
-    stack.add_file(StackFile { id, kind, syntax });
+    let file = StackFile { id, kind, syntax };
+    match secrets {
+        Some(spans) => stack.add_file_with_secrets(file, spans),
+        None => stack.add_file(file),
+    }
 }
 
 /// php-fpm and PHP expand `${NAME}` from their environment when they read a file. With
@@ -485,15 +487,24 @@ pub fn load(inputs: &Inputs) -> Result<Stack, ReadError> {
     out
 }
 
-/// A file read ahead: its bytes (until [`add_source`] takes them) and its parse (until
+/// A file read ahead: its source (until [`add_source`] takes it) and its parse (until
 /// [`parse_into`] does).
-type ReadAhead = (Vec<u8>, Option<(FileKind, Syntax)>);
+type ReadAhead = (Option<SourceFile>, Option<Parsed>);
+
+/// A parse made ahead, with the secret values' spans when they could be found on the
+/// worker thread too (not for ini files: `${NAME}` substitution comes first, on the
+/// loader's thread).
+struct Parsed {
+    kind: FileKind,
+    syntax: Syntax,
+    secrets: Option<Vec<crate::source::Span>>,
+}
 
 thread_local! {
     /// Files [`read_ahead`] read and parsed, by real path, until the loader asks for
     /// them ([`add_source`], [`parse_into`]); emptied at the end of each load.
     static AHEAD: std::cell::RefCell<HashMap<PathBuf, ReadAhead>> =
-        std::cell::RefCell::new(HashMap::new());
+        std::cell::RefCell::new(HashMap::default());
 }
 
 /// Read and parse `paths` (files of one `kind`: the sites' wp-config.php files, the
@@ -515,18 +526,31 @@ fn read_ahead(stack: &Stack, paths: &[PathBuf], kind: FileKind) {
         .filter_map(|p| crate::files::real(root, p).ok())
         .filter(|r| stack.sources.find(r).is_none())
         .collect();
-    let done: Vec<(PathBuf, Vec<u8>, Syntax)> = todo
+    // Everything that needs only the file is done here, on the threads: the line
+    // table, the parse, the secret spans.
+    let done: Vec<(PathBuf, SourceFile, Parsed)> = todo
         .into_par_iter()
         .filter_map(|real| {
             let bytes = read_config(&real).ok()?;
             let syntax = Syntax::parse(kind, &bytes);
-            Some((real, bytes, syntax))
+            let secrets = (!matches!(syntax, Syntax::Ini(_)))
+                .then(|| crate::report::redact::syntax_secret_spans(&syntax, &bytes));
+            let file = SourceFile::new(&real, real.display().to_string(), bytes);
+            Some((
+                real,
+                file,
+                Parsed {
+                    kind,
+                    syntax,
+                    secrets,
+                },
+            ))
         })
         .collect();
     AHEAD.with(|a| {
         let mut a = a.borrow_mut();
-        for (real, bytes, syntax) in done {
-            a.insert(real, (bytes, Some((kind, syntax))));
+        for (real, file, parsed) in done {
+            a.insert(real, (Some(file), Some(parsed)));
         }
     });
 }

@@ -181,7 +181,13 @@ impl Stack {
                 &file.syntax,
                 &self.sources.get(file.id).bytes,
             );
-            self.sources.set_secrets(file.id, spans);
+            self.add_file_with_secrets(file, spans);
+        }
+    }
+    /// Add a parsed file whose secret values' spans were found already (once per id).
+    pub fn add_file_with_secrets(&mut self, file: StackFile, secrets: Vec<crate::source::Span>) {
+        if !self.file_pos.contains_key(&file.id) {
+            self.sources.set_secrets(file.id, secrets);
             self.file_pos.insert(file.id, self.files.len());
             self.files.push(file);
         }

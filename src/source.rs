@@ -152,7 +152,75 @@ pub struct SourceMap {
     /// The matcher of every secret value, built by `report::redact` the first time a
     /// text is redacted and kept while the map does not change (a run builds it once,
     /// not once per report, diff, note or message).
-    redaction: std::sync::OnceLock<Option<std::sync::Arc<aho_corasick::AhoCorasick>>>,
+    redaction: std::sync::OnceLock<Option<std::sync::Arc<SecretValues>>>,
+}
+
+/// A set of strings (the secret values of a run, tens of thousands on a big host) and
+/// their leftmost-longest occurrences in a text. Searching is, per position of the text,
+/// one lookup of its first [`SecretValues::HEAD`] bytes and, where some value starts
+/// so, one set lookup per length such values have: building it costs a copy of the
+/// values, not an automaton of their every byte (which at 2,000 sites took longer than
+/// the whole JSON report, and tens of MB), and values sharing their first bytes (a
+/// host's `secret-1` … `secret-2000`) cost one lookup per length, not one per value.
+#[derive(Debug, Default)]
+pub struct SecretValues {
+    values: foldhash::HashSet<Box<[u8]>>,
+    /// The lengths of the values that start with these bytes, longest first.
+    lengths: foldhash::HashMap<[u8; SecretValues::HEAD], Vec<usize>>,
+}
+
+impl SecretValues {
+    /// The shortest value kept (shorter ones are masked only as whole words, where a
+    /// finding's own lines hold them).
+    pub const HEAD: usize = 4;
+
+    /// The set of `values` of [`Self::HEAD`] bytes or more.
+    pub fn new(values: impl IntoIterator<Item = String>) -> Self {
+        let mut set = SecretValues::default();
+        for v in values {
+            let Some(head) = v.as_bytes().first_chunk::<{ Self::HEAD }>() else {
+                continue;
+            };
+            let lengths = set.lengths.entry(*head).or_default();
+            if let Err(at) = lengths.binary_search_by(|l| v.len().cmp(l)) {
+                lengths.insert(at, v.len());
+            }
+            set.values.insert(v.into_bytes().into_boxed_slice());
+        }
+        set
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// `text` with every leftmost-longest occurrence of a value replaced by `mask`.
+    pub fn replace_all(&self, text: &str, mask: &str) -> String {
+        let b = text.as_bytes();
+        let mut out = String::with_capacity(text.len());
+        let (mut done, mut i) = (0, 0);
+        while let Some(head) = b.get(i..).and_then(|r| r.first_chunk::<{ Self::HEAD }>()) {
+            let hit = self.lengths.get(head).and_then(|lengths| {
+                lengths
+                    .iter()
+                    .copied()
+                    .find(|&l| b.get(i..i + l).is_some_and(|v| self.values.contains(v)))
+            });
+            match hit {
+                // A value is valid UTF-8, so it starts and ends on character
+                // boundaries of `text`.
+                Some(len) => {
+                    out.push_str(&text[done..i]);
+                    out.push_str(mask);
+                    i += len;
+                    done = i;
+                }
+                None => i += 1,
+            }
+        }
+        out.push_str(&text[done..]);
+        out
+    }
 }
 
 impl SourceMap {
@@ -198,8 +266,8 @@ impl SourceMap {
     /// while the map does not change.
     pub(crate) fn redaction_matcher(
         &self,
-        build: impl FnOnce() -> Option<aho_corasick::AhoCorasick>,
-    ) -> Option<std::sync::Arc<aho_corasick::AhoCorasick>> {
+        build: impl FnOnce() -> Option<SecretValues>,
+    ) -> Option<std::sync::Arc<SecretValues>> {
         self.redaction
             .get_or_init(|| build().map(std::sync::Arc::new))
             .clone()
@@ -365,6 +433,32 @@ impl SourceMap {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secret_values_mask_leftmost_longest_occurrences() {
+        let set = SecretValues::new(
+            [
+                "secret-1",
+                "secret-17",
+                "secret-170",
+                "abc",
+                "pässwörd",
+                "secret-1",
+            ]
+            .map(String::from),
+        );
+        // Shorter than HEAD: not in the set.
+        assert_eq!(set.replace_all("abc", "*"), "abc");
+        assert_eq!(
+            set.replace_all("a secret-17x and secret-1 and secret-170", "*"),
+            "a *x and * and *"
+        );
+        // Adjacent and overlapping occurrences: leftmost first, then after it.
+        assert_eq!(set.replace_all("secret-1secret-17", "*"), "**");
+        assert_eq!(set.replace_all("é pässwörd é", "*"), "é * é");
+        assert_eq!(set.replace_all("secr", "*"), "secr");
+        assert!(SecretValues::new(Vec::new()).is_empty());
+    }
 
     #[test]
     fn line_col_counts_chars_and_handles_crlf() {

@@ -17,7 +17,7 @@
 //! The public placeholder of wp-config-sample.php stays visible: S603 is about it.
 
 use crate::finding::Place;
-use crate::source::{FileId, SourceMap, Span};
+use crate::source::{FileId, SecretValues, SourceMap, Span};
 use crate::stack::{FileKind, Syntax};
 use crate::syntax::php::TokenKind;
 
@@ -28,7 +28,7 @@ const PLACEHOLDER: &str = "put your unique phrase here";
 
 /// Values shorter than this are masked in free text only next to their own place
 /// (a one-letter password would otherwise mask every "a" in every message).
-const SHORT: usize = 4;
+const SHORT: usize = SecretValues::HEAD;
 
 /// The one list: does a constant, variable, environment variable, ini key or header
 /// of this name carry a secret?
@@ -325,39 +325,24 @@ pub fn mask_bytes(line: &[u8], base: usize, spans: &[Span]) -> Vec<u8> {
     out
 }
 
-/// One automaton over every secret value of [`SHORT`] bytes or more in `sources`.
-fn secret_matcher(sources: &SourceMap) -> Option<aho_corasick::AhoCorasick> {
-    // A host with thousands of sites has tens of thousands of secret values: dedupe
-    // through a set (a `Vec::contains` per value was quadratic: 5 s at 2,000 sites).
+/// Every secret value of [`SHORT`] bytes or more in `sources`, as written and unquoted.
+fn secret_matcher(sources: &SourceMap) -> Option<SecretValues> {
     let mut values: Vec<String> = Vec::new();
-    let mut seen: foldhash::HashSet<String> = Default::default();
     for (id, f) in sources.iter() {
         for s in sources.secrets(id) {
-            let raw = String::from_utf8_lossy(f.slice(*s)).into_owned();
+            let raw = String::from_utf8_lossy(f.slice(*s));
             let t = raw.trim();
-            for v in [
-                t.to_string(),
-                unquote(t),
-                t.trim_start_matches(['\'', '"']).to_string(),
-            ] {
-                if !v.is_empty() && v != PLACEHOLDER && seen.insert(v.clone()) {
-                    values.push(v);
+            let bare = t.trim_start_matches(['\'', '"']);
+            let unq = unquote(t);
+            for v in [t, unq.as_str(), bare] {
+                if v.len() >= SHORT && v != PLACEHOLDER {
+                    values.push(v.to_string());
                 }
             }
         }
     }
-    let long: Vec<&String> = values.iter().filter(|v| v.len() >= SHORT).collect();
-    (!long.is_empty())
-        .then(|| {
-            aho_corasick::AhoCorasick::builder()
-                .match_kind(aho_corasick::MatchKind::LeftmostLongest)
-                // The texts searched are a few messages and lines; the tens of
-                // thousands of patterns are the cost: no second (contiguous) automaton.
-                .kind(Some(aho_corasick::AhoCorasickKind::NoncontiguousNFA))
-                .build(long)
-                .ok()
-        })
-        .flatten()
+    let set = SecretValues::new(values);
+    (!set.is_empty()).then_some(set)
 }
 
 /// Masks what a [`SourceMap`]'s files hold as secrets, in any text about them.
@@ -365,7 +350,7 @@ pub struct Redactor<'a> {
     sources: &'a SourceMap,
     /// All secret values of [`SHORT`] bytes or more, found in one pass over a text (a host with
     /// thousands of sites has tens of thousands of them).
-    matcher: Option<std::sync::Arc<aho_corasick::AhoCorasick>>,
+    matcher: Option<std::sync::Arc<SecretValues>>,
 }
 
 impl<'a> Redactor<'a> {
@@ -379,16 +364,7 @@ impl<'a> Redactor<'a> {
     /// [`SHORT`] bytes or more masked, and any `define('DB_PASSWORD', '…')`-like text.
     pub fn text(&self, s: &str) -> String {
         let out = match &self.matcher {
-            Some(m) => {
-                // No replacement list as long as the patterns (tens of thousands on a
-                // big host) built per text: every match becomes the mask.
-                let mut out = String::with_capacity(s.len());
-                m.replace_all_with(s, &mut out, |_, _, dst| {
-                    dst.push_str(MASK);
-                    true
-                });
-                out
-            }
+            Some(m) => m.replace_all(s, MASK),
             None => s.to_string(),
         };
         redact_text(&out)

@@ -7,7 +7,7 @@ use crate::rules::{self, Context, Rule};
 use crate::settings::Settings;
 use crate::source::{FileId, Span};
 use crate::stack::{FileKind, Stack};
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
 
 /// Does a selector (`T101`, `timeout-chain-inverted`, `T1`, `T`, `ALL`) pick this rule?
 pub fn selector_matches(sel: &str, rule: &Rule) -> bool {
@@ -164,7 +164,7 @@ pub fn run(stack: &Stack, settings: &Settings, host: &Host) -> Vec<Finding> {
 /// one for a comment alone on its line. A lookup per finding, not a scan of every
 /// suppression (a file may hold a million of both).
 fn suppression_index(sups: &[Suppression]) -> HashMap<(FileId, usize), Vec<usize>> {
-    let mut idx: HashMap<(FileId, usize), Vec<usize>> = HashMap::new();
+    let mut idx: HashMap<(FileId, usize), Vec<usize>> = HashMap::default();
     for (i, s) in sups.iter().enumerate() {
         idx.entry((s.file, s.line)).or_default().push(i);
         if s.own_line {
@@ -215,7 +215,7 @@ fn path_ignored(stack: &Stack, f: &Finding, settings: &Settings) -> bool {
 fn dedup(findings: &mut Vec<Finding>) {
     // Borrow the messages rather than clone them: a million findings, a million strings.
     let keep: Vec<bool> = {
-        let mut seen = HashSet::with_capacity(findings.len());
+        let mut seen = HashSet::with_capacity_and_hasher(findings.len(), Default::default());
         findings
             .iter()
             .map(|f| seen.insert((f.code, f.primary, f.message.as_str())))

@@ -281,15 +281,12 @@ pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 thread_local! {
     /// Contents that replace files on disk while fixes are re-linted (nothing is
     /// written until the fixpoint is reached).
-    static OVERLAY: std::cell::RefCell<std::collections::HashMap<PathBuf, Vec<u8>>> =
-        std::cell::RefCell::new(std::collections::HashMap::new());
+    static OVERLAY: std::cell::RefCell<foldhash::HashMap<PathBuf, Vec<u8>>> =
+        std::cell::RefCell::new(foldhash::HashMap::default());
 }
 
 /// Run `f` with `overlay` standing in for the files it names.
-pub fn with_overlay<T>(
-    overlay: &std::collections::HashMap<PathBuf, Vec<u8>>,
-    f: impl FnOnce() -> T,
-) -> T {
+pub fn with_overlay<T>(overlay: &foldhash::HashMap<PathBuf, Vec<u8>>, f: impl FnOnce() -> T) -> T {
     OVERLAY.with(|o| *o.borrow_mut() = overlay.clone());
     let out = f();
     OVERLAY.with(|o| o.borrow_mut().clear());

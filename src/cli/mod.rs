@@ -1099,7 +1099,7 @@ fn write_baseline(
 }
 
 /// The fingerprints of a baseline file (read with the loader's bounds).
-fn read_baseline(path: &std::path::Path) -> Result<std::collections::HashSet<String>, String> {
+fn read_baseline(path: &std::path::Path) -> Result<foldhash::HashSet<String>, String> {
     let bytes = crate::source::read_config(path).map_err(|e| e.to_string())?;
     let v: serde_json::Value = serde_json::from_slice(&bytes)
         .map_err(|e| format!("{}: not a wpstack baseline: {e}", path.display()))?;

@@ -10,7 +10,8 @@ use crate::settings::Settings;
 use crate::source::{read_config, with_overlay, ReadError};
 use crate::stack::discover::{self, Inputs};
 use crate::stack::Stack;
-use std::collections::{BTreeMap, HashMap};
+use foldhash::HashMap;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub const MAX_PASSES: usize = 10;
@@ -38,12 +39,12 @@ pub fn fixpoint(
     host: &Host,
     min: Applicability,
 ) -> Result<Outcome, ReadError> {
-    let mut overlay: HashMap<PathBuf, Vec<u8>> = HashMap::new();
-    let mut displays: HashMap<PathBuf, String> = HashMap::new();
+    let mut overlay: HashMap<PathBuf, Vec<u8>> = HashMap::default();
+    let mut displays: HashMap<PathBuf, String> = HashMap::default();
     let mut refused = Vec::new();
     let mut left_alone: Vec<String> = Vec::new();
     // path → where it may be written (its real file's display) or why not.
-    let mut targets: HashMap<PathBuf, Result<String, ()>> = HashMap::new();
+    let mut targets: HashMap<PathBuf, Result<String, ()>> = HashMap::default();
     let mut scope: Option<Scope> = None;
     let mut passes = 0;
     let mut converged = false;

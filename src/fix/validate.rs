@@ -29,7 +29,8 @@ use crate::source::FileId;
 use crate::stack::nginx_model::ScopeKind;
 use crate::stack::{FileKind, Stack, Syntax};
 use crate::syntax::nginx;
-use std::collections::{BTreeMap, HashMap};
+use foldhash::HashMap;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -954,7 +955,7 @@ fn run_nginx(
     let map = crate::stack::discover::nginx_path_map(&main_path, stack.root.as_deref());
     let mut outs = Outputs {
         sb: &sb,
-        seen: HashMap::new(),
+        seen: HashMap::default(),
     };
     let built = nginx_v(bin, limit);
     // Not root: `nginx -t` binds its ports (below 1024 only as root), so it runs in a
@@ -1233,7 +1234,7 @@ fn run_fpm(
     };
     let mut outs = Outputs {
         sb: &sb,
-        seen: HashMap::new(),
+        seen: HashMap::default(),
     };
     let mut notes = Vec::new();
     for id in &f.files {

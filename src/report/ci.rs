@@ -28,7 +28,7 @@ pub fn fnv(s: &str) -> String {
 /// would share one (the same line twice in a file) get `#2`, `#3`… in file order.
 pub fn fingerprints(sources: &SourceMap, findings: &[Finding]) -> Vec<String> {
     let red = Redactor::new(sources);
-    let mut seen: std::collections::HashMap<String, usize> = Default::default();
+    let mut seen: foldhash::HashMap<String, usize> = Default::default();
     findings
         .iter()
         .map(|f| {

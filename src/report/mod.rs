@@ -77,8 +77,8 @@ pub fn cap_repeats(
     if max == 0 {
         return findings;
     }
-    let mut seen: std::collections::HashMap<(Option<crate::source::FileId>, &'static str), usize> =
-        std::collections::HashMap::new();
+    let mut seen: foldhash::HashMap<(Option<crate::source::FileId>, &'static str), usize> =
+        foldhash::HashMap::default();
     let mut order: Vec<(Option<crate::source::FileId>, &'static str)> = Vec::new();
     let mut kept = Vec::with_capacity(findings.len().min(1024));
     for f in findings {

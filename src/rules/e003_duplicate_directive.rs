@@ -141,8 +141,7 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
     // later file re-opening the pool (`zz-docker.conf`, `www2.conf`, a panel's
     // override) is layering, done on purpose, and not reported.
     for pool in &stack.pools {
-        let mut seen: std::collections::HashMap<(&str, crate::source::FileId), Place> =
-            Default::default();
+        let mut seen: foldhash::HashMap<(&str, crate::source::FileId), Place> = Default::default();
         for (key, v) in &pool.entries {
             let Some(place) = v.place() else { continue };
             if let Some(first) = seen.get(&(key.as_str(), place.file)) {

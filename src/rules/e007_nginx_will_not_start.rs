@@ -15,7 +15,7 @@ use crate::stack::nginx_commands::{self, Ctx, Lookup};
 use crate::stack::nginx_model::format_size;
 use crate::stack::{Dir, Nginx, ScopeId, ScopeKind};
 use crate::syntax::units;
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
 
 crate::declare_rule!(
     "E007",
@@ -70,7 +70,7 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
         .filter(|f| !f.syntax.errors().is_empty())
         .map(|f| f.id)
         .collect();
-    let mut seen = HashSet::new();
+    let mut seen = HashSet::default();
     for n in &stack.nginx {
         let mut found = Vec::new();
         directives(n, &broken, &mut found);
@@ -107,11 +107,11 @@ fn directives(n: &Nginx, broken: &HashSet<crate::source::FileId>, out: &mut Vec<
         })
         .collect();
     let loaded = |so: &str| loaded_so.iter().any(|l| l == so);
-    let mut hints: HashMap<(String, Ctx), Option<&'static str>> = HashMap::new();
+    let mut hints: HashMap<(String, Ctx), Option<&'static str>> = HashMap::default();
     // Walk from the top so that the body of a refused block is not judged too (nginx
     // never reads it).
     let mut stack_ids = vec![0usize];
-    let mut infos = HashSet::new();
+    let mut infos = HashSet::default();
     while let Some(id) = stack_ids.pop() {
         let Some(ctx) = context(n, id) else { continue };
         // Site files linted without their nginx.conf sit in an implied `http {}`: they
@@ -321,12 +321,12 @@ fn listen_addr(arg: &str) -> Option<String> {
 /// ngx_http_add_addresses / ngx_http_add_listen: the same address twice in one
 /// server, or a second `default_server` for one address in the http block.
 fn listens(n: &Nginx, broken: &HashSet<crate::source::FileId>, out: &mut Vec<Finding>) {
-    let mut default_for: HashMap<String, Place> = HashMap::new();
+    let mut default_for: HashMap<String, Place> = HashMap::default();
     for (id, s) in n.scopes_of_kind(ScopeKind::Server) {
         if context(n, id) != Some(Ctx::Server) {
             continue;
         }
-        let mut mine: HashMap<String, Place> = HashMap::new();
+        let mut mine: HashMap<String, Place> = HashMap::default();
         for d in s.named("listen") {
             if broken.contains(&d.place.file) {
                 continue;

@@ -129,10 +129,10 @@ fn conditions(n: &Nginx, index: &VarIndex, site: &Site, args: &[String]) -> Stri
 
 /// `$var` → the scopes that give it a value (`map … $var`, `set $var …`), built once
 /// per nginx so each cached location does not walk every scope of the host.
-type VarIndex = std::collections::HashMap<String, Vec<ScopeId>>;
+type VarIndex = foldhash::HashMap<String, Vec<ScopeId>>;
 
 fn var_index(n: &Nginx) -> VarIndex {
-    let mut index = VarIndex::new();
+    let mut index = VarIndex::default();
     for (id, s) in n.scopes.iter().enumerate() {
         if s.kind == ScopeKind::Other("map".into()) {
             if let Some(dst) = s.args.get(1) {

@@ -87,7 +87,7 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
         // Key directive → (sites using it, zones).
         let mut seen: Vec<(usize, usize)> = Vec::new();
         // Which sites use each cache zone (a key without the host mixes their pages).
-        let mut zone_sites: std::collections::HashMap<String, std::collections::HashSet<usize>> =
+        let mut zone_sites: foldhash::HashMap<String, foldhash::HashSet<usize>> =
             Default::default();
         for (si, site) in n.sites.iter().enumerate() {
             for loc in &site.locations {

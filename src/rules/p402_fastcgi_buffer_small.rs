@@ -17,7 +17,7 @@ crate::declare_rule!(
 fn check(cx: &Context, out: &mut Vec<Finding>) {
     let stack = cx.stack;
     let min = cx.settings.thresholds.fastcgi_buffer_min;
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = foldhash::HashSet::default();
     for (n, site, loc) in stack.wp_php_locations() {
         let Some(bs) = n.effective_value(loc.scope, "fastcgi_buffer_size") else {
             continue;

@@ -66,7 +66,7 @@ fn one(
     kind: &str,
     target: &Target,
     out: &mut Vec<Finding>,
-    seen: &mut std::collections::HashSet<crate::finding::Place>,
+    seen: &mut foldhash::HashSet<crate::finding::Place>,
 ) {
     let stack = cx.stack;
     let Some(d) = n.effective(loc.scope, &format!("{kind}_next_upstream")) else {
@@ -117,7 +117,7 @@ fn one(
 }
 
 fn check(cx: &Context, out: &mut Vec<Finding>) {
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = foldhash::HashSet::default();
     for n in &cx.stack.nginx {
         for site in &n.sites {
             for loc in &site.locations {

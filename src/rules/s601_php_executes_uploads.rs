@@ -18,7 +18,7 @@ crate::declare_rule!(
 /// Is this site a WordPress site? (a wp-config.php is linked to it — `linked` holds
 /// the (nginx, site) pairs that have one — or its config names WordPress paths).
 pub fn is_wordpress(
-    linked: &std::collections::HashSet<(usize, usize)>,
+    linked: &foldhash::HashSet<(usize, usize)>,
     ni: usize,
     si: usize,
     n: &Nginx,

@@ -70,7 +70,7 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
                 .collect();
             pools.sort_unstable();
             pools.dedup();
-            let mut seen: std::collections::HashSet<usize> = Default::default();
+            let mut seen: foldhash::HashSet<usize> = Default::default();
             for pi in pools {
                 let pool = &stack.pools[pi];
                 for key in ["pm.status_path", "ping.path"] {

@@ -19,11 +19,11 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
     // Shortest fastcgi_read_timeout of the locations reaching each pool, in one pass.
     // Only locations that run WordPress count: a health check's short timeout must not
     // become the pool's request_terminate_timeout.
-    let mut read_by_pool: std::collections::HashMap<usize, u64> = Default::default();
+    let mut read_by_pool: foldhash::HashMap<usize, u64> = Default::default();
     // Pools reached only by php-fpm's status/ping pages or health checks serve no
     // request that could hang.
-    let mut wordpress_pools: std::collections::HashSet<usize> = Default::default();
-    let mut probe_pools: std::collections::HashSet<usize> = Default::default();
+    let mut wordpress_pools: foldhash::HashSet<usize> = Default::default();
+    let mut probe_pools: foldhash::HashSet<usize> = Default::default();
     for (_, _, l) in stack.php_locations() {
         match l.role {
             crate::stack::Role::Probe(_) => probe_pools.extend(l.pools.iter().copied()),

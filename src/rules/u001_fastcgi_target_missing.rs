@@ -29,7 +29,7 @@ fn version_key(path: &str) -> String {
 struct Candidates {
     unix: Vec<usize>,
     tcp: Vec<usize>,
-    by_version_key: std::collections::HashMap<String, Vec<usize>>,
+    by_version_key: foldhash::HashMap<String, Vec<usize>>,
 }
 
 impl Candidates {
@@ -115,13 +115,13 @@ pub(crate) fn scan(stack: &crate::stack::Stack, upstream_servers: bool, out: &mu
         .map(|v| link::parse_listen(&v.value))
         .collect();
     let listening = || pools.iter().map(|(_, _, l)| l).chain(&status_listens);
-    let unix: std::collections::HashSet<&str> = listening()
+    let unix: foldhash::HashSet<&str> = listening()
         .filter_map(|l| match l {
             Listen::Unix(p) => Some(p.as_str()),
             _ => None,
         })
         .collect();
-    let mut by_port: std::collections::HashMap<u16, Vec<&Listen>> = Default::default();
+    let mut by_port: foldhash::HashMap<u16, Vec<&Listen>> = Default::default();
     for l in listening() {
         if let Listen::Tcp { port, .. } = l {
             by_port.entry(*port).or_default().push(l);
@@ -139,7 +139,7 @@ pub(crate) fn scan(stack: &crate::stack::Stack, upstream_servers: bool, out: &mu
             _ => true,
         })
     };
-    let mut seen: std::collections::HashSet<crate::finding::Place> = Default::default();
+    let mut seen: foldhash::HashSet<crate::finding::Place> = Default::default();
     for (n, site, loc) in stack.php_locations() {
         let (Some(pass), Some(target)) = (&loc.fastcgi_pass, &loc.target) else {
             continue;

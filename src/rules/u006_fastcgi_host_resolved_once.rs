@@ -32,7 +32,7 @@ pub fn is_dns_name(host: &str) -> bool {
 
 fn check(cx: &Context, out: &mut Vec<Finding>) {
     let stack = cx.stack;
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = foldhash::HashSet::default();
     for (n, site, loc) in stack.php_locations() {
         let (Some(pass), Some(target)) = (&loc.fastcgi_pass, &loc.target) else {
             continue;

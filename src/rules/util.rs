@@ -49,7 +49,7 @@ pub fn reached_pools(stack: &Stack) -> Vec<usize> {
 }
 
 /// The (nginx, site) pairs a wp-config.php belongs to: WordPress for certain.
-pub fn wp_linked_sites(stack: &Stack) -> std::collections::HashSet<(usize, usize)> {
+pub fn wp_linked_sites(stack: &Stack) -> foldhash::HashSet<(usize, usize)> {
     stack
         .wp
         .iter()

@@ -10,7 +10,8 @@ use super::{link, nginx_load, FileKind, Stack, StackFile, Syntax};
 use crate::finding::Place;
 use crate::source::{read_config, FileId, ReadError, SourceFile};
 use crate::syntax::{ini, MAX_DEPTH};
-use std::collections::{BTreeSet, HashMap};
+use foldhash::HashMap;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// What to read. Explicit files override discovery.
@@ -762,7 +763,7 @@ pub(crate) fn nginx_path_map(main: &Path, root: Option<&Path>) -> PathMap {
 
 fn load_nginx(stack: &mut Stack, found: &Found, root: Option<&Path>) {
     let mut fragments: Vec<PathBuf> = Vec::new();
-    let mut is_fragment_path: std::collections::HashSet<PathBuf> = Default::default();
+    let mut is_fragment_path: foldhash::HashSet<PathBuf> = Default::default();
     let mut loaded: Vec<(nginx_load::NginxTree, Vec<String>)> = Vec::new();
     for main in &found.nginx_mains {
         if stack.sources.find(&real_or_same(stack, main)).is_some() {
@@ -1459,7 +1460,7 @@ fn load_wp(stack: &mut Stack, found: &Found, root: Option<&Path>, explicit: bool
         Vec::new()
     };
     let mut by_file: Vec<(PathBuf, Vec<(usize, usize)>)> = Vec::new();
-    let mut index: HashMap<PathBuf, usize> = HashMap::new();
+    let mut index: HashMap<PathBuf, usize> = HashMap::default();
     for (ni, n) in stack.nginx.iter().enumerate() {
         let main_path = stack.sources.get(n.main).path.clone();
         let map = nginx_path_map(&main_path, root);

@@ -954,7 +954,7 @@ pub fn check_pools(pools: &[PoolConfig]) -> Vec<Problem> {
     }
     // First pool to claim each address (a map keeps this linear for hosts with
     // thousands of pools).
-    let mut first: std::collections::HashMap<&str, &PoolConfig> = std::collections::HashMap::new();
+    let mut first: foldhash::HashMap<&str, &PoolConfig> = foldhash::HashMap::default();
     for b in pools {
         let Some(lb) = &b.listen else { continue };
         if lb.value.is_empty() {
@@ -993,7 +993,7 @@ pub struct FpmSections<'f> {
     /// (pool name as first written, settings) in the order pools appear.
     pub pools: Vec<(String, Vec<Setting<'f>>)>,
     /// Lower-cased pool name → index in `pools` (php-fpm compares names without case).
-    by_name: std::collections::HashMap<String, usize>,
+    by_name: foldhash::HashMap<String, usize>,
 }
 
 impl<'f> FpmSections<'f> {

@@ -120,8 +120,8 @@ pub fn is_local(target: &Target) -> bool {
 /// Fill `Location::pools` for every PHP location. Pools are indexed by socket path
 /// and by port, so linking stays linear in the number of sites and pools.
 pub fn link_pools(stack: &mut Stack) {
-    let mut by_path: std::collections::HashMap<String, Vec<usize>> = Default::default();
-    let mut by_port: std::collections::HashMap<u16, Vec<(usize, Listen)>> = Default::default();
+    let mut by_path: foldhash::HashMap<String, Vec<usize>> = Default::default();
+    let mut by_port: foldhash::HashMap<u16, Vec<(usize, Listen)>> = Default::default();
     for (i, p) in stack.pools.iter().enumerate() {
         let Some(l) = p.listen() else { continue };
         match parse_listen(&l.value) {

@@ -156,7 +156,7 @@ pub struct Stack {
     /// MySQL/MariaDB servers configured in the tree (one per main my.cnf).
     pub databases: Vec<db_model::Database>,
     /// Position in `files` of each file id.
-    pub file_pos: std::collections::HashMap<FileId, usize>,
+    pub file_pos: foldhash::HashMap<FileId, usize>,
     /// Things the model could not know, said once (e.g. "no php-fpm configuration found:
     /// pool-dependent rules were skipped").
     pub notes: Vec<String>,

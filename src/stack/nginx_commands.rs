@@ -221,10 +221,10 @@ pub enum Lookup<'a> {
 }
 
 /// Name → positions in `table()`.
-fn index() -> &'static std::collections::HashMap<&'static str, Vec<usize>> {
-    static INDEX: OnceLock<std::collections::HashMap<&'static str, Vec<usize>>> = OnceLock::new();
+fn index() -> &'static foldhash::HashMap<&'static str, Vec<usize>> {
+    static INDEX: OnceLock<foldhash::HashMap<&'static str, Vec<usize>>> = OnceLock::new();
     INDEX.get_or_init(|| {
-        let mut m: std::collections::HashMap<&'static str, Vec<usize>> = Default::default();
+        let mut m: foldhash::HashMap<&'static str, Vec<usize>> = Default::default();
         for (i, c) in table().iter().enumerate() {
             m.entry(c.name).or_default().push(i);
         }

@@ -7,7 +7,7 @@ use crate::finding::Place;
 use crate::source::{read_config, FileId, ReadError, SourceFile, SourceMap};
 use crate::syntax::nginx::{self, Item};
 use crate::syntax::MAX_DEPTH;
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::path::{Path, PathBuf};
 
 pub struct NginxTree {
@@ -91,10 +91,10 @@ pub fn load_tree(
         tree: NginxTree {
             main: id,
             files: Vec::new(),
-            includes: HashMap::new(),
+            includes: HashMap::default(),
             problems: Vec::new(),
             notes: Vec::new(),
-            pos: HashMap::new(),
+            pos: HashMap::default(),
         },
         active: vec![id],
         copy,
@@ -135,7 +135,7 @@ pub fn load_fragments(
     sources: &mut SourceMap,
 ) -> Result<(NginxTree, Vec<FileId>, Vec<String>), ReadError> {
     let mut read: Vec<(FileId, nginx::File)> = Vec::new();
-    let mut read_ids: std::collections::HashSet<FileId> = Default::default();
+    let mut read_ids: foldhash::HashSet<FileId> = Default::default();
     let mut first_err = None;
     let mut unreadable = Vec::new();
     for path in paths {
@@ -170,10 +170,10 @@ pub fn load_fragments(
         tree: NginxTree {
             main,
             files: Vec::new(),
-            includes: HashMap::new(),
+            includes: HashMap::default(),
             problems: Vec::new(),
             notes: Vec::new(),
-            pos: HashMap::new(),
+            pos: HashMap::default(),
         },
         active: Vec::new(),
         copy: true,
@@ -223,7 +223,7 @@ fn read_ahead(
     root: Option<&Path>,
     paths: &[PathBuf],
     sources: &SourceMap,
-) -> std::collections::HashMap<PathBuf, (Vec<u8>, nginx::File)> {
+) -> foldhash::HashMap<PathBuf, (Vec<u8>, nginx::File)> {
     use rayon::prelude::*;
     if paths.len() < 2 || rayon::current_num_threads() < 2 || !crate::source::overlay_is_empty() {
         return Default::default();

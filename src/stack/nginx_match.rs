@@ -6,26 +6,42 @@
 
 use super::nginx_model::{Location, Nginx, Role, ScopeId, ScopeKind, Site};
 
-/// A pattern compiled as written (`~`) and case-insensitively (`~*`), each on first use.
-type Compiled = [Option<Option<fancy_regex::Regex>>; 2];
+/// A pattern compiled as written (`~`) and case-insensitively (`~*`), each on first use,
+/// with the answers it gave: the rules ask about the same few URIs (`/.git/config`,
+/// `/wp-content/uploads/x.php`…) for each of thousands of sites that repeat the same
+/// few patterns, and a look-around pattern (`/\.(?!well-known/)`) runs fancy-regex's
+/// backtracking VM, not a DFA.
+#[derive(Default)]
+struct Compiled {
+    regex: Option<Option<fancy_regex::Regex>>,
+    answers: foldhash::HashMap<Box<str>, bool>,
+}
+
+/// Answers kept per pattern: the URIs the rules ask about are a fixed few, so this
+/// bounds only what a host with unusual patterns could grow.
+const MAX_ANSWERS: usize = 1024;
 
 thread_local! {
-    /// Compiled location regexes: a host repeats the same few patterns thousands of
-    /// times. Looked up by the pattern as borrowed (no key built per match).
-    static CACHE: std::cell::RefCell<std::collections::HashMap<String, Compiled>> =
-        std::cell::RefCell::new(std::collections::HashMap::new());
+    /// Compiled location regexes by pattern (as written, as `~*`). Looked up by the
+    /// pattern as borrowed (no key built per match).
+    static CACHE: std::cell::RefCell<foldhash::HashMap<String, [Compiled; 2]>> =
+        std::cell::RefCell::new(foldhash::HashMap::default());
 }
 
 fn regex_matches(pattern: &str, case_insensitive: bool, uri: &str) -> bool {
     CACHE.with(|c| {
         let mut c = c.borrow_mut();
         if !c.contains_key(pattern) {
-            c.insert(pattern.to_string(), [None, None]);
+            c.insert(pattern.to_string(), Default::default());
         }
         let Some(slot) = c.get_mut(pattern) else {
             return false;
         };
-        let re = slot[usize::from(case_insensitive)].get_or_insert_with(|| {
+        let slot = &mut slot[usize::from(case_insensitive)];
+        if let Some(&answer) = slot.answers.get(uri) {
+            return answer;
+        }
+        let re = slot.regex.get_or_insert_with(|| {
             let p = if case_insensitive {
                 format!("(?i){pattern}")
             } else {
@@ -33,9 +49,14 @@ fn regex_matches(pattern: &str, case_insensitive: bool, uri: &str) -> bool {
             };
             fancy_regex::Regex::new(&p).ok()
         });
-        re.as_ref()
+        let answer = re
+            .as_ref()
             .and_then(|r| r.is_match(uri).ok())
-            .unwrap_or(false)
+            .unwrap_or(false);
+        if slot.answers.len() < MAX_ANSWERS {
+            slot.answers.insert(uri.into(), answer);
+        }
+        answer
     })
 }
 

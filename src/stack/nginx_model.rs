@@ -6,7 +6,7 @@ use crate::finding::Place;
 use crate::source::{FileId, Span};
 use crate::syntax::nginx::{self, Item};
 use crate::syntax::MAX_DEPTH;
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 pub type ScopeId = usize;
 
@@ -85,7 +85,7 @@ impl Scope {
         if self.directives.len() < INDEX_FROM {
             return;
         }
-        let mut index: HashMap<String, Vec<u32>> = HashMap::new();
+        let mut index: HashMap<String, Vec<u32>> = HashMap::default();
         for (i, d) in self.directives.iter().enumerate() {
             index.entry(d.name.to_string()).or_default().push(i as u32);
         }
@@ -523,7 +523,7 @@ struct Builder<'a> {
     /// Files being expanded (cycle guard; the loader reports cycles).
     active: Vec<FileId>,
     files: Vec<FileId>,
-    seen: std::collections::HashSet<FileId>,
+    seen: foldhash::HashSet<FileId>,
 }
 
 impl Builder<'_> {
@@ -693,8 +693,8 @@ struct VarValues {
 impl VarValues {
     fn new(n: &Nginx) -> Self {
         let mut v = VarValues {
-            maps: HashMap::new(),
-            sets: HashMap::new(),
+            maps: HashMap::default(),
+            sets: HashMap::default(),
         };
         for (id, s) in n.scopes.iter().enumerate() {
             if s.kind == ScopeKind::Other("map".into()) {
@@ -972,7 +972,7 @@ mod tests {
         let n = build(&NginxInput {
             main: id,
             files: &files,
-            includes: &HashMap::new(),
+            includes: &HashMap::default(),
             fragments: &[],
         });
         let locs: Vec<ScopeId> = n
@@ -991,8 +991,8 @@ mod tests {
         // Nothing set: 2 × max(4k, 4k) = 8k (one page on x86-64).
         let empty = build(&NginxInput {
             main: id,
-            files: &HashMap::new(),
-            includes: &HashMap::new(),
+            files: &HashMap::default(),
+            includes: &HashMap::default(),
             fragments: &[],
         });
         assert_eq!(

@@ -465,7 +465,7 @@ pub struct PoolSections {
 /// sections with the same name are one pool, later keys winning, as in php-fpm.
 pub fn collect_sections(files: &[(FileId, &ini::File)], fpm_index: usize) -> PoolSections {
     let mut out = PoolSections::default();
-    let mut by_name: std::collections::HashMap<String, usize> = Default::default();
+    let mut by_name: foldhash::HashMap<String, usize> = Default::default();
     for (file, syntax) in files {
         let mut current: Option<usize> = None; // index into out.pools; None = global
         for line in &syntax.lines {

@@ -210,7 +210,7 @@ pub fn includes(file: &php::File, src: &[u8]) -> Vec<Include> {
     let mut out = Vec::new();
     // `$x = __DIR__ . '/wp-config-ddev.php';` then `require_once( $x );` (DDEV): the
     // last assignment of each variable before the include, as a token range.
-    let mut vars: std::collections::HashMap<Vec<u8>, (usize, usize)> = Default::default();
+    let mut vars: foldhash::HashMap<Vec<u8>, (usize, usize)> = Default::default();
     // Open blocks: does each one run unconditionally once its file exists?
     let mut blocks: Vec<bool> = Vec::new();
     let mut stmt_start = 0usize;

@@ -496,16 +496,39 @@ const BUFFER_FAMILIES: [(&str, [&str; 5]); 4] = [
 /// of one page; busy and temp_file_write_size twice the larger of those).
 fn buffers(n: &Nginx, out: &mut Vec<Finding>) {
     const PAGE: u64 = 4096;
+    let merged = |id: usize| match n.scopes[id].kind {
+        ScopeKind::Server => context(n, id) == Some(Ctx::Server),
+        ScopeKind::Location | ScopeKind::If | ScopeKind::LimitExcept => true,
+        _ => false,
+    };
+    // Which families each scope sets itself (bit i: BUFFER_FAMILIES[i]), in one pass.
+    let own: Vec<u8> = n
+        .scopes
+        .iter()
+        .map(|s| {
+            s.directives.iter().fold(0u8, |mask, d| {
+                let name = d.name.as_str();
+                if !(name.ends_with("_size") || name.ends_with("_buffers")) {
+                    return mask;
+                }
+                BUFFER_FAMILIES
+                    .iter()
+                    .position(|(_, names)| names.contains(&name))
+                    .map_or(mask, |i| mask | 1 << i)
+            })
+        })
+        .collect();
     for (id, s) in n.scopes.iter().enumerate() {
-        let merged = match s.kind {
-            ScopeKind::Server => context(n, id) == Some(Ctx::Server),
-            ScopeKind::Location | ScopeKind::If | ScopeKind::LimitExcept => true,
-            _ => false,
-        };
-        if !merged {
+        if !merged(id) {
             continue;
         }
-        for (p, names) in BUFFER_FAMILIES {
+        // A block inside a merged one that sets none of a family's directives has its
+        // parent's values: the parent's check already said all there is to say.
+        let inherits_checked = s.parent.is_some_and(&merged);
+        for (i, (p, names)) in BUFFER_FAMILIES.iter().enumerate() {
+            if inherits_checked && own[id] & (1 << i) == 0 {
+                continue;
+            }
             let dirs: [Option<&Dir>; 5] = names.map(|nm| n.effective(id, nm));
             if dirs.iter().all(Option::is_none) {
                 continue;

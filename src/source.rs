@@ -293,9 +293,10 @@ pub fn with_overlay<T>(overlay: &foldhash::HashMap<PathBuf, Vec<u8>>, f: impl Fn
     out
 }
 
-/// Is no overlay in place (no fix is being re-linted on this thread)?
-pub fn overlay_is_empty() -> bool {
-    OVERLAY.with(|o| o.borrow().is_empty())
+/// The overlay in place on this thread (the edited files while fixes are re-linted;
+/// empty otherwise), for work handed to other threads, which have none of their own.
+pub fn overlay_snapshot() -> foldhash::HashMap<PathBuf, Vec<u8>> {
+    OVERLAY.with(|o| o.borrow().clone())
 }
 
 /// Why a file could not be read; worded for people.

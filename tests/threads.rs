@@ -56,3 +56,35 @@ fn one_thread_and_many_give_the_same_run() {
         }
     }
 }
+
+/// `check --diff` re-lints the fixed files with the edits in an overlay; the read-ahead
+/// workers read that overlay too, so the diff is the same on 1 thread and on many.
+#[test]
+fn one_thread_and_many_give_the_same_diff() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    generate::write(dir.path(), 60);
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/stacks");
+    let diff = |threads: usize, d: &Path| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_wpstack"))
+            .args([
+                "--threads",
+                &threads.to_string(),
+                "check",
+                "--diff",
+                "--unsafe-fixes",
+            ])
+            .arg(d)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run wpstack");
+        assert!(out.status.code().is_some(), "killed: {out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    for d in [dir.path().to_path_buf(), fixtures.join("broken")] {
+        let one = diff(1, &d);
+        assert!(one.contains("+++ "), "no diff for {}: {one}", d.display());
+        for n in [2, 4] {
+            assert_eq!(one, diff(n, &d), "{} on {n} threads", d.display());
+        }
+    }
+}

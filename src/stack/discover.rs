@@ -514,13 +514,15 @@ thread_local! {
 /// The loader's order is untouched — it still adds each file when it reaches it — so
 /// file ids, findings, notes and problems are those of a sequential load; only the
 /// reading and parsing overlap. A file that cannot be read is left to the loader,
-/// which reports it as before. Not while fixes are re-linted (their overlay of edited
-/// contents is the main thread's).
+/// which reports it as before. While fixes are re-linted, the edited contents (the
+/// loader thread's overlay) are handed to the workers, so they read what the loader
+/// would.
 fn read_ahead(stack: &Stack, paths: &[PathBuf], kind: FileKind) {
     use rayon::prelude::*;
-    if paths.len() < 2 || rayon::current_num_threads() < 2 || !crate::source::overlay_is_empty() {
+    if paths.len() < 2 || rayon::current_num_threads() < 2 {
         return;
     }
+    let overlay = crate::source::overlay_snapshot();
     let root = stack.root.as_deref();
     let todo: Vec<PathBuf> = paths
         .iter()
@@ -532,7 +534,10 @@ fn read_ahead(stack: &Stack, paths: &[PathBuf], kind: FileKind) {
     let done: Vec<(PathBuf, SourceFile, Parsed)> = todo
         .into_par_iter()
         .filter_map(|real| {
-            let bytes = read_config(&real).ok()?;
+            let bytes = match overlay.get(&real) {
+                Some(edited) => edited.clone(),
+                None => read_config(&real).ok()?,
+            };
             let syntax = Syntax::parse(kind, &bytes);
             let secrets = (!matches!(syntax, Syntax::Ini(_)))
                 .then(|| crate::report::redact::syntax_secret_spans(&syntax, &bytes));

@@ -214,20 +214,21 @@ pub const TEMPLATE_SUFFIXES: &[&str] = &[
     ".in",
 ];
 
-/// Is this file name a template (see `TEMPLATE_SUFFIXES`)?
 /// The files an include glob matched, read and parsed on the run's threads
 /// (`--threads`, else RAYON_NUM_THREADS, else every core), by real path. The loader
 /// still takes them one by one in its own order — ids, includes and messages are those
 /// of a sequential load; a file not here (unreadable, already read) it reads itself.
+/// While fixes are re-linted, the workers read the loader thread's edited contents.
 fn read_ahead(
     root: Option<&Path>,
     paths: &[PathBuf],
     sources: &SourceMap,
 ) -> foldhash::HashMap<PathBuf, (Vec<u8>, nginx::File)> {
     use rayon::prelude::*;
-    if paths.len() < 2 || rayon::current_num_threads() < 2 || !crate::source::overlay_is_empty() {
+    if paths.len() < 2 || rayon::current_num_threads() < 2 {
         return Default::default();
     }
+    let overlay = crate::source::overlay_snapshot();
     let todo: Vec<PathBuf> = paths
         .iter()
         .filter_map(|p| crate::files::real(root, p).ok())
@@ -235,24 +236,29 @@ fn read_ahead(
         .collect();
     todo.into_par_iter()
         .filter_map(|real| {
-            let bytes = read_config(&real).ok()?;
+            let bytes = match overlay.get(&real) {
+                Some(edited) => edited.clone(),
+                None => read_config(&real).ok()?,
+            };
             let parsed = nginx::parse(&bytes);
             Some((real, (bytes, parsed)))
         })
         .collect()
 }
 
+/// Is this file name a template (see `TEMPLATE_SUFFIXES`)?
 pub fn is_template_name(name: &str) -> bool {
     TEMPLATE_SUFFIXES.iter().any(|s| name.ends_with(s))
 }
 
-/// The template a missing file is rendered from, when one lies next to it.
-fn template_of(path: &Path) -> Option<PathBuf> {
+/// The template a missing file is rendered from, when one lies next to it (looked up
+/// inside the checked root, like every file).
+fn template_of(root: Option<&Path>, path: &Path) -> Option<PathBuf> {
     let name = path.file_name()?.to_string_lossy().into_owned();
     TEMPLATE_SUFFIXES
         .iter()
         .map(|s| path.with_file_name(format!("{name}{s}")))
-        .find(|t| t.is_file())
+        .find(|t| crate::files::resolve::is_file(root, t))
 }
 
 /// Remove the "include not found" problems of nginx's stock files (fastcgi_params,
@@ -397,7 +403,7 @@ impl Loader<'_> {
                 let real = crate::files::real(root, &path);
                 let present = real.is_ok() || std::fs::symlink_metadata(&path).is_ok();
                 if !is_glob && !present && self.copy {
-                    if let Some(t) = template_of(&path) {
+                    if let Some(t) = template_of(root, &path) {
                         self.tree.notes.push(format!(
                             "{} is not in the tree but {} is: it is rendered at deploy time, so its settings were not read",
                             path.display(),

@@ -371,6 +371,16 @@ pub(crate) fn parse_into(stack: &mut Stack, id: FileId, kind: FileKind) {
 /// php-fpm and PHP expand `${NAME}` from their environment when they read a file. With
 /// every name given (`--env`, `--env-file`, `[env]`), the value is what they would
 /// read; otherwise it stays unknown (`ValueKind::Computed` with its names in `env`).
+/// Does an ini file name an environment variable (`${NAME}`) that
+/// [`substitute_env`] may replace?
+fn names_env(f: &ini::File) -> bool {
+    f.lines.iter().any(|line| match &line.kind {
+        ini::LineKind::Entry(e) => !e.value.env.is_empty(),
+        ini::LineKind::Section(sec) => !sec.env.is_empty(),
+        _ => false,
+    })
+}
+
 fn substitute_env(f: &mut ini::File, env: &std::collections::BTreeMap<String, String>) {
     let expand = |raw: &str| -> String {
         let raw = raw.trim();
@@ -493,8 +503,8 @@ pub fn load(inputs: &Inputs) -> Result<Stack, ReadError> {
 type ReadAhead = (Option<SourceFile>, Option<Parsed>);
 
 /// A parse made ahead, with the secret values' spans when they could be found on the
-/// worker thread too (not for ini files: `${NAME}` substitution comes first, on the
-/// loader's thread).
+/// worker thread too (not for an ini file that names `${NAME}`s: their substitution
+/// comes first, on the loader's thread).
 struct Parsed {
     kind: FileKind,
     syntax: Syntax,
@@ -539,7 +549,7 @@ fn read_ahead(stack: &Stack, paths: &[PathBuf], kind: FileKind) {
                 None => read_config(&real).ok()?,
             };
             let syntax = Syntax::parse(kind, &bytes);
-            let secrets = (!matches!(syntax, Syntax::Ini(_)))
+            let secrets = (!matches!(&syntax, Syntax::Ini(f) if names_env(f)))
                 .then(|| crate::report::redact::syntax_secret_spans(&syntax, &bytes));
             let file = SourceFile::new(&real, real.display().to_string(), bytes);
             Some((

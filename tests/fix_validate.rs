@@ -690,3 +690,72 @@ fn every_fixable_rule_fixes_without_new_errors_touching_only_its_lines_and_valid
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The files nginx reads for TLS (`ssl_certificate`…) are copied into the validation
+/// sandbox from the checked tree, resolved inside it: a tenant's link to a file of this
+/// machine is not followed (its contents would be copied where the unprivileged
+/// validation programs read them).
+#[test]
+fn validation_copies_tls_files_from_the_tree_never_through_a_link_out_of_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let outside = tempfile::tempdir().expect("tempdir");
+    let host_file = outside.path().join("host.pem");
+    std::fs::write(&host_file, "HOST-SECRET-PEM").expect("write");
+    let bin_dir = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(bin_dir.path(), std::fs::Permissions::from_mode(0o755))
+        .expect("chmod");
+    // Says what the sandboxed ssl_certificate holds, and rejects the fixed copy so that
+    // its words are shown.
+    let fake = bin_dir.path().join("fake-nginx");
+    std::fs::write(
+        &fake,
+        r#"#!/bin/sh
+while [ $# -gt 0 ]; do [ "$1" = "-c" ] && conf="$2"; shift; done
+dir="$(dirname "$conf")"
+cert="$(grep -ho 'ssl_certificate [^;]*' "$dir"/conf.d/*.conf | head -n 1 | cut -d' ' -f2)"
+site="$dir/sites-enabled/blog.example.com.conf"
+if grep -q 'php8.2-fpm.sock' "$site"; then
+  echo "nginx: [emerg] cert holds [$(cat "$cert" 2>/dev/null)] in $site:16" >&2
+  exit 1
+fi
+exit 0
+"#,
+    )
+    .expect("write");
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let run = |tree: &Path| {
+        let out = wpstack()
+            .args(["check", "--fix", "--nginx-bin"])
+            .arg(&fake)
+            .arg("--fpm-bin")
+            .arg("/bin/true")
+            .arg(tree)
+            .output()
+            .expect("run");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let with_cert = |make: &dyn Fn(&Path)| {
+        let d = broken_copy();
+        std::fs::write(
+            d.path().join("etc/nginx/conf.d/tls.conf"),
+            "ssl_certificate /etc/nginx/ssl/blog.pem;\n",
+        )
+        .expect("write");
+        std::fs::create_dir_all(d.path().join("etc/nginx/ssl")).expect("mkdir");
+        make(&d.path().join("etc/nginx/ssl/blog.pem"));
+        run(d.path())
+    };
+    // The tree's own file is copied (the fake nginx shows it).
+    let err = with_cert(&|p| std::fs::write(p, "IN-COPY-PEM").expect("write"));
+    assert!(err.contains("cert holds [IN-COPY-PEM]"), "{err}");
+    // A link to this machine's file is not followed.
+    let err = with_cert(&|p| std::os::unix::fs::symlink(&host_file, p).expect("symlink"));
+    assert!(
+        err.contains("cert holds ["),
+        "the fake nginx did not run: {err}"
+    );
+    assert!(
+        !err.contains("HOST-SECRET-PEM"),
+        "a file of this machine was copied: {err}"
+    );
+}

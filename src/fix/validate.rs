@@ -1103,10 +1103,15 @@ fn run_nginx(
                 }
                 n if n.starts_with("ssl_") && n != "ssl_ciphers" && value.starts_with('/') => {
                     // Read, never written: a copy of the tree's file inside the
-                    // sandbox, readable by the unprivileged programs.
+                    // sandbox, readable by the unprivileged programs. Resolved inside
+                    // the checked root (a link never leads onto this machine) and read
+                    // like every config file: bounded, regular files only, no blocking
+                    // open of a FIFO.
                     let r = map.resolve(&value, &prefix);
-                    match std::fs::read(&r) {
-                        Ok(b) if r.is_file() && b.len() < 1 << 20 => Some(sb.write(&r, &b)?),
+                    let read = crate::files::real(stack.root.as_deref(), &r)
+                        .and_then(|real| crate::source::read_config(&real));
+                    match read {
+                        Ok(b) if b.len() < 1 << 20 => Some(sb.write(&r, &b)?),
                         _ => None,
                     }
                 }

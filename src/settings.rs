@@ -243,8 +243,11 @@ pub fn parse_bytes(s: &str) -> Option<u64> {
 }
 
 pub fn read_config(path: &Path) -> Result<FileSettings, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("{}: {}", path.display(), crate::source::io_reason(&e)))?;
+    // Read like every config file: regular files only, no blocking open, bounded (a
+    // wpstack.toml found above a checked tree may be anyone's).
+    let bytes = crate::source::read_config(path).map_err(|e| e.to_string())?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| format!("{}: is not UTF-8 text (TOML must be)", path.display()))?;
     let doc: toml_edit::DocumentMut = text
         .parse()
         .map_err(|e| format!("{}: {}", path.display(), e))?;
@@ -400,6 +403,27 @@ impl Thresholds {
 #[cfg(test)]
 mod backup_dir_tests {
     use super::*;
+
+    /// wpstack.toml is read like a config file: a FIFO is refused (not waited on), and
+    /// bytes that are not text are an error, not a panic.
+    #[test]
+    fn settings_files_are_read_with_the_config_bounds() {
+        let d = tempfile::tempdir().unwrap();
+        let fifo = d.path().join("wpstack.toml");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        let e = read_config(&fifo).unwrap_err();
+        assert!(e.contains("FIFO"), "{e}");
+        let bin = d.path().join("bin.toml");
+        std::fs::write(&bin, b"x = \"\xff\"\n").unwrap();
+        assert!(read_config(&bin).unwrap_err().contains("not UTF-8"));
+    }
 
     #[test]
     fn backup_dir_is_read_relative_to_the_toml() {

@@ -955,3 +955,32 @@ fn without_a_root_a_file_read_outside_the_path_is_left_alone() {
     assert!(err.contains("evil.conf"), "{err}");
     assert!(err.contains("outside the PATHs given"), "{err}");
 }
+
+/// A site's web root reached through a link of the copy (`/var/www/blog.example.com ->
+/// /srv/blog`, re-rooted inside the tree) is still a web root: the wp-config.php backup
+/// goes to var/backups/wpstack, not next to the file where nginx could serve it. (The
+/// web roots were canonicalized on this machine, where `/srv/blog` does not exist.)
+#[test]
+fn a_web_root_behind_a_link_of_the_copy_gets_no_backup() {
+    let (_d, tree, _outside) = broken();
+    let site = tree.join("var/www/blog.example.com");
+    let real_site = tree.join("srv/blog");
+    std::fs::create_dir_all(tree.join("srv")).expect("mkdir");
+    std::fs::rename(&site, &real_site).expect("move");
+    std::os::unix::fs::symlink("/srv/blog", &site).expect("symlink");
+    let original = std::fs::read(real_site.join("wp-config.php")).expect("wp-config");
+    let (code, err) = fix(&["--select", "D501"], &tree);
+    assert_eq!(code, 0, "{err}");
+    assert_ne!(
+        std::fs::read(real_site.join("wp-config.php")).expect("wp-config"),
+        original,
+        "D501 was not fixed: {err}"
+    );
+    assert!(
+        wpstack_files(&tree.join("srv")).is_empty(),
+        "a backup sits under the web root: {:?}",
+        wpstack_files(&tree.join("srv"))
+    );
+    let bak = tree.join("var/backups/wpstack/srv/blog/wp-config.php.wpstack.bak");
+    assert_eq!(std::fs::read(&bak).expect("backup"), original);
+}

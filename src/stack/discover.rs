@@ -1535,8 +1535,8 @@ fn load_wp(stack: &mut Stack, found: &Found, root: Option<&Path>, explicit: bool
 }
 
 /// The sites' web roots (nginx `root` of every server, resolved like the sites' own
-/// wp-config.php lookup, canonicalized; roots with variables are left out): where a
-/// backup must never land, since nginx may serve it.
+/// wp-config.php lookup, to their real paths inside the checked root; roots with
+/// variables are left out): where a backup must never land, since nginx may serve it.
 pub fn web_roots(stack: &Stack) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = Vec::new();
     for n in &stack.nginx {
@@ -1552,7 +1552,10 @@ pub fn web_roots(stack: &Stack) -> Vec<PathBuf> {
                 continue;
             }
             let dir = map.resolve(&r.value, &prefix);
-            let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
+            // Its real path as the files under it are resolved (inside the checked
+            // root: a copy's `/var/www/site -> /srv/site` is the copy's /srv/site, not
+            // this machine's), so a file's real path starts with it.
+            let dir = crate::files::real(stack.root.as_deref(), &dir).unwrap_or(dir);
             if !out.contains(&dir) {
                 out.push(dir);
             }

@@ -10,6 +10,28 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use support::fixtures;
 
+/// Write `contents` at `rel` under `root`, making its directories.
+fn put(root: &Path, rel: &str, contents: &str) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, contents).unwrap();
+}
+
+/// What `wpstack dump --show-origin ROOT` prints (the run must succeed).
+fn dump(root: &Path) -> String {
+    let out = wpstack()
+        .args(["dump", "--show-origin"])
+        .arg(root)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 fn wpstack() -> Command {
     let mut c = Command::cargo_bin("wpstack").expect("binary");
     c.env("NO_COLOR", "1").env_remove("WPSTACK_TIMINGS");
@@ -105,11 +127,7 @@ fn absolute_links_resolve_inside_the_root_and_never_onto_this_machine() {
 
     let d = tempfile::tempdir().unwrap();
     let root = d.path().canonicalize().unwrap();
-    let w = |p: &str, c: &str| {
-        let p = root.join(p);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, c).unwrap();
-    };
+    let w = |p: &str, c: &str| put(&root, p, c);
     w(
         "etc/php/8.2/fpm/php-fpm.conf",
         "[global]\npid = /run/php/php8.2-fpm.pid\ninclude=/etc/php/8.2/fpm/pool.d/*.conf\n",
@@ -379,11 +397,7 @@ fn a_wp_config_require_never_reads_outside_the_root() {
     .unwrap();
     let d = tempfile::tempdir().unwrap();
     let root = d.path().canonicalize().unwrap();
-    let w = |p: &str, c: &str| {
-        let p = root.join(p);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, c).unwrap();
-    };
+    let w = |p: &str, c: &str| put(&root, p, c);
     w(
         "etc/nginx/nginx.conf",
         "events {}\nhttp {\n  server {\n    listen 80;\n    server_name site.test;\n    root /var/www/site;\n  }\n}\n",
@@ -397,17 +411,7 @@ fn a_wp_config_require_never_reads_outside_the_root() {
         "<?php\ndefine( 'IN_COPY_CONSTANT', 'ok' );\n",
     );
     std::os::unix::fs::symlink(&secret, root.join("var/www/site/local.php")).unwrap();
-    let out = wpstack()
-        .args(["dump", "--show-origin"])
-        .arg(&root)
-        .output()
-        .unwrap();
-    let dump = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let dump = dump(&root);
     assert!(
         dump.contains("IN_COPY_CONSTANT"),
         "the copy's own include was not followed: {dump}"
@@ -427,11 +431,7 @@ fn a_site_env_file_linked_out_of_the_root_is_not_read() {
     std::fs::write(&secret, "WP_HOME=https://host-only.example\n").unwrap();
     let d = tempfile::tempdir().unwrap();
     let root = d.path().canonicalize().unwrap();
-    let w = |p: &str, c: &str| {
-        let p = root.join(p);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, c).unwrap();
-    };
+    let w = |p: &str, c: &str| put(&root, p, c);
     w(
         "etc/nginx/nginx.conf",
         "events {}\nhttp {\n  server {\n    listen 80;\n    server_name site.test;\n    root /var/www/site;\n  }\n}\n",
@@ -441,19 +441,6 @@ fn a_site_env_file_linked_out_of_the_root_is_not_read() {
         "<?php\ndefine( 'WP_HOME', env( 'WP_HOME' ) );\ndefine( 'WP_SITEURL', env( 'WP_SITEURL' ) );\n",
     );
     std::os::unix::fs::symlink(&secret, root.join("var/www/site/.env")).unwrap();
-    let dump = |root: &Path| {
-        let out = wpstack()
-            .args(["dump", "--show-origin"])
-            .arg(root)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
     let got = dump(&root);
     assert!(
         !got.contains("host-only.example"),

@@ -17,6 +17,16 @@ fn put(root: &Path, rel: &str, contents: &str) {
     std::fs::write(p, contents).unwrap();
 }
 
+/// One nginx site, root /var/www/site, whose wp-config.php holds `wp_config`.
+fn one_site(root: &Path, wp_config: &str) {
+    put(
+        root,
+        "etc/nginx/nginx.conf",
+        "events {}\nhttp {\n  server {\n    listen 80;\n    server_name site.test;\n    root /var/www/site;\n  }\n}\n",
+    );
+    put(root, "var/www/site/wp-config.php", wp_config);
+}
+
 /// What `wpstack dump --show-origin ROOT` prints (the run must succeed).
 fn dump(root: &Path) -> String {
     let out = wpstack()
@@ -398,12 +408,8 @@ fn a_wp_config_require_never_reads_outside_the_root() {
     let d = tempfile::tempdir().unwrap();
     let root = d.path().canonicalize().unwrap();
     let w = |p: &str, c: &str| put(&root, p, c);
-    w(
-        "etc/nginx/nginx.conf",
-        "events {}\nhttp {\n  server {\n    listen 80;\n    server_name site.test;\n    root /var/www/site;\n  }\n}\n",
-    );
-    w(
-        "var/www/site/wp-config.php",
+    one_site(
+        &root,
         "<?php\nrequire_once __DIR__ . '/local.php';\nrequire_once '/etc/shared.php';\ndefine( 'DISALLOW_FILE_EDIT', true );\n",
     );
     w(
@@ -432,12 +438,8 @@ fn a_site_env_file_linked_out_of_the_root_is_not_read() {
     let d = tempfile::tempdir().unwrap();
     let root = d.path().canonicalize().unwrap();
     let w = |p: &str, c: &str| put(&root, p, c);
-    w(
-        "etc/nginx/nginx.conf",
-        "events {}\nhttp {\n  server {\n    listen 80;\n    server_name site.test;\n    root /var/www/site;\n  }\n}\n",
-    );
-    w(
-        "var/www/site/wp-config.php",
+    one_site(
+        &root,
         "<?php\ndefine( 'WP_HOME', env( 'WP_HOME' ) );\ndefine( 'WP_SITEURL', env( 'WP_SITEURL' ) );\n",
     );
     std::os::unix::fs::symlink(&secret, root.join("var/www/site/.env")).unwrap();

@@ -310,24 +310,27 @@ impl SourceMap {
 /// mistake (a log or a dump), and reading it whole would only waste memory.
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
+/// Contents that replace files on disk while fixes are re-linted (nothing is written
+/// until the fixpoint is reached), shared as one value with the read-ahead workers.
+pub type Overlay = std::sync::Arc<foldhash::HashMap<PathBuf, Vec<u8>>>;
+
 thread_local! {
-    /// Contents that replace files on disk while fixes are re-linted (nothing is
-    /// written until the fixpoint is reached).
-    static OVERLAY: std::cell::RefCell<foldhash::HashMap<PathBuf, Vec<u8>>> =
-        std::cell::RefCell::new(foldhash::HashMap::default());
+    /// The overlay in place on this thread (empty outside [`with_overlay`]).
+    static OVERLAY: std::cell::RefCell<Overlay> = std::cell::RefCell::default();
 }
 
 /// Run `f` with `overlay` standing in for the files it names.
 pub fn with_overlay<T>(overlay: &foldhash::HashMap<PathBuf, Vec<u8>>, f: impl FnOnce() -> T) -> T {
-    OVERLAY.with(|o| *o.borrow_mut() = overlay.clone());
+    OVERLAY.with(|o| *o.borrow_mut() = std::sync::Arc::new(overlay.clone()));
     let out = f();
-    OVERLAY.with(|o| o.borrow_mut().clear());
+    OVERLAY.with(|o| *o.borrow_mut() = Overlay::default());
     out
 }
 
-/// The overlay in place on this thread (the edited files while fixes are re-linted;
-/// empty otherwise), for work handed to other threads, which have none of their own.
-pub fn overlay_snapshot() -> foldhash::HashMap<PathBuf, Vec<u8>> {
+/// The overlay in place on this thread, for work handed to other threads (which have
+/// none of their own): [`read_config_over`] there reads what [`read_config`] reads here.
+/// A reference count, not a copy of the edited files.
+pub fn overlay_snapshot() -> Overlay {
     OVERLAY.with(|o| o.borrow().clone())
 }
 
@@ -386,8 +389,14 @@ pub fn is_regular(st: &rustix::fs::Stat) -> bool {
 /// readable, it is not absurdly large (at most [`MAX_FILE_BYTES`] are ever read, even
 /// from a file that grows meanwhile), and it is text (no NUL bytes).
 pub fn read_config(path: &Path) -> Result<Vec<u8>, ReadError> {
-    if let Some(bytes) = OVERLAY.with(|o| o.borrow().get(path).cloned()) {
-        return Ok(bytes);
+    read_config_over(&overlay_snapshot(), path)
+}
+
+/// [`read_config`] with `overlay` (an [`overlay_snapshot`] taken on another thread)
+/// standing in for the files it names.
+pub fn read_config_over(overlay: &Overlay, path: &Path) -> Result<Vec<u8>, ReadError> {
+    if let Some(bytes) = overlay.get(path) {
+        return Ok(bytes.clone());
     }
     let err = |reason: String| ReadError {
         path: path.to_path_buf(),

@@ -544,10 +544,7 @@ fn read_ahead(stack: &Stack, paths: &[PathBuf], kind: FileKind) {
     let done: Vec<(PathBuf, SourceFile, Parsed)> = todo
         .into_par_iter()
         .filter_map(|real| {
-            let bytes = match overlay.get(&real) {
-                Some(edited) => edited.clone(),
-                None => read_config(&real).ok()?,
-            };
+            let bytes = crate::source::read_config_over(&overlay, &real).ok()?;
             let syntax = Syntax::parse(kind, &bytes);
             let secrets = (!matches!(&syntax, Syntax::Ini(f) if names_env(f)))
                 .then(|| crate::report::redact::syntax_secret_spans(&syntax, &bytes));

@@ -236,10 +236,7 @@ fn read_ahead(
         .collect();
     todo.into_par_iter()
         .filter_map(|real| {
-            let bytes = match overlay.get(&real) {
-                Some(edited) => edited.clone(),
-                None => read_config(&real).ok()?,
-            };
+            let bytes = crate::source::read_config_over(&overlay, &real).ok()?;
             let parsed = nginx::parse(&bytes);
             Some((real, (bytes, parsed)))
         })

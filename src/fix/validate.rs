@@ -1108,10 +1108,8 @@ fn run_nginx(
                     // like every config file: bounded, regular files only, no blocking
                     // open of a FIFO.
                     let r = map.resolve(&value, &prefix);
-                    let read = crate::files::real(stack.root.as_deref(), &r)
-                        .and_then(|real| crate::source::read_config(&real));
-                    match read {
-                        Ok(b) if b.len() < 1 << 20 => Some(sb.write(&r, &b)?),
+                    match crate::files::read(stack.root.as_deref(), &r) {
+                        Ok((_, b)) if b.len() < 1 << 20 => Some(sb.write(&r, &b)?),
                         _ => None,
                     }
                 }

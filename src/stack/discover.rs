@@ -1229,10 +1229,7 @@ fn load_fpm(stack: &mut Stack, found: &Found, root: Option<&Path>, explicit_ini:
             if stack.file(id).is_some_and(|f| f.kind == FileKind::Nginx) {
                 continue;
             }
-        } else if crate::files::real(root, main)
-            .and_then(|real| read_config(&real))
-            .is_ok_and(|b| looks_like_nginx(&b))
-        {
+        } else if crate::files::read(root, main).is_ok_and(|(_, b)| looks_like_nginx(&b)) {
             continue;
         }
         let dir = main.parent().map(Path::to_path_buf).unwrap_or_default();

@@ -368,9 +368,6 @@ pub(crate) fn parse_into(stack: &mut Stack, id: FileId, kind: FileKind) {
     }
 }
 
-/// php-fpm and PHP expand `${NAME}` from their environment when they read a file. With
-/// every name given (`--env`, `--env-file`, `[env]`), the value is what they would
-/// read; otherwise it stays unknown (`ValueKind::Computed` with its names in `env`).
 /// Does an ini file name an environment variable (`${NAME}`) that
 /// [`substitute_env`] may replace?
 fn names_env(f: &ini::File) -> bool {
@@ -381,6 +378,9 @@ fn names_env(f: &ini::File) -> bool {
     })
 }
 
+/// php-fpm and PHP expand `${NAME}` from their environment when they read a file. With
+/// every name given (`--env`, `--env-file`, `[env]`), the value is what they would
+/// read; otherwise it stays unknown (`ValueKind::Computed` with its names in `env`).
 fn substitute_env(f: &mut ini::File, env: &std::collections::BTreeMap<String, String>) {
     let expand = |raw: &str| -> String {
         let raw = raw.trim();

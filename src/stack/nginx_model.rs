@@ -74,7 +74,7 @@ pub struct Scope {
     /// Name → positions in `directives`, built for scopes with many directives (an
     /// `http` block holding thousands of `server`s): a lookup there must not scan
     /// them all, or every location's inherited value costs O(sites).
-    index: Option<HashMap<String, Vec<u32>>>,
+    index: Option<HashMap<compact_str::CompactString, Vec<u32>>>,
 }
 
 /// Scopes with more directives than this get a name index.
@@ -85,9 +85,9 @@ impl Scope {
         if self.directives.len() < INDEX_FROM {
             return;
         }
-        let mut index: HashMap<String, Vec<u32>> = HashMap::default();
+        let mut index: HashMap<compact_str::CompactString, Vec<u32>> = HashMap::default();
         for (i, d) in self.directives.iter().enumerate() {
-            index.entry(d.name.to_string()).or_default().push(i as u32);
+            index.entry(d.name.clone()).or_default().push(i as u32);
         }
         self.index = Some(index);
     }

@@ -304,28 +304,19 @@ impl Lab {
     }
 
     /// nginx's and php-fpm's logs once either has one of `alts` (`a|b`), or as they are
-    /// after `secs` (100 ms steps).
+    /// after `secs`.
     fn wait_for_log(&self, alts: &str, secs: u64) -> String {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        loop {
-            let log = self.nginx_log();
-            if alts.split('|').any(|alt| log.contains(alt)) || Instant::now() >= deadline {
-                return log;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        poll(
+            secs,
+            || self.nginx_log(),
+            |log| alts.split('|').any(|alt| log.contains(alt)),
+        )
+        .unwrap_or_else(|log| log)
     }
 
-    /// Block until php-fpm's log has `needle` (bounded: `secs`, 100 ms steps).
+    /// Block until php-fpm's log has `needle` (bounded: `secs`).
     fn wait_for_fpm_log(&self, needle: &str, secs: u64) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        while Instant::now() < deadline {
-            if self.fpm_log().contains(needle) {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        false
+        poll(secs, || self.fpm_log(), |log| log.contains(needle)).is_ok()
     }
 
     /// `n` concurrent GETs (scoped threads released together), client timeout `secs`.
@@ -425,6 +416,26 @@ fn assert_not_reported(code: &str, lab: &Lab) {
         !codes.iter().any(|c| c == code),
         "{code} still reported after --fix: {codes:?}"
     );
+}
+
+/// What `read` gives once `found` says yes, read every 100 ms for at most `secs`;
+/// `Err` with the last read when it never does.
+fn poll(
+    secs: u64,
+    read: impl Fn() -> String,
+    found: impl Fn(&str) -> bool,
+) -> Result<String, String> {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let got = read();
+        if found(&got) {
+            return Ok(got);
+        }
+        if Instant::now() >= deadline {
+            return Err(got);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// One request scenario: rule fires, real failure with status and log line, fixed → 200.

@@ -74,6 +74,13 @@ const SINGLE: &[&str] = &[
     "ssl_ciphers",
 ];
 
+/// [`SINGLE`]'s positions by name.
+fn single_index() -> &'static foldhash::HashMap<&'static str, usize> {
+    static INDEX: std::sync::OnceLock<foldhash::HashMap<&'static str, usize>> =
+        std::sync::OnceLock::new();
+    INDEX.get_or_init(|| SINGLE.iter().enumerate().map(|(i, s)| (*s, i)).collect())
+}
+
 /// Most duplicates of one directive listed per block.
 const MAX_PER_BLOCK: usize = 100;
 
@@ -99,15 +106,26 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
     let stack = cx.stack;
     for n in &stack.nginx {
         for scope in &n.scopes {
-            for name in SINGLE {
+            // One pass counts the single-slot names; only a name seen twice is
+            // gathered (an `http` block holds a `server` per site: scanning it once per
+            // name was this rule's whole cost).
+            let mut seen = [0u8; SINGLE.len()];
+            let mut twice = false;
+            for d in &scope.directives {
+                if let Some(&i) = single_index().get(d.name.as_str()) {
+                    seen[i] = seen[i].saturating_add(1);
+                    twice |= seen[i] > 1;
+                }
+            }
+            if !twice {
+                continue;
+            }
+            for (name, _) in SINGLE.iter().zip(seen).filter(|(_, n)| *n > 1) {
                 let all: Vec<_> = scope
                     .directives
                     .iter()
                     .filter(|d| d.name == *name)
                     .collect();
-                if all.len() < 2 {
-                    continue;
-                }
                 let (first, rest) = (all[0], &all[1..]);
                 // nginx -t stops at the first; past MAX_PER_BLOCK the last finding
                 // counts the rest (all fixes here are the same edit anyway).

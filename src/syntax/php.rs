@@ -537,10 +537,10 @@ fn php_excerpt(bytes: &[u8]) -> String {
 // Lexer
 // ---------------------------------------------------------------------------------------
 
-const OPERATORS_3: [&[u8]; 9] = [
+const OPERATORS_3: [&[u8; 3]; 9] = [
     b"===", b"!==", b"<=>", b"**=", b"...", b"<<=", b">>=", b"??=", b"?->",
 ];
-const OPERATORS_2: [&[u8]; 25] = [
+const OPERATORS_2: [&[u8; 2]; 25] = [
     b"==", b"!=", b"<>", b"<=", b">=", b"&&", b"||", b"??", b"->", b"=>", b"::", b"++", b"--",
     b"+=", b"-=", b"*=", b"/=", b".=", b"%=", b"&=", b"|=", b"^=", b"<<", b">>", b"**",
 ];
@@ -851,13 +851,16 @@ impl<'a> Lexer<'a> {
     }
 
     fn operator(&mut self, pos: usize) -> (TokenKind, usize) {
-        for op in OPERATORS_3 {
-            if self.starts_with(pos, op) {
+        // Fixed-size arrays compared in registers: a call to memcmp per candidate was
+        // the lexer's largest cost on a wp-config.php.
+        let rest = self.src.get(pos..).unwrap_or(&[]);
+        if let Some(three) = rest.first_chunk::<3>() {
+            if OPERATORS_3.iter().any(|op| *op == three) {
                 return (TokenKind::Punct, pos + 3);
             }
         }
-        for op in OPERATORS_2 {
-            if self.starts_with(pos, op) {
+        if let Some(two) = rest.first_chunk::<2>() {
+            if OPERATORS_2.iter().any(|op| *op == two) {
                 return (TokenKind::Punct, pos + 2);
             }
         }

@@ -855,12 +855,12 @@ impl<'a> Lexer<'a> {
         // the lexer's largest cost on a wp-config.php.
         let rest = self.src.get(pos..).unwrap_or(&[]);
         if let Some(three) = rest.first_chunk::<3>() {
-            if OPERATORS_3.iter().any(|op| *op == three) {
+            if OPERATORS_3.contains(&three) {
                 return (TokenKind::Punct, pos + 3);
             }
         }
         if let Some(two) = rest.first_chunk::<2>() {
-            if OPERATORS_2.iter().any(|op| *op == two) {
+            if OPERATORS_2.contains(&two) {
                 return (TokenKind::Punct, pos + 2);
             }
         }

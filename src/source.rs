@@ -145,7 +145,9 @@ fn count_chars(bytes: &[u8]) -> usize {
 pub struct SourceMap {
     files: Vec<SourceFile>,
     /// (foldhash: thousands of path lookups per run; no untrusted keys to defend.)
-    by_path: foldhash::HashMap<PathBuf, FileId>,
+    /// Keyed by the real path's bytes: hashing a `Path` walks it byte by byte for its
+    /// components, ~10× the cost, and real paths have one spelling.
+    by_path: foldhash::HashMap<std::ffi::OsString, FileId>,
     /// The bytes of each file that hold a secret value (`report::redact`): masked on
     /// every way out.
     secrets: foldhash::HashMap<FileId, Vec<Span>>,
@@ -262,7 +264,9 @@ impl SourceMap {
     pub fn add(&mut self, file: SourceFile) -> FileId {
         let id = self.files.len();
         self.redaction = std::sync::OnceLock::new();
-        self.by_path.entry(file.path.clone()).or_insert(id);
+        self.by_path
+            .entry(file.path.as_os_str().to_os_string())
+            .or_insert(id);
         self.files.push(file);
         id
     }
@@ -270,7 +274,7 @@ impl SourceMap {
         &self.files[id]
     }
     pub fn find(&self, path: &Path) -> Option<FileId> {
-        self.by_path.get(path).copied()
+        self.by_path.get(path.as_os_str()).copied()
     }
     pub fn iter(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
         self.files.iter().enumerate()

@@ -320,7 +320,7 @@ pub(crate) fn add_source(stack: &mut Stack, path: &Path) -> Result<FileId, ReadE
     }
     let ahead = AHEAD.with(|a| {
         let mut a = a.borrow_mut();
-        a.get_mut(&real).and_then(|(f, _)| f.take())
+        a.get_mut(real.as_os_str()).and_then(|(f, _)| f.take())
     });
     let file = match ahead {
         Some(f) => f,
@@ -350,7 +350,7 @@ pub(crate) fn parse_into(stack: &mut Stack, id: FileId, kind: FileKind) {
     }
     let ahead = AHEAD.with(|a| {
         let mut a = a.borrow_mut();
-        a.remove(&stack.sources.get(id).path)
+        a.remove(stack.sources.get(id).path.as_os_str())
             .and_then(|(_, parsed)| parsed)
             .filter(|p| p.kind == kind)
     });
@@ -514,7 +514,8 @@ struct Parsed {
 thread_local! {
     /// Files [`read_ahead`] read and parsed, by real path, until the loader asks for
     /// them ([`add_source`], [`parse_into`]); emptied at the end of each load.
-    static AHEAD: std::cell::RefCell<HashMap<PathBuf, ReadAhead>> =
+    /// (Keyed by the real path's bytes, like `SourceMap`'s index.)
+    static AHEAD: std::cell::RefCell<HashMap<std::ffi::OsString, ReadAhead>> =
         std::cell::RefCell::new(HashMap::default());
 }
 
@@ -528,23 +529,33 @@ thread_local! {
 /// loader thread's overlay) are handed to the workers, so they read what the loader
 /// would.
 fn read_ahead(stack: &Stack, paths: &[PathBuf], kind: FileKind) {
-    use rayon::prelude::*;
     if paths.len() < 2 || rayon::current_num_threads() < 2 {
         return;
     }
-    let overlay = crate::source::overlay_snapshot();
     let root = stack.root.as_deref();
-    let todo: Vec<PathBuf> = paths
+    let todo: Vec<(PathBuf, FileKind)> = paths
         .iter()
         .filter_map(|p| crate::files::real(root, p).ok())
         .filter(|r| stack.sources.find(r).is_none())
+        .filter(|r| !AHEAD.with(|a| a.borrow().contains_key(r.as_os_str())))
+        .map(|r| (r, kind))
         .collect();
-    // Everything that needs only the file is done here, on the threads: the line
-    // table, the parse, the secret spans.
-    let done: Vec<(PathBuf, SourceFile, Parsed)> = todo
-        .into_par_iter()
-        .filter_map(|real| {
-            let bytes = crate::source::read_config_over(&overlay, &real).ok()?;
+    stash(parse_ahead(&crate::source::overlay_snapshot(), todo));
+}
+
+/// A file read and parsed off the loader's thread, by its real path.
+type Done = (PathBuf, SourceFile, Parsed);
+
+/// Read and parse files (by real path) on the run's threads. Everything that needs
+/// only the file is done here: the line table, the parse, the secret spans. `overlay`
+/// is the loader thread's (edited contents while fixes are re-linted), so the threads
+/// read what the loader would. A file that cannot be read is left out: the loader
+/// reads it again and reports it.
+fn parse_ahead(overlay: &crate::source::Overlay, todo: Vec<(PathBuf, FileKind)>) -> Vec<Done> {
+    use rayon::prelude::*;
+    todo.into_par_iter()
+        .filter_map(|(real, kind)| {
+            let bytes = crate::source::read_config_over(overlay, &real).ok()?;
             let syntax = Syntax::parse(kind, &bytes);
             let secrets = (!matches!(&syntax, Syntax::Ini(f) if names_env(f)))
                 .then(|| crate::report::redact::syntax_secret_spans(&syntax, &bytes));
@@ -559,13 +570,66 @@ fn read_ahead(stack: &Stack, paths: &[PathBuf], kind: FileKind) {
                 },
             ))
         })
-        .collect();
+        .collect()
+}
+
+/// Hand files parsed ahead to the loader's thread.
+fn stash(done: Vec<Done>) {
     AHEAD.with(|a| {
         let mut a = a.borrow_mut();
         for (real, file, parsed) in done {
-            a.insert(real, (Some(file), Some(parsed)));
+            a.insert(real.into_os_string(), (Some(file), Some(parsed)));
         }
     });
+}
+
+/// The pools, php.ini files and wp-config.php files a walk found, read and parsed in
+/// the background while the loader builds the nginx model (which only the
+/// `read_ahead` of each include glob would otherwise start, one part after the other,
+/// with the threads idle while the loader builds each model). What the loader never
+/// asks for is dropped at the end of the load; a file it reaches first is read again,
+/// as without the prefetch, so the result is that of a sequential load.
+struct Prefetch(Option<std::thread::JoinHandle<Vec<Done>>>);
+
+impl Prefetch {
+    fn start(root: Option<&Path>, found: &Found) -> Self {
+        let jobs: Vec<(PathBuf, FileKind)> = (found.pool_files.iter().map(|p| (p, FileKind::Fpm)))
+            .chain(found.php_inis.iter().map(|p| (p, FileKind::PhpIni)))
+            .chain(found.wp_configs.iter().map(|p| (p, FileKind::WpConfig)))
+            .map(|(p, k)| (p.clone(), k))
+            .collect();
+        if jobs.len() < 2 || rayon::current_num_threads() < 2 {
+            return Prefetch(None);
+        }
+        let overlay = crate::source::overlay_snapshot();
+        let root = root.map(Path::to_path_buf);
+        let handle = std::thread::Builder::new()
+            .name("wpstack-prefetch".into())
+            .spawn(move || {
+                // Resolved here, with this thread's cache of real directories, inside
+                // the root like every read of the loader.
+                let todo: Vec<(PathBuf, FileKind)> = crate::files::resolve::with_dir_cache(|| {
+                    jobs.into_iter()
+                        .filter_map(|(p, k)| {
+                            Some((crate::files::real(root.as_deref(), &p).ok()?, k))
+                        })
+                        .collect()
+                });
+                parse_ahead(&overlay, todo)
+            })
+            .ok();
+        Prefetch(handle)
+    }
+
+    /// Wait for the background reads and hand them to the loader's thread.
+    fn finish(&mut self) {
+        if let Some(h) = self.0.take() {
+            match h.join() {
+                Ok(done) => stash(done),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+    }
 }
 
 fn load_uncached(inputs: &Inputs) -> Result<Stack, ReadError> {
@@ -682,8 +746,10 @@ fn load_uncached(inputs: &Inputs) -> Result<Stack, ReadError> {
     let mut laps = crate::timings::Laps::start();
     let mut lap = |what: &str| laps.lap(what);
     lap("discovery walk");
+    let mut prefetch = Prefetch::start(root.as_deref(), &found);
     load_nginx(&mut stack, &found, root.as_deref());
     lap("nginx");
+    prefetch.finish();
     load_fpm(&mut stack, &found, root.as_deref(), &inputs.php_ini);
     lap("php-fpm and php.ini");
     load_wp(
@@ -1472,7 +1538,8 @@ fn load_wp(stack: &mut Stack, found: &Found, root: Option<&Path>, explicit: bool
         Vec::new()
     };
     let mut by_file: Vec<(PathBuf, Vec<(usize, usize)>)> = Vec::new();
-    let mut index: HashMap<PathBuf, usize> = HashMap::default();
+    // (Keyed by the path's bytes: hashing a `Path` walks its components.)
+    let mut index: HashMap<std::ffi::OsString, usize> = HashMap::default();
     for (ni, n) in stack.nginx.iter().enumerate() {
         let main_path = stack.sources.get(n.main).path.clone();
         let map = nginx_path_map(&main_path, root);
@@ -1496,10 +1563,10 @@ fn load_wp(stack: &mut Stack, found: &Found, root: Option<&Path>, explicit: bool
                     }
                 }
                 let cfg = crate::files::real(root, &cfg).unwrap_or(cfg);
-                match index.get(&cfg) {
+                match index.get(cfg.as_os_str()) {
                     Some(i) => by_file[*i].1.push((ni, si)),
                     None => {
-                        index.insert(cfg.clone(), by_file.len());
+                        index.insert(cfg.as_os_str().to_os_string(), by_file.len());
                         by_file.push((cfg, vec![(ni, si)]));
                     }
                 }
@@ -1508,8 +1575,8 @@ fn load_wp(stack: &mut Stack, found: &Found, root: Option<&Path>, explicit: bool
     }
     for p in &found.wp_configs {
         let p = crate::files::real(root, p).unwrap_or_else(|_| p.clone());
-        if !index.contains_key(&p) {
-            index.insert(p.clone(), by_file.len());
+        if !index.contains_key(p.as_os_str()) {
+            index.insert(p.as_os_str().to_os_string(), by_file.len());
             by_file.push((p, Vec::new()));
         }
     }

@@ -223,7 +223,7 @@ fn read_ahead(
     root: Option<&Path>,
     paths: &[PathBuf],
     sources: &SourceMap,
-) -> foldhash::HashMap<PathBuf, (Vec<u8>, nginx::File)> {
+) -> foldhash::HashMap<std::ffi::OsString, (Vec<u8>, nginx::File)> {
     use rayon::prelude::*;
     if paths.len() < 2 || rayon::current_num_threads() < 2 {
         return Default::default();
@@ -238,7 +238,7 @@ fn read_ahead(
         .filter_map(|real| {
             let bytes = crate::source::read_config_over(&overlay, &real).ok()?;
             let parsed = nginx::parse(&bytes);
-            Some((real, (bytes, parsed)))
+            Some((real.into_os_string(), (bytes, parsed)))
         })
         .collect()
 }
@@ -457,7 +457,7 @@ impl Loader<'_> {
                         continue;
                     }
                 }
-                let (mut bytes, mut parsed) = match ahead.remove(&path) {
+                let (mut bytes, mut parsed) = match ahead.remove(path.as_os_str()) {
                     Some((b, f)) => (b, Some(f)),
                     None => match read_config(&path) {
                         Ok(b) => (b, None),

@@ -588,8 +588,9 @@ fn stash(done: Vec<Done>) {
 /// `read_ahead` of each include glob would otherwise start, one part after the other,
 /// with the threads idle while the loader builds each model). What the loader never
 /// asks for is dropped at the end of the load; a file it reaches first is read again,
-/// as without the prefetch, so the result is that of a sequential load.
-struct Prefetch(Option<std::thread::JoinHandle<Vec<Done>>>);
+/// as without the prefetch, so the result is that of a sequential load. The work is a
+/// job of the run's pool (`--threads`, or the pool a library caller installed).
+struct Prefetch(Option<std::sync::mpsc::Receiver<std::thread::Result<Vec<Done>>>>);
 
 impl Prefetch {
     fn start(root: Option<&Path>, found: &Found) -> Self {
@@ -603,11 +604,11 @@ impl Prefetch {
         }
         let overlay = crate::source::overlay_snapshot();
         let root = root.map(Path::to_path_buf);
-        let handle = std::thread::Builder::new()
-            .name("wpstack-prefetch".into())
-            .spawn(move || {
-                // Resolved here, with this thread's cache of real directories, inside
-                // the root like every read of the loader.
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        rayon::spawn(move || {
+            let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                // Resolved here, with this job's cache of real directories, inside the
+                // root like every read of the loader.
                 let todo: Vec<(PathBuf, FileKind)> = crate::files::resolve::with_dir_cache(|| {
                     jobs.into_iter()
                         .filter_map(|(p, k)| {
@@ -616,18 +617,37 @@ impl Prefetch {
                         .collect()
                 });
                 parse_ahead(&overlay, todo)
-            })
-            .ok();
-        Prefetch(handle)
+            }));
+            // The loader may have returned early (an error): nobody to tell.
+            let _ = tx.send(done);
+        });
+        Prefetch(Some(rx))
     }
 
-    /// Wait for the background reads and hand them to the loader's thread.
+    /// Wait for the background reads and hand them to the loader's thread (a panic
+    /// there is the loader's panic). A loader running on a worker of the pool (a
+    /// library caller's `install`) runs the pool's jobs meanwhile: blocking there
+    /// could leave the prefetch queued behind it.
     fn finish(&mut self) {
-        if let Some(h) = self.0.take() {
-            match h.join() {
-                Ok(done) => stash(done),
-                Err(panic) => std::panic::resume_unwind(panic),
+        use std::sync::mpsc::TryRecvError;
+        let Some(rx) = self.0.take() else { return };
+        let msg = loop {
+            match rx.try_recv() {
+                Ok(m) => break Some(m),
+                Err(TryRecvError::Disconnected) => break None,
+                Err(TryRecvError::Empty) => match rayon::yield_now() {
+                    None => break rx.recv().ok(),
+                    Some(rayon::Yield::Executed) => {}
+                    Some(rayon::Yield::Idle) => {
+                        std::thread::sleep(std::time::Duration::from_micros(200))
+                    }
+                },
             }
+        };
+        match msg {
+            Some(Ok(done)) => stash(done),
+            Some(Err(panic)) => std::panic::resume_unwind(panic),
+            None => {}
         }
     }
 }

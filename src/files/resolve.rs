@@ -132,6 +132,35 @@ pub fn with_dir_cache<T>(f: impl FnOnce() -> T) -> T {
     out
 }
 
+/// The resolutions [`with_dir_cache`] made, to hand to another thread's cache
+/// ([`import_dir_cache`]): the prefetch job resolves the files a walk found, and the
+/// loader need not look at them again.
+pub struct DirCacheExport(DirCache);
+
+/// [`with_dir_cache`], keeping the resolutions `f` made.
+pub fn with_dir_cache_export<T>(f: impl FnOnce() -> T) -> (T, DirCacheExport) {
+    let outer = DIRS.with(|c| c.borrow_mut().replace(DirCache::default()));
+    let out = f();
+    let made = DIRS.with(|c| std::mem::replace(&mut *c.borrow_mut(), outer));
+    (out, DirCacheExport(made.unwrap_or_default()))
+}
+
+/// Add resolutions made on another thread (in the same run: the tree does not change
+/// under it) to this thread's cache, when one is in place; the ones it has stay.
+pub fn import_dir_cache(export: DirCacheExport) {
+    DIRS.with(|c| {
+        if let Some(cache) = c.borrow_mut().as_mut() {
+            for (root, map) in export.0.roots {
+                for (path, r) in map {
+                    if cache.get(root.as_deref(), Path::new(&path)).is_none() {
+                        cache.insert(root.as_deref(), Path::new(&path), r);
+                    }
+                }
+            }
+        }
+    });
+}
+
 /// Resolve `rel` starting from the already-real directory `start` (inside the root
 /// `path` is confined to).
 fn resolve_from(root: Option<&Path>, path: &Path, start: PathBuf, rel: &Path) -> Resolved {

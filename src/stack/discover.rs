@@ -590,7 +590,10 @@ fn stash(done: Vec<Done>) {
 /// asks for is dropped at the end of the load; a file it reaches first is read again,
 /// as without the prefetch, so the result is that of a sequential load. The work is a
 /// job of the run's pool (`--threads`, or the pool a library caller installed).
-struct Prefetch(Option<std::sync::mpsc::Receiver<std::thread::Result<Vec<Done>>>>);
+struct Prefetch(Option<std::sync::mpsc::Receiver<std::thread::Result<Prefetched>>>);
+
+/// The prefetch's files, and the resolutions it made to find them.
+type Prefetched = (Vec<Done>, crate::files::resolve::DirCacheExport);
 
 impl Prefetch {
     fn start(root: Option<&Path>, found: &Found) -> Self {
@@ -608,15 +611,15 @@ impl Prefetch {
         rayon::spawn(move || {
             let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 // Resolved here, with this job's cache of real directories, inside the
-                // root like every read of the loader.
-                let todo: Vec<(PathBuf, FileKind)> = crate::files::resolve::with_dir_cache(|| {
+                // root like every read of the loader; the loader gets the cache too.
+                let (todo, resolved) = crate::files::resolve::with_dir_cache_export(|| {
                     jobs.into_iter()
                         .filter_map(|(p, k)| {
                             Some((crate::files::real(root.as_deref(), &p).ok()?, k))
                         })
-                        .collect()
+                        .collect::<Vec<(PathBuf, FileKind)>>()
                 });
-                parse_ahead(&overlay, todo)
+                (parse_ahead(&overlay, todo), resolved)
             }));
             // The loader may have returned early (an error): nobody to tell.
             let _ = tx.send(done);
@@ -645,7 +648,10 @@ impl Prefetch {
             }
         };
         match msg {
-            Some(Ok(done)) => stash(done),
+            Some(Ok((done, resolved))) => {
+                crate::files::resolve::import_dir_cache(resolved);
+                stash(done)
+            }
             Some(Err(panic)) => std::panic::resume_unwind(panic),
             None => {}
         }

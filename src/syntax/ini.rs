@@ -598,6 +598,13 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// The buffer's bytes from `a` to `b` (clamped to the input), borrowed.
+    fn bytes(&self, a: usize, b: usize) -> &'a [u8] {
+        let buf: &'a [u8] = self.buf;
+        buf.get(a.min(self.limit)..b.min(self.limit))
+            .unwrap_or_default()
+    }
+
     fn slice(&self, a: usize, b: usize) -> Vec<u8> {
         self.buf
             .get(a.min(self.limit)..b.min(self.limit))
@@ -704,14 +711,14 @@ impl<'a> Scanner<'a> {
             }
             1 => {
                 self.state = St::Offset;
-                let v = trim_label(&self.slice(p, end), true);
+                let v = trim_label(self.bytes(p, end), true);
                 self.tok(T::Offset, p, end, v)
             }
             2 => self.tok(T::True, p, end, b"1".to_vec()),
             3 => self.tok(T::False, p, end, Vec::new()),
             4 => self.tok(T::Null, p, end, Vec::new()),
             5 => {
-                let v = trim_label(&self.slice(p, end), false);
+                let v = trim_label(self.bytes(p, end), false);
                 self.tok(T::Label, p, end, v)
             }
             6 => {
@@ -957,7 +964,7 @@ impl<'a> Scanner<'a> {
         if label > 0 && self.at(p) != Some(b'}') {
             let end = p + label;
             self.pos = end;
-            let v = trim_label(&self.slice(p, end), false);
+            let v = trim_label(self.bytes(p, end), false);
             return Some(self.tok(T::VarName, p, end, v));
         }
         if self.at(p) == Some(b'}') {
@@ -1196,20 +1203,21 @@ struct Parser<'t> {
 type PResult<X> = Result<X, ParseError>;
 
 impl<'t> Parser<'t> {
-    fn peek(&self) -> Tok {
-        match self.toks.get(self.i) {
-            Some(t) => t.clone(),
-            None => self.toks.last().cloned().unwrap_or(Tok {
-                t: T::End,
-                start: 0,
-                end: 0,
-                val: Vec::new(),
-                lineno: 1,
-            }),
-        }
+    /// The token at the cursor (the last one, `End`, past the end), borrowed: the
+    /// parser looks at most tokens several times.
+    fn peek(&self) -> &'t Tok {
+        static END: Tok = Tok {
+            t: T::End,
+            start: 0,
+            end: 0,
+            val: Vec::new(),
+            lineno: 1,
+        };
+        let toks: &'t [Tok] = self.toks;
+        toks.get(self.i).or(toks.last()).unwrap_or(&END)
     }
 
-    fn bump(&mut self) -> Tok {
+    fn bump(&mut self) -> &'t Tok {
         let t = self.peek();
         if self.i < self.toks.len() {
             self.i += 1;
@@ -1218,7 +1226,7 @@ impl<'t> Parser<'t> {
     }
 
     fn err<X>(&self, expecting: &[&str]) -> PResult<X> {
-        let tok = self.peek();
+        let tok = self.peek().clone();
         let mut message = format!("syntax error, unexpected {}", tok.t.name());
         if !expecting.is_empty() {
             message.push_str(", expecting ");
@@ -1227,7 +1235,7 @@ impl<'t> Parser<'t> {
         Err(ParseError { tok, message })
     }
 
-    fn expect(&mut self, c: u8) -> PResult<Tok> {
+    fn expect(&mut self, c: u8) -> PResult<&'t Tok> {
         if self.peek().t == T::Ch(c) {
             Ok(self.bump())
         } else {
@@ -1288,7 +1296,9 @@ impl<'t> Parser<'t> {
                     Ok(Some(Stmt {
                         start,
                         end: tok.end,
-                        kind: StmtKind::BareLabel { name: tok.val },
+                        kind: StmtKind::BareLabel {
+                            name: tok.val.clone(),
+                        },
                     }))
                 }
             }
@@ -1377,7 +1387,7 @@ impl<'t> Parser<'t> {
         if self.depth > MAX_DEPTH {
             let tok = self.peek();
             return Err(ParseError {
-                tok,
+                tok: tok.clone(),
                 message: "expression nested too deeply".into(),
             });
         }
@@ -1401,7 +1411,7 @@ impl<'t> Parser<'t> {
         if self.depth > MAX_DEPTH {
             let tok = self.peek();
             return Err(ParseError {
-                tok,
+                tok: tok.clone(),
                 message: "expression nested too deeply".into(),
             });
         }
@@ -1437,7 +1447,7 @@ impl<'t> Parser<'t> {
                 T::DollarCurly => self.var_ref()?,
                 T::Ch(b'"') => self.encapsed()?,
                 T::Raw => Val {
-                    text: tok.val,
+                    text: tok.val.clone(),
                     quoted: true,
                     ..Val::default()
                 },
@@ -1448,17 +1458,17 @@ impl<'t> Parser<'t> {
                         ..Val::default()
                     },
                     Some(Const::Build) => Val {
-                        text: tok.val,
+                        text: tok.val.clone(),
                         computed: true,
                         ..Val::default()
                     },
                     None => Val {
-                        text: tok.val,
+                        text: tok.val.clone(),
                         ..Val::default()
                     },
                 },
                 _ => Val {
-                    text: tok.val,
+                    text: tok.val.clone(),
                     ..Val::default()
                 },
             };
@@ -1628,6 +1638,9 @@ impl<'a> Builder<'a> {
 
     /// Parse each physical line from `start` on its own (php-fpm's way of reading).
     fn run_lines(&mut self, mut start: usize, mut known: Vec<(Vec<u8>, Vec<u8>)>) {
+        // One line buffer and one token vector serve every line.
+        let mut buf: Vec<u8> = Vec::new();
+        let mut toks: Vec<Tok> = Vec::new();
         while start < self.src.len() {
             let end = self.next_line_start(start);
             let body_end = if self.src.get(end.wrapping_sub(1)) == Some(&b'\n') {
@@ -1643,18 +1656,16 @@ impl<'a> Builder<'a> {
                     kind: StmtKind::Eol,
                 });
             } else {
-                let mut buf = self.src.get(start..body_end).unwrap_or_default().to_vec();
+                buf.clear();
+                buf.extend_from_slice(self.src.get(start..body_end).unwrap_or_default());
                 buf.push(b'\n');
                 // Offsets are relative to the line; the appended `\n` maps to the real
                 // one (or to the end of the file when the last line lacks it).
-                let toks: Vec<Tok> = tokenize(&buf, 0, 1)
-                    .into_iter()
-                    .map(|mut t| {
-                        t.start = (t.start + start).min(end);
-                        t.end = (t.end + start).min(end);
-                        t
-                    })
-                    .collect();
+                tokenize_into(&buf, 0, 1, &mut toks);
+                for t in &mut toks {
+                    t.start = (t.start + start).min(end);
+                    t.end = (t.end + start).min(end);
+                }
                 let mut p = Parser {
                     toks: &toks,
                     i: 0,
@@ -1834,26 +1845,29 @@ impl<'a> Builder<'a> {
     /// Statements up to a line ending: one `Line` per content statement, with
     /// END_OF_LINE statements attached to the content before them.
     fn emit_group(&mut self, group: Vec<Stmt>, lines: &mut Vec<Line>) {
-        let mut parts: Vec<Vec<Stmt>> = Vec::new();
-        for s in group {
-            let content = match &s.kind {
-                StmtKind::Eol => false,
-                StmtKind::BareLabel { name } => !name.is_empty(),
-                _ => true,
-            };
-            match parts.last_mut() {
-                Some(last) if !content || !last.iter().any(is_content) => last.push(s),
-                _ => parts.push(vec![s]),
+        // Split where a statement with content follows one: each part is a line. The
+        // parts are ranges of `group` (no vector per line).
+        let mut begin = 0;
+        let mut has_content = false;
+        for (i, s) in group.iter().enumerate() {
+            let content = is_content(s);
+            if i > begin && content && has_content {
+                if let Some(line) = self.make_line(&group[begin..i]) {
+                    lines.push(line);
+                }
+                begin = i;
+                has_content = false;
             }
+            has_content |= content;
         }
-        for part in parts {
-            if let Some(line) = self.make_line(part) {
+        if begin < group.len() {
+            if let Some(line) = self.make_line(&group[begin..]) {
                 lines.push(line);
             }
         }
     }
 
-    fn make_line(&mut self, part: Vec<Stmt>) -> Option<Line> {
+    fn make_line(&mut self, part: &[Stmt]) -> Option<Line> {
         let start = part.first()?.start;
         let end = part.last()?.end;
         let src = self.src;
@@ -2033,8 +2047,15 @@ fn trim_value_span(src: &[u8], mut a: usize, mut b: usize) -> (usize, usize) {
 
 /// Every token from `start` (state INITIAL) up to and including the first `End`.
 fn tokenize(buf: &[u8], start: usize, lineno: usize) -> Vec<Tok> {
-    let mut sc = Scanner::new(buf, start, lineno);
     let mut out = Vec::new();
+    tokenize_into(buf, start, lineno, &mut out);
+    out
+}
+
+/// [`tokenize`] into `out` (cleared first), reusing its allocation.
+fn tokenize_into(buf: &[u8], start: usize, lineno: usize, out: &mut Vec<Tok>) {
+    out.clear();
+    let mut sc = Scanner::new(buf, start, lineno);
     // Every token but `End` consumes at least one byte, except the zero-width
     // END_OF_LINE before `=` (at most one per byte, since it switches to INITIAL).
     let max = 2 * buf.len().saturating_sub(start) + 4;
@@ -2043,7 +2064,7 @@ fn tokenize(buf: &[u8], start: usize, lineno: usize) -> Vec<Tok> {
         let end = t.t == T::End;
         out.push(t);
         if end {
-            return out;
+            return;
         }
     }
     let p = sc.pos.min(buf.len());
@@ -2054,7 +2075,6 @@ fn tokenize(buf: &[u8], start: usize, lineno: usize) -> Vec<Tok> {
         val: Vec::new(),
         lineno: sc.lineno,
     });
-    out
 }
 
 #[cfg(test)]

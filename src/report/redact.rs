@@ -39,23 +39,18 @@ pub fn is_secret_name(name: &str) -> bool {
     if u.is_empty() {
         return false;
     }
-    const PARTS: &[&[u8]] = &[
-        b"PASS",
-        b"SECRET",
-        b"TOKEN",
-        b"KEY",
-        b"SALT",
-        b"PRIVATE",
-        b"CREDENTIAL",
-        b"AUTHORIZATION",
-    ];
-    // One pass: only where a part's first letter stands is a part compared.
-    let has = (0..u.len()).any(|i| {
-        let c = u[i].to_ascii_uppercase();
-        matches!(c, b'P' | b'S' | b'T' | b'K' | b'C' | b'A')
-            && PARTS.iter().any(|p| {
-                p[0] == c && u.len() - i >= p.len() && u[i..i + p.len()].eq_ignore_ascii_case(p)
-            })
+    // One pass: only the parts (PASS, SECRET, TOKEN, KEY, SALT, PRIVATE, CREDENTIAL,
+    // AUTHORIZATION) that begin with the letter at `i` are compared there.
+    let at =
+        |i: usize, p: &[u8]| u.len() - i >= p.len() && u[i..i + p.len()].eq_ignore_ascii_case(p);
+    let has = (0..u.len()).any(|i| match u[i].to_ascii_uppercase() {
+        b'P' => at(i, b"PASS") || at(i, b"PRIVATE"),
+        b'S' => at(i, b"SECRET") || at(i, b"SALT"),
+        b'T' => at(i, b"TOKEN"),
+        b'K' => at(i, b"KEY"),
+        b'C' => at(i, b"CREDENTIAL"),
+        b'A' => at(i, b"AUTHORIZATION"),
+        _ => false,
     });
     let ends = |p: &[u8]| u.len() >= p.len() && u[u.len() - p.len()..].eq_ignore_ascii_case(p);
     has || ends(b"_PW") || u.eq_ignore_ascii_case(b"PW") || ends(b".PW")

@@ -906,7 +906,12 @@ fn check(a: &CheckArgs) -> Result<i32, String> {
         return Err(nothing_read(&a.input));
     }
     laps.lap("load");
-    let mut findings = engine::run(&stack, &settings, &host);
+    // The report's redaction matcher (every secret value the files hold) needs only the
+    // files: it is built on the run's threads while the rules run.
+    let (mut findings, _) = rayon::join(
+        || engine::run(&stack, &settings, &host),
+        || report::redact::Redactor::new(&stack.sources),
+    );
     laps.lap("rules");
     if let Some(m) = &dumps {
         // No message names the private directory.

@@ -382,6 +382,36 @@ pub fn open_nonblocking(path: &Path) -> std::io::Result<(std::fs::File, rustix::
     Ok((std::fs::File::from(fd), st))
 }
 
+/// [`open_nonblocking`] for a path the root layer already resolved (`files::real`:
+/// every link followed inside the checked root), so no component of it may be a link
+/// now. One that is was put there after the resolution — a tenant swapping a file or
+/// directory for a link while a root-run wpstack reads — and is refused, never
+/// followed. On Linux `openat2` with `RESOLVE_NO_SYMLINKS` checks every component;
+/// where it is missing (kernels before 5.6, a seccomp filter, other systems)
+/// `O_NOFOLLOW` checks the last one.
+pub fn open_resolved(path: &Path) -> std::io::Result<(std::fs::File, rustix::fs::Stat)> {
+    use rustix::fs::{Mode, OFlags};
+    let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::fs::{openat2, ResolveFlags, CWD};
+        match openat2(CWD, path, flags, Mode::empty(), ResolveFlags::NO_SYMLINKS) {
+            Ok(fd) => {
+                let st = rustix::fs::fstat(&fd)?;
+                return Ok((std::fs::File::from(fd), st));
+            }
+            Err(e)
+                if e == rustix::io::Errno::NOSYS
+                    || e == rustix::io::Errno::PERM
+                    || e == rustix::io::Errno::INVAL => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let fd = rustix::fs::open(path, flags | OFlags::NOFOLLOW, Mode::empty())?;
+    let st = rustix::fs::fstat(&fd)?;
+    Ok((std::fs::File::from(fd), st))
+}
+
 /// Is this `fstat` result a regular file?
 pub fn is_regular(st: &rustix::fs::Stat) -> bool {
     rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::RegularFile
@@ -399,6 +429,23 @@ pub fn read_config(path: &Path) -> Result<Vec<u8>, ReadError> {
 /// [`read_config`] with `overlay` (an [`overlay_snapshot`] taken on another thread)
 /// standing in for the files it names.
 pub fn read_config_over(overlay: &Overlay, path: &Path) -> Result<Vec<u8>, ReadError> {
+    read_over(overlay, path, open_nonblocking)
+}
+
+/// [`read_config`] for a path the root layer resolved ([`open_resolved`]: a link
+/// that appears in it after the resolution is refused, not followed).
+pub fn read_resolved(path: &Path) -> Result<Vec<u8>, ReadError> {
+    read_resolved_over(&overlay_snapshot(), path)
+}
+
+/// [`read_resolved`] with `overlay` (see [`read_config_over`]).
+pub fn read_resolved_over(overlay: &Overlay, path: &Path) -> Result<Vec<u8>, ReadError> {
+    read_over(overlay, path, open_resolved)
+}
+
+type Opener = fn(&Path) -> std::io::Result<(std::fs::File, rustix::fs::Stat)>;
+
+fn read_over(overlay: &Overlay, path: &Path, open: Opener) -> Result<Vec<u8>, ReadError> {
     if let Some(bytes) = overlay.get(path) {
         return Ok(bytes.clone());
     }
@@ -409,7 +456,13 @@ pub fn read_config_over(overlay: &Overlay, path: &Path) -> Result<Vec<u8>, ReadE
     // One open, one fstat, one read: on a host with thousands of files the syscalls
     // are most of the cost.
     use std::io::Read;
-    let (file, st) = open_nonblocking(path).map_err(|e| err(io_reason(&e)))?;
+    let (file, st) = open(path).map_err(|e| {
+        err(if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
+            "a symbolic link stands in this path where none was when it was resolved (replaced while wpstack ran?): not followed".into()
+        } else {
+            io_reason(&e)
+        })
+    })?;
     if !is_regular(&st) {
         return Err(err(kind_name(st.st_mode).into()));
     }
@@ -527,6 +580,55 @@ mod tests {
             0,
         )
         .unwrap();
+    }
+
+    /// A file resolved inside the root, then swapped for a link to a host file (a
+    /// tenant racing a root-run wpstack), or a directory of its path swapped for a
+    /// link: the resolved read refuses it and never returns the host file's bytes.
+    #[test]
+    fn a_link_swapped_in_after_resolution_is_not_followed() {
+        use std::os::unix::fs::symlink;
+        let host = tempfile::tempdir().unwrap();
+        std::fs::write(host.path().join("shadow"), "HOST-SECRET\n").unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let root = root.path().canonicalize().unwrap();
+        let site = root.join("var/www/site");
+        std::fs::create_dir_all(&site).unwrap();
+        let cfg = site.join("wp-config.php");
+        std::fs::write(&cfg, "<?php\n").unwrap();
+        let real = crate::files::real(Some(&root), &cfg).unwrap();
+        assert_eq!(read_resolved(&real).unwrap(), b"<?php\n");
+
+        std::fs::remove_file(&cfg).unwrap();
+        symlink(host.path().join("shadow"), &cfg).unwrap();
+        let e = read_resolved(&real).unwrap_err();
+        assert!(e.reason.contains("not followed"), "{}", e.reason);
+        // The plain read follows links (a file the user named may be one).
+        assert_eq!(read_config(&real).unwrap(), b"HOST-SECRET\n");
+
+        // A directory of the path swapped for a link: openat2 sees every component
+        // (kernels without it check only the last one, so there is nothing to test).
+        #[cfg(target_os = "linux")]
+        {
+            use rustix::fs::{openat2, Mode, OFlags, ResolveFlags, CWD};
+            let has_openat2 = openat2(
+                CWD,
+                "/",
+                OFlags::RDONLY,
+                Mode::empty(),
+                ResolveFlags::empty(),
+            )
+            .is_ok();
+            let moved = root.join("var/www/site-old");
+            std::fs::rename(&site, &moved).unwrap();
+            std::fs::create_dir_all(host.path().join("d")).unwrap();
+            std::fs::write(host.path().join("d/wp-config.php"), "HOST\n").unwrap();
+            symlink(host.path().join("d"), &site).unwrap();
+            if has_openat2 {
+                let e = read_resolved(&real).unwrap_err();
+                assert!(e.reason.contains("not followed"), "{}", e.reason);
+            }
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@ pub mod programs;
 pub mod resolve;
 pub mod write;
 
-use crate::source::{read_config, ReadError};
+use crate::source::ReadError;
 use std::path::{Path, PathBuf};
 
 /// `p` made absolute against the current directory, lexically (no link resolved, no
@@ -31,7 +31,7 @@ pub fn absolute(p: &Path) -> PathBuf {
 /// such, never followed onto this machine.
 pub fn read(root: Option<&Path>, path: &Path) -> Result<(PathBuf, Vec<u8>), ReadError> {
     let real = real(root, path)?;
-    let bytes = read_config(&real)?;
+    let bytes = crate::source::read_resolved(&real)?;
     Ok((real, bytes))
 }
 

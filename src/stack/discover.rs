@@ -324,7 +324,11 @@ pub(crate) fn add_source(stack: &mut Stack, path: &Path) -> Result<FileId, ReadE
     });
     let file = match ahead {
         Some(f) => f,
-        None => SourceFile::new(&real, real.display().to_string(), read_config(&real)?),
+        None => SourceFile::new(
+            &real,
+            real.display().to_string(),
+            crate::source::read_resolved(&real)?,
+        ),
     };
     Ok(stack.sources.add(file))
 }
@@ -555,7 +559,7 @@ fn parse_ahead(overlay: &crate::source::Overlay, todo: Vec<(PathBuf, FileKind)>)
     use rayon::prelude::*;
     todo.into_par_iter()
         .filter_map(|(real, kind)| {
-            let bytes = crate::source::read_config_over(overlay, &real).ok()?;
+            let bytes = crate::source::read_resolved_over(overlay, &real).ok()?;
             let syntax = Syntax::parse(kind, &bytes);
             let secrets = (!matches!(&syntax, Syntax::Ini(f) if names_env(f)))
                 .then(|| crate::report::redact::syntax_secret_spans(&syntax, &bytes));

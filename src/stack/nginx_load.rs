@@ -4,7 +4,7 @@
 
 use super::load::{LoadProblem, PathMap, ProblemKind};
 use crate::finding::Place;
-use crate::source::{read_config, FileId, ReadError, SourceFile, SourceMap};
+use crate::source::{FileId, ReadError, SourceFile, SourceMap};
 use crate::syntax::nginx::{self, Item};
 use crate::syntax::MAX_DEPTH;
 use foldhash::HashMap;
@@ -236,7 +236,7 @@ fn read_ahead(
         .collect();
     todo.into_par_iter()
         .filter_map(|real| {
-            let bytes = crate::source::read_config_over(&overlay, &real).ok()?;
+            let bytes = crate::source::read_resolved_over(&overlay, &real).ok()?;
             let parsed = nginx::parse(&bytes);
             Some((real.into_os_string(), (bytes, parsed)))
         })
@@ -459,7 +459,7 @@ impl Loader<'_> {
                 }
                 let (mut bytes, mut parsed) = match ahead.remove(path.as_os_str()) {
                     Some((b, f)) => (b, Some(f)),
-                    None => match read_config(&path) {
+                    None => match crate::source::read_resolved(&path) {
                         Ok(b) => (b, None),
                         Err(e) => {
                             self.unreadable(place, &e);

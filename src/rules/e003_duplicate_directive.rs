@@ -121,11 +121,7 @@ fn check(cx: &Context, out: &mut Vec<Finding>) {
                 continue;
             }
             for (name, _) in SINGLE.iter().zip(seen).filter(|(_, n)| *n > 1) {
-                let all: Vec<_> = scope
-                    .directives
-                    .iter()
-                    .filter(|d| d.name == *name)
-                    .collect();
+                let all = scope.named(name);
                 let (first, rest) = (all[0], &all[1..]);
                 // nginx -t stops at the first; past MAX_PER_BLOCK the last finding
                 // counts the rest (all fixes here are the same edit anyway).

@@ -606,10 +606,7 @@ impl<'a> Scanner<'a> {
     }
 
     fn slice(&self, a: usize, b: usize) -> Vec<u8> {
-        self.buf
-            .get(a.min(self.limit)..b.min(self.limit))
-            .map(<[u8]>::to_vec)
-            .unwrap_or_default()
+        self.bytes(a, b).to_vec()
     }
 
     fn end_tok(&mut self) -> Tok {

@@ -378,6 +378,11 @@ pub fn open_nonblocking(path: &Path) -> std::io::Result<(std::fs::File, rustix::
         OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC,
         Mode::empty(),
     )?;
+    with_stat(fd)
+}
+
+/// An opened file with its `fstat` (taken on the descriptor, not the path).
+fn with_stat(fd: rustix::fd::OwnedFd) -> std::io::Result<(std::fs::File, rustix::fs::Stat)> {
     let st = rustix::fs::fstat(&fd)?;
     Ok((std::fs::File::from(fd), st))
 }
@@ -396,10 +401,7 @@ pub fn open_resolved(path: &Path) -> std::io::Result<(std::fs::File, rustix::fs:
     {
         use rustix::fs::{openat2, ResolveFlags, CWD};
         match openat2(CWD, path, flags, Mode::empty(), ResolveFlags::NO_SYMLINKS) {
-            Ok(fd) => {
-                let st = rustix::fs::fstat(&fd)?;
-                return Ok((std::fs::File::from(fd), st));
-            }
+            Ok(fd) => return with_stat(fd),
             Err(e)
                 if e == rustix::io::Errno::NOSYS
                     || e == rustix::io::Errno::PERM
@@ -407,9 +409,11 @@ pub fn open_resolved(path: &Path) -> std::io::Result<(std::fs::File, rustix::fs:
             Err(e) => return Err(e.into()),
         }
     }
-    let fd = rustix::fs::open(path, flags | OFlags::NOFOLLOW, Mode::empty())?;
-    let st = rustix::fs::fstat(&fd)?;
-    Ok((std::fs::File::from(fd), st))
+    with_stat(rustix::fs::open(
+        path,
+        flags | OFlags::NOFOLLOW,
+        Mode::empty(),
+    )?)
 }
 
 /// Is this `fstat` result a regular file?
@@ -429,7 +433,7 @@ pub fn read_config(path: &Path) -> Result<Vec<u8>, ReadError> {
 /// [`read_config`] with `overlay` (an [`overlay_snapshot`] taken on another thread)
 /// standing in for the files it names.
 pub fn read_config_over(overlay: &Overlay, path: &Path) -> Result<Vec<u8>, ReadError> {
-    read_over(overlay, path, open_nonblocking)
+    read_over(overlay, path, false)
 }
 
 /// [`read_config`] for a path the root layer resolved ([`open_resolved`]: a link
@@ -440,12 +444,11 @@ pub fn read_resolved(path: &Path) -> Result<Vec<u8>, ReadError> {
 
 /// [`read_resolved`] with `overlay` (see [`read_config_over`]).
 pub fn read_resolved_over(overlay: &Overlay, path: &Path) -> Result<Vec<u8>, ReadError> {
-    read_over(overlay, path, open_resolved)
+    read_over(overlay, path, true)
 }
 
-type Opener = fn(&Path) -> std::io::Result<(std::fs::File, rustix::fs::Stat)>;
-
-fn read_over(overlay: &Overlay, path: &Path, open: Opener) -> Result<Vec<u8>, ReadError> {
+/// The read behind [`read_config_over`] and ([`open_resolved`]) [`read_resolved_over`].
+fn read_over(overlay: &Overlay, path: &Path, resolved: bool) -> Result<Vec<u8>, ReadError> {
     if let Some(bytes) = overlay.get(path) {
         return Ok(bytes.clone());
     }
@@ -456,12 +459,21 @@ fn read_over(overlay: &Overlay, path: &Path, open: Opener) -> Result<Vec<u8>, Re
     // One open, one fstat, one read: on a host with thousands of files the syscalls
     // are most of the cost.
     use std::io::Read;
-    let (file, st) = open(path).map_err(|e| {
-        err(if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
-            "a symbolic link stands in this path where none was when it was resolved (replaced while wpstack ran?): not followed".into()
-        } else {
-            io_reason(&e)
-        })
+    let opened = if resolved {
+        open_resolved(path)
+    } else {
+        open_nonblocking(path)
+    };
+    let (file, st) = opened.map_err(|e| {
+        // A resolved path had no link: one now was swapped in. (A path the user named
+        // may really be a link loop: the system's words say so.)
+        err(
+            if resolved && e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
+                "a symbolic link stands in this path where none was when it was resolved (replaced while wpstack ran?): not followed".into()
+            } else {
+                io_reason(&e)
+            },
+        )
     })?;
     if !is_regular(&st) {
         return Err(err(kind_name(st.st_mode).into()));
@@ -603,8 +615,13 @@ mod tests {
         symlink(host.path().join("shadow"), &cfg).unwrap();
         let e = read_resolved(&real).unwrap_err();
         assert!(e.reason.contains("not followed"), "{}", e.reason);
-        // The plain read follows links (a file the user named may be one).
+        // The plain read follows links (a file the user named may be one), and a real
+        // link loop there is said in the system's words, not as a swap.
         assert_eq!(read_config(&real).unwrap(), b"HOST-SECRET\n");
+        let lp = root.join("loop");
+        symlink(&lp, &lp).unwrap();
+        let e = read_config(&lp).unwrap_err();
+        assert!(!e.reason.contains("not followed"), "{}", e.reason);
 
         // A directory of the path swapped for a link: openat2 sees every component
         // (kernels without it check only the last one, so there is nothing to test).

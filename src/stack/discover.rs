@@ -422,8 +422,12 @@ fn substitute_env(f: &mut ini::File, env: &std::collections::BTreeMap<String, St
 /// per line, `#` comments and blank lines skipped, an optional `export `, the value
 /// taken literally except that one pair of surrounding quotes is removed.
 pub fn read_env_file(path: &Path) -> Result<Vec<(String, String)>, ReadError> {
-    let bytes = read_config(path)?;
-    let text = String::from_utf8_lossy(&bytes);
+    parse_env_file(path, &read_config(path)?)
+}
+
+/// [`read_env_file`]'s reading of `bytes`, the contents of `path`.
+fn parse_env_file(path: &Path, bytes: &[u8]) -> Result<Vec<(String, String)>, ReadError> {
+    let text = String::from_utf8_lossy(bytes);
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let l = line.trim();
@@ -1687,12 +1691,14 @@ fn follow_wp_includes(stack: &mut Stack, wp: &mut WpConfig, main: &Path, root: O
                 candidates.push(p.join(".env"));
             }
         }
+        // Read as every file of the site is: resolved inside the root, opened with no
+        // link swapped in since.
         let found = candidates
             .iter()
             .find(|p| crate::files::resolve::is_file(root, p))
-            .and_then(|p| crate::files::real(root, p).ok());
-        if let Some(f) = found {
-            if let Ok(vars) = read_env_file(&f) {
+            .and_then(|p| crate::files::read(root, p).ok());
+        if let Some((real, bytes)) = found {
+            if let Ok(vars) = parse_env_file(&real, &bytes) {
                 env.extend(vars);
             }
         }
